@@ -1,0 +1,135 @@
+"""Shipped training data for the abuse classifier.
+
+The package ships three compressed CSVs (columns `text,label,split`) under
+`moderation/classifier/data/`:
+
+* `davidson_hsol.csv.gz`   English tweets, Davidson et al. 2017 (MIT).  The
+  upstream data has no split; we assign a fixed 80/10/10 train/valid/test split
+  from a hash of the text so it is stable across builds.
+* `hatexplain.csv.gz`      English Twitter/Gab posts, HateXplain re-split (MIT),
+  upstream train/valid/test.
+* `cold.csv.gz`            Chinese COLD (Apache-2.0), upstream train/dev/test
+  (dev is stored as "valid").
+
+`build_shipped_data()` regenerates them from the raw copies in
+/work/shared/data; it is only needed by maintainers.
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+DATASETS = {
+    # name: (file, language)
+    "davidson": ("davidson_hsol.csv.gz", "en"),
+    "hatexplain": ("hatexplain.csv.gz", "en"),
+    "cold": ("cold.csv.gz", "zh"),
+}
+SPLITS = ("train", "valid", "test")
+
+
+@dataclass
+class Rows:
+    texts: list[str]
+    labels: list[int]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def _stable_bucket(text: str, buckets: int = 10) -> int:
+    return int(hashlib.sha1(text.encode("utf-8")).hexdigest()[:8], 16) % buckets
+
+
+def load_dataset(name: str, split: str, *, data_dir: Path = DATA_DIR) -> Rows:
+    filename, _lang = DATASETS[name]
+    texts: list[str] = []
+    labels: list[int] = []
+    with gzip.open(data_dir / filename, "rt", encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["split"] == split:
+                texts.append(row["text"])
+                labels.append(int(row["label"]))
+    return Rows(texts, labels)
+
+
+def load_all(*, data_dir: Path = DATA_DIR) -> dict[str, dict[str, Rows]]:
+    """{dataset: {split: Rows}} for every shipped dataset and split."""
+    out: dict[str, dict[str, Rows]] = {}
+    for name, (filename, _lang) in DATASETS.items():
+        per = {s: Rows([], []) for s in SPLITS}
+        with gzip.open(data_dir / filename, "rt", encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh):
+                r = per[row["split"]]
+                r.texts.append(row["text"])
+                r.labels.append(int(row["label"]))
+        out[name] = per
+    return out
+
+
+def data_sha256(*, data_dir: Path = DATA_DIR) -> str:
+    h = hashlib.sha256()
+    for name in sorted(DATASETS):
+        h.update((data_dir / DATASETS[name][0]).read_bytes())
+    return h.hexdigest()
+
+
+def language_of(name: str) -> str:
+    return DATASETS[name][1]
+
+
+# --------------------------------------------------------------------------
+# Maintainer helper: rebuild the shipped files from the raw dataset copies.
+
+
+def _write(path: Path, rows: list[tuple[str, int, str]]) -> None:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["text", "label", "split"])
+    w.writerows(rows)
+    # mtime=0 keeps the gzip byte-identical across rebuilds (stable data hash).
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0, filename="") as gz:
+        gz.write(buf.getvalue().encode("utf-8"))
+
+
+def build_shipped_data(src: Path = Path("/work/shared/data"), dest: Path = DATA_DIR) -> dict[str, int]:
+    dest.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+
+    rows: list[tuple[str, int, str]] = []
+    with open(src / "abuse-en/davidson-hsol/labeled_data.csv", encoding="utf-8", newline="") as fh:
+        for r in csv.DictReader(fh):
+            text = r["tweet"]
+            b = _stable_bucket(text)
+            split = "test" if b == 9 else "valid" if b == 8 else "train"
+            rows.append((text, 0 if r["class"] == "2" else 1, split))
+    _write(dest / DATASETS["davidson"][0], rows)
+    counts["davidson"] = len(rows)
+
+    rows = []
+    for split in SPLITS:
+        with open(src / f"abuse-en/hatexplain-resplit/{split}.tsv", encoding="utf-8", newline="") as fh:
+            for r in csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE):
+                label = {"hatespeech": 1, "offensive": 1, "normal": 0}[r["label"]]
+                rows.append((r["text"], label, split))
+    _write(dest / DATASETS["hatexplain"][0], rows)
+    counts["hatexplain"] = len(rows)
+
+    rows = []
+    for split, upstream in (("train", "train"), ("valid", "dev"), ("test", "test")):
+        with open(src / f"abuse-zh/cold/{upstream}.csv", encoding="utf-8-sig", newline="") as fh:
+            for r in csv.DictReader(fh):
+                rows.append((r["TEXT"], int(r["label"]), split))
+    _write(dest / DATASETS["cold"][0], rows)
+    counts["cold"] = len(rows)
+    return counts
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(build_shipped_data())
