@@ -1,0 +1,296 @@
+"""Accounts: passwordless sign-in by e-mailed link, the session actor, and role checks.
+
+The session cookie holds only the actor's id, role and department; services re-check roles
+against the database (`require_user_role`), so a route check is never the only guard.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlmodel import Session, select
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from app import ratelimit
+from app.clock import utc_now
+from app.config import parse_rate
+from app.db import run_in_session
+from app.emails import canonical_email, is_valid_email
+from app.errors import PermissionDenied, ValidationFailed
+from app.i18n import LOCALES, gettext as _
+from app.mail import queue_email
+from app.models import Department, Role, User
+from app.templating import flash, render
+
+SIGN_IN_PURPOSE = "auth.sign_in"
+SIGN_IN_MAX_AGE = 30 * 60
+SESSION_KEY = "actor"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is making the request, as recorded in the signed session cookie."""
+
+    user_id: int
+    role: str
+    name: str
+    department_id: int | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (Role.OFFICIAL, Role.MODERATOR, Role.ADMIN)
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role == Role.ADMIN or self.role in roles
+
+
+def current_actor(request: Request) -> Actor | None:
+    if "session" not in request.scope:
+        return None
+    data = request.session.get(SESSION_KEY)
+    if not isinstance(data, dict) or "uid" not in data:
+        return None
+    return Actor(user_id=int(data["uid"]), role=str(data.get("role", Role.RESIDENT)),
+                 name=str(data.get("name", "")), department_id=data.get("dept"))
+
+
+def require_roles(*roles: str):
+    """Route decorator: only actors with one of `roles` (admins always) get in; everyone else gets 403.
+
+    The roles are recorded on the endpoint (`required_roles`) so a test can check every staff route.
+    """
+
+    def decorator(handler):
+        @functools.wraps(handler)
+        async def wrapper(request: Request, *args, **kwargs):
+            actor = current_actor(request)
+            if actor is None:
+                raise PermissionDenied(_("This page is for staff. Sign in with a staff account to continue."))
+            if not actor.has_role(*roles):
+                raise PermissionDenied(_("Your account does not have access to this page. Ask an administrator if you need it."))
+            return await handler(request, *args, **kwargs)
+
+        wrapper.required_roles = frozenset(roles)
+        return wrapper
+
+    return decorator
+
+
+def require_signed_in(handler):
+    """Route decorator for resident actions: anonymous visitors are sent to sign in, then back."""
+
+    @functools.wraps(handler)
+    async def wrapper(request: Request, *args, **kwargs):
+        if current_actor(request) is None:
+            next_url = request.url.path
+            if request.method != "GET":
+                next_url = request.headers.get("referer", "/")
+                next_url = urlsplit(next_url).path or "/"
+            flash(request, _("Sign in to continue."))
+            return RedirectResponse(request.app.state.renderer.path("auth:sign_in", {"next": next_url}), status_code=303)
+        return await handler(request, *args, **kwargs)
+
+    wrapper.requires_sign_in = True
+    return wrapper
+
+
+def require_user_role(session: Session, user_id: int | None, *roles: str) -> User:
+    """Service-level guard: load the user and check the role in the database.
+
+    Raises:
+        PermissionDenied: when the user is missing or lacks every one of `roles` (admins always pass).
+    """
+    user = session.get(User, user_id) if user_id is not None else None
+    if user is None or not (user.role == Role.ADMIN or user.role in roles):
+        raise PermissionDenied(_("Your account does not have permission to do this."))
+    return user
+
+
+def safe_next(url: str | None) -> str:
+    """Only allow local redirects after sign-in (no open redirect)."""
+    if not url or not url.startswith("/") or url.startswith("//") or "\\" in url:
+        return "/"
+    return url[:500]
+
+
+# ----- services -----
+
+def find_or_create_user(session: Session, *, email: str, name: str = "", locale: str = "en") -> User:
+    canonical = canonical_email(email)
+    user = session.exec(select(User).where(User.email == canonical)).first()
+    if user is None:
+        user = User(email=canonical, email_display=email.strip(), name=name.strip()[:120],
+                    role=Role.RESIDENT, locale=locale if locale in LOCALES else "en", created_at=utc_now())
+        session.add(user)
+        session.flush()
+    return user
+
+
+def request_sign_in(session: Session, *, email: str, next_url: str, signer, client_ip: str | None,
+                    locale: str, login_rate: str, allowlisted: bool = False) -> None:
+    """Validate the address and e-mail a single-use sign-in link (the same answer whether or not it exists).
+
+    Raises:
+        ValidationFailed: the address is missing or malformed.
+        RateLimited: too many links asked for from this address or network.
+    """
+    email = (email or "").strip()
+    if not email:
+        raise ValidationFailed({"email": _("Enter your email address.")})
+    if not is_valid_email(email):
+        raise ValidationFailed({"email": _("Enter an email address like name@example.com.")})
+    limit, window = parse_rate(login_rate)
+    message = _("Too many sign-in links were requested. Wait a few minutes, then try again.")
+    if not allowlisted and client_ip:
+        ratelimit.enforce(session, f"login:ip:{client_ip}", limit=limit * 4, window=window, message=message)
+    ratelimit.enforce(session, f"login:email:{canonical_email(email)}", limit=limit, window=window, message=message)
+    user = find_or_create_user(session, email=email, locale=locale)
+    token = signer.sign(SIGN_IN_PURPOSE, {"uid": user.id, "next": safe_next(next_url)})
+    queue_email(session, to=user.email_display, template="auth/sign_in",
+                context={"token": token, "name": user.name}, locale=locale)
+
+
+def complete_sign_in(session: Session, *, token: str, signer) -> tuple[User, str]:
+    """Consume the e-mailed token and return the user and where to go next.
+
+    Raises:
+        TokenInvalid: the link is bad, expired (30 minutes) or already used.
+    """
+    data = signer.consume(session, SIGN_IN_PURPOSE, token, max_age=SIGN_IN_MAX_AGE)
+    user = session.get(User, int(data.get("uid", 0)))
+    if user is None:
+        from app.errors import TokenInvalid
+
+        raise TokenInvalid(_("This link is not valid any more. Ask for a new one."))
+    user.last_sign_in_at = utc_now()
+    session.add(user)
+    return user, safe_next(data.get("next"))
+
+
+def add_user(session: Session, *, email: str, role: str, name: str = "", department: str | None = None) -> User:
+    """Create or update a user with a role (operator command).
+
+    Raises:
+        ValidationFailed: bad e-mail, unknown role, or an official without a department.
+    """
+    if not is_valid_email(email):
+        raise ValidationFailed({"email": f"{email!r} is not a valid e-mail address."})
+    if role not in {r.value for r in Role}:
+        raise ValidationFailed({"role": f"Role must be one of: {', '.join(r.value for r in Role)}."})
+    user = find_or_create_user(session, email=email, name=name)
+    user.role = role
+    if name:
+        user.name = name
+    if department:
+        dept = session.exec(select(Department).where(Department.code == department)).first()
+        if dept is None:
+            dept = Department(code=department[:40], name=department.replace("-", " ").title())
+            session.add(dept)
+            session.flush()
+        user.department_id = dept.id
+    elif role == Role.OFFICIAL and user.department_id is None:
+        raise ValidationFailed({"department": "Officials need a department: add --department CODE."})
+    session.add(user)
+    session.flush()
+    return user
+
+
+def update_profile(session: Session, *, user_id: int, name: str, locale: str) -> User:
+    """Change the display name and preferred language.
+
+    Raises:
+        ValidationFailed: name too long or unknown language.
+    """
+    name = (name or "").strip()
+    errors = {}
+    if len(name) > 80:
+        errors["name"] = _("Use 80 characters or fewer.")
+    if locale not in LOCALES:
+        errors["locale"] = _("Choose one of the listed languages.")
+    if errors:
+        raise ValidationFailed(errors)
+    user = session.get(User, user_id)
+    user.name = name
+    user.locale = locale
+    session.add(user)
+    return user
+
+
+def login_actor(request: Request, user: User) -> None:
+    request.session.clear()
+    request.session[SESSION_KEY] = {"uid": user.id, "role": user.role, "name": user.name, "dept": user.department_id}
+
+
+# ----- routes -----
+
+async def sign_in(request: Request) -> Response:
+    next_url = safe_next(request.query_params.get("next"))
+    values, errors, status = {"email": "", "next": next_url}, {}, 200
+    if request.method == "POST":
+        form = await request.form()
+        values = {"email": str(form.get("email", ""))[:400], "next": safe_next(str(form.get("next", "")))}
+        state = request.app.state
+        ip = request.client.host if request.client else None
+        try:
+            await run_in_session(
+                request, request_sign_in, email=values["email"], next_url=values["next"], signer=state.signer,
+                client_ip=ip, locale=request.state.locale, login_rate=state.settings.login_rate_limit,
+                allowlisted=state.settings.allowlisted(ip),
+            )
+        except ValidationFailed as exc:
+            errors, status = exc.errors, 422
+        else:
+            return render(request, "auth/check_email.html", {"email": values["email"]})
+    return render(request, "auth/sign_in.html", {"values": values, "errors": errors}, status_code=status)
+
+
+async def confirm(request: Request) -> Response:
+    if request.method == "GET":
+        # Showing a button (not signing in on GET) keeps link-prefetching mail scanners from using the token.
+        token = request.query_params.get("token", "")
+        return render(request, "auth/confirm.html", {"token": token[:2000]})
+    form = await request.form()
+    user, next_url = await run_in_session(request, complete_sign_in, token=str(form.get("token", "")),
+                                          signer=request.app.state.signer)
+    login_actor(request, user)
+    flash(request, _("You are signed in."), "success")
+    return RedirectResponse(next_url, status_code=303)
+
+
+async def sign_out(request: Request) -> Response:
+    request.session.clear()
+    flash(request, _("You are signed out."), "success")
+    return RedirectResponse("/", status_code=303)
+
+
+async def account(request: Request) -> Response:
+    actor = current_actor(request)
+    if actor is None:
+        return RedirectResponse(request.app.state.renderer.path("auth:sign_in", {"next": "/account"}), status_code=303)
+    errors, status = {}, 200
+    values = {"name": actor.name, "locale": request.state.locale}
+    if request.method == "POST":
+        form = await request.form()
+        values = {"name": str(form.get("name", ""))[:200], "locale": str(form.get("locale", ""))}
+        try:
+            user = await run_in_session(request, update_profile, user_id=actor.user_id, **values)
+        except ValidationFailed as exc:
+            errors, status = exc.errors, 422
+        else:
+            login_actor(request, user)
+            flash(request, _("Your details are saved."), "success")
+            response = RedirectResponse("/account", status_code=303)
+            response.set_cookie("civic_locale", user.locale, max_age=365 * 86400, samesite="lax", httponly=True)
+            return response
+    return render(request, "auth/account.html", {"values": values, "errors": errors}, status_code=status)
+
+
+routes = [
+    Route("/sign-in", sign_in, methods=["GET", "POST"], name="sign_in"),
+    Route("/confirm", confirm, methods=["GET", "POST"], name="confirm"),
+    Route("/sign-out", sign_out, methods=["POST"], name="sign_out"),
+]
+account_routes = [Route("/account", account, methods=["GET", "POST"], name="account")]

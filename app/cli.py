@@ -1,0 +1,208 @@
+"""Composition root for the command line: `civic --help` lists every command."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import logging
+import signal
+import sys
+
+from app.config import SettingsError, load_settings
+
+# Domains add their own command groups through `register(subparsers)`.
+DOMAIN_CLIS = ("moderation.cli", "moderation.analysis.cli", "consultations.cli", "petitions.cli")
+
+
+def _engine(settings):
+    from app.db import make_engine
+    from app.schema import import_all_models
+
+    import_all_models()
+    return make_engine(settings.database_url)
+
+
+def cmd_db_upgrade(args, settings) -> int:
+    from app.migrate import upgrade
+
+    upgrade(_engine(settings))
+    print("Database is up to date.")
+    return 0
+
+
+def cmd_demo(args, settings) -> int:
+    from app.demo import load_demo
+    from app.migrate import upgrade
+
+    engine = _engine(settings)
+    upgrade(engine)
+    added = load_demo(engine, settings)
+    print(f"Demo content loaded ({added} new items). Sign in as admin@example.org, moderator@example.org or "
+          "official@example.org; links are shown by `civic outbox` when no SMTP server is configured.")
+    return 0
+
+
+def cmd_serve(args, settings) -> int:
+    import uvicorn
+
+    from app.migrate import upgrade
+
+    engine = _engine(settings)
+    upgrade(engine)
+    if args.demo:
+        from app.demo import load_demo
+
+        added = load_demo(engine, settings)
+        print(f"Demo content ready ({added} new items).", file=sys.stderr)
+    engine.dispose()
+    print(f"Civic is running at http://{args.host}:{args.port}/ (Ctrl+C to stop)", file=sys.stderr)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        forwarded_allow_ips=",".join(settings.trusted_proxies),
+        log_level="warning" if not settings.debug else "info",
+        access_log=args.access_log,
+    )
+    return 0
+
+
+def cmd_worker(args, settings) -> int:
+    from app.jobs import worker_loop
+    from app.main import create_app
+
+    app = create_app(settings, run_worker=False)
+    ctx, registry = app.state.job_context, app.state.jobs
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        print("Civic worker running (Ctrl+C to stop)", file=sys.stderr)
+        await worker_loop(ctx, registry, stop=stop)
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_users_add(args, settings) -> int:
+    from app.auth import add_user
+    from app.db import unit_of_work
+    from app.errors import ValidationFailed
+    from app.migrate import upgrade
+
+    engine = _engine(settings)
+    upgrade(engine)
+    try:
+        with unit_of_work(engine) as session:
+            user = add_user(session, email=args.email, role=args.role, name=args.name or "", department=args.department)
+            print(f"User {user.email_display} is now {user.role}" + (f" in department {args.department}" if args.department else "") + ".")
+    except ValidationFailed as exc:
+        for message in exc.errors.values():
+            print(f"error: {message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_outbox(args, settings) -> int:
+    from sqlmodel import select
+
+    from app.db import read_session
+    from app.emails import canonical_email
+    from app.models import OutboxMessage
+
+    engine = _engine(settings)
+    with read_session(engine) as session:
+        query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(args.limit)
+        rows = list(session.exec(query))
+    if args.to:
+        wanted = canonical_email(args.to)
+        rows = [m for m in rows if canonical_email(m.to_addr) == wanted]
+    rows.reverse()
+    if args.json:
+        print(json.dumps([
+            {"id": m.id, "to": m.to_addr, "subject": m.subject, "body": m.body, "status": m.status,
+             "attempts": m.attempts, "created_at": m.created_at.isoformat(),
+             "sent_at": m.sent_at.isoformat() if m.sent_at else None, "last_error": m.last_error}
+            for m in rows
+        ], indent=2, ensure_ascii=False))
+        return 0
+    if not rows:
+        print("The outbox is empty.")
+    for m in rows:
+        print(f"#{m.id} [{m.status}] to {m.to_addr} at {m.created_at:%Y-%m-%d %H:%M}\nSubject: {m.subject}\n\n{m.body}\n{'-' * 60}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="civic", description="Civic: e-petitions, consultations and moderation.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="apply migrations and serve the web app")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--demo", action="store_true", help="load demo content first (idempotent)")
+    serve.add_argument("--workers", type=int, default=1, help="number of app processes")
+    serve.add_argument("--access-log", action="store_true")
+    serve.set_defaults(handler=cmd_serve)
+
+    demo = sub.add_parser("demo", help="load demo content (idempotent)")
+    demo.set_defaults(handler=cmd_demo)
+
+    worker = sub.add_parser("worker", help="run background jobs (mail, counts, closing petitions, analysis)")
+    worker.set_defaults(handler=cmd_worker)
+
+    db = sub.add_parser("db", help="database commands")
+    db_sub = db.add_subparsers(dest="db_command", metavar="COMMAND")
+    up = db_sub.add_parser("upgrade", help="apply Alembic migrations")
+    up.set_defaults(handler=cmd_db_upgrade)
+
+    users = sub.add_parser("users", help="manage users")
+    users_sub = users.add_subparsers(dest="users_command", metavar="COMMAND")
+    add = users_sub.add_parser("add", help="add a user or change their role")
+    add.add_argument("email")
+    add.add_argument("--role", required=True, choices=["resident", "official", "moderator", "admin"])
+    add.add_argument("--name", default="")
+    add.add_argument("--department", default=None, help="department code (officials)")
+    add.set_defaults(handler=cmd_users_add)
+
+    outbox = sub.add_parser("outbox", help="list queued and sent e-mail")
+    outbox.add_argument("--to", default=None)
+    outbox.add_argument("--json", action="store_true")
+    outbox.add_argument("--limit", type=int, default=200)
+    outbox.set_defaults(handler=cmd_outbox)
+
+    for module_name in DOMAIN_CLIS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 0 if args.command is None else 2
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return int(handler(args, settings) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

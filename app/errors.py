@@ -1,0 +1,140 @@
+"""Domain errors (raised by services) and the handlers that turn any error into a friendly page.
+
+Errors under /api/ are JSON. Outside debug, no traceback ever reaches the client.
+"""
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+log = logging.getLogger("civic")
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated where it is shown."""
+    return message
+
+
+class DomainError(Exception):
+    """Base class: a rule was broken; `message` tells the user what happened and what to do next."""
+
+    status_code = 400
+
+    def __init__(self, message: str = "", *, status_code: int | None = None):
+        super().__init__(message)
+        self.message = message
+        if status_code is not None:
+            self.status_code = status_code
+
+
+class NotFound(DomainError):
+    status_code = 404
+
+
+class PermissionDenied(DomainError):
+    status_code = 403
+
+
+class InvalidState(DomainError):
+    status_code = 409
+
+
+class TokenInvalid(DomainError):
+    status_code = 400
+
+
+class RateLimited(DomainError):
+    status_code = 429
+
+    def __init__(self, message: str = "", *, retry_after: int = 60):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ValidationFailed(DomainError):
+    """Field-level errors: `errors` maps field name to a message shown next to the field."""
+
+    status_code = 422
+
+    def __init__(self, errors: dict[str, str], message: str = ""):
+        super().__init__(message or "Please correct the errors below.")
+        self.errors = errors
+
+
+_TITLES = {
+    400: N_("Bad request"),
+    403: N_("Access denied"),
+    404: N_("Page not found"),
+    405: N_("Method not allowed"),
+    409: N_("That can't be done now"),
+    413: N_("Request too large"),
+    422: N_("Please check what you entered"),
+    429: N_("Too many attempts"),
+    500: N_("Something went wrong"),
+}
+
+_DEFAULT_MESSAGES = {
+    400: N_("The request could not be understood. Go back and try again."),
+    403: N_("You don't have permission to see this page. Sign in with an account that has access, or go back to the home page."),
+    404: N_("We couldn't find that page. Check the address, or use the search on the petitions and consultations pages."),
+    405: N_("That action isn't available at this address. Go back and use the buttons on the page."),
+    413: N_("What you sent is too large. Shorten it and try again."),
+    429: N_("You've tried this too many times. Wait a few minutes and try again."),
+    500: N_("Sorry, something went wrong on our side. Try again in a moment; if it keeps happening, contact the site team."),
+}
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def error_response(request: Request, status: int, message: str = "", *, headers=None) -> Response:
+    from app.i18n import gettext as _  # late: i18n depends on request context only
+
+    title = _(_TITLES.get(status, "Error"))
+    text = message or _(_DEFAULT_MESSAGES.get(status, "Something went wrong."))
+    if _wants_json(request):
+        return JSONResponse({"error": {"status": status, "title": title, "message": text}}, status_code=status, headers=headers)
+    templates = getattr(request.app.state, "templates", None)
+    if templates is None:
+        return PlainTextResponse(f"{title}: {text}", status_code=status, headers=headers)
+    from app.templating import render
+
+    return render(
+        request,
+        "errors/error.html",
+        {"status": status, "title": title, "message": text},
+        partial="errors/_inline.html",
+        status_code=status,
+        headers=headers,
+    )
+
+
+async def _http_exception(request: Request, exc: HTTPException) -> Response:
+    from app.i18n import gettext as _
+
+    message = ""
+    if exc.status_code == 404 and exc.detail not in (None, "Not Found"):
+        message = _(str(exc.detail))
+    return error_response(request, exc.status_code, message, headers=getattr(exc, "headers", None))
+
+
+async def _domain_error(request: Request, exc: DomainError) -> Response:
+    from app.i18n import gettext as _
+
+    headers = None
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(exc.retry_after)}
+    return error_response(request, exc.status_code, _(exc.message) if exc.message else "", headers=headers)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.exception("Unhandled error on %s %s", request.method, request.url.path)
+    return error_response(request, 500)
+
+
+def exception_handlers() -> dict:
+    return {HTTPException: _http_exception, DomainError: _domain_error, 500: _server_error}

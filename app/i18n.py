@@ -1,0 +1,145 @@
+"""Translations: Babel catalogs per package, merged at start, chosen per request.
+
+Each package owns `<package>/translations/<locale>/LC_MESSAGES/messages.po`; English is the source
+language. The locale comes from the visitor's choice (cookie), then Accept-Language, then the default.
+"""
+from __future__ import annotations
+
+import contextvars
+from contextlib import contextmanager
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+from babel.support import LazyProxy, NullTranslations, Translations
+
+LOCALES = ("en", "zh-Hans")
+LOCALE_NAMES = {"en": "English", "zh-Hans": "中文（简体）"}
+COOKIE = "civic_locale"
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("app", "petitions", "consultations", "moderation")
+
+_current: contextvars.ContextVar[NullTranslations] = contextvars.ContextVar("civic_translations")
+_current_locale: contextvars.ContextVar[str] = contextvars.ContextVar("civic_locale", default="en")
+_catalogs: dict[str, NullTranslations] = {}
+
+
+def _babel_name(locale: str) -> str:
+    return locale.replace("-", "_")
+
+
+def catalog_paths(locale: str) -> list[Path]:
+    name = _babel_name(locale)
+    return [ROOT / pkg / "translations" / name / "LC_MESSAGES" / "messages.po" for pkg in PACKAGES]
+
+
+def _compile(locale: str) -> NullTranslations:
+    merged: Translations | None = None
+    for path in catalog_paths(locale):
+        if not path.is_file():
+            continue
+        with path.open("rb") as fh:
+            catalog = read_po(fh, locale=_babel_name(locale))
+        import io
+
+        from babel.messages.mofile import write_mo
+
+        buf = io.BytesIO()
+        write_mo(buf, catalog, use_fuzzy=False)
+        buf.seek(0)
+        translations = Translations(fp=buf)
+        if merged is None:
+            merged = translations
+        else:
+            merged.merge(translations)
+    return merged or NullTranslations()
+
+
+def load_catalogs() -> None:
+    """Compile every catalog in memory (no .mo build step). Called once by create_app."""
+    for locale in LOCALES:
+        _catalogs[locale] = _compile(locale)
+
+
+def translations_for(locale: str) -> NullTranslations:
+    if not _catalogs:
+        load_catalogs()
+    return _catalogs.get(locale) or _catalogs.get("en") or NullTranslations()
+
+
+def current_locale() -> str:
+    return _current_locale.get()
+
+
+def gettext(message: str, **variables) -> str:
+    translations = _current.get(None) or translations_for(current_locale())
+    text = translations.gettext(message)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, n: int, **variables) -> str:
+    translations = _current.get(None) or translations_for(current_locale())
+    text = translations.ngettext(singular, plural, n)
+    variables.setdefault("num", n)
+    return text % variables
+
+
+def lazy_gettext(message: str, **variables) -> LazyProxy:
+    """For module-level strings: translated when rendered, in the locale of that moment."""
+    return LazyProxy(gettext, message, enable_cache=False, **variables)
+
+
+_ = gettext
+
+
+@contextmanager
+def use_locale(locale: str):
+    """Render something (an e-mail, a page) in `locale`, restoring the previous one afterwards."""
+    locale = locale if locale in LOCALES else "en"
+    t1 = _current.set(translations_for(locale))
+    t2 = _current_locale.set(locale)
+    try:
+        yield
+    finally:
+        _current.reset(t1)
+        _current_locale.reset(t2)
+
+
+def negotiate(cookie_value: str | None, accept_language: str | None, default: str) -> str:
+    if cookie_value in LOCALES:
+        return cookie_value
+    for part in (accept_language or "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if not tag:
+            continue
+        if tag.startswith("zh"):
+            # Traditional-script tags still get simplified Chinese: closer than English for most readers.
+            return "zh-Hans"
+        if tag.startswith("en"):
+            return "en"
+    return default if default in LOCALES else "en"
+
+
+class LocaleMiddleware:
+    """Pure ASGI: picks the locale for each request and makes it current for gettext and templates."""
+
+    def __init__(self, app, default_locale: str = "en"):
+        self.app = app
+        self.default_locale = default_locale
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        cookie = None
+        accept = None
+        for key, value in scope.get("headers", ()):
+            if key == b"cookie":
+                for item in value.decode("latin-1").split(";"):
+                    name, _, val = item.strip().partition("=")
+                    if name == COOKIE:
+                        cookie = val
+            elif key == b"accept-language":
+                accept = value.decode("latin-1")
+        locale = negotiate(cookie, accept, self.default_locale)
+        scope.setdefault("state", {})["locale"] = locale
+        with use_locale(locale):
+            await self.app(scope, receive, send)

@@ -1,0 +1,205 @@
+"""Background jobs: a database table with row leases, a scheduler for periodic work, and the worker loop.
+
+Any number of app and `civic worker` processes may run together:
+- a job is claimed by setting a lease (`locked_until`) in one statement (`FOR UPDATE SKIP LOCKED` on
+  PostgreSQL; SQLite serialises writers with BEGIN IMMEDIATE), so two workers never run it at once;
+- a crashed worker's lease expires and the job is retried, so no job is lost (handlers are idempotent);
+- periodic jobs are enqueued with a per-time-slot `dedupe_key` under a unique index, so each slot
+  runs once however many schedulers are alive.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlmodel import Session
+
+from app.clock import utc_now
+from app.db import insert_ignore, unit_of_work
+from app.models import Job
+
+log = logging.getLogger("civic.jobs")
+
+Handler = Callable[["JobContext", dict], Any]
+
+
+@dataclass
+class JobContext:
+    """What a job handler may use: the engine, event bus, renderer, settings and shared services."""
+
+    engine: Any
+    settings: Any
+    bus: Any = None
+    renderer: Any = None
+    services: dict = field(default_factory=dict)
+
+    def unit_of_work(self):
+        return unit_of_work(self.engine, self.bus, self.renderer, self.services)
+
+
+@dataclass(frozen=True)
+class Periodic:
+    kind: str
+    every: timedelta
+    payload: dict = field(default_factory=dict)
+
+
+class JobRegistry:
+    """Maps job kinds to handlers and holds the periodic schedule. Built by the composition root."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, Handler] = {}
+        self.periodic: list[Periodic] = []
+        # Cheap functions run on every worker poll (mail delivery, count settling); each returns work done.
+        self.ticks: list[Callable[[JobContext], int]] = []
+
+    def register(self, kind: str, handler: Handler, *, every: timedelta | None = None, payload: dict | None = None) -> None:
+        self.handlers[kind] = handler
+        if every is not None:
+            self.periodic.append(Periodic(kind, every, payload or {}))
+
+
+def enqueue(session: Session, kind: str, payload: dict | None = None, *, run_at=None, dedupe_key: str | None = None,
+            max_attempts: int = 5) -> bool:
+    """Add a job in the caller's transaction; with `dedupe_key`, at most one such job ever exists.
+
+    Returns True when a job was added.
+    """
+    now = utc_now()
+    values = {
+        "kind": kind, "payload": json.dumps(payload or {}), "dedupe_key": dedupe_key,
+        "run_at": run_at or now, "created_at": now, "attempts": 0, "max_attempts": max_attempts,
+        "failed": False, "last_error": "",
+    }
+    if dedupe_key is None:
+        session.add(Job(**values))
+        return True
+    return insert_ignore(session, Job.__table__, values, ["dedupe_key"])
+
+
+def schedule_periodic(engine, registry: JobRegistry) -> int:
+    """Enqueue the current slot of every periodic job (idempotent across processes)."""
+    now = utc_now()
+    added = 0
+    with unit_of_work(engine) as session:
+        for periodic in registry.periodic:
+            seconds = int(periodic.every.total_seconds())
+            slot = int(now.timestamp()) // seconds * seconds
+            if enqueue(session, periodic.kind, periodic.payload, dedupe_key=f"{periodic.kind}@{slot}"):
+                added += 1
+    return added
+
+
+def claim(engine, worker_id: str, *, limit: int = 5, lease: timedelta = timedelta(minutes=5)) -> list[Job]:
+    """Take up to `limit` due jobs with a lease; no two workers get the same job."""
+    now = utc_now()
+    with Session(engine.execution_options(civic_write=True), expire_on_commit=False) as session:
+        due = (
+            select(Job.id)
+            .where(Job.finished_at.is_(None), Job.run_at <= now,
+                   or_(Job.locked_until.is_(None), Job.locked_until < now))
+            .order_by(Job.run_at, Job.id)
+            .limit(limit)
+        )
+        if engine.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        ids = list(session.execute(due).scalars())
+        if not ids:
+            session.commit()
+            return []
+        session.execute(
+            update(Job).where(Job.id.in_(ids)).values(locked_by=worker_id, locked_until=now + lease, attempts=Job.attempts + 1)
+        )
+        jobs = list(session.exec(select(Job).where(Job.id.in_(ids))))
+        session.commit()
+        return jobs
+
+
+def _finish(engine, job_id: int, worker_id: str, error: str | None) -> None:
+    with Session(engine.execution_options(civic_write=True)) as session:
+        job = session.get(Job, job_id)
+        if job is None or job.locked_by != worker_id:
+            session.commit()
+            return  # our lease expired and another worker took over; let it record the outcome
+        job.locked_until = None
+        job.locked_by = None
+        if error is None:
+            job.finished_at = utc_now()
+            job.last_error = ""
+        else:
+            job.last_error = error[:4000]
+            if job.attempts >= job.max_attempts:
+                job.finished_at = utc_now()
+                job.failed = True
+                log.error("Job %s (%s) failed for good: %s", job.id, job.kind, error)
+            else:
+                job.run_at = utc_now() + timedelta(seconds=30 * 2 ** job.attempts)
+                log.warning("Job %s (%s) will be retried: %s", job.id, job.kind, error)
+        session.commit()
+
+
+def run_due(ctx: JobContext, registry: JobRegistry, worker_id: str, *, limit: int = 5) -> int:
+    """Claim and run due jobs once; returns how many ran."""
+    jobs = claim(ctx.engine, worker_id, limit=limit, lease=timedelta(seconds=ctx.settings.job_lease_seconds))
+    for job in jobs:
+        handler = registry.handlers.get(job.kind)
+        error = None
+        if handler is None:
+            error = f"no handler for job kind {job.kind!r}"
+        else:
+            try:
+                handler(ctx, json.loads(job.payload or "{}"))
+            except Exception as exc:  # recorded on the job and retried with backoff
+                log.exception("Job %s (%s) raised", job.id, job.kind)
+                error = f"{type(exc).__name__}: {exc}"
+        _finish(ctx.engine, job.id, worker_id, error)
+    return len(jobs)
+
+
+def run_until_idle(ctx: JobContext, registry: JobRegistry, *, worker_id: str = "inline", max_rounds: int = 100) -> int:
+    """Run every due job until none is left (tests and the CLI use this)."""
+    total = 0
+    for _ in range(max_rounds):
+        ran = run_due(ctx, registry, worker_id, limit=20)
+        for tick in registry.ticks:
+            ran += tick(ctx) or 0
+        total += ran
+        if not ran:
+            break
+    return total
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+async def worker_loop(ctx: JobContext, registry: JobRegistry, *, stop: asyncio.Event, poll: float = 1.0,
+                      schedule_every: float = 30.0) -> None:
+    """Run jobs until `stop` is set; also enqueues periodic slots. Blocking work runs in a thread."""
+    name = worker_name()
+    loop = asyncio.get_running_loop()
+    last_schedule = 0.0
+    while not stop.is_set():
+        try:
+            if loop.time() - last_schedule >= schedule_every:
+                await asyncio.to_thread(schedule_periodic, ctx.engine, registry)
+                last_schedule = loop.time()
+            ran = await asyncio.to_thread(run_due, ctx, registry, name)
+            for tick in registry.ticks:
+                ran += await asyncio.to_thread(tick, ctx) or 0
+        except Exception:  # keep the loop alive through database hiccups
+            log.exception("Worker loop error; retrying shortly")
+            ran = 0
+        if not ran:
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=poll)
+            except TimeoutError:
+                pass

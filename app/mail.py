@@ -1,0 +1,174 @@
+"""Mail: an outbox written in the caller's transaction, and senders that deliver it later with retries.
+
+`queue_email` never talks to the network; `deliver_pending` drains the outbox (run by a background job).
+"""
+from __future__ import annotations
+
+import logging
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Protocol
+from urllib.parse import unquote, urlparse
+
+from sqlalchemy import or_, select, update
+from sqlmodel import Session
+
+from app.clock import utc_now
+from app.models import OutboxMessage, OutboxStatus
+
+log = logging.getLogger("civic.mail")
+
+# Seconds to wait before attempt n+1 (after n failures); after the last one the message is marked failed.
+BACKOFF = (30, 120, 600, 1800, 3600, 4 * 3600, 12 * 3600)
+LEASE = timedelta(minutes=5)
+
+
+class PermanentFailure(Exception):
+    """The server refused the message for good (5xx); retrying will not help."""
+
+
+class Sender(Protocol):
+    def send(self, message: OutboxMessage, mail_from: str) -> None: ...
+
+
+def queue_email(session: Session, *, to: str, template: str, context: dict, locale: str = "en") -> OutboxMessage:
+    """Render `templates/emails/<template>.txt` in `locale` and add it to the outbox in this transaction.
+
+    The template's first line is `Subject: ...`, then a blank line, then the body.
+    """
+    renderer = session.info.get("renderer")
+    if renderer is None:
+        raise RuntimeError("queue_email needs a session opened with a renderer (app.db.unit_of_work(..., renderer=...)).")
+    subject, body = renderer.render_email(template, context, locale)
+    now = utc_now()
+    message = OutboxMessage(
+        to_addr=to, subject=subject[:300], body=body, template=template[:120],
+        status=OutboxStatus.QUEUED, created_at=now, next_attempt_at=now,
+    )
+    session.add(message)
+    return message
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def deliver_pending(engine, sender: Sender, mail_from: str, *, limit: int = 100, worker: str = "mailer") -> DeliveryReport:
+    """Claim due messages with a lease, send each, and record the outcome. Safe to run in many processes."""
+    report = DeliveryReport()
+    now = utc_now()
+    with Session(engine.execution_options(civic_write=True)) as session:
+        due = select(OutboxMessage.id).where(
+            OutboxMessage.status == OutboxStatus.QUEUED,
+            OutboxMessage.next_attempt_at <= now,
+            or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
+        ).order_by(OutboxMessage.id).limit(limit)
+        if engine.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        ids = list(session.execute(due).scalars())
+        if ids:
+            session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(locked_until=now + LEASE))
+        session.commit()
+    for message_id in ids:
+        with Session(engine.execution_options(civic_write=True), expire_on_commit=False) as session:
+            message = session.get(OutboxMessage, message_id)
+            if message is None or message.status != OutboxStatus.QUEUED:
+                continue
+            session.commit()
+        outcome, error = "sent", ""
+        try:
+            sender.send(message, mail_from)
+        except PermanentFailure as exc:
+            outcome, error = "failed", str(exc)
+        except Exception as exc:  # network trouble, 4xx: try again later
+            outcome, error = "retry", f"{type(exc).__name__}: {exc}"
+        with Session(engine.execution_options(civic_write=True)) as session:
+            message = session.get(OutboxMessage, message_id)
+            message.attempts += 1
+            message.locked_until = None
+            message.last_error = error[:2000]
+            if outcome == "sent":
+                message.status, message.sent_at = OutboxStatus.SENT, utc_now()
+                report.sent += 1
+            elif outcome == "failed" or message.attempts > len(BACKOFF):
+                message.status = OutboxStatus.FAILED
+                report.failed += 1
+                log.error("Giving up on mail %s to %s: %s", message.id, message.to_addr, error)
+            else:
+                message.next_attempt_at = utc_now() + timedelta(seconds=BACKOFF[message.attempts - 1])
+                report.retried += 1
+                log.warning("Mail %s will be retried: %s", message.id, error)
+            session.commit()
+    return report
+
+
+def _build_email(message: OutboxMessage, mail_from: str) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = mail_from
+    email["To"] = message.to_addr
+    email["Subject"] = message.subject
+    email["Message-ID"] = make_msgid(domain="civic.localhost")
+    email["Auto-Submitted"] = "auto-generated"
+    email.set_content(message.body)
+    return email
+
+
+class SMTPSender:
+    """Delivers over SMTP (`smtp://`, STARTTLS when offered, or `smtps://`)."""
+
+    def __init__(self, url: str, timeout: float = 20.0):
+        parsed = urlparse(url)
+        if parsed.scheme not in {"smtp", "smtps"}:
+            raise ValueError("CIVIC_SMTP_URL must start with smtp:// or smtps://")
+        self.secure = parsed.scheme == "smtps"
+        self.host = parsed.hostname or "localhost"
+        self.port = parsed.port or (465 if self.secure else 25)
+        self.username = unquote(parsed.username) if parsed.username else None
+        self.password = unquote(parsed.password) if parsed.password else None
+        self.timeout = timeout
+
+    def send(self, message: OutboxMessage, mail_from: str) -> None:
+        email = _build_email(message, mail_from)
+        try:
+            if self.secure:
+                client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=ssl.create_default_context())
+            else:
+                client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            with client:
+                client.ehlo()
+                if not self.secure and client.has_extn("starttls"):
+                    client.starttls(context=ssl.create_default_context())
+                    client.ehlo()
+                if self.username:
+                    client.login(self.username, self.password or "")
+                client.send_message(email)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            if codes and all(500 <= c < 600 for c in codes):
+                raise PermanentFailure(f"recipient refused: {exc.recipients}") from exc
+            raise
+        except smtplib.SMTPResponseException as exc:
+            if 500 <= exc.smtp_code < 600:
+                raise PermanentFailure(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
+            raise
+        except (socket.timeout, OSError):
+            raise
+
+
+class ConsoleSender:
+    """Used when no SMTP server is configured: logs each message; `civic outbox` shows them in full."""
+
+    def send(self, message: OutboxMessage, mail_from: str) -> None:
+        log.info("Mail (console) to %s: %s", message.to_addr, message.subject)
+
+
+def build_sender(smtp_url: str) -> Sender:
+    return SMTPSender(smtp_url) if smtp_url else ConsoleSender()

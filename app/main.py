@@ -1,0 +1,164 @@
+"""Composition root: builds the Starlette app from settings and wires every domain in.
+
+Run with `civic serve` (which applies migrations first) or `uvicorn app.main:create_app --factory`.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+import consultations.api
+import consultations.config
+import consultations.handlers
+import consultations.jobs
+import consultations.queries
+import consultations.routes
+import moderation.facade
+import moderation.jobs
+import moderation.routes
+import petitions.api
+import petitions.config
+import petitions.handlers
+import petitions.jobs
+import petitions.queries
+import petitions.routes
+from app import api as app_api
+from app import auth, errors, i18n
+from app import routes as app_routes
+from app.config import Settings, load_section, load_settings
+from app.csrf import BodySizeLimitMiddleware, CrossOriginProtectionMiddleware, SecurityHeadersMiddleware
+from app.db import make_engine
+from app.events import EventBus
+from app.jobs import JobContext, JobRegistry, worker_loop
+from app.mail import build_sender, deliver_pending
+from app.schema import import_all_models
+from app.templating import STATIC_DIR, Renderer, build_environment
+
+log = logging.getLogger("civic")
+
+# Each domain owns a settings section read from CIVIC_<SECTION>_* variables.
+DOMAIN_SETTINGS = {
+    "petitions": petitions.config.PetitionSettings,
+    "consultations": consultations.config.ConsultationSettings,
+    "moderation": moderation.facade.ModerationSettings,
+}
+
+
+def load_domain_settings(env_file=".env", overrides: dict | None = None) -> dict:
+    overrides = overrides or {}
+    return {
+        name: load_section(cls, f"CIVIC_{name.upper()}_", env_file, **overrides.get(name, {}))
+        for name, cls in DOMAIN_SETTINGS.items()
+    }
+
+
+def build_event_bus() -> EventBus:
+    bus = EventBus()
+    petitions.handlers.subscribe(bus)
+    consultations.handlers.subscribe(bus)
+    return bus
+
+
+def build_job_registry() -> JobRegistry:
+    registry = JobRegistry()
+
+    def deliver_mail(ctx: JobContext) -> int:
+        report = deliver_pending(ctx.engine, ctx.services["mail_sender"], ctx.settings.mail_from)
+        return report.sent + report.failed
+
+    registry.ticks.append(deliver_mail)
+    petitions.jobs.register(registry)
+    consultations.jobs.register(registry)
+    moderation.jobs.register(registry)
+    return registry
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine=None,
+    sender=None,
+    domain_settings: dict | None = None,
+    services: dict | None = None,
+    run_worker: bool | None = None,
+) -> Starlette:
+    """Build the app. Tests pass their own settings, engine, mail sender and services."""
+    settings = settings or load_settings()
+    import_all_models()
+    i18n.load_catalogs()
+    engine = engine or make_engine(settings.database_url)
+    domain_settings = domain_settings or load_domain_settings()
+    bus = build_event_bus()
+    registry = build_job_registry()
+    env = build_environment(settings)
+
+    all_services = {"mail_sender": sender or build_sender(settings.smtp_url)}
+    all_services.update(moderation.facade.build_services(settings, domain_settings["moderation"]))
+    all_services.update(services or {})
+    all_services["domain_settings"] = domain_settings
+
+    routes = [
+        *app_routes.routes,
+        *auth.account_routes,
+        Mount("/auth", routes=auth.routes, name="auth"),
+        Mount("/petitions", routes=petitions.routes.routes, name="petitions"),
+        Mount("/consultations", routes=consultations.routes.routes, name="consultations"),
+        Mount("/moderation", routes=moderation.routes.routes, name="moderation"),
+        Mount("/api", routes=app_api.build_routes([petitions.api, consultations.api]), name="api"),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+    middleware = [
+        Middleware(SecurityHeadersMiddleware, hsts=not settings.debug and settings.base_url.startswith("https")),
+        Middleware(GZipMiddleware, minimum_size=800),
+        Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
+        Middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts) or ["*"]),
+        Middleware(app_api.OpenCORSMiddleware),
+        Middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="civic_session",
+                   https_only=settings.https_only, same_site="lax", max_age=14 * 86400),
+        Middleware(i18n.LocaleMiddleware, default_locale=settings.default_locale),
+        Middleware(CrossOriginProtectionMiddleware),
+    ]
+    worker = settings.run_worker_in_process if run_worker is None else run_worker
+    ctx_holder: dict = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        stop = asyncio.Event()
+        task = None
+        moderation.facade.on_startup(ctx_holder["ctx"], enqueue_training=settings.train_model_on_start)
+        if worker:
+            task = asyncio.create_task(worker_loop(ctx_holder["ctx"], registry, stop=stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            if task is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(task, timeout=10)
+
+    app = Starlette(debug=settings.debug, routes=routes, middleware=middleware,
+                    exception_handlers=errors.exception_handlers(), lifespan=lifespan)
+    renderer = Renderer(env, settings, router=app.router)
+    ctx = JobContext(engine=engine, settings=settings, bus=bus, renderer=renderer, services=all_services)
+    ctx_holder["ctx"] = ctx
+
+    from app.security import Signer
+
+    state = app.state
+    state.settings, state.engine, state.events = settings, engine, bus
+    state.templates, state.renderer, state.services = env, renderer, all_services
+    state.signer = Signer(settings.secret_key)
+    state.jobs, state.job_context = registry, ctx
+    state.domain_settings = domain_settings
+    state.home_providers = [petitions.queries.home_section, consultations.queries.home_section]
+    all_services["signer"] = state.signer
+    return app

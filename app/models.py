@@ -1,0 +1,114 @@
+"""Cross-cutting tables every domain relies on: users, departments, outbox, jobs, tokens, rate limits.
+
+Must not import any domain package.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Role(StrEnum):
+    RESIDENT = "resident"
+    OFFICIAL = "official"
+    MODERATOR = "moderator"
+    ADMIN = "admin"
+
+
+STAFF_ROLES = frozenset({Role.OFFICIAL, Role.MODERATOR, Role.ADMIN})
+
+
+class Department(SQLModel, table=True):
+    """A public body that owns petitions and consultations and whose officials respond."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=40, unique=True, index=True)
+    name: str = Field(max_length=200)
+    name_zh: str = Field(default="", max_length=200)
+
+
+class User(SQLModel, table=True):
+    """A person who signed in at least once (residents) or was added by an operator (staff)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True, index=True)  # canonical form, see app.emails
+    email_display: str = Field(max_length=320)  # as typed, for delivery
+    name: str = Field(default="", max_length=120)
+    role: str = Field(default=Role.RESIDENT, max_length=20)
+    department_id: int | None = Field(default=None, foreign_key="department.id")
+    locale: str = Field(default="en", max_length=10)
+    created_at: datetime
+    last_sign_in_at: datetime | None = None
+    blocked_until: datetime | None = None
+    blocked_reason: str = Field(default="", max_length=200)
+
+
+class OutboxStatus(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class OutboxMessage(SQLModel, table=True):
+    """An e-mail written in the same transaction as the change that caused it; delivered later."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    to_addr: str = Field(max_length=320, index=True)
+    subject: str = Field(max_length=300)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    template: str = Field(default="", max_length=120)
+    status: str = Field(default=OutboxStatus.QUEUED, max_length=10)
+    attempts: int = 0
+    created_at: datetime
+    next_attempt_at: datetime
+    locked_until: datetime | None = None
+    sent_at: datetime | None = None
+    last_error: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+
+
+class Job(SQLModel, table=True):
+    """A unit of background work, claimed by one worker at a time through a lease."""
+
+    __table_args__ = (Index("ix_job_due", "finished_at", "run_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=80, index=True)
+    payload: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
+    dedupe_key: str | None = Field(default=None, max_length=200, unique=True)
+    run_at: datetime
+    created_at: datetime
+    attempts: int = 0
+    max_attempts: int = 5
+    locked_by: str | None = Field(default=None, max_length=80)
+    locked_until: datetime | None = None
+    finished_at: datetime | None = None
+    failed: bool = False
+    last_error: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+
+
+class UsedToken(SQLModel, table=True):
+    """Records the id of every consumed single-use token so it cannot be replayed."""
+
+    __tablename__ = "used_token"
+
+    jti: str = Field(primary_key=True, max_length=64)
+    purpose: str = Field(max_length=60)
+    used_at: datetime
+
+
+class RateLimitBucket(SQLModel, table=True):
+    """Fixed-window counters shared by every app process (so limits hold behind a load balancer)."""
+
+    __tablename__ = "rate_limit_bucket"
+    __table_args__ = (UniqueConstraint("key", "window_start", name="uq_rate_limit_window"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200)
+    window_start: int
+    count: int = 0

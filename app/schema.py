@@ -1,0 +1,9 @@
+"""Composition root: import every table module so SQLModel.metadata is complete."""
+from __future__ import annotations
+
+
+def import_all_models() -> None:
+    import app.models  # noqa: F401
+    import consultations.models  # noqa: F401
+    import moderation.models  # noqa: F401
+    import petitions.models  # noqa: F401

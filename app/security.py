@@ -1,0 +1,58 @@
+"""The only itsdangerous wrapper: signed, purpose-bound, expiring and (optionally) single-use tokens."""
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from app.clock import utc_now
+from app.db import insert_ignore
+from app.errors import TokenInvalid
+from app.models import UsedToken
+
+
+class Signer:
+    """Signs payloads per purpose; a token for one purpose never verifies for another (own salt)."""
+
+    def __init__(self, secret_key: str):
+        self._secret = secret_key
+
+    def _serializer(self, purpose: str) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(self._secret, salt=f"civic.{purpose}")
+
+    def sign(self, purpose: str, payload: dict[str, Any], *, single_use: bool = True) -> str:
+        data = dict(payload)
+        if single_use:
+            data["jti"] = secrets.token_urlsafe(12)
+        return self._serializer(purpose).dumps(data)
+
+    def unsign(self, purpose: str, token: str, *, max_age: int | None) -> dict[str, Any]:
+        """Verify a token. Raises TokenInvalid with a message saying what to do next."""
+        if not token or len(token) > 2000:
+            raise TokenInvalid("This link is incomplete. Copy the whole link from the e-mail, or ask for a new one.")
+        try:
+            data = self._serializer(purpose).loads(token, max_age=max_age)
+        except SignatureExpired as exc:
+            raise TokenInvalid("This link has expired. Ask for a new one.") from exc
+        except BadSignature as exc:
+            raise TokenInvalid("This link is not valid. Copy the whole link from the e-mail, or ask for a new one.") from exc
+        if not isinstance(data, dict):
+            raise TokenInvalid("This link is not valid. Ask for a new one.")
+        return data
+
+    def consume(self, session, purpose: str, token: str, *, max_age: int | None) -> dict[str, Any]:
+        """Verify a single-use token and mark it used in the caller's transaction.
+
+        Raises TokenInvalid when bad, expired or already used.
+        """
+        data = self.unsign(purpose, token, max_age=max_age)
+        jti = data.get("jti")
+        if not jti:
+            raise TokenInvalid("This link is not valid. Ask for a new one.")
+        inserted = insert_ignore(
+            session, UsedToken.__table__, {"jti": str(jti)[:64], "purpose": purpose, "used_at": utc_now()}, ["jti"]
+        )
+        if not inserted:
+            raise TokenInvalid("This link has already been used. Ask for a new one if you need to.")
+        return data

@@ -1,0 +1,193 @@
+"""Jinja environment (autoescaped, i18n), page/partial rendering and e-mail rendering.
+
+Templates receive finished data only; they never query the database.
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal, format_percent
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from app import i18n, sanitize
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES_DIR = ROOT / "templates"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+FLASH_KEY = "_flash"
+
+
+def _babel_locale() -> str:
+    return "zh_Hans_CN" if i18n.current_locale() == "zh-Hans" else "en_GB"
+
+
+def _fmt_datetime(value: datetime | None, fmt: str = "medium") -> str:
+    if value is None:
+        return ""
+    return format_datetime(value, format=fmt, locale=_babel_locale())
+
+
+def _fmt_date(value: date | datetime | None, fmt: str = "long") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.date()
+    return format_date(value, format=fmt, locale=_babel_locale())
+
+
+def _fmt_number(value: float | int | None) -> str:
+    return "" if value is None else format_decimal(value, locale=_babel_locale())
+
+
+def _fmt_percent(value: float | None, digits: int = 0) -> str:
+    if value is None:
+        return ""
+    return format_percent(value, format="#,##0" + ("." + "0" * digits if digits else "") + "%", locale=_babel_locale())
+
+
+def _duration(seconds: float | int | None) -> str:
+    """Human duration such as '3 days' or '5 hours', translated."""
+    if seconds is None:
+        return ""
+    seconds = max(0, int(seconds))
+    days, rem = divmod(seconds, 86400)
+    hours, rem = divmod(rem, 3600)
+    minutes = rem // 60
+    if days:
+        return i18n.ngettext("%(num)d day", "%(num)d days", days)
+    if hours:
+        return i18n.ngettext("%(num)d hour", "%(num)d hours", hours)
+    return i18n.ngettext("%(num)d minute", "%(num)d minutes", max(1, minutes))
+
+
+def _static_hashes() -> dict[str, str]:
+    hashes = {}
+    for path in STATIC_DIR.rglob("*"):
+        if path.is_file():
+            hashes[path.relative_to(STATIC_DIR).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+    return hashes
+
+
+def build_environment(settings) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=jinja2.select_autoescape(["html", "xml", "svg"], default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+        undefined=jinja2.StrictUndefined if settings.debug else jinja2.ChainableUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=settings.debug,
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
+    env.filters.update(
+        datetime=_fmt_datetime,
+        date=_fmt_date,
+        number=_fmt_number,
+        percent=_fmt_percent,
+        duration=_duration,
+        linkify=lambda text: Markup(sanitize.linkify_plain(text or "")),
+        rich=lambda html: Markup(sanitize.clean_rich_text(html or "")),
+    )
+    hashes = _static_hashes()
+    env.globals.update(
+        static=lambda path: f"/static/{path}?v={hashes.get(path, '0')}",
+        LOCALES=i18n.LOCALES,
+        LOCALE_NAMES=i18n.LOCALE_NAMES,
+        settings=settings,
+    )
+    return env
+
+
+class Renderer:
+    """Renders pages and e-mails; shared by routes (through `render`) and services (through the session)."""
+
+    def __init__(self, env: jinja2.Environment, settings, router=None):
+        self.env = env
+        self.settings = settings
+        self.router = router
+
+    def path(self, name: str, _query: dict | None = None, **params: Any) -> str:
+        path = str(self.router.url_path_for(name, **params)) if self.router is not None else "/"
+        if _query:
+            path += "?" + urlencode({k: v for k, v in _query.items() if v is not None})
+        return path
+
+    def absolute_url(self, name: str, _query: dict | None = None, **params: Any) -> str:
+        return self.settings.base_url.rstrip("/") + self.path(name, _query, **params)
+
+    def render_email(self, template: str, context: dict, locale: str) -> tuple[str, str]:
+        with i18n.use_locale(locale):
+            text = self.env.get_template(f"emails/{template}.txt").render(
+                url=self.absolute_url, base_url=self.settings.base_url, locale=locale, **context
+            )
+        first, _, rest = text.lstrip().partition("\n")
+        if not first.startswith("Subject:"):
+            raise ValueError(f"E-mail template {template} must start with 'Subject:'")
+        return first[len("Subject:"):].strip(), rest.strip() + "\n"
+
+
+def flash(request: Request, message: str, category: str = "info") -> None:
+    """Queue a one-time message shown on the next rendered page."""
+    request.session.setdefault(FLASH_KEY, []).append([category, str(message)])
+    request.session[FLASH_KEY] = request.session[FLASH_KEY]
+
+
+def pop_flashes(request: Request) -> list[tuple[str, str]]:
+    if "session" not in request.scope:
+        return []
+    return [tuple(item) for item in request.session.pop(FLASH_KEY, [])]
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true" and request.headers.get("hx-history-restore-request") != "true"
+
+
+def page_context(request: Request) -> dict[str, Any]:
+    from app.auth import current_actor
+
+    state = request.app.state
+    locale = request.scope.get("state", {}).get("locale", "en")
+
+    def url_for(name: str, _query: dict | None = None, **params: Any) -> str:
+        return state.renderer.path(name, _query, **params)
+
+    def lang_url(locale_code: str) -> str:
+        return url_for("locale", _query={"lang": locale_code, "next": request.url.path + (("?" + request.url.query) if request.url.query else "")})
+
+    return {
+        "request": request,
+        "actor": current_actor(request),
+        "locale": locale,
+        "url_for": url_for,
+        "lang_url": lang_url,
+        "flashes": pop_flashes(request),
+        "current_path": request.url.path,
+    }
+
+
+def render(
+    request: Request,
+    page: str,
+    context: dict[str, Any] | None = None,
+    *,
+    partial: str | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Render the full page, or only `partial` when htmx asked for it (one handler, one query)."""
+    env: jinja2.Environment = request.app.state.templates
+    name = partial if (partial and is_htmx(request)) else page
+    ctx = page_context(request)
+    ctx.update(context or {})
+    html = env.get_template(name).render(ctx)
+    response = HTMLResponse(html, status_code=status_code, headers=headers)
+    response.headers.setdefault("Vary", "HX-Request, Cookie, Accept-Language")
+    return response

@@ -1,0 +1,2 @@
+"""Consultations tables."""
+from __future__ import annotations

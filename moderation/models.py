@@ -1,0 +1,2 @@
+"""Moderation tables."""
+from __future__ import annotations

@@ -1,0 +1,2 @@
+"""Petitions tables."""
+from __future__ import annotations
