@@ -1,0 +1,96 @@
+"""Server-rendered SVG charts (no JavaScript): horizontal bars, a time series line and a scatter map.
+
+Each chart has a <title> and <desc> for screen readers, and pages show the same numbers in a table.
+All text is escaped; the output is safe to mark as Markup.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+from markupsafe import Markup
+
+PALETTE = ("#0b5394", "#a4161a", "#1e6b2f", "#8a4b00", "#5b2a86", "#00607a", "#6b6b00")
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def bar_chart(items: Sequence[tuple[str, float]], *, title: str, description: str = "", width: int = 640,
+              bar_height: int = 22, label_width: int = 200, value_suffix: str = "", color: str = PALETTE[0],
+              links: Sequence[str | None] | None = None) -> Markup:
+    """Horizontal bar chart: one bar per (label, value); optional link per bar."""
+    items = list(items)
+    gap = 6
+    height = max(1, len(items)) * (bar_height + gap) + 10
+    top = max((v for _, v in items), default=0) or 1
+    plot = width - label_width - 80
+    parts = [
+        f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(title)}</title><desc>{escape(description or title)}</desc>",
+    ]
+    for i, (label, value) in enumerate(items):
+        y = 5 + i * (bar_height + gap)
+        w = max(1.0, plot * (value / top)) if value else 0
+        short = label if len(label) <= 32 else label[:31] + "…"
+        bar = (f'<text x="{label_width - 8}" y="{y + bar_height * 0.7:.1f}" text-anchor="end" font-size="13">{escape(short)}</text>'
+               f'<rect x="{label_width}" y="{y}" width="{w:.1f}" height="{bar_height}" fill="{color}"/>'
+               f'<text x="{label_width + w + 6:.1f}" y="{y + bar_height * 0.7:.1f}" font-size="13">{escape(_fmt(value))}{escape(value_suffix)}</text>')
+        link = links[i] if links and i < len(links) else None
+        parts.append(f'<a href="{escape(link)}">{bar}</a>' if link else bar)
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def line_chart(points: Sequence[tuple[str, float]], *, title: str, description: str = "", width: int = 640,
+               height: int = 200, color: str = PALETTE[0]) -> Markup:
+    """A simple line over time: points are (x label, value), in order; first and last labels are drawn."""
+    points = list(points)
+    pad_l, pad_b, pad_t, pad_r = 60, 30, 10, 10
+    plot_w, plot_h = width - pad_l - pad_r, height - pad_t - pad_b
+    top = max((v for _, v in points), default=0) or 1
+    parts = [f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+             f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title><desc>{escape(description or title)}</desc>',
+             f'<line x1="{pad_l}" y1="{pad_t + plot_h}" x2="{pad_l + plot_w}" y2="{pad_t + plot_h}" stroke="#4a4a4a"/>',
+             f'<text x="{pad_l - 6}" y="{pad_t + 10}" text-anchor="end" font-size="12">{escape(_fmt(top))}</text>',
+             f'<text x="{pad_l - 6}" y="{pad_t + plot_h}" text-anchor="end" font-size="12">0</text>']
+    if points:
+        n = max(1, len(points) - 1)
+        coords = [(pad_l + plot_w * i / n, pad_t + plot_h * (1 - v / top)) for i, (_, v) in enumerate(points)]
+        parts.append('<polyline fill="none" stroke-width="2" stroke="' + color + '" points="'
+                     + " ".join(f"{x:.1f},{y:.1f}" for x, y in coords) + '"/>')
+        parts.append(f'<text x="{pad_l}" y="{height - 8}" font-size="12">{escape(points[0][0])}</text>')
+        parts.append(f'<text x="{pad_l + plot_w}" y="{height - 8}" text-anchor="end" font-size="12">{escape(points[-1][0])}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def scatter_map(points: Sequence[tuple[float, float, int]], *, title: str, description: str = "",
+                group_names: Sequence[str] = (), width: int = 480, height: int = 360) -> Markup:
+    """Anonymous 2-D map: (x, y, group) per point, coloured by group, with a legend. No identities."""
+    points = list(points)
+    pad = 20
+    if points:
+        xs = [p[0] for p in points]
+        ys = [p[1] for p in points]
+        x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    else:
+        x0 = y0 = 0.0
+        x1 = y1 = 1.0
+    sx = (width - 2 * pad - 120) / ((x1 - x0) or 1)
+    sy = (height - 2 * pad) / ((y1 - y0) or 1)
+    parts = [f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+             f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title><desc>{escape(description or title)}</desc>',
+             f'<rect x="0.5" y="0.5" width="{width - 121}" height="{height - 1}" fill="none" stroke="#c7c7c7"/>']
+    for x, y, g in points:
+        color = PALETTE[g % len(PALETTE)] if g >= 0 else "#767676"
+        parts.append(f'<circle cx="{pad + (x - x0) * sx:.1f}" cy="{height - pad - (y - y0) * sy:.1f}" r="3" '
+                     f'fill="{color}" fill-opacity="0.7"/>')
+    for i, name in enumerate(group_names):
+        y = 20 + i * 22
+        parts.append(f'<rect x="{width - 110}" y="{y - 10}" width="12" height="12" fill="{PALETTE[i % len(PALETTE)]}"/>'
+                     f'<text x="{width - 92}" y="{y}" font-size="13">{escape(name)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
