@@ -1,0 +1,467 @@
+"""Themes in free-text feedback (English, Chinese, mixed), locally with scikit-learn.
+
+Pipeline of :func:`find_themes`:
+
+1. **Campaign collapsing** - exact and near-duplicate comments are grouped
+   (:mod:`moderation.analysis.duplicates`) and each group is clustered as ONE
+   point with weight ``1 + ln(copies)``, so a 5,000-copy campaign is one theme
+   member instead of 5,000 and cannot take over the themes.  Sizes and member
+   lists still count every copy.
+2. **Features** - word uni+bigram TF-IDF plus character 3-5-gram TF-IDF (both
+   sublinear, on the shared normalisation; CJK characters are separate tokens,
+   so Chinese is indexed by characters and character bigrams).
+3. **LSA** - TruncatedSVD to 50 dimensions (the first, frequency-dominated
+   component dropped), rows L2-normalised.
+4. **Clustering** - k-means in LSA space, then a few spherical k-means
+   refinement steps on the full TF-IDF vectors (measurably better NMI/ARI
+   than either alone on the benchmark sets).
+5. **k** - if not given, the silhouette (cosine) over k = 2..20 on a sample
+   of at most 3,000 points; the upper bound shrinks for small inputs.
+6. **Explanations** - labels from class-based TF-IDF (the terms most
+   distinctive of the theme versus the other themes), up to five
+   representative comments closest to the theme centre (distinct wordings),
+   optional trend of counts per day/week/month.
+
+Everything is traceable: each theme carries its member indices, and
+``ThemeResult.assignments`` maps every input to its theme (or -1 when empty).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.cluster import KMeans
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+from sklearn.metrics import silhouette_score
+from sklearn.preprocessing import normalize as l2_normalize
+
+from ._text import CJK_STOP_CHARS, EXTRA_STOP_WORDS, display_term, normalise
+from .duplicates import DuplicateGroup, dedupe
+
+__all__ = ["Theme", "ThemeResult", "find_themes"]
+
+MAX_AUTO_K = 20
+_SVD_DIMS = 50
+_SVD_FIT_SAMPLE = 20_000
+_K_SAMPLE = 3_000
+_STOP = sorted(set(ENGLISH_STOP_WORDS) | EXTRA_STOP_WORDS | CJK_STOP_CHARS)
+
+
+@dataclass
+class Theme:
+    """One theme.
+
+    Attributes:
+        id: theme id (0 = largest theme); the value used in ``assignments``.
+        label: human-readable label, the top distinctive terms joined by " / ".
+        terms: up to 8 distinctive terms, best first (c-TF-IDF).
+        size: number of comments in the theme, every campaign copy counted.
+        share: ``size`` divided by the number of non-empty comments.
+        distinct: number of distinct comments after collapsing near-duplicates.
+        members: indices of all member comments (ascending).
+        representatives: up to 5 member indices closest to the theme centre,
+            each a different wording (never two copies of one campaign).
+        trend: when timestamps were given, ``[(bucket_start, count), ...]`` over
+            every bucket of the whole time range (zeros included).
+    """
+
+    id: int
+    label: str
+    terms: list[str]
+    size: int
+    share: float
+    distinct: int
+    members: list[int] = field(repr=False)
+    representatives: list[int]
+    trend: list[tuple[datetime, int]] | None = field(default=None, repr=False)
+
+
+@dataclass
+class ThemeResult:
+    """Result of :func:`find_themes`.
+
+    Attributes:
+        themes: themes sorted by size (largest first); ``themes[i].id == i``.
+        assignments: theme id per input text, -1 for empty/blank texts.
+        k: number of themes returned.
+        k_requested: the ``k`` argument (None = chosen automatically).
+        silhouette: cosine silhouette of the final clustering in LSA space
+            (on a sample); None when undefined (fewer than 2 themes).
+        n_texts: number of inputs; n_empty: how many were empty.
+        campaigns: near-duplicate groups of size >= 2, largest first; each was
+            clustered as one weighted point.
+        trend_bucket: "day", "week" or "month" when timestamps were given.
+        note: plain-language remark for trivial inputs (e.g. "no text"), else "".
+    """
+
+    themes: list[Theme]
+    assignments: list[int]
+    k: int
+    k_requested: int | None
+    silhouette: float | None
+    n_texts: int
+    n_empty: int
+    campaigns: list[DuplicateGroup] = field(repr=False)
+    trend_bucket: str | None = None
+    note: str = ""
+
+
+# --------------------------------------------------------------------------- features
+
+
+def _vectorizers(n_docs: int) -> tuple[TfidfVectorizer, TfidfVectorizer]:
+    small = n_docs < 50
+    common = dict(
+        min_df=1 if small else 2,
+        max_df=1.0 if n_docs < 20 else 0.5,
+        sublinear_tf=True,
+        dtype=np.float32,
+        lowercase=False,
+    )
+    word = TfidfVectorizer(
+        token_pattern=r"(?u)\b\w+\b", ngram_range=(1, 2), stop_words=_STOP, **common
+    )
+    char = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), **common)
+    return word, char
+
+
+def _features(docs: list[str]) -> tuple[sp.csr_matrix, sp.csr_matrix | None, np.ndarray | None]:
+    """Combined (word+char) TF-IDF, the word part alone, and its vocabulary."""
+    word_vec, char_vec = _vectorizers(len(docs))
+    parts = []
+    Xw = vocab = None
+    try:
+        Xw = word_vec.fit_transform(docs)
+        vocab = word_vec.get_feature_names_out()
+        parts.append(Xw * math.sqrt(0.5))
+    except ValueError:  # empty vocabulary (e.g. only stop words)
+        pass
+    try:
+        parts.append(char_vec.fit_transform(docs) * math.sqrt(0.5))
+    except ValueError:
+        pass
+    if not parts:
+        return sp.csr_matrix((len(docs), 0), dtype=np.float32), None, None
+    X = sp.hstack(parts).tocsr() if len(parts) > 1 else parts[0].tocsr()
+    return l2_normalize(X), Xw, vocab
+
+
+def _lsa(X: sp.csr_matrix, seed: int) -> np.ndarray:
+    n, d = X.shape
+    dims = min(_SVD_DIMS + 1, d - 1, n - 1)
+    if dims < 3:
+        Z = X.toarray()
+    else:
+        svd = TruncatedSVD(dims, random_state=seed, n_iter=4)
+        if n > _SVD_FIT_SAMPLE:
+            rng = np.random.default_rng(seed)
+            svd.fit(X[rng.choice(n, _SVD_FIT_SAMPLE, replace=False)])
+            Z = svd.transform(X)
+        else:
+            Z = svd.fit_transform(X)
+        Z = Z[:, 1:]  # first component mostly tracks document length/frequency
+    Z = l2_normalize(np.asarray(Z, dtype=np.float64))
+    return Z
+
+
+# --------------------------------------------------------------------------- clustering
+
+
+def _choose_k(Z: np.ndarray, w: np.ndarray, seed: int) -> tuple[int, float | None]:
+    n = Z.shape[0]
+    k_max = min(MAX_AUTO_K, max(2, int(math.sqrt(n / 2))), n - 1)
+    if k_max < 2:
+        return 1, None
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(n, _K_SAMPLE, replace=False) if n > _K_SAMPLE else np.arange(n)
+    Zs, ws = Z[idx], w[idx]
+    if len(np.unique(Zs.round(6), axis=0)) < 2:
+        return 1, None
+    best_k, best_s = 1, -1.0
+    for k in range(2, k_max + 1):
+        km = KMeans(k, n_init=2, random_state=seed).fit(Zs, sample_weight=ws)
+        labels = km.labels_
+        if len(np.unique(labels)) < 2:
+            continue
+        s = silhouette_score(Zs, labels, metric="cosine")
+        if s > best_s + 1e-9:
+            best_k, best_s = k, s
+    return (best_k, best_s) if best_k > 1 else (1, None)
+
+
+def _spherical_refine(X: sp.csr_matrix, labels: np.ndarray, w: np.ndarray, k: int, iters: int) -> tuple[np.ndarray, np.ndarray]:
+    """Spherical k-means steps on the full TF-IDF vectors, starting from ``labels``."""
+    n = X.shape[0]
+    C = None
+    for _ in range(iters):
+        M = sp.csr_matrix((w, (labels, np.arange(n))), shape=(k, n))
+        C = np.asarray((M @ X).todense(), dtype=np.float32)
+        alive = np.linalg.norm(C, axis=1) > 0
+        C = l2_normalize(C)
+        S = np.asarray(X @ C.T)
+        S[:, ~alive] = -np.inf
+        new = S.argmax(axis=1)
+        if np.array_equal(new, labels):
+            break
+        labels = new
+    M = sp.csr_matrix((w, (labels, np.arange(n))), shape=(k, n))
+    C = l2_normalize(np.asarray((M @ X).todense(), dtype=np.float32))
+    return labels, C
+
+
+# --------------------------------------------------------------------------- labels & trends
+
+
+def _label_terms(Xw: sp.csr_matrix | None, vocab, labels: np.ndarray, w_count: np.ndarray, k: int, top: int = 8) -> list[list[str]]:
+    if Xw is None or Xw.shape[1] == 0:
+        return [[] for _ in range(k)]
+    n = Xw.shape[0]
+    M = sp.csr_matrix((w_count, (labels, np.arange(n))), shape=(k, n))
+    T = np.asarray((M @ Xw).todense(), dtype=np.float64)  # class x term mass
+    tf = T / np.maximum(T.sum(axis=1, keepdims=True), 1e-12)
+    f_t = T.sum(axis=0)
+    avg = T.sum() / max(k, 1)
+    idf = np.log1p(avg / np.maximum(f_t, 1e-12))
+    scores = tf * idf
+    out = []
+    for c in range(k):
+        order = np.argsort(-scores[c])
+        chosen: list[str] = []
+        chosen_tokens: set[str] = set()
+        for j in order[: 200]:
+            if scores[c, j] <= 0:
+                break
+            term = vocab[j]
+            toks = set(term.split())
+            shown = display_term(term)
+            if len(shown) < 2 or shown.isdigit():
+                continue
+            if toks <= chosen_tokens:
+                continue
+            # a bigram absorbs a chosen unigram it contains ("card" -> "card arrive")
+            chosen = [t for t in chosen if not (len(t.split()) == 1 and t in toks)]
+            chosen.append(term)
+            chosen_tokens |= toks
+            if len(chosen) >= top:
+                break
+        out.append([display_term(t) for t in chosen])
+    return out
+
+
+def _to_utc_naive(ts) -> datetime | None:
+    if ts is None:
+        return None
+    if isinstance(ts, datetime):
+        if ts.tzinfo is not None:
+            ts = ts.astimezone(timezone.utc).replace(tzinfo=None)
+        return ts
+    if isinstance(ts, date):
+        return datetime(ts.year, ts.month, ts.day)
+    raise TypeError(f"timestamps must be datetime/date/None, got {type(ts).__name__}")
+
+
+def _bucket_start(t: datetime, unit: str) -> datetime:
+    d = datetime(t.year, t.month, t.day)
+    if unit == "day":
+        return d
+    if unit == "week":
+        return d - timedelta(days=d.weekday())
+    return datetime(t.year, t.month, 1)
+
+
+def _next_bucket(t: datetime, unit: str) -> datetime:
+    if unit == "day":
+        return t + timedelta(days=1)
+    if unit == "week":
+        return t + timedelta(days=7)
+    return datetime(t.year + (t.month == 12), t.month % 12 + 1, 1)
+
+
+def _trends(times: list[datetime | None], themes_members: list[list[int]]) -> tuple[str | None, list[list[tuple[datetime, int]]]]:
+    valid = [t for t in times if t is not None]
+    if not valid:
+        return None, [[] for _ in themes_members]
+    lo, hi = min(valid), max(valid)
+    span = hi - lo
+    unit = "day" if span <= timedelta(days=45) else "week" if span <= timedelta(days=26 * 7) else "month"
+    buckets = []
+    b = _bucket_start(lo, unit)
+    while b <= hi:
+        buckets.append(b)
+        b = _next_bucket(b, unit)
+    pos = {b: i for i, b in enumerate(buckets)}
+    out = []
+    for members in themes_members:
+        counts = [0] * len(buckets)
+        for i in members:
+            t = times[i]
+            if t is not None:
+                counts[pos[_bucket_start(t, unit)]] += 1
+        out.append(list(zip(buckets, counts)))
+    return unit, out
+
+
+# --------------------------------------------------------------------------- main entry point
+
+
+def find_themes(
+    texts: Sequence[str],
+    *,
+    k: int | None = None,
+    seed: int = 0,
+    timestamps: Sequence[datetime | None] | None = None,
+    duplicate_threshold: float = 0.8,
+    progress: Callable[[str], None] | None = None,
+) -> ThemeResult:
+    """Find themes in ``texts``.
+
+    Args:
+        texts: the comments (any mix of English and Chinese; None/"" allowed).
+        k: number of themes; None chooses 2..20 automatically (silhouette).
+            When there are fewer distinct comments than ``k``, each distinct
+            comment becomes its own theme.
+        seed: random seed (results are deterministic for a given seed).
+        timestamps: optional creation time per text (None entries allowed);
+            adds ``Theme.trend`` with counts per day/week/month.
+        duplicate_threshold: cosine threshold for collapsing near-duplicates
+            before clustering (see :func:`moderation.analysis.duplicates.group_near_duplicates`);
+            1.0 collapses exact (normalised) copies only.
+        progress: optional callback receiving short phase descriptions.
+
+    Returns:
+        A :class:`ThemeResult`.  Trivial inputs give a clear trivial result:
+        no non-empty text -> no themes (all assignments -1); a single distinct
+        comment (e.g. all identical) -> one theme.
+    """
+    say = progress or (lambda _msg: None)
+    n = len(texts)
+    if k is not None and k < 1:
+        raise ValueError("k must be >= 1 (or None for automatic)")
+    if timestamps is not None and len(timestamps) != n:
+        raise ValueError("timestamps must have one entry per text")
+    times = [_to_utc_naive(t) for t in timestamps] if timestamps is not None else None
+
+    say("grouping near-duplicates")
+    d = dedupe(texts, threshold=duplicate_threshold, seed=seed)
+    n_empty = int((d.group_of < 0).sum())
+    campaigns = [
+        DuplicateGroup(
+            id=g, size=len(m), members=list(m), representative=d.representative[g],
+            text=texts[d.representative[g]], variants=d.variants[g],
+        )
+        for g, m in enumerate(d.groups)
+        if len(m) >= 2
+    ]
+    campaigns.sort(key=lambda c: (-c.size, c.id))
+    G = len(d.groups)
+    counts = np.array([len(m) for m in d.groups], dtype=np.float64)
+    n_nonempty = n - n_empty
+
+    def result(group_label: np.ndarray, n_themes: int, terms, reps, sil, note="") -> ThemeResult:
+        assignments = np.full(n, -1, dtype=np.int64)
+        nz = d.group_of >= 0
+        assignments[nz] = group_label[d.group_of[nz]]
+        members = [np.nonzero(assignments == c)[0].tolist() for c in range(n_themes)]
+        unit, trends = (None, None)
+        if times is not None:
+            unit, trends = _trends(times, members)
+        themes = [
+            Theme(
+                id=c,
+                label=" / ".join(terms[c][:3]) if terms[c] else _fallback_label(texts[reps[c][0]]) if reps[c] else "",
+                terms=terms[c],
+                size=len(members[c]),
+                share=len(members[c]) / n_nonempty if n_nonempty else 0.0,
+                distinct=int((group_label == c).sum()),
+                members=members[c],
+                representatives=reps[c],
+                trend=trends[c] if trends is not None else None,
+            )
+            for c in range(n_themes)
+        ]
+        return ThemeResult(
+            themes=themes, assignments=assignments.tolist(), k=n_themes, k_requested=k,
+            silhouette=sil, n_texts=n, n_empty=n_empty, campaigns=campaigns,
+            trend_bucket=unit, note=note,
+        )
+
+    if G == 0:
+        return result(np.zeros(0, dtype=np.int64), 0, [], [], None,
+                      note="no non-empty text: nothing to group" if n else "no input")
+
+    docs = [normalise(texts[r]) for r in d.representative]
+    say(f"vectorising {G} distinct comments")
+    X, Xw, vocab = _features(docs)
+
+    def single_theme(note: str) -> ThemeResult:
+        lab = np.zeros(G, dtype=np.int64)
+        terms = _label_terms(Xw, vocab, lab, counts, 1)
+        order = np.argsort(-counts, kind="stable")[:5]
+        return result(lab, 1, terms, [[d.representative[g] for g in order]], None, note=note)
+
+    if G == 1:
+        return single_theme("all comments are (near-)identical: one theme")
+    if X.shape[1] == 0:
+        return single_theme("no usable words in the comments: one theme")
+
+    w_cluster = 1.0 + np.log(counts)
+    if k is not None and k >= G:
+        lab = np.arange(G)
+        order = np.argsort(-counts, kind="stable")
+        lab[order] = np.arange(G)
+        terms = _label_terms(Xw, vocab, lab, counts, G)
+        reps = [[d.representative[g]] for g in order]
+        return result(lab, G, terms, reps, None,
+                      note=f"only {G} distinct comments: one theme per distinct comment")
+
+    say("reducing dimensions (LSA)")
+    Z = _lsa(X, seed)
+    if k is None:
+        say("choosing the number of themes")
+        k_use, _ = _choose_k(Z, w_cluster, seed)
+        if k_use == 1:
+            return single_theme("comments are too similar to split into themes: one theme")
+    else:
+        k_use = k
+    if k_use == 1:
+        return single_theme("")
+
+    say(f"clustering into {k_use} themes")
+    km = KMeans(k_use, n_init=3 if G > 20_000 else 5, random_state=seed).fit(Z, sample_weight=w_cluster)
+    labels, C = _spherical_refine(X, km.labels_.astype(np.int64), w_cluster, k_use, iters=10 if G <= 20_000 else 4)
+
+    # Renumber by size (all copies counted), dropping emptied clusters.
+    size = np.bincount(labels, weights=counts, minlength=k_use)
+    order = [c for c in np.argsort(-size, kind="stable") if size[c] > 0]
+    remap = np.full(k_use, -1, dtype=np.int64)
+    remap[order] = np.arange(len(order))
+    labels = remap[labels]
+    C = C[order]
+    k_final = len(order)
+
+    say("describing themes")
+    sim = np.asarray(X.multiply(C[labels]).sum(axis=1)).ravel()  # cosine to own centre
+    reps = []
+    for c in range(k_final):
+        idx = np.nonzero(labels == c)[0]
+        best = idx[np.argsort(-sim[idx], kind="stable")[:5]]
+        reps.append([d.representative[g] for g in best])
+    terms = _label_terms(Xw, vocab, labels, counts, k_final)
+
+    sil = None
+    if k_final >= 2:
+        rng = np.random.default_rng(seed)
+        sidx = rng.choice(G, _K_SAMPLE, replace=False) if G > _K_SAMPLE else np.arange(G)
+        if len(np.unique(labels[sidx])) >= 2 and len(sidx) > len(np.unique(labels[sidx])):
+            sil = float(silhouette_score(Z[sidx], labels[sidx], metric="cosine"))
+    return result(labels, k_final, terms, reps, sil)
+
+
+def _fallback_label(text: str, max_len: int = 40) -> str:
+    t = " ".join(str(text).split())
+    return t if len(t) <= max_len else t[: max_len - 1] + "…"
