@@ -136,6 +136,7 @@ def insert_ignore(session: Session, table, values: dict, conflict_cols: list[str
     """
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
-    stmt = module.insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict_cols)
-    result = session.execute(stmt)
-    return (result.rowcount or 0) > 0
+    stmt = (module.insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict_cols)
+            .returning(table.c[conflict_cols[0]]))
+    # RETURNING rather than rowcount: psycopg reports -1 for rowcount here.
+    return session.execute(stmt).first() is not None

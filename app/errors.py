@@ -60,7 +60,7 @@ class ValidationFailed(DomainError):
     status_code = 422
 
     def __init__(self, errors: dict[str, str], message: str = ""):
-        super().__init__(message or "Please correct the errors below.")
+        super().__init__(message or N_("Please correct the errors below."))
         self.errors = errors
 
 

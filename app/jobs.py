@@ -118,7 +118,7 @@ def claim(engine, worker_id: str, *, limit: int = 5, lease: timedelta = timedelt
         session.execute(
             update(Job).where(Job.id.in_(ids)).values(locked_by=worker_id, locked_until=now + lease, attempts=Job.attempts + 1)
         )
-        jobs = list(session.exec(select(Job).where(Job.id.in_(ids))))
+        jobs = list(session.scalars(select(Job).where(Job.id.in_(ids)).order_by(Job.id)))
         session.commit()
         return jobs
 

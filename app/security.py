@@ -9,6 +9,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from app.clock import utc_now
 from app.db import insert_ignore
 from app.errors import TokenInvalid
+from app.i18n import gettext as _
 from app.models import UsedToken
 
 
@@ -30,15 +31,15 @@ class Signer:
     def unsign(self, purpose: str, token: str, *, max_age: int | None) -> dict[str, Any]:
         """Verify a token. Raises TokenInvalid with a message saying what to do next."""
         if not token or len(token) > 2000:
-            raise TokenInvalid("This link is incomplete. Copy the whole link from the e-mail, or ask for a new one.")
+            raise TokenInvalid(_("This link is incomplete. Copy the whole link from the e-mail, or ask for a new one."))
         try:
             data = self._serializer(purpose).loads(token, max_age=max_age)
         except SignatureExpired as exc:
-            raise TokenInvalid("This link has expired. Ask for a new one.") from exc
+            raise TokenInvalid(_("This link has expired. Ask for a new one.")) from exc
         except BadSignature as exc:
-            raise TokenInvalid("This link is not valid. Copy the whole link from the e-mail, or ask for a new one.") from exc
+            raise TokenInvalid(_("This link is not valid. Copy the whole link from the e-mail, or ask for a new one.")) from exc
         if not isinstance(data, dict):
-            raise TokenInvalid("This link is not valid. Ask for a new one.")
+            raise TokenInvalid(_("This link is not valid. Ask for a new one."))
         return data
 
     def consume(self, session, purpose: str, token: str, *, max_age: int | None) -> dict[str, Any]:
@@ -49,10 +50,10 @@ class Signer:
         data = self.unsign(purpose, token, max_age=max_age)
         jti = data.get("jti")
         if not jti:
-            raise TokenInvalid("This link is not valid. Ask for a new one.")
+            raise TokenInvalid(_("This link is not valid. Ask for a new one."))
         inserted = insert_ignore(
             session, UsedToken.__table__, {"jti": str(jti)[:64], "purpose": purpose, "used_at": utc_now()}, ["jti"]
         )
         if not inserted:
-            raise TokenInvalid("This link has already been used. Ask for a new one if you need to.")
+            raise TokenInvalid(_("This link has already been used. Ask for a new one if you need to."))
         return data
