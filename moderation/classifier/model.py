@@ -1,46 +1,29 @@
-"""The abuse model: char n-gram + word n-gram TF-IDF, logistic regression,
-Platt-calibrated on held-out data.
+"""The abuse model: hashed char n-gram + word n-gram TF-IDF (see features.py),
+a logistic regression, and Platt calibration fitted on held-out data.
 
-Training uses scikit-learn's vectorisers.  Scoring uses a small pure-Python
-fast path (`AbuseModel.analyse`) that reproduces `TfidfVectorizer.transform`
-exactly for one document: it avoids scikit-learn's per-call validation
-overhead (single posts score in well under a millisecond) and yields the
-per-feature contributions needed for explanations in the same pass.
+Batches are scored with sparse matrix algebra; a single post takes a
+numpy-only path (`AbuseModel.analyse`) that computes exactly the same logit
+and, in the same pass, each n-gram occurrence's contribution
+(coefficient x tf-idf value) for the explanation.
 """
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from .features import HashedTfidf, char_grams, word_grams
 from .text import NUMBER_TOKEN, URL_TOKEN, USER_TOKEN
 
-# Hyperparameters, chosen on the validation splits (see bench/classifier_quality.py
-# and the module docstring of moderation.classifier.training).
-CHAR_NGRAMS = (1, 4)
-CHAR_MAX_FEATURES = 300_000
-WORD_NGRAMS = (1, 2)
-WORD_MAX_FEATURES = 100_000
-WORD_TOKEN_PATTERN = r"(?u)\b\w+\b"
-
 EXPLANATION_TERMS = 8
-_DISPLAY = {USER_TOKEN: "@user", URL_TOKEN: "<url>"}
+_DISPLAY = {USER_TOKEN: "@user", URL_TOKEN: "<url>", NUMBER_TOKEN: "<number>"}
 _HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _STRIP = " \t\n.,!?;:\"'()[]{}<>*~`-_/\\|"
-
-
-def make_vectorizers(min_df: int = 2) -> tuple[TfidfVectorizer, TfidfVectorizer]:
-    common = dict(sublinear_tf=True, min_df=min_df, lowercase=False, dtype=np.float64)
-    char = TfidfVectorizer(analyzer="char_wb", ngram_range=CHAR_NGRAMS, max_features=CHAR_MAX_FEATURES, **common)
-    word = TfidfVectorizer(
-        analyzer="word", ngram_range=WORD_NGRAMS, max_features=WORD_MAX_FEATURES, token_pattern=WORD_TOKEN_PATTERN, **common
-    )
-    return char, word
+_MAX_CJK_TERM = 6
 
 
 def _sigmoid(z: float) -> float:
@@ -57,75 +40,36 @@ class Analysis:
     explanation: tuple[tuple[str, float], ...]
 
 
-class _Space:
-    """One fitted TF-IDF feature space plus its slice of the model coefficients."""
-
-    def __init__(self, vectorizer: TfidfVectorizer, coef: np.ndarray):
-        self.vectorizer = vectorizer
-        self.coef = np.ascontiguousarray(coef, dtype=np.float64)
-        self.idf = np.ascontiguousarray(vectorizer.idf_, dtype=np.float64)
-        self._ready = False
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        for k in ("_analyzer", "_vocab", "_names"):
-            state.pop(k, None)
-        state["_ready"] = False
-        return state
-
-    def prepare(self) -> None:
-        if self._ready:
-            return
-        self._analyzer: Callable[[str], list[str]] = self.vectorizer.build_analyzer()
-        self._vocab: dict[str, int] = self.vectorizer.vocabulary_
-        names = [""] * len(self._vocab)
-        for term, j in self._vocab.items():
-            names[j] = term
-        self._names = names
-        self._ready = True
-
-    def vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """(feature indices, tf-idf values) for one already-normalised text."""
-        vocab = self._vocab
-        counts: dict[int, int] = {}
-        for gram in self._analyzer(text):
-            j = vocab.get(gram)
-            if j is not None:
-                counts[j] = counts.get(j, 0) + 1
-        if not counts:
-            return np.empty(0, dtype=np.intp), np.empty(0)
-        idx = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
-        val = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-        val = (np.log(val) + 1.0) * self.idf[idx]
-        norm = math.sqrt(float(val @ val))
-        if norm > 0:
-            val /= norm
-        return idx, val
-
-    def name(self, j: int) -> str:
-        return self._names[j]
+def _block(buckets: np.ndarray, idf: np.ndarray, coef: np.ndarray):
+    """One tf-idf block of one document: (sum of contributions, per-occurrence contributions)."""
+    if len(buckets) == 0:
+        return 0.0, np.empty(0)
+    uniq, inv, cnt = np.unique(buckets, return_inverse=True, return_counts=True)
+    x = (np.log(cnt) + 1.0) * idf[uniq]
+    norm = math.sqrt(float(x @ x))
+    if norm > 0:
+        x /= norm
+    contrib = coef[uniq] * x
+    per_occurrence = (contrib / cnt)[inv]
+    return float(contrib.sum()), per_occurrence
 
 
 class AbuseModel:
-    """Fitted model: two feature spaces, linear weights and Platt calibration."""
+    """Fitted model: feature hasher with idf weights, linear weights, Platt calibration."""
 
-    def __init__(self, char_vec: TfidfVectorizer, word_vec: TfidfVectorizer, clf: LogisticRegression):
+    def __init__(self, features: HashedTfidf, clf: LogisticRegression):
         coef = np.asarray(clf.coef_, dtype=np.float64).ravel()
-        n_char = len(char_vec.vocabulary_)
-        self.char = _Space(char_vec, coef[:n_char])
-        self.word = _Space(word_vec, coef[n_char:])
+        self.features = features
+        self.coef_char = np.ascontiguousarray(coef[: features.n_char])
+        self.coef_word = np.ascontiguousarray(coef[features.n_char :])
+        self.coef = np.ascontiguousarray(coef)
         self.intercept = float(np.asarray(clf.intercept_).ravel()[0])
         self.platt_a = 1.0
         self.platt_b = 0.0
 
     @property
     def n_features(self) -> int:
-        return len(self.char.coef) + len(self.word.coef)
-
-    def prepare(self) -> "AbuseModel":
-        self.char.prepare()
-        self.word.prepare()
-        return self
+        return self.features.n_features
 
     # -- calibration -------------------------------------------------------
     def calibrate(self, logits: np.ndarray, labels: np.ndarray) -> None:
@@ -138,91 +82,107 @@ class AbuseModel:
     def calibrated(self, logit: float) -> float:
         return _sigmoid(self.platt_a * logit + self.platt_b)
 
-    # -- scoring -----------------------------------------------------------
-    def logit(self, norm_text: str) -> float:
-        self.prepare()
-        ci, cv = self.char.vector(norm_text)
-        wi, wv = self.word.vector(norm_text)
-        return self.intercept + float(self.char.coef[ci] @ cv) + float(self.word.coef[wi] @ wv)
+    def calibrated_many(self, logits: np.ndarray) -> np.ndarray:
+        z = np.clip(self.platt_a * np.asarray(logits, dtype=np.float64) + self.platt_b, -500, 500)
+        return 1.0 / (1.0 + np.exp(-z))
 
-    def logits(self, norm_texts: Sequence[str]) -> np.ndarray:
-        return np.fromiter((self.logit(t) for t in norm_texts), dtype=np.float64, count=len(norm_texts))
+    # -- scoring -----------------------------------------------------------
+    def logits(self, norm_texts: Sequence[str], chunk: int = 5000) -> np.ndarray:
+        out = []
+        for i in range(0, len(norm_texts), chunk):
+            X = self.features.transform(norm_texts[i : i + chunk])
+            out.append(X @ self.coef + self.intercept)
+        return np.concatenate(out) if out else np.empty(0)
+
+    def probabilities(self, norm_texts: Sequence[str]) -> np.ndarray:
+        return self.calibrated_many(self.logits(norm_texts))
 
     def analyse(self, norm_text: str, explain: bool = True) -> Analysis:
-        self.prepare()
-        ci, cv = self.char.vector(norm_text)
-        wi, wv = self.word.vector(norm_text)
-        c_contrib = self.char.coef[ci] * cv
-        w_contrib = self.word.coef[wi] * wv
-        z = self.intercept + float(c_contrib.sum()) + float(w_contrib.sum())
-        p = self.calibrated(z)
+        f = self.features
+        cg = char_grams([norm_text], f.char_ngrams, f.char_bits)
+        _wd, wb, wterms = word_grams([norm_text], f.word_ngrams, f.word_bits)
+        zc, c_occ = _block(cg.bucket, f.char_idf, self.coef_char)
+        zw, w_occ = _block(wb, f.word_idf, self.coef_word)
+        z = self.intercept + zc + zw
         expl: tuple[tuple[str, float], ...] = ()
         if explain:
-            expl = self._explain(norm_text, ci, c_contrib, wi, w_contrib)
-        return Analysis(z, p, expl)
+            expl = self._explain(norm_text, cg, c_occ, wterms[0], w_occ)
+        return Analysis(z, self.calibrated(z), expl)
 
     # -- explanations ------------------------------------------------------
-    def _explain(self, text, ci, c_contrib, wi, w_contrib) -> tuple[tuple[str, float], ...]:
+    def _explain(self, text: str, cg, c_occ: np.ndarray, wterms: list[str], w_occ: np.ndarray):
         totals: dict[str, float] = {}
 
         def add(term: str, w: float) -> None:
             term = _DISPLAY.get(term, term)
-            if term == NUMBER_TOKEN:
-                term = "<number>"
             totals[term] = totals.get(term, 0.0) + w
 
         # Word n-grams are readable as they are.
-        pos = np.flatnonzero(w_contrib > 0)
-        for k in pos[np.argsort(-w_contrib[pos])][:16]:
-            add(self.word.name(int(wi[k])), float(w_contrib[k]))
-
-        # Character n-grams are credited to the words of the post that contain
-        # them (so "fuu" + "uck " + ... become "fuuck"); inside Chinese (no
-        # spaces) or very long tokens the n-gram itself is shown.
-        pos = np.flatnonzero(c_contrib > 0)
-        if len(pos):
-            words = []
-            for w in dict.fromkeys(text.split()):
-                words.append((w, bool(_HAN_RE.search(w)) or len(w) > 30))
-            cjk_terms: dict[str, float] = {}
-            for k in pos[np.argsort(-c_contrib[pos])][:24]:
-                gram = self.char.name(int(ci[k]))
-                weight = float(c_contrib[k])
-                core = gram.strip(" ")
-                if not core:
-                    continue
-                at_start, at_end = gram.startswith(" "), gram.endswith(" ")
-                hits = []
-                for w, raw in words:
-                    if at_start and at_end:
-                        ok = w == core
-                    elif at_start:
-                        ok = w.startswith(core)
-                    elif at_end:
-                        ok = w.endswith(core)
-                    else:
-                        ok = core in w
-                    if ok:
-                        hits.append((w, raw))
-                if not hits:
-                    continue
-                share = weight / len(hits)
-                for w, raw in hits:
-                    if raw:
-                        if len(core) >= 2 or _HAN_RE.match(core):
-                            cjk_terms[core] = cjk_terms.get(core, 0.0) + share
-                    else:
-                        add(w.strip(_STRIP) or w, share)
-            # Merge overlapping Chinese n-grams: keep the strongest, fold
-            # substrings/superstrings of an already chosen term into it.
-            chosen: list[str] = []
-            for term, w in sorted(cjk_terms.items(), key=lambda kv: -kv[1]):
-                for c in chosen:
-                    if term in c or c in term:
-                        totals[c] = totals.get(c, 0.0) + w
-                        break
-                else:
-                    chosen.append(term)
+        if len(w_occ):
+            for term, w in zip(wterms, w_occ.tolist()):
+                if w > 0:
                     add(term, w)
+
+        # Character n-grams: credited to the word containing them (so the
+        # pieces of "fuuck" add up to "fuuck"); inside Chinese text (no
+        # spaces) credited character by character and reported as the
+        # strongest runs of characters.
+        if len(c_occ):
+            words = text.split()
+            seg_score = np.bincount(cg.word, weights=c_occ)
+            char_score = None
+            for seg in np.flatnonzero(seg_score > 0).tolist():
+                if seg - 1 >= len(words) or seg < 1:
+                    continue
+                w = words[seg - 1]
+                if _HAN_RE.search(w):
+                    if char_score is None:
+                        char_score = self._char_scores(cg, c_occ)
+                    self._cjk_terms(cg, char_score, seg, add)
+                else:
+                    add(w.strip(_STRIP) or w, float(seg_score[seg]))
         ranked = sorted(((t, w) for t, w in totals.items() if w > 1e-6 and t.strip()), key=lambda kv: -kv[1])
         return tuple((t, round(w, 4)) for t, w in ranked[:EXPLANATION_TERMS])
+
+    @staticmethod
+    def _char_scores(cg, c_occ: np.ndarray) -> np.ndarray:
+        """Spread each n-gram's contribution evenly over its characters."""
+        n = cg.length
+        pos = np.repeat(cg.start, n) + (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n))
+        return np.bincount(pos, weights=np.repeat(c_occ / n, n), minlength=len(cg.codes))
+
+    @staticmethod
+    def _cjk_terms(cg, char_score: np.ndarray, seg: int, add) -> None:
+        in_seg = np.flatnonzero((np.cumsum(cg.codes == 0) == seg) & (cg.codes != 0) & (cg.codes != 32))
+        if len(in_seg) == 0:
+            return
+        scores = char_score[in_seg]
+        top = scores.max()
+        if top <= 0:
+            return
+        keep = scores >= 0.3 * top
+        run: list[int] = []
+
+        def flush() -> None:
+            if not run:
+                return
+            idx = np.asarray(run)
+            if len(idx) > _MAX_CJK_TERM:  # keep the strongest window
+                sums = np.convolve(char_score[idx], np.ones(_MAX_CJK_TERM), mode="valid")
+                s = int(np.argmax(sums))
+                idx = idx[s : s + _MAX_CJK_TERM]
+            term = "".join(chr(int(c)) for c in cg.codes[idx])
+            add(term, float(char_score[idx].sum()))
+            run.clear()
+
+        prev = -2
+        for p, k in zip(in_seg.tolist(), keep.tolist()):
+            if k and p == prev + 1 and run:
+                run.append(p)
+            elif k:
+                flush()
+                run.append(p)
+            else:
+                flush()
+            prev = p
+        flush()

@@ -63,9 +63,6 @@ class ModelClassifier:
     metadata: dict[str, Any] = field(default_factory=dict)
     available: bool = True
 
-    def __post_init__(self) -> None:
-        self.model.prepare()
-
     def score(self, text: str) -> AbuseScore:
         norm = normalise(text)
         analysis = self.model.analyse(norm)
@@ -80,9 +77,8 @@ class ModelClassifier:
         return [self.score(t) for t in texts]
 
     def probabilities(self, texts: Sequence[str]) -> list[float]:
-        """Probabilities only (no explanations): for bulk evaluation."""
-        m = self.model
-        return [m.calibrated(m.logit(normalise(t))) for t in texts]
+        """Probabilities only (no explanations), vectorised: for bulk evaluation."""
+        return self.model.probabilities([normalise(t) for t in texts]).tolist()
 
     def __repr__(self) -> str:
         return f"ModelClassifier(version={self.version!r})"

@@ -89,49 +89,35 @@ def normalise(text: object) -> str:
     return text[:MAX_CHARS]
 
 
-def _is_han(cp: int) -> bool:
-    return (
-        0x4E00 <= cp <= 0x9FFF
-        or 0x3400 <= cp <= 0x4DBF
-        or 0x20000 <= cp <= 0x2FA1F
-        or 0xF900 <= cp <= 0xFAFF
-    )
-
-
-def _is_kana_or_hangul(cp: int) -> bool:
-    return 0x3040 <= cp <= 0x30FF or 0xAC00 <= cp <= 0xD7AF or 0x1100 <= cp <= 0x11FF
+_HAN_CHARS = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
+_HAN_RE = re.compile(f"[{_HAN_CHARS}]")
+_KANA_HANGUL_RE = re.compile(r"[\u3040-\u30ff\uac00-\ud7af\u1100-\u11ff]")
+_LATIN_RE = re.compile(r"[a-zA-Z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f]")
+_LETTER_RE = re.compile(r"[^\W\d_]")
 
 
 def detect_language(text: object) -> str:
     """Cheap script-ratio language guess: "en", "zh" or "other".
 
-    Looks at up to the first 2,000 characters.  Han characters dominate -> "zh"
-    (unless kana/hangul show it is Japanese/Korean); Latin letters dominate ->
-    "en" (the only Latin-script language the model is trained on); anything
-    else (Cyrillic, Arabic, emoji only, empty...) -> "other".
+    Looks at up to the first 2,000 characters (NFKC-normalised).  Han
+    characters make up >= 30% of letters -> "zh" (unless kana/hangul show it is
+    Japanese/Korean); Latin letters >= 60% -> "en" (the only Latin-script
+    language the model is trained on); anything else (Cyrillic, Arabic,
+    emoji only, empty...) -> "other".
     """
     text = _coerce(text)[:2000]
-    han = latin = other = kana = 0
-    for ch in text:
-        cp = ord(ch)
-        if cp < 128:
-            if ch.isalpha():
-                latin += 1
-            continue
-        if _is_han(cp):
-            han += 1
-        elif _is_kana_or_hangul(cp):
-            kana += 1
-        elif ch.isalpha():
-            if cp < 0x250:  # Latin-1 supplement / Latin extended
-                latin += 1
-            else:
-                other += 1
-    letters = han + latin + other + kana
+    if not text:
+        return "other"
+    text = unicodedata.normalize("NFKC", text.encode("utf-8", "ignore").decode("utf-8", "ignore"))
+    letters = len(_LETTER_RE.findall(text))
     if letters == 0:
         return "other"
-    if han and kana < max(1, han // 10) and han / letters >= 0.3 and han >= latin / 4:
-        return "zh"
+    han = len(_HAN_RE.findall(text))
+    if han:
+        kana = len(_KANA_HANGUL_RE.findall(text))
+        if kana < max(1, han // 10) and han / letters >= 0.3:
+            return "zh"
+    latin = len(_LATIN_RE.findall(text))
     if latin / letters >= 0.6:
         return "en"
     return "other"

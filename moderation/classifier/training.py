@@ -26,15 +26,19 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
-from scipy import sparse
 
 from .datasets import DATASETS, SPLITS, Rows, load_all, language_of
-from .model import AbuseModel, make_vectorizers
+from .features import HashedTfidf
+from .model import AbuseModel
 from .text import normalise
 
 log = logging.getLogger("civic.moderation")
 
-C = 4.0
+CHAR_NGRAMS = (1, 4)
+CHAR_BITS = 21
+WORD_NGRAMS = (1, 2)
+WORD_BITS = 19
+C = 8.0
 DATASET_WEIGHTS = {"davidson": 1.0, "hatexplain": 4.0, "cold": 1.0}
 EXTRA_WEIGHT = 2.0
 # Operating points: "hold" = lowest threshold whose validation precision reaches
@@ -114,7 +118,7 @@ def evaluate_sets(
     aucs = []
     for name, (texts, labels) in sets.items():
         y = np.asarray(labels)
-        probs = np.array([model.calibrated(z) for z in model.logits(texts)])
+        probs = model.probabilities(texts)
         m = {"rows": len(y), "roc_auc": safe_auc(y, probs)}
         for level, t in thresholds.items():
             m[level] = threshold_metrics(probs, y, t)
@@ -174,21 +178,23 @@ def train_model(
 
     report(progress, f"fitting features on {len(texts)} texts")
     min_df = 2 if len(texts) >= 5000 else 1
-    char_vec, word_vec = make_vectorizers(min_df=min_df)
-    X = sparse.hstack([char_vec.fit_transform(texts), word_vec.fit_transform(texts)], format="csr")
+    features = HashedTfidf(
+        char_ngrams=CHAR_NGRAMS, char_bits=CHAR_BITS, word_ngrams=WORD_NGRAMS, word_bits=WORD_BITS, min_df=min_df
+    )
+    X = features.fit_transform(texts)
     y = np.asarray(labels)
 
     report(progress, f"fitting logistic regression ({X.shape[1]} features)")
     clf = LogisticRegression(C=C, solver="liblinear", max_iter=2000, random_state=seed)
     clf.fit(X, y, sample_weight=np.asarray(weights))
-    model = AbuseModel(char_vec, word_vec, clf).prepare()
+    model = AbuseModel(features, clf)
 
     report(progress, "calibrating on validation data")
     v_texts = [t for ts, _ in valid.values() for t in ts]
     v_labels = np.asarray([l for _, ls in valid.values() for l in ls])
     v_logits = model.logits(v_texts)
     model.calibrate(v_logits, v_labels)
-    v_probs = np.array([model.calibrated(z) for z in v_logits])
+    v_probs = model.calibrated_many(v_logits)
     hold = choose_threshold(v_probs, v_labels, HOLD_PRECISION)
     review = min(choose_threshold(v_probs, v_labels, REVIEW_PRECISION), hold)
     thresholds = {"review": round(review, 4), "hold": round(hold, 4)}
@@ -206,10 +212,10 @@ def train_model(
         "threshold_targets": {"review_precision": REVIEW_PRECISION, "hold_precision": HOLD_PRECISION},
         "metrics": {"test": test_metrics, "valid": valid_metrics},
         "hyperparameters": {
-            "char_ngrams": list(char_vec.ngram_range),
-            "char_max_features": char_vec.max_features,
-            "word_ngrams": list(word_vec.ngram_range),
-            "word_max_features": word_vec.max_features,
+            "char_ngrams": list(CHAR_NGRAMS),
+            "char_bits": CHAR_BITS,
+            "word_ngrams": list(WORD_NGRAMS),
+            "word_bits": WORD_BITS,
             "min_df": min_df,
             "C": C,
             "dataset_weights": DATASET_WEIGHTS,
