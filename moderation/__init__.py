@@ -10,6 +10,7 @@ from moderation.facade import (
     ReportOutcome,
     Route,
     Screening,
+    is_blocked,
     latest_score,
     report_content,
     screen_content,
@@ -17,5 +18,5 @@ from moderation.facade import (
 
 __all__ = [
     "ContentRef", "Decision", "ModerationDecided", "ModerationSettings", "ReportOutcome", "Route",
-    "Screening", "latest_score", "report_content", "screen_content",
+    "Screening", "is_blocked", "latest_score", "report_content", "screen_content",
 ]

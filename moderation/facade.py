@@ -10,10 +10,16 @@ Moderation imports neither petitions nor consultations.
 """
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 
 from sqlmodel import Session
+
+log = logging.getLogger("civic.moderation")
 
 
 class Route(StrEnum):
@@ -40,6 +46,18 @@ class ModerationSettings:
     """Resident reports that hide an item pending review."""
     sla_hours: int = 24
     """Hours an item may wait in the queue before it shows as overdue."""
+    no_model_route: str = "review"
+    """Where items go while no abuse model is usable: `review` (publish and queue every item) or `hold` (hold every item)."""
+    claim_minutes: int = 15
+    """Minutes a moderator's claim on a queue item lasts; other moderators see it as taken meanwhile."""
+    appeal_days: int = 14
+    """Days an author has to use the single-use appeal link e-mailed with a decision."""
+    max_block_days: int = 365
+    """Longest period a moderator may block an author for."""
+    group_similarity: float = 0.8
+    """Similarity (0-1) at which queue items count as near-duplicates and are shown as one group."""
+    queue_limit: int = 500
+    """Most open items the queue page considers at once (highest priority first)."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +83,8 @@ class Screening:
     score: float | None
     model_version: str
     explanation: tuple[tuple[str, float], ...] = ()
+    language: str = ""             # "en" | "zh" | "other" (from the classifier's language detection)
+    reason: str = ""               # why this route: e.g. "score 0.91 >= hold threshold 0.90", "strict mode ..."
 
     @property
     def visible(self) -> bool:
@@ -90,27 +110,138 @@ class ModerationDecided:
     extra: dict = field(default_factory=dict)
 
 
+class ClassifierHolder:
+    """The abuse classifier for an app process: loaded lazily from `<data_dir>/models/abuse`, reloaded when
+    another process (`civic moderation retrain`, the first-start job) changes the CURRENT version.
+
+    Behaves like a `Classifier` (version, available, thresholds, score, score_many, reason). When no model
+    loads it behaves like `NullClassifier` and `reason` says why (also logged).
+    """
+
+    def __init__(self, data_dir, *, check_seconds: float = 0.0):
+        self.data_dir = Path(data_dir)
+        self._lock = threading.Lock()
+        self._loaded_for: object = object()   # the CURRENT value the loaded classifier belongs to
+        self._classifier = None
+        self._check_seconds = check_seconds
+        self._checked_at = 0.0
+
+    def _current_name(self):
+        from moderation.classifier.artifacts import current_version
+
+        return current_version(self.data_dir)
+
+    def get(self):
+        """The classifier for the CURRENT version (re-read on every call unless `check_seconds` is set)."""
+        import time
+
+        now = time.monotonic()
+        if self._classifier is not None and self._check_seconds and now - self._checked_at < self._check_seconds:
+            return self._classifier
+        name = self._current_name()
+        with self._lock:
+            self._checked_at = now
+            if self._classifier is None or name != self._loaded_for:
+                from moderation.classifier import NullClassifier, load_classifier
+
+                try:
+                    clf = load_classifier(self.data_dir)
+                except Exception as exc:  # noqa: BLE001 - the app keeps running without a model
+                    log.exception("loading the abuse model failed")
+                    clf = NullClassifier(f"loading failed: {exc}")
+                if not getattr(clf, "available", False):
+                    log.warning("abuse model unavailable, items go to moderators: %s", getattr(clf, "reason", ""))
+                self._classifier, self._loaded_for = clf, name
+            return self._classifier
+
+    @property
+    def version(self) -> str:
+        return self.get().version
+
+    @property
+    def available(self) -> bool:
+        return bool(getattr(self.get(), "available", False))
+
+    @property
+    def thresholds(self) -> dict:
+        return dict(getattr(self.get(), "thresholds", {}) or {})
+
+    @property
+    def reason(self) -> str:
+        return str(getattr(self.get(), "reason", ""))
+
+    def score(self, text):
+        return self.get().score(text)
+
+    def score_many(self, texts):
+        return self.get().score_many(texts)
+
+
 def build_services(settings, moderation_settings: ModerationSettings) -> dict:
     """Shared objects the facade needs inside units of work (e.g. the classifier), keyed by name."""
-    return {}
+    return {"classifier": ClassifierHolder(settings.data_dir)}
+
+
+ENSURE_MODEL_JOB = "moderation.ensure_model"
 
 
 def on_startup(ctx, *, enqueue_training: bool) -> None:
-    """Called once when an app process starts (e.g. to queue first-start model training)."""
+    """Called once when an app process starts: queue first-start model training when no model loads.
+
+    The job is deduplicated per hour, so several processes starting together queue it once. Never raises.
+    """
+    if not enqueue_training:
+        return
+    try:
+        classifier = ctx.services.get("classifier")
+        if classifier is not None and getattr(classifier, "available", False):
+            return
+        from app.clock import utc_now
+        from app.jobs import enqueue
+
+        slot = utc_now().strftime("%Y%m%d%H")
+        with ctx.unit_of_work() as session:
+            enqueue(session, ENSURE_MODEL_JOB, {}, dedupe_key=f"{ENSURE_MODEL_JOB}@{slot}", max_attempts=2)
+    except Exception:  # noqa: BLE001 - startup must not fail because of the model
+        log.exception("could not queue abuse model training")
 
 
 def screen_content(session: Session, ref: ContentRef) -> Screening:
-    """Score a new item and route it. Until the pipeline is installed everything is published."""
-    if ref.strict:
-        return Screening(route=Route.HOLD, score=None, model_version="none")
-    return Screening(route=Route.PUBLISH, score=None, model_version="none")
+    """Score a new (or edited) item, route it, store the score, model version and explanation with it, and
+    queue it for moderators when the route is review or hold. Never raises because of the model."""
+    from moderation import service
+
+    return service.screen(session, ref)
 
 
 def report_content(session: Session, ref: ContentRef, *, reporter_id: int, reason: str) -> ReportOutcome:
-    """Record a resident's report of an item; tells the owner to hide it once the threshold is reached."""
-    return ReportOutcome(report_count=1, hide=False)
+    """Record a resident's report of an item (once per resident); puts the item in the queue and tells the
+    owner to hide it once `report_threshold` reports arrived."""
+    from moderation import service
+
+    return service.report(session, ref, reporter_id=reporter_id, reason=reason)
 
 
 def latest_score(session: Session, kind: str, item_id: int) -> Screening | None:
     """The stored screening of an item, for display beside it (None when never screened)."""
-    return None
+    from moderation import service
+
+    return service.stored_screening(session, kind, item_id)
+
+
+def is_blocked(session: Session, user_id: int | None, *, now: datetime | None = None) -> bool:
+    """True while a moderator's block on this user runs (other domains refuse their new posts)."""
+    if user_id is None:
+        return False
+    from app.clock import utc_now
+    from app.models import User
+
+    user = session.get(User, user_id)
+    if user is None or user.blocked_until is None:
+        return False
+    until = user.blocked_until
+    if until.tzinfo is None:
+        from datetime import timezone
+
+        until = until.replace(tzinfo=timezone.utc)
+    return until > (now or utc_now())

@@ -1,17 +1,227 @@
-"""Moderators' pages."""
+"""Moderators' pages (queue, cases, groups, model quality, audit) and the public pages (log, appeals)."""
 from __future__ import annotations
 
+import csv
+import io
+
 from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from app.auth import require_roles
+from app.auth import current_actor, require_roles
+from app.db import run_in_session, run_query
+from app.errors import InvalidState, NotFound, ValidationFailed
+from app.i18n import gettext as _
+from app.i18n import ngettext
 from app.models import Role
-from app.templating import render
+from app.templating import flash, render
+from moderation import forms, policy, queries, service
+
+
+def _cfg(request: Request):
+    return request.app.state.domain_settings["moderation"]
+
+
+def _page_number(request: Request) -> int:
+    raw = request.query_params.get("page", "1")
+    return int(raw) if raw.isdigit() and len(raw) < 6 else 1
+
+
+def _labels() -> dict:
+    return {
+        "kinds": policy.KIND_LABELS, "routes": policy.ROUTE_LABELS, "queue_reasons": policy.QUEUE_REASON_LABELS,
+        "decisions": policy.DECISION_LABELS, "languages": policy.LANGUAGE_LABELS, "reasons": policy.REASONS,
+        "reason_title": policy.reason_title,
+    }
 
 
 @require_roles(Role.MODERATOR)
 async def queue(request: Request):
-    return render(request, "moderation/queue.html", {})
+    actor = current_actor(request)
+    filters = forms.parse_filters(request.query_params)
+    view = await run_query(request, queries.queue, filters=filters, viewer_id=actor.user_id, cfg=_cfg(request))
+    return render(request, "moderation/queue.html", {"view": view, **_labels()},
+                  partial="moderation/_queue_results.html")
 
 
-routes = [Route("/", queue, name="queue")]
+async def _case_context(request: Request, case_id: int) -> dict:
+    actor = current_actor(request)
+    view = await run_query(request, queries.case_detail, case_id=case_id, viewer_id=actor.user_id, cfg=_cfg(request))
+    if view is None:
+        raise NotFound(_("That queue item does not exist. Go back to the queue."))
+    return {"case": view, "cfg": _cfg(request), **_labels()}
+
+
+@require_roles(Role.MODERATOR)
+async def case_page(request: Request):
+    ctx = await _case_context(request, request.path_params["case_id"])
+    ctx.update(values={"decision": "", "reason": "", "passages": "", "block_days": "0", "note": ""}, errors={})
+    return render(request, "moderation/case.html", ctx)
+
+
+@require_roles(Role.MODERATOR)
+async def claim(request: Request):
+    case_id = request.path_params["case_id"]
+    actor = current_actor(request)
+    try:
+        await run_in_session(request, service.claim_case, case_id=case_id, moderator_id=actor.user_id)
+    except InvalidState as exc:
+        flash(request, _(exc.message), "error")
+    else:
+        flash(request, _("You have claimed this item for %(minutes)s minutes.", minutes=_cfg(request).claim_minutes),
+              "success")
+    return RedirectResponse(request.app.state.renderer.path("moderation:case", case_id=case_id), status_code=303)
+
+
+@require_roles(Role.MODERATOR)
+async def release(request: Request):
+    case_id = request.path_params["case_id"]
+    await run_in_session(request, service.release_case, case_id=case_id, moderator_id=current_actor(request).user_id)
+    flash(request, _("You released this item; other moderators can take it."), "success")
+    return RedirectResponse(request.app.state.renderer.path("moderation:queue"), status_code=303)
+
+
+def _decided_message(decided: int) -> str:
+    return ngettext("Decision saved for %(num)d item.", "Decision saved for %(num)d items.", decided)
+
+
+@require_roles(Role.MODERATOR)
+async def decide(request: Request):
+    case_id = request.path_params["case_id"]
+    form = await request.form()
+    values = {k: str(form.get(k, "")) for k in ("decision", "reason", "passages", "block_days", "note")}
+    try:
+        data, values = forms.parse_decision(form)
+        result = await run_in_session(request, service.decide_case, case_id=case_id,
+                                      moderator_id=current_actor(request).user_id, data=data)
+    except ValidationFailed as exc:
+        ctx = await _case_context(request, case_id)
+        ctx.update(values=values, errors=exc.errors)
+        return render(request, "moderation/case.html", ctx, status_code=422)
+    except InvalidState as exc:
+        flash(request, _(exc.message), "error")
+        return RedirectResponse(request.app.state.renderer.path("moderation:case", case_id=case_id), status_code=303)
+    flash(request, _decided_message(result.decided), "success")
+    return RedirectResponse(request.app.state.renderer.path("moderation:queue"), status_code=303)
+
+
+async def _group_context(request: Request, case_id: int) -> dict:
+    actor = current_actor(request)
+    group = await run_query(request, queries.group_of, case_id=case_id, viewer_id=actor.user_id, cfg=_cfg(request))
+    if group is None:
+        raise NotFound(_("That group has no open items any more. Go back to the queue."))
+    return {"group": group, "cfg": _cfg(request), **_labels()}
+
+
+@require_roles(Role.MODERATOR)
+async def group_page(request: Request):
+    ctx = await _group_context(request, request.path_params["case_id"])
+    ctx.update(values={"decision": "", "reason": "", "passages": "", "block_days": "0", "note": ""}, errors={},
+               selected={m.case_id for m in ctx["group"].members})
+    return render(request, "moderation/group.html", ctx)
+
+
+@require_roles(Role.MODERATOR)
+async def group_decide(request: Request):
+    case_id = request.path_params["case_id"]
+    form = await request.form()
+    ids = [int(v) for v in form.getlist("case_ids") if str(v).isdigit() and len(str(v)) < 12]
+    values = {k: str(form.get(k, "")) for k in ("decision", "reason", "passages", "block_days", "note")}
+    try:
+        data, values = forms.parse_decision(form)
+        result = await run_in_session(request, service.decide_group, case_ids=ids,
+                                      moderator_id=current_actor(request).user_id, data=data)
+    except ValidationFailed as exc:
+        ctx = await _group_context(request, case_id)
+        ctx.update(values=values, errors=exc.errors, selected=set(ids))
+        return render(request, "moderation/group.html", ctx, status_code=422)
+    except InvalidState as exc:
+        flash(request, _(exc.message), "error")
+        return RedirectResponse(request.app.state.renderer.path("moderation:group", case_id=case_id), status_code=303)
+    flash(request, _decided_message(result.decided), "success")
+    return RedirectResponse(request.app.state.renderer.path("moderation:queue"), status_code=303)
+
+
+async def public_log(request: Request):
+    page = _page_number(request)
+    rows, more = await run_query(request, queries.public_log, page=page)
+    return render(request, "moderation/log.html", {"rows": rows, "page": page, "more": more, **_labels()})
+
+
+@require_roles(Role.ADMIN)
+async def audit(request: Request):
+    page = _page_number(request)
+    rows, more = await run_query(request, queries.audit_log, page=page)
+    return render(request, "moderation/audit.html", {"rows": rows, "page": page, "more": more, **_labels()})
+
+
+@require_roles(Role.ADMIN)
+async def audit_csv(request: Request):
+    rows = await run_query(request, queries.audit_csv_rows)
+    buf = io.StringIO()
+    csv.writer(buf).writerows(rows)
+    return Response("\ufeff" + buf.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="moderation-audit.csv"',
+                             "Cache-Control": "no-store"})
+
+
+@require_roles(Role.MODERATOR)
+async def quality(request: Request):
+    from app.charts import bar_chart, line_chart
+
+    classifier = request.app.state.services.get("classifier")
+    version = getattr(classifier, "version", "none") if classifier is not None else "none"
+    view = await run_query(request, queries.model_quality, current_version=version)
+    charts = {}
+    if view.weekly:
+        charts["precision"] = line_chart([(r.period, round((r.precision or 0) * 100, 1)) for r in view.weekly],
+                                         title=_("Precision by week (%)"),
+                                         description=_("Share of items the model flagged that moderators removed, per week."))
+        charts["recall"] = line_chart([(r.period, round((r.recall or 0) * 100, 1)) for r in view.weekly],
+                                      title=_("Recall by week (%)"),
+                                      description=_("Share of items moderators removed that the model had flagged, per week."))
+    if view.totals:
+        items = []
+        for r in view.totals:
+            name = str(policy.LANGUAGE_LABELS.get(r.language, r.language))
+            items.append((_("%(language)s precision", language=name), round((r.precision or 0) * 100, 1)))
+            items.append((_("%(language)s recall", language=name), round((r.recall or 0) * 100, 1)))
+        charts["languages"] = bar_chart(items, title=_("Precision and recall by language (%)"), value_suffix="%")
+    return render(request, "moderation/quality.html", {"view": view, "charts": charts, **_labels()})
+
+
+async def appeal(request: Request):
+    state = request.app.state
+    cfg = _cfg(request)
+    if request.method == "GET":
+        token = request.query_params.get("token", "")[:2000]
+        info = await run_query(request, service.appeal_info, token=token, signer=state.signer, max_days=cfg.appeal_days)
+        return render(request, "moderation/appeal.html",
+                      {"info": info, "token": token, "values": {"statement": ""}, "errors": {}, **_labels()})
+    form = await request.form()
+    token = str(form.get("token", ""))[:2000]
+    statement = str(form.get("statement", ""))[:8000]
+    try:
+        await run_in_session(request, service.submit_appeal, token=token, statement=statement, signer=state.signer)
+    except ValidationFailed as exc:
+        info = await run_query(request, service.appeal_info, token=token, signer=state.signer, max_days=cfg.appeal_days)
+        return render(request, "moderation/appeal.html",
+                      {"info": info, "token": token, "values": {"statement": statement}, "errors": exc.errors,
+                       **_labels()}, status_code=422)
+    return render(request, "moderation/appeal_done.html", {})
+
+
+routes = [
+    Route("/", queue, name="queue"),
+    Route("/cases/{case_id:int}", case_page, name="case"),
+    Route("/cases/{case_id:int}/claim", claim, methods=["POST"], name="claim"),
+    Route("/cases/{case_id:int}/release", release, methods=["POST"], name="release"),
+    Route("/cases/{case_id:int}/decide", decide, methods=["POST"], name="decide"),
+    Route("/groups/{case_id:int}", group_page, name="group"),
+    Route("/groups/{case_id:int}/decide", group_decide, methods=["POST"], name="group_decide"),
+    Route("/quality", quality, name="quality"),
+    Route("/audit", audit, name="audit"),
+    Route("/audit.csv", audit_csv, name="audit_csv"),
+    Route("/log", public_log, name="log"),
+    Route("/appeal", appeal, methods=["GET", "POST"], name="appeal"),
+]
