@@ -20,11 +20,15 @@ class SettingsError(RuntimeError):
     """Raised when settings are unusable; the message says what to change."""
 
 
-def _csv(value: str) -> tuple[str, ...]:
+def _csv(value) -> tuple[str, ...]:
+    if isinstance(value, (tuple, list)):  # starlette's Config casts defaults too
+        return tuple(value)
     return tuple(part.strip() for part in str(value).split(",") if part.strip())
 
 
-def _bool(value: str) -> bool:
+def _bool(value) -> bool:
+    if isinstance(value, bool):
+        return value
     return str(value).strip().lower() in {"1", "true", "yes", "on"}
 
 
