@@ -1,6 +1,199 @@
-"""Petitions open-data API (mounted under /api)."""
+"""Petitions open-data API (mounted under /api). Never includes signers' names, e-mail or IP addresses."""
 from __future__ import annotations
 
-routes: list = []
-OPENAPI_PATHS: dict = {}
-OPENAPI_SCHEMAS: dict = {}
+import csv
+import io
+import time
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from app.db import run_query
+from app.errors import NotFound
+
+from . import queries
+
+CACHE = "public, max-age=60, stale-while-revalidate=300"
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _iso(value):
+    return value.isoformat() if value is not None else None
+
+
+def petition_json(request: Request, view) -> dict:
+    base = request.app.state.settings.base_url.rstrip("/")
+    hidden = view.state == "hidden"
+    return {
+        "id": view.id,
+        "url": base + request.app.state.renderer.path("petitions:detail", petition_id=view.id),
+        "title": "" if hidden else view.action,
+        "background": "" if hidden else view.background,
+        "details": "" if hidden else view.details,
+        "state": view.state,
+        "signature_count": view.signature_count,
+        "created_at": _iso(view.created_at),
+        "opened_at": _iso(view.opened_at),
+        "closes_at": _iso(view.closes_at),
+        "closed_at": _iso(view.closed_at),
+        "rejection": {"code": view.rejection_code, "details": view.rejection_detail} if view.rejection_code else None,
+        "department": view.department_name or None,
+        "response_threshold_reached_at": _iso(view.response_threshold_at),
+        "debate_threshold_reached_at": _iso(view.debate_threshold_at),
+        "response": {"summary": view.response.summary, "details": view.response.details,
+                     "decision": view.response.decision, "follow_up_on": _iso(view.response.follow_up_on),
+                     "published_at": _iso(view.response.published_at)} if view.response else None,
+        "debate": {"debated_on": _iso(view.debate.debated_on), "summary": view.debate.summary,
+                   "links": list(view.debate.links), "published_at": _iso(view.debate.published_at)} if view.debate else None,
+        "signatures_by_area": [{"area": a, "count": n} for a, n in view.areas],
+    }
+
+
+def _list_views(session, *, state: str, q: str, page: int, page_size: int):
+    result = queries.list_petitions(session, facet=state, q=q, sort="newest", page=page, page_size=page_size)
+    views = [queries.petition_view(session, petition_id=c.id) for c in result.items]
+    return result, views
+
+
+async def list_api(request: Request) -> JSONResponse:
+    params = request.query_params
+    try:
+        page = max(1, int(params.get("page", "1")))
+    except ValueError:
+        page = 1
+    size = request.app.state.domain_settings["petitions"].page_size
+    result, views = await run_query(request, _list_views, state=params.get("state", ""), q=params.get("q", ""),
+                                    page=page, page_size=size)
+    return JSONResponse({"data": [petition_json(request, v) for v in views], "meta": {
+        "page": result.page, "pages": result.pages, "total": result.total, "state": result.facet or None, "q": result.q or None,
+    }}, headers={"Cache-Control": CACHE})
+
+
+async def detail_api(request: Request) -> JSONResponse:
+    view = await run_query(request, queries.petition_view, petition_id=request.path_params["petition_id"])
+    if view is None or view.state not in (*queries.VISIBLE, "hidden"):
+        raise NotFound("No published petition has that id.")
+    return JSONResponse(petition_json(request, view), headers={"Cache-Control": CACHE})
+
+
+def _safe_cell(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def _all_views(session, state: str, q: str):
+    views, page = [], 1
+    while True:
+        result, batch = _list_views(session, state=state, q=q, page=page, page_size=500)
+        views.extend(batch)
+        if page >= result.pages:
+            return views
+        page += 1
+
+
+async def csv_api(request: Request) -> Response:
+    params = request.query_params
+    views = await run_query(request, _all_views, params.get("state", ""), params.get("q", ""))
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["id", "url", "title", "state", "signature_count", "created_at", "opened_at", "closes_at",
+                     "response_decision", "response_summary", "debated_on"])
+    for v in views:
+        data = petition_json(request, v)
+        writer.writerow([_safe_cell(x) for x in (
+            v.id, data["url"], v.action, v.state, v.signature_count, data["created_at"], data["opened_at"],
+            data["closes_at"], v.response.decision if v.response else "", v.response.summary if v.response else "",
+            _iso(v.debate.debated_on) if v.debate else "")])
+    return Response(buf.getvalue(), media_type="text/csv; charset=utf-8", headers={
+        "Cache-Control": CACHE, "Content-Disposition": 'attachment; filename="petitions.csv"'})
+
+
+async def series_api(request: Request) -> JSONResponse:
+    petition_id = request.path_params["petition_id"]
+    view = await run_query(request, queries.count_view, petition_id=petition_id)
+    if view is None or view.state not in queries.VISIBLE:
+        raise NotFound("No published petition has that id.")
+    points = await run_query(request, queries.series, petition_id=petition_id)
+    return JSONResponse({"id": petition_id, "signature_count": view.signature_count,
+                         "series": [{"hour": _iso(h), "signature_count": n} for h, n in points]},
+                        headers={"Cache-Control": CACHE})
+
+
+routes = [
+    Route("/petitions", list_api, name="petitions_list"),
+    Route("/petitions.csv", csv_api, name="petitions_csv"),
+    Route("/petitions/{petition_id:int}", detail_api, name="petitions_detail"),
+    Route("/petitions/{petition_id:int}/signatures-by-hour", series_api, name="petitions_series"),
+]
+
+_ERR = {"description": "Not found", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+OPENAPI_PATHS = {
+    "/petitions": {"get": {
+        "summary": "List petitions (newest first)", "tags": ["petitions"],
+        "parameters": [
+            {"name": "state", "in": "query", "schema": {"type": "string", "enum": list(queries.FACETS)},
+             "description": "open, closed, awaiting (response due), responded, debated or rejected; default all visible"},
+            {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "words in the title or background"},
+            {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+        ],
+        "responses": {"200": {"description": "A page of petitions", "content": {"application/json": {"schema": {
+            "type": "object", "properties": {
+                "data": {"type": "array", "items": {"$ref": "#/components/schemas/Petition"}},
+                "meta": {"type": "object", "properties": {"page": {"type": "integer"}, "pages": {"type": "integer"},
+                                                          "total": {"type": "integer"}}}}}}}}},
+    }},
+    "/petitions.csv": {"get": {
+        "summary": "All petitions as CSV (same filters as /petitions, without paging)", "tags": ["petitions"],
+        "parameters": [{"name": "state", "in": "query", "schema": {"type": "string"}},
+                       {"name": "q", "in": "query", "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "CSV; cells that a spreadsheet would run as formulas are prefixed with '",
+                              "content": {"text/csv": {"schema": {"type": "string"}}}}},
+    }},
+    "/petitions/{id}": {"get": {
+        "summary": "One petition with its response, debate and signatures by area", "tags": ["petitions"],
+        "parameters": [_ID],
+        "responses": {"200": {"description": "The petition", "content": {"application/json": {"schema": {
+            "$ref": "#/components/schemas/Petition"}}}}, "404": _ERR},
+    }},
+    "/petitions/{id}/signatures-by-hour": {"get": {
+        "summary": "Hourly time series of the settled signature count", "tags": ["petitions"],
+        "parameters": [_ID],
+        "responses": {"200": {"description": "Count at the end of each hour with signing activity",
+                              "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PetitionSeries"}}}},
+                      "404": _ERR},
+    }},
+}
+OPENAPI_SCHEMAS = {
+    "Petition": {"type": "object", "required": ["id", "url", "title", "state", "signature_count"], "properties": {
+        "id": {"type": "integer"}, "url": {"type": "string", "format": "uri"},
+        "title": {"type": "string", "description": "the action asked for (at most 80 characters)"},
+        "background": {"type": "string"}, "details": {"type": "string"},
+        "state": {"type": "string", "enum": ["open", "closed", "rejected", "hidden"]},
+        "signature_count": {"type": "integer", "description": "confirmed signatures, settled about every second"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "opened_at": {"type": ["string", "null"], "format": "date-time"},
+        "closes_at": {"type": ["string", "null"], "format": "date-time"},
+        "closed_at": {"type": ["string", "null"], "format": "date-time"},
+        "rejection": {"type": ["object", "null"], "properties": {"code": {"type": "string"}, "details": {"type": "string"}}},
+        "department": {"type": ["string", "null"]},
+        "response_threshold_reached_at": {"type": ["string", "null"], "format": "date-time"},
+        "debate_threshold_reached_at": {"type": ["string", "null"], "format": "date-time"},
+        "response": {"type": ["object", "null"], "properties": {
+            "summary": {"type": "string"}, "details": {"type": "string"},
+            "decision": {"type": "string", "enum": ["accepted", "partly_accepted", "rejected", "under_review"]},
+            "follow_up_on": {"type": ["string", "null"], "format": "date"},
+            "published_at": {"type": "string", "format": "date-time"}}},
+        "debate": {"type": ["object", "null"], "properties": {
+            "debated_on": {"type": "string", "format": "date"}, "summary": {"type": "string"},
+            "links": {"type": "array", "items": {"type": "string", "format": "uri"}},
+            "published_at": {"type": "string", "format": "date-time"}}},
+        "signatures_by_area": {"type": "array", "items": {"type": "object", "properties": {
+            "area": {"type": "string"}, "count": {"type": "integer"}}}},
+    }},
+    "PetitionSeries": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "signature_count": {"type": "integer"},
+        "series": {"type": "array", "items": {"type": "object", "properties": {
+            "hour": {"type": "string", "format": "date-time"}, "signature_count": {"type": "integer"}}}}}},
+}

@@ -1,7 +1,341 @@
-"""Petitions read queries returning view objects."""
+"""Petitions read queries returning view objects (frozen dataclasses). Never write."""
 from __future__ import annotations
 
+import math
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+
+from sqlalchemy import func, or_, select
+from sqlmodel import Session
+
+from app.clock import utc_now
+from app.models import Department
+
+from .models import (
+    PUBLISHED, VISIBLE, AreaCount, CountSnapshot, Debate, Petition, PetitionState, RejectionReason, Response,
+)
+
+FACETS = ("open", "closed", "awaiting", "responded", "debated", "rejected")
+SORTS = ("signatures", "newest")
+
+
+def _aware(value):
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class PetitionCard:
+    id: int
+    action: str
+    background: str
+    state: str
+    signature_count: int
+    created_at: datetime
+    opened_at: datetime | None
+    closes_at: datetime | None
+    responded: bool
+    debated: bool
+
+
+def _card(p: Petition) -> PetitionCard:
+    return PetitionCard(p.id, p.action, p.background, p.state, p.signature_count, _aware(p.created_at),
+                        _aware(p.opened_at), _aware(p.closes_at), p.responded_at is not None, p.debated_at is not None)
+
+
+@dataclass(frozen=True)
+class PetitionList:
+    items: tuple[PetitionCard, ...]
+    total: int
+    page: int
+    pages: int
+    facet: str
+    q: str
+    sort: str
+
+
+def _facet_filter(stmt, facet: str):
+    if facet == "open":
+        return stmt.where(Petition.state == PetitionState.OPEN)
+    if facet == "closed":
+        return stmt.where(Petition.state == PetitionState.CLOSED)
+    if facet == "awaiting":
+        return stmt.where(Petition.state.in_(list(PUBLISHED)), Petition.response_threshold_at.is_not(None),
+                          Petition.responded_at.is_(None))
+    if facet == "responded":
+        return stmt.where(Petition.state.in_(list(PUBLISHED)), Petition.responded_at.is_not(None))
+    if facet == "debated":
+        return stmt.where(Petition.state.in_(list(PUBLISHED)), Petition.debated_at.is_not(None))
+    if facet == "rejected":
+        return stmt.where(Petition.state == PetitionState.REJECTED)
+    return stmt.where(Petition.state.in_(list(VISIBLE)))
+
+
+def _escape_like(q: str) -> str:
+    return q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_petitions(session: Session, *, facet: str = "", q: str = "", sort: str = "signatures", page: int = 1,
+                   page_size: int = 20) -> PetitionList:
+    facet = facet if facet in FACETS else ""
+    sort = sort if sort in SORTS else "signatures"
+    q = " ".join(q.split())[:100]
+    stmt = _facet_filter(select(Petition), facet)
+    if q:
+        pattern = f"%{_escape_like(q)}%"
+        stmt = stmt.where(or_(Petition.action.ilike(pattern, escape="\\"), Petition.background.ilike(pattern, escape="\\")))
+    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    pages = max(1, math.ceil(total / page_size))
+    page = min(max(1, page), pages)
+    order = (Petition.signature_count.desc(), Petition.id.desc()) if sort == "signatures" else (Petition.id.desc(),)
+    rows = session.execute(stmt.order_by(*order).offset((page - 1) * page_size).limit(page_size)).scalars().all()
+    return PetitionList(tuple(_card(p) for p in rows), total, page, pages, facet, q, sort)
+
+
+@dataclass(frozen=True)
+class ResponseView:
+    summary: str
+    details: str
+    decision: str
+    follow_up_on: date | None
+    published_at: datetime
+
+
+@dataclass(frozen=True)
+class DebateView:
+    debated_on: date
+    summary: str
+    links: tuple[str, ...]
+    published_at: datetime
+
+
+@dataclass(frozen=True)
+class PetitionView:
+    id: int
+    action: str
+    background: str
+    details: str
+    state: str
+    signature_count: int
+    sponsor_count: int
+    created_at: datetime
+    opened_at: datetime | None
+    closes_at: datetime | None
+    closed_at: datetime | None
+    rejected_at: datetime | None
+    rejection_code: str
+    rejection_title: str
+    rejection_description: str
+    rejection_detail: str
+    department_id: int | None
+    department_name: str
+    department_name_zh: str
+    response_threshold_at: datetime | None
+    debate_threshold_at: datetime | None
+    response: ResponseView | None
+    debate: DebateView | None
+    areas: tuple[tuple[str, int], ...] = ()
+    updated_at: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == PetitionState.OPEN
+
+    @property
+    def is_visible(self) -> bool:
+        return self.state in VISIBLE
+
+    @property
+    def awaiting_response(self) -> bool:
+        return self.response_threshold_at is not None and self.response is None and self.state in PUBLISHED
+
+
+def petition_view(session: Session, *, petition_id: int) -> PetitionView | None:
+    p = session.get(Petition, petition_id)
+    if p is None:
+        return None
+    response = session.execute(select(Response).where(Response.petition_id == p.id)).scalar_one_or_none()
+    debate = session.execute(select(Debate).where(Debate.petition_id == p.id)).scalar_one_or_none()
+    areas = session.execute(select(AreaCount.area, AreaCount.count).where(AreaCount.petition_id == p.id)
+                            .order_by(AreaCount.count.desc(), AreaCount.area)).all()
+    reason = session.get(RejectionReason, p.rejection_code) if p.rejection_code else None
+    dept = session.get(Department, p.department_id) if p.department_id else None
+    return PetitionView(
+        id=p.id, action=p.action, background=p.background, details=p.details, state=p.state,
+        signature_count=p.signature_count, sponsor_count=p.sponsor_count, created_at=_aware(p.created_at),
+        opened_at=_aware(p.opened_at), closes_at=_aware(p.closes_at), closed_at=_aware(p.closed_at),
+        rejected_at=_aware(p.rejected_at), rejection_code=p.rejection_code,
+        rejection_title=reason.title if reason else "", rejection_description=reason.description if reason else "",
+        rejection_detail=p.rejection_detail, department_id=p.department_id,
+        department_name=dept.name if dept else "", department_name_zh=(dept.name_zh if dept else "") or "",
+        response_threshold_at=_aware(p.response_threshold_at), debate_threshold_at=_aware(p.debate_threshold_at),
+        response=ResponseView(response.summary, response.details, response.decision, response.follow_up_on,
+                              _aware(response.published_at)) if response else None,
+        debate=DebateView(debate.debated_on, debate.summary, tuple(l for l in debate.links.splitlines() if l),
+                          _aware(debate.published_at)) if debate else None,
+        areas=tuple((a or "", n) for a, n in areas), updated_at=_aware(p.updated_at),
+    )
+
+
+@dataclass(frozen=True)
+class CountView:
+    id: int
+    state: str
+    signature_count: int
+
+
+def count_view(session: Session, *, petition_id: int) -> CountView | None:
+    row = session.execute(select(Petition.id, Petition.state, Petition.signature_count)
+                          .where(Petition.id == petition_id)).first()
+    return CountView(*row) if row else None
+
+
+@dataclass(frozen=True)
+class AwaitingItem:
+    card: PetitionCard
+    waiting_seconds: int
+    threshold_at: datetime
+
+
+def awaiting_response(session: Session, *, limit: int = 200) -> tuple[AwaitingItem, ...]:
+    """Published petitions past the response threshold with no response yet, longest wait first."""
+    now = utc_now()
+    rows = session.execute(select(Petition).where(
+        Petition.state.in_(list(PUBLISHED)), Petition.response_threshold_at.is_not(None),
+        Petition.responded_at.is_(None)).order_by(Petition.response_threshold_at, Petition.id).limit(limit)).scalars().all()
+    return tuple(AwaitingItem(_card(p), int((now - _aware(p.response_threshold_at)).total_seconds()),
+                              _aware(p.response_threshold_at)) for p in rows)
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    card: PetitionCard
+    state: str
+    submitted_at: datetime | None
+    score: float | None
+    score_route: str
+    sponsor_count: int
+
+
+def moderation_queue(session: Session, *, include_decided: bool = False) -> tuple[QueueItem, ...]:
+    states = [PetitionState.PENDING] + ([PetitionState.REJECTED, PetitionState.HIDDEN] if include_decided else [])
+    rows = session.execute(select(Petition).where(Petition.state.in_(states))
+                           .order_by(Petition.submitted_at, Petition.id).limit(500)).scalars().all()
+    items = []
+    for p in rows:
+        score, route = None, ""
+        try:
+            from moderation import latest_score
+
+            screening = latest_score(session, "petition", p.id)
+            if screening is not None:
+                score, route = screening.score, str(screening.route)
+        except Exception:  # the queue works without the moderation pipeline
+            score, route = None, ""
+        items.append(QueueItem(_card(p), p.state, _aware(p.submitted_at), score, route, p.sponsor_count))
+    return tuple(items)
+
+
+@dataclass(frozen=True)
+class ReasonView:
+    code: str
+    title: str
+    description: str
+    hides_petition: bool
+
+
+def rejection_reasons(session: Session) -> tuple[ReasonView, ...]:
+    rows = session.execute(select(RejectionReason).order_by(RejectionReason.position, RejectionReason.code)).scalars().all()
+    return tuple(ReasonView(r.code, r.title, r.description, r.hides_petition) for r in rows)
+
+
+def departments(session: Session) -> tuple[tuple[int, str, str], ...]:
+    return tuple(session.execute(select(Department.id, Department.name, Department.name_zh).order_by(Department.name)).all())
+
+
+# ----- similar petitions -----
+
+_STOP = frozenset("""a an and are as at be by for from has have in into is it its of on or should that the their this
+to was we were will with not no our all more any can do make government people""".split())
+_WORD = re.compile(r"[a-z0-9]+|[\u3400-\u9fff]+")
+_INDEX: dict = {}
+
+
+def _tokens(text: str) -> list[str]:
+    out = []
+    for tok in _WORD.findall(text.lower()):
+        if tok[0] >= "\u3400":
+            out.extend(tok[i:i + 2] for i in range(max(1, len(tok) - 1)))
+        elif tok not in _STOP and len(tok) > 1:
+            out.append(tok[:-1] if tok.endswith("s") and len(tok) > 3 else tok)
+    return out
+
+
+def _index(session: Session, ttl: float = 30.0):
+    key = id(session.get_bind())
+    cached = _INDEX.get(key)
+    if cached and time.monotonic() - cached[0] < ttl:
+        return cached[1], cached[2]
+    rows = session.execute(select(Petition.id, Petition.action, Petition.background, Petition.signature_count)
+                           .where(Petition.state == PetitionState.OPEN).order_by(Petition.id.desc()).limit(20_000)).all()
+    docs = [(pid, action, count, Counter(_tokens(action + " " + action + " " + background))) for pid, action, background, count in rows]
+    df = Counter()
+    for *_, tf in docs:
+        df.update(tf.keys())
+    n = len(docs) + 1
+    idf = {t: math.log(n / (1 + c)) + 1 for t, c in df.items()}
+    _INDEX[key] = (time.monotonic(), docs, idf)
+    return docs, idf
+
+
+@dataclass(frozen=True)
+class SimilarPetition:
+    id: int
+    action: str
+    signature_count: int
+    score: float
+
+
+def similar_petitions(session: Session, *, text: str, limit: int = 5, min_score: float = 0.2) -> tuple[SimilarPetition, ...]:
+    """Up to `limit` open petitions whose words are closest to `text` (TF-IDF cosine)."""
+    query = Counter(_tokens(text))
+    if not query:
+        return ()
+    docs, idf = _index(session)
+
+    def vec(tf):
+        return {t: c * idf.get(t, 1.0) for t, c in tf.items()}
+
+    qv = vec(query)
+    qn = math.sqrt(sum(v * v for v in qv.values())) or 1.0
+    scored = []
+    for pid, action, count, tf in docs:
+        common = qv.keys() & tf.keys()
+        if not common:
+            continue
+        dv = vec(tf)
+        dn = math.sqrt(sum(v * v for v in dv.values())) or 1.0
+        score = sum(qv[t] * dv[t] for t in common) / (qn * dn)
+        if score >= min_score:
+            scored.append(SimilarPetition(pid, action, count, round(score, 3)))
+    scored.sort(key=lambda s: (-s.score, -s.signature_count))
+    return tuple(scored[:limit])
+
+
+# ----- home page and open data -----
 
 def home_section(session) -> dict:
     """What the home page shows for this domain: a template and its context."""
-    return {"template": "petitions/_home.html", "items": []}
+    rows = session.execute(select(Petition).where(Petition.state == PetitionState.OPEN)
+                           .order_by(Petition.signature_count.desc(), Petition.id.desc()).limit(5)).scalars().all()
+    return {"template": "petitions/_home.html", "items": [_card(p) for p in rows]}
+
+
+def series(session: Session, *, petition_id: int) -> tuple[tuple[datetime, int], ...]:
+    rows = session.execute(select(CountSnapshot.hour, CountSnapshot.count).where(CountSnapshot.petition_id == petition_id)
+                           .order_by(CountSnapshot.hour)).all()
+    return tuple((_aware(h), n) for h, n in rows)

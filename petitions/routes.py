@@ -1,14 +1,487 @@
-"""Petitions pages."""
+"""Petitions pages: thin handlers calling services and queries (mounted at /petitions)."""
 from __future__ import annotations
 
+import hashlib
+import time
+from email.utils import format_datetime
+
 from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from app.templating import render
+from app.auth import current_actor, require_roles
+from app.db import run_in_session, run_query
+from app.errors import NotFound, RateLimited, TokenInvalid, ValidationFailed
+from app.i18n import gettext as _
+from app.models import Role
+from app.templating import flash, is_htmx, render
 
+from . import forms, queries, service
+from .models import PetitionState
+
+SESSION_COOKIE = "civic_session"
+
+
+def _settings(request: Request):
+    return request.app.state.domain_settings["petitions"]
+
+
+def _ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _allowlisted(request: Request) -> bool:
+    return request.app.state.settings.allowlisted(_ip(request))
+
+
+def _int(value, default: int = 1) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+# ----- an in-process cache of rendered pages for anonymous visitors -----
+
+class PageCache:
+    """Rendered bodies keyed by (path, locale, htmx); entries live `ttl` seconds. One per app process."""
+
+    def __init__(self, max_entries: int = 5000):
+        self.entries: dict = {}
+        self.max_entries = max_entries
+
+    def get(self, key, ttl: float):
+        entry = self.entries.get(key)
+        if entry is not None and time.monotonic() - entry[2] < ttl:
+            return entry
+        return None
+
+    def put(self, key, body: bytes, status: int):
+        if len(self.entries) >= self.max_entries:
+            self.entries.clear()
+        etag = '"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"'
+        entry = (body, etag, time.monotonic(), status, format_datetime(_now_utc(), usegmt=True))
+        self.entries[key] = entry
+        return entry
+
+    def drop(self, petition_id: int) -> None:
+        prefix = f"/petitions/{petition_id}"
+        for key in [k for k in self.entries if k[0] == prefix or k[0].startswith(prefix + "/")
+                    or (k[0] == "count" and k[1] == petition_id)]:
+            self.entries.pop(key, None)
+
+    def drop_lists(self) -> None:
+        for key in [k for k in self.entries if k[0] in ("/petitions/", "/petitions/awaiting-response")]:
+            self.entries.pop(key, None)
+
+
+def _now_utc():
+    from app.clock import utc_now
+
+    return utc_now()
+
+
+def _cache(request: Request) -> PageCache:
+    services = request.app.state.services
+    cache = services.get("petitions_page_cache")
+    if cache is None:
+        cache = services["petitions_page_cache"] = PageCache()
+    return cache
+
+
+def _anonymous(request: Request) -> bool:
+    return SESSION_COOKIE not in request.cookies
+
+
+def _cached_response(request: Request, entry, settings) -> Response:
+    body, etag, _, status, modified = entry
+    headers = {
+        "ETag": etag, "Last-Modified": modified, "Vary": "HX-Request, Cookie, Accept-Language",
+        "Cache-Control": f"public, max-age={settings.page_cache_seconds}, "
+                         f"stale-while-revalidate={settings.stale_while_revalidate_seconds}",
+    }
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(body, status_code=status, headers=headers, media_type="text/html; charset=utf-8")
+
+
+async def _cached_page(request: Request, build) -> Response:
+    """Serve anonymous GETs from the in-process cache; `build()` returns the rendered response."""
+    settings = _settings(request)
+    if not _anonymous(request) or settings.page_cache_seconds <= 0:
+        response = await build()
+        response.headers["Cache-Control"] = "private, no-cache"
+        return response
+    key = (request.url.path, request.url.query, request.scope.get("state", {}).get("locale", "en"), is_htmx(request))
+    cache = _cache(request)
+    entry = cache.get(key, settings.page_cache_seconds)
+    if entry is None:
+        response = await build()
+        if response.status_code != 200:
+            return response
+        entry = cache.put(key, response.body, response.status_code)
+    return _cached_response(request, entry, settings)
+
+
+# ----- browse -----
 
 async def index(request: Request):
-    return render(request, "petitions/index.html", {})
+    params = request.query_params
+    settings = _settings(request)
+
+    async def build():
+        result = await run_query(request, queries.list_petitions, facet=params.get("state", ""), q=params.get("q", ""),
+                                 sort=params.get("sort", "signatures"), page=_int(params.get("page")),
+                                 page_size=settings.page_size)
+        return render(request, "petitions/index.html", {"result": result, "facets": queries.FACETS, "ps": settings},
+                      partial="petitions/_list.html")
+
+    return await _cached_page(request, build)
 
 
-routes = [Route("/", index, name="index")]
+async def awaiting(request: Request):
+    async def build():
+        items = await run_query(request, queries.awaiting_response)
+        return render(request, "petitions/awaiting.html", {"items": items, "ps": _settings(request)})
+
+    return await _cached_page(request, build)
+
+
+def _can_see_unpublished(request: Request) -> bool:
+    actor = current_actor(request)
+    return actor is not None and actor.has_role(Role.MODERATOR)
+
+
+async def detail(request: Request):
+    petition_id = request.path_params["petition_id"]
+    settings = _settings(request)
+
+    async def build():
+        view = await run_query(request, queries.petition_view, petition_id=petition_id)
+        if view is None or (view.state not in (*queries.VISIBLE, PetitionState.HIDDEN) and not _can_see_unpublished(request)):
+            raise NotFound(_("We couldn't find that petition. It may not be published yet; search the list of petitions."))
+        return render(request, "petitions/detail.html", _detail_context(request, view), partial="petitions/_count.html")
+
+    return await _cached_page(request, build)
+
+
+def _detail_context(request: Request, view, values=None, errors=None) -> dict:
+    from app.charts import bar_chart
+
+    settings = _settings(request)
+    chart = None
+    if view.areas:
+        chart = bar_chart([(a or _("Not given"), n) for a, n in view.areas[:15]], title=_("Signatures by area"),
+                          description=_("Confirmed signatures in each area, largest first."))
+    actor = current_actor(request)
+    return {"p": view, "ps": settings, "chart": chart, "values": values or {"name": "", "email": "", "area": "", "notify": False},
+            "errors": errors or {}, "can_respond": bool(actor and actor.has_role(Role.OFFICIAL)),
+            "can_moderate": bool(actor and actor.has_role(Role.MODERATOR))}
+
+
+async def count(request: Request):
+    """Tiny, cacheable count fragment for htmx polling."""
+    petition_id = request.path_params["petition_id"]
+    settings = _settings(request)
+    key = ("count", petition_id, request.scope.get("state", {}).get("locale", "en"))
+    cache = _cache(request)
+    entry = cache.get(key, settings.page_cache_seconds)
+    if entry is None:
+        view = await run_query(request, queries.count_view, petition_id=petition_id)
+        if view is None or view.state not in queries.VISIBLE:
+            raise NotFound(_("We couldn't find that petition."))
+        html = request.app.state.templates.get_template("petitions/_count.html").render(
+            {"p": view, "ps": settings, "polling": view.state == PetitionState.OPEN,
+             "url_for": lambda name, **kw: request.app.state.renderer.path(name, **kw)})
+        entry = cache.put(key, html.encode(), 200)
+    return _cached_response(request, entry, settings)
+
+
+# ----- signing -----
+
+def _blank_values():
+    return {"name": "", "email": "", "area": "", "notify": False}
+
+
+async def sign(request: Request):
+    petition_id = request.path_params["petition_id"]
+    settings = _settings(request)
+    view = await run_query(request, queries.petition_view, petition_id=petition_id)
+    if view is None or view.state not in queries.VISIBLE:
+        raise NotFound(_("We couldn't find that petition."))
+    values, errors, status = _blank_values(), {}, 200
+    if request.method == "POST":
+        form = await request.form()
+        values = forms.sign_values(form)
+        try:
+            data = forms.parse_signature(values, areas=settings.areas, postcode_areas=settings.postcode_areas)
+            result = await run_in_session(
+                request, service.sign_petition, petition_id=petition_id, data=data, settings=settings,
+                signer=request.app.state.signer, locale=request.state.locale, client_ip=_ip(request),
+                allowlisted=_allowlisted(request))
+        except ValidationFailed as exc:
+            errors, status = exc.errors, 422
+        except RateLimited as exc:
+            errors, status = {"form": _(exc.message)}, 429
+            return render(request, "petitions/sign.html", {**_detail_context(request, view, values, errors)},
+                          partial="petitions/_sign_form.html", status_code=status,
+                          headers={"Retry-After": str(exc.retry_after)})
+        else:
+            if result.status == "created":
+                return render(request, "petitions/sign_done.html", {"p": view, "email": data.email, "resent": False},
+                              partial="petitions/_sign_done.html")
+            if result.status == "resent":
+                return render(request, "petitions/sign_done.html", {"p": view, "email": data.email, "resent": True},
+                              partial="petitions/_sign_done.html")
+            status = 422
+            if result.status == "already_signed":
+                errors = {"email": _("This email address has already signed this petition. Each person can sign once.")}
+            else:
+                errors = {"email": _("This email address has already been used to sign this petition. "
+                                     "Find the confirmation email we sent you and click its link.")}
+    return render(request, "petitions/sign.html", _detail_context(request, view, values, errors),
+                  partial="petitions/_sign_form.html", status_code=status)
+
+
+async def sponsor(request: Request):
+    petition_id = request.path_params["petition_id"]
+    settings = _settings(request)
+    signer = request.app.state.signer
+    token = (request.query_params.get("token") or "")[:2000]
+    if request.method == "POST":
+        form = await request.form()
+        token = str(form.get("token", ""))[:2000]
+    data = signer.unsign(service.SPONSOR_PURPOSE, token, max_age=None)
+    if int(data.get("pid", 0)) != petition_id:
+        raise TokenInvalid(_("This supporter link is for a different petition. Ask the creator for the right link."))
+    view = await run_query(request, queries.petition_view, petition_id=petition_id)
+    if view is None:
+        raise NotFound(_("We couldn't find that petition."))
+    values, errors, status = _blank_values(), {}, 200
+    if request.method == "POST":
+        values = forms.sign_values(form)
+        try:
+            parsed = forms.parse_signature(values, areas=settings.areas, postcode_areas=settings.postcode_areas)
+            result = await run_in_session(
+                request, service.sign_petition, petition_id=petition_id, data=parsed, settings=settings, signer=signer,
+                locale=request.state.locale, client_ip=_ip(request), allowlisted=_allowlisted(request), sponsor=True)
+        except ValidationFailed as exc:
+            errors, status = exc.errors, 422
+        except RateLimited as exc:
+            errors, status = {"form": _(exc.message)}, 429
+        else:
+            if result.status in ("created", "resent"):
+                return render(request, "petitions/sign_done.html", {"p": view, "email": parsed.email,
+                                                                    "resent": result.status == "resent", "sponsor": True})
+            errors, status = {"email": _("This email address has already supported this petition.")}, 422
+    ctx = _detail_context(request, view, values, errors)
+    ctx.update(token=token, sponsors_needed=max(0, settings.sponsor_threshold - view.sponsor_count))
+    return render(request, "petitions/sponsor.html", ctx, status_code=status)
+
+
+async def confirm(request: Request):
+    if request.method == "GET":
+        # A page with a button: link-prefetching mail scanners never confirm anything.
+        token = (request.query_params.get("token") or "")[:2000]
+        return render(request, "petitions/confirm.html", {"token": token},
+                      headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+    form = await request.form()
+    result = await run_in_session(request, service.confirm_signature, token=str(form.get("token", ""))[:2000],
+                                  signer=request.app.state.signer, settings=_settings(request))
+    _cache(request).drop(result.petition_id)
+    url = request.app.state.renderer.path("petitions:confirmed", _query={"petition": result.petition_id,
+                                                                          "kind": result.kind})
+    return RedirectResponse(url, status_code=303)
+
+
+async def confirmed(request: Request):
+    petition_id = _int(request.query_params.get("petition"), 0)
+    kind = request.query_params.get("kind", "signature")
+    view = await run_query(request, queries.petition_view, petition_id=petition_id)
+    if view is None:
+        raise NotFound(_("We couldn't find that petition."))
+    return render(request, "petitions/confirmed.html", {"p": view, "kind": kind, "ps": _settings(request)})
+
+
+async def withdraw(request: Request):
+    token = (request.query_params.get("token") or "")[:2000]
+    if request.method == "GET":
+        request.app.state.signer.unsign(service.WITHDRAW_PURPOSE, token, max_age=None)
+        return render(request, "petitions/withdraw.html", {"token": token}, headers={"Cache-Control": "no-store"})
+    form = await request.form()
+    petition_id = await run_in_session(request, service.withdraw_signature, token=str(form.get("token", ""))[:2000],
+                                       signer=request.app.state.signer)
+    flash(request, _("Your signature has been withdrawn. It will be taken off the count within a minute."), "success")
+    return RedirectResponse(request.app.state.renderer.path("petitions:detail", petition_id=petition_id), status_code=303)
+
+
+# ----- starting a petition -----
+
+async def start(request: Request):
+    settings = _settings(request)
+    values = {"action": "", "background": "", "details": "", **_blank_values()}
+    errors, status, similar, stage = {}, 200, (), "write"
+    if request.method == "POST":
+        form = await request.form()
+        values = forms.start_values(form)
+        try:
+            data = forms.parse_petition(values, areas=settings.areas, postcode_areas=settings.postcode_areas)
+            if form.get("stage") != "submit":
+                similar = await run_query(request, queries.similar_petitions, text=data.action + " " + data.background)
+                stage = "check"
+            else:
+                petition = await run_in_session(
+                    request, service.start_petition, data=data, settings=settings, signer=request.app.state.signer,
+                    locale=request.state.locale, client_ip=_ip(request), allowlisted=_allowlisted(request))
+                return render(request, "petitions/start_done.html", {"email": data.signer.email, "petition_id": petition.id,
+                                                                     "ps": settings})
+        except ValidationFailed as exc:
+            errors, status = exc.errors, 422
+        except RateLimited as exc:
+            errors, status = {"form": _(exc.message)}, 429
+    return render(request, "petitions/start.html", {"values": values, "errors": errors, "similar": similar,
+                                                     "stage": stage, "ps": settings}, status_code=status)
+
+
+async def similar(request: Request):
+    text = (request.query_params.get("action", "") + " " + request.query_params.get("background", ""))[:1200]
+    items = await run_query(request, queries.similar_petitions, text=text)
+    return render(request, "petitions/_similar.html", {"similar": items}, partial="petitions/_similar.html")
+
+
+# ----- moderation -----
+
+@require_roles(Role.MODERATOR)
+async def moderation_queue(request: Request):
+    items = await run_query(request, queries.moderation_queue, include_decided=request.query_params.get("all") == "1")
+    return render(request, "petitions/moderation.html", {"items": items, "ps": _settings(request)})
+
+
+def _ensure_reasons(session):
+    service.ensure_reasons(session)
+
+
+@require_roles(Role.MODERATOR)
+async def moderate(request: Request):
+    petition_id = request.path_params["petition_id"]
+    actor = current_actor(request)
+    errors, status, values = {}, 200, {"code": "", "detail": "", "department_id": ""}
+    if request.method == "POST":
+        form = await request.form()
+        values = {"code": str(form.get("code", ""))[:60], "detail": str(form.get("detail", ""))[:4000].strip(),
+                  "department_id": str(form.get("department_id", ""))}
+        try:
+            if form.get("decision") == "approve":
+                await run_in_session(request, service.approve_petition, petition_id=petition_id, moderator_id=actor.user_id,
+                                     department_id=_int(values["department_id"], 0) or None, settings=_settings(request))
+                flash(request, _("The petition is published and its creator has been told."), "success")
+            else:
+                await run_in_session(request, service.reject_petition, petition_id=petition_id, moderator_id=actor.user_id,
+                                     code=values["code"], detail=values["detail"])
+                flash(request, _("The petition is rejected and its creator has been told."), "success")
+            _cache(request).drop(petition_id)
+            return RedirectResponse(request.app.state.renderer.path("petitions:moderation"), status_code=303)
+        except ValidationFailed as exc:
+            errors, status = exc.errors, 422
+    await run_in_session(request, _ensure_reasons)
+    view = await run_query(request, queries.petition_view, petition_id=petition_id)
+    if view is None:
+        raise NotFound(_("We couldn't find that petition."))
+    reasons = await run_query(request, queries.rejection_reasons)
+    depts = await run_query(request, queries.departments)
+    return render(request, "petitions/moderate.html", {"p": view, "reasons": reasons, "departments": depts,
+                                                        "values": values, "errors": errors}, status_code=status)
+
+
+@require_roles(Role.ADMIN)
+async def reasons(request: Request):
+    actor = current_actor(request)
+    errors, status, values = {}, 200, {"code": "", "title": "", "description": "", "hides_petition": False}
+    if request.method == "POST":
+        form = await request.form()
+        values = {"code": str(form.get("code", ""))[:80].strip(), "title": str(form.get("title", ""))[:400],
+                  "description": str(form.get("description", ""))[:4000], "hides_petition": bool(form.get("hides_petition"))}
+        try:
+            await run_in_session(request, service.update_reason, admin_id=actor.user_id, **values)
+            flash(request, _("The rejection reason is saved."), "success")
+            return RedirectResponse(request.app.state.renderer.path("petitions:reasons"), status_code=303)
+        except ValidationFailed as exc:
+            errors, status = exc.errors, 422
+    await run_in_session(request, _ensure_reasons)
+    items = await run_query(request, queries.rejection_reasons)
+    return render(request, "petitions/reasons.html", {"reasons": items, "values": values, "errors": errors},
+                  status_code=status)
+
+
+# ----- officials -----
+
+@require_roles(Role.OFFICIAL)
+async def respond(request: Request):
+    petition_id = request.path_params["petition_id"]
+    actor = current_actor(request)
+    view = await run_query(request, queries.petition_view, petition_id=petition_id)
+    if view is None or view.state not in queries.PUBLISHED:
+        raise NotFound(_("We couldn't find a published petition with that number."))
+    r = view.response
+    values = {"summary": r.summary if r else "", "details": r.details if r else "", "decision": r.decision if r else "",
+              "follow_up_on": r.follow_up_on.isoformat() if r and r.follow_up_on else ""}
+    errors, status = {}, 200
+    if request.method == "POST":
+        form = await request.form()
+        try:
+            values, data = forms.parse_response(form)
+            await run_in_session(request, service.publish_response, petition_id=petition_id,
+                                 official_id=actor.user_id, data=data)
+            _cache(request).drop(petition_id)
+            flash(request, _("The response is published and will be e-mailed to signers who asked for updates."), "success")
+            return RedirectResponse(request.app.state.renderer.path("petitions:detail", petition_id=petition_id), status_code=303)
+        except ValidationFailed as exc:
+            values = {k: str(form.get(k, ""))[:20000] for k in values}
+            errors, status = exc.errors, 422
+    return render(request, "petitions/respond.html", {"p": view, "values": values, "errors": errors}, status_code=status)
+
+
+@require_roles(Role.OFFICIAL)
+async def debate(request: Request):
+    petition_id = request.path_params["petition_id"]
+    actor = current_actor(request)
+    view = await run_query(request, queries.petition_view, petition_id=petition_id)
+    if view is None or view.state not in queries.PUBLISHED:
+        raise NotFound(_("We couldn't find a published petition with that number."))
+    d = view.debate
+    values = {"debated_on": d.debated_on.isoformat() if d else "", "summary": d.summary if d else "",
+              "links": "\n".join(d.links) if d else ""}
+    errors, status = {}, 200
+    if request.method == "POST":
+        form = await request.form()
+        try:
+            values, data = forms.parse_debate(form)
+            await run_in_session(request, service.publish_debate, petition_id=petition_id,
+                                 official_id=actor.user_id, data=data)
+            _cache(request).drop(petition_id)
+            flash(request, _("The debate outcome is published."), "success")
+            return RedirectResponse(request.app.state.renderer.path("petitions:detail", petition_id=petition_id), status_code=303)
+        except ValidationFailed as exc:
+            values = {k: str(form.get(k, ""))[:20000] for k in values}
+            errors, status = exc.errors, 422
+    return render(request, "petitions/debate.html", {"p": view, "values": values, "errors": errors}, status_code=status)
+
+
+routes = [
+    Route("/", index, name="index"),
+    Route("/awaiting-response", awaiting, name="awaiting"),
+    Route("/start", start, methods=["GET", "POST"], name="start"),
+    Route("/similar", similar, name="similar"),
+    Route("/signatures/confirm", confirm, methods=["GET", "POST"], name="confirm"),
+    Route("/signatures/confirmed", confirmed, name="confirmed"),
+    Route("/signatures/withdraw", withdraw, methods=["GET", "POST"], name="withdraw"),
+    Route("/moderation", moderation_queue, name="moderation"),
+    Route("/reasons", reasons, methods=["GET", "POST"], name="reasons"),
+    Route("/{petition_id:int}", detail, name="detail"),
+    Route("/{petition_id:int}/count", count, name="count"),
+    Route("/{petition_id:int}/sign", sign, methods=["GET", "POST"], name="sign"),
+    Route("/{petition_id:int}/sponsor", sponsor, methods=["GET", "POST"], name="sponsor"),
+    Route("/{petition_id:int}/moderate", moderate, methods=["GET", "POST"], name="moderate"),
+    Route("/{petition_id:int}/respond", respond, methods=["GET", "POST"], name="respond"),
+    Route("/{petition_id:int}/debate", debate, methods=["GET", "POST"], name="debate"),
+]

@@ -1,0 +1,194 @@
+"""Parse and validate petition forms into data objects; field errors as {field: message}."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from app.emails import is_valid_email
+from app.errors import ValidationFailed
+from app.i18n import gettext as _
+
+from .models import Decision
+
+ACTION_MAX, BACKGROUND_MAX, DETAILS_MAX, NAME_MAX = 80, 300, 800, 100
+# Cells starting with these run as formulas in spreadsheets (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)\s*([0-9][A-Z]{2})?$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _text(form, name: str, limit: int = 20_000) -> str:
+    value = form.get(name, "")
+    value = value if isinstance(value, str) else ""
+    return _CONTROL.sub("", value.replace("\r\n", "\n")).strip()[:limit]
+
+
+def _check_name(name: str, errors: dict) -> None:
+    if not name:
+        errors["name"] = _("Enter your name.")
+    elif len(name) > NAME_MAX:
+        errors["name"] = _("Your name must be %(max)s characters or fewer.", max=NAME_MAX)
+    elif name.startswith(FORMULA_START):
+        errors["name"] = _("Your name can't start with =, +, - or @. Enter it as you would write it.")
+
+
+def _check_email(email: str, errors: dict) -> None:
+    if not email:
+        errors["email"] = _("Enter your email address.")
+    elif not is_valid_email(email):
+        errors["email"] = _("Enter an email address like name@example.com.")
+
+
+def resolve_area(value: str, areas: tuple[str, ...], postcode_areas: tuple[str, ...]) -> str | None:
+    """The area a 'postcode or area' answer belongs to, or None when it is neither."""
+    cleaned = " ".join(value.split())
+    for area in areas:
+        if area.lower() == cleaned.lower():
+            return area
+    match = _POSTCODE.match(cleaned.upper())
+    if not match:
+        return None
+    outward = match.group(1)
+    mapping = {}
+    for item in postcode_areas:
+        prefix, _, area = item.partition("=")
+        if prefix.strip() and area.strip():
+            mapping[prefix.strip().upper()] = area.strip()
+    for prefix in sorted(mapping, key=len, reverse=True):
+        if outward.startswith(prefix):
+            return mapping[prefix]
+    return outward
+
+
+@dataclass(frozen=True)
+class SignatureInput:
+    name: str
+    email: str
+    area: str
+    notify: bool
+
+
+def sign_values(form) -> dict:
+    return {"name": _text(form, "name", 400), "email": _text(form, "email", 400),
+            "area": _text(form, "area", 200), "notify": bool(form.get("notify"))}
+
+
+def parse_signature(values: dict, *, areas: tuple[str, ...], postcode_areas: tuple[str, ...] = ()) -> SignatureInput:
+    """Raises ValidationFailed with a message per bad field."""
+    errors: dict[str, str] = {}
+    _check_name(values["name"], errors)
+    _check_email(values["email"], errors)
+    area = None
+    if not values["area"]:
+        errors["area"] = _("Enter your postcode or choose your area.")
+    else:
+        area = resolve_area(values["area"], areas, postcode_areas)
+        if area is None:
+            errors["area"] = _("Enter a postcode like SW1A 1AA, or choose one of the listed areas.")
+    if errors:
+        raise ValidationFailed(errors)
+    return SignatureInput(name=values["name"], email=values["email"], area=area or "", notify=values["notify"])
+
+
+@dataclass(frozen=True)
+class PetitionInput:
+    action: str
+    background: str
+    details: str
+    signer: SignatureInput
+
+
+def start_values(form) -> dict:
+    values = sign_values(form)
+    values.update(action=_text(form, "action", 2000), background=_text(form, "background", 5000),
+                  details=_text(form, "details", 10000))
+    return values
+
+
+def parse_petition(values: dict, *, areas: tuple[str, ...], postcode_areas: tuple[str, ...] = ()) -> PetitionInput:
+    errors: dict[str, str] = {}
+    action = " ".join(values["action"].split())
+    if not action:
+        errors["action"] = _("Enter what you want to be done.")
+    elif len(action) > ACTION_MAX:
+        errors["action"] = _("The action must be %(max)s characters or fewer (you have %(count)s).",
+                             max=ACTION_MAX, count=len(action))
+    if not values["background"]:
+        errors["background"] = _("Enter the background: why this should be done.")
+    elif len(values["background"]) > BACKGROUND_MAX:
+        errors["background"] = _("The background must be %(max)s characters or fewer (you have %(count)s).",
+                                 max=BACKGROUND_MAX, count=len(values["background"]))
+    if len(values["details"]) > DETAILS_MAX:
+        errors["details"] = _("The details must be %(max)s characters or fewer (you have %(count)s).",
+                              max=DETAILS_MAX, count=len(values["details"]))
+    signer = None
+    try:
+        signer = parse_signature(values, areas=areas, postcode_areas=postcode_areas)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise ValidationFailed(errors)
+    return PetitionInput(action=action, background=values["background"], details=values["details"], signer=signer)
+
+
+@dataclass(frozen=True)
+class ResponseInput:
+    summary: str
+    details: str
+    decision: str
+    follow_up_on: date | None
+
+
+def _parse_date(raw: str, field: str, errors: dict, *, required: bool) -> date | None:
+    if not raw:
+        if required:
+            errors[field] = _("Enter a date.")
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors[field] = _("Enter a date like 2027-03-31.")
+        return None
+
+
+def parse_response(form) -> tuple[dict, ResponseInput]:
+    values = {"summary": _text(form, "summary", 2000), "details": _text(form, "details", 50_000),
+              "decision": _text(form, "decision", 40), "follow_up_on": _text(form, "follow_up_on", 20)}
+    errors: dict[str, str] = {}
+    if not values["summary"]:
+        errors["summary"] = _("Enter a summary of the response.")
+    elif len(values["summary"]) > 500:
+        errors["summary"] = _("The summary must be %(max)s characters or fewer.", max=500)
+    if not values["details"]:
+        errors["details"] = _("Enter the full response.")
+    elif len(values["details"]) > 20_000:
+        errors["details"] = _("The full response must be %(max)s characters or fewer.", max=20_000)
+    if values["decision"] not in {d.value for d in Decision}:
+        errors["decision"] = _("Choose the decision.")
+    follow_up = _parse_date(values["follow_up_on"], "follow_up_on", errors, required=False)
+    if errors:
+        raise ValidationFailed(errors)
+    return values, ResponseInput(values["summary"], values["details"], values["decision"], follow_up)
+
+
+@dataclass(frozen=True)
+class DebateInput:
+    debated_on: date
+    summary: str
+    links: tuple[str, ...]
+
+
+def parse_debate(form) -> tuple[dict, DebateInput]:
+    values = {"debated_on": _text(form, "debated_on", 20), "summary": _text(form, "summary", 20_000),
+              "links": _text(form, "links", 5000)}
+    errors: dict[str, str] = {}
+    debated_on = _parse_date(values["debated_on"], "debated_on", errors, required=True)
+    if not values["summary"]:
+        errors["summary"] = _("Enter a summary of the debate.")
+    links = tuple(line.strip() for line in values["links"].splitlines() if line.strip())
+    if any(not re.match(r"^https?://\S+$", link) for link in links) or len(links) > 10:
+        errors["links"] = _("Enter up to 10 web addresses starting with https://, one per line.")
+    if errors:
+        raise ValidationFailed(errors)
+    return values, DebateInput(debated_on, values["summary"], links)

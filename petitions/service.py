@@ -1,0 +1,591 @@
+"""Petition use cases: one function per use case; never commits (may flush); raises app.errors types.
+
+The hot path (`sign_petition`) is one INSERT into `signature` plus one INSERT into the mail outbox. Counts are
+never incremented in place: `settle_counts` recounts confirmed signatures of recently changed petitions in
+batches, so no request ever waits on a hot petition row.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from app import ratelimit
+from app.auth import require_user_role
+from app.clock import utc_now
+from app.config import parse_rate
+from app.emails import canonical_email
+from app.errors import InvalidState, NotFound, PermissionDenied, TokenInvalid, ValidationFailed, N_
+from app.i18n import gettext as _
+from app.jobs import enqueue
+from app.mail import queue_email
+from app.models import Department, Role
+
+from .config import PetitionSettings
+from .forms import PetitionInput, ResponseInput, DebateInput, SignatureInput
+from .models import (
+    MODERATABLE, PUBLISHED, SIGNABLE, SPONSORABLE, AreaCount, CountSnapshot, Debate, Mailing, Petition,
+    PetitionState, RejectionReason, Response, SettleMark, Signature, SignatureState,
+)
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_PURPOSE = "petitions.signature"
+WITHDRAW_PURPOSE = "petitions.withdraw"
+SPONSOR_PURPOSE = "petitions.sponsor"
+SETTLE_OVERLAP = timedelta(seconds=60)
+
+DEFAULT_REASONS = (
+    ("duplicate", N_("Duplicate of an existing petition"), N_("There's already a petition about this. Please sign that one instead."), False),
+    ("not-government-responsibility", N_("Not the government's responsibility"), N_("It's about something the government is not directly responsible for."), False),
+    ("offensive", N_("Offensive or abusive"), N_("It contains language that is offensive, joking or abusive."), True),
+    ("defamatory", N_("Defamatory"), N_("It includes potentially defamatory statements."), True),
+    ("advert", N_("Advertising"), N_("It promotes a commercial product or service."), False),
+    ("personal-information", N_("Personal information"), N_("It includes information that could identify a person."), True),
+    ("already-happening", N_("Already happening"), N_("The government is already doing what the petition asks for."), False),
+    ("nonsense", N_("Not a request for action"), N_("It does not ask for a clear action, or makes no sense."), False),
+    ("other", N_("Other reason"), N_("It doesn't meet the petition standards."), False),
+)
+
+
+# ----- helpers -----
+
+def _insert(session: Session):
+    return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
+
+
+def _rate(session: Session, key: str, spec: str, message: str) -> None:
+    limit, window = parse_rate(spec)
+    ratelimit.enforce(session, key, limit=limit, window=window, message=message)
+
+
+def get_petition(session: Session, petition_id: int) -> Petition:
+    petition = session.get(Petition, petition_id)
+    if petition is None:
+        raise NotFound(_("We couldn't find that petition. It may have been removed; search the list of petitions."))
+    return petition
+
+
+def ensure_reasons(session: Session) -> None:
+    """Create the default rejection reasons once (they are data: admins may edit them afterwards)."""
+    if session.execute(select(func.count()).select_from(RejectionReason)).scalar_one():
+        return
+    for position, (code, title, description, hides) in enumerate(DEFAULT_REASONS):
+        session.execute(_insert(session)(RejectionReason.__table__).values(
+            code=code, title=title, description=description, hides_petition=hides, position=position,
+        ).on_conflict_do_nothing(index_elements=["code"]))
+
+
+def _signature_tokens(signer, signature_id: int) -> dict:
+    return {"token": signer.sign(SIGNATURE_PURPOSE, {"sid": signature_id}),
+            "withdraw_token": signer.sign(WITHDRAW_PURPOSE, {"sid": signature_id}, single_use=False)}
+
+
+def sponsor_token(signer, petition_id: int) -> str:
+    return signer.sign(SPONSOR_PURPOSE, {"pid": petition_id}, single_use=False)
+
+
+# ----- starting and signing -----
+
+@dataclass(frozen=True)
+class SignResult:
+    """`created`: new signature, e-mail sent; `resent`: pending signature, e-mail sent again;
+    `resend_limit`: pending, no more e-mails; `already_signed`: confirmed before."""
+
+    status: str
+    petition_id: int
+    signature_id: int | None = None
+
+
+def start_petition(session: Session, *, data: PetitionInput, settings: PetitionSettings, signer, locale: str,
+                   client_ip: str | None, allowlisted: bool, now: datetime | None = None) -> Petition:
+    """Record a new petition and its creator's signature, and e-mail the creator a confirmation link.
+
+    Raises:
+        RateLimited: too many petitions started from this network.
+    """
+    now = now or utc_now()
+    if client_ip and not allowlisted:
+        message = N_("Too many petitions were started from your network. Wait a few minutes and try again; your text is kept below.")
+        _rate(session, f"petitions:start:burst:{client_ip}", settings.start_rate_burst, message)
+        _rate(session, f"petitions:start:sustained:{client_ip}", settings.start_rate_sustained, message)
+    petition = Petition(action=data.action, background=data.background, details=data.details,
+                        creator_name=data.signer.name, creator_email=data.signer.email, creator_locale=locale,
+                        state=PetitionState.UNCONFIRMED, created_at=now, updated_at=now)
+    session.add(petition)
+    session.flush()
+    signature = Signature(petition_id=petition.id, name=data.signer.name, email=data.signer.email,
+                          canonical_email=canonical_email(data.signer.email), area=data.signer.area,
+                          notify=data.signer.notify, ip_address=(client_ip or "")[:64], locale=locale,
+                          is_creator=True, created_at=now, updated_at=now)
+    session.add(signature)
+    session.flush()
+    queue_email(session, to=data.signer.email, template="petitions/confirm_petition", locale=locale,
+                context={"petition": petition, "name": data.signer.name, **_signature_tokens(signer, signature.id)})
+    return petition
+
+
+def sign_petition(session: Session, *, petition_id: int, data: SignatureInput, settings: PetitionSettings, signer,
+                  locale: str, client_ip: str | None, allowlisted: bool, sponsor: bool = False,
+                  now: datetime | None = None) -> SignResult:
+    """Add a pending signature and e-mail its confirmation link: one INSERT and one outbox INSERT.
+
+    A repeated e-mail address (in any spelling its provider treats as the same) never adds a row: the
+    confirmation is sent again, at most `max_confirmation_emails` times in all.
+
+    Raises:
+        NotFound: no such petition.
+        InvalidState: the petition is not open for signatures (or supporters, when `sponsor`).
+        RateLimited: too many signatures from this network for this petition.
+    """
+    now = now or utc_now()
+    row = session.execute(select(Petition.state, Petition.closes_at, Petition.action)
+                          .where(Petition.id == petition_id)).first()
+    if row is None:
+        raise NotFound(_("We couldn't find that petition. It may have been removed; search the list of petitions."))
+    state, closes_at, action = row
+    if sponsor:
+        if state not in SPONSORABLE:
+            raise InvalidState(_("This petition isn't collecting supporters any more. You can sign it once it is published."))
+    elif state not in SIGNABLE or (closes_at is not None and _aware(closes_at) <= now):
+        raise InvalidState(_("This petition is closed, so it can't be signed any more. Look for an open petition about the same subject."))
+    if client_ip and not allowlisted:
+        message = N_("Too many signatures came from your network for this petition. Wait a few minutes and try again; what you entered is kept.")
+        _rate(session, f"petitions:sign:burst:{petition_id}:{client_ip}", settings.sign_rate_burst, message)
+        _rate(session, f"petitions:sign:sustained:{petition_id}:{client_ip}", settings.sign_rate_sustained, message)
+    canonical = canonical_email(data.email)
+    stmt = _insert(session)(Signature.__table__).values(
+        petition_id=petition_id, name=data.name, email=data.email, canonical_email=canonical, area=data.area,
+        notify=data.notify, ip_address=(client_ip or "")[:64], locale=locale, state=SignatureState.PENDING,
+        is_creator=False, is_sponsor=sponsor, confirmations_sent=1, created_at=now, updated_at=now,
+    ).on_conflict_do_nothing(index_elements=["petition_id", "canonical_email"]).returning(Signature.__table__.c.id)
+    new_id = session.execute(stmt).scalar()
+    template = "petitions/confirm_sponsor" if sponsor else "petitions/confirm_signature"
+    context = {"petition_id": petition_id, "action": action, "name": data.name}
+    if new_id is not None:
+        queue_email(session, to=data.email, template=template, locale=locale,
+                    context={**context, **_signature_tokens(signer, new_id)})
+        return SignResult("created", petition_id, new_id)
+    existing = session.execute(select(Signature).where(Signature.petition_id == petition_id,
+                                                      Signature.canonical_email == canonical)).scalar_one()
+    if existing.state == SignatureState.VALIDATED:
+        return SignResult("already_signed", petition_id, existing.id)
+    if existing.state == SignatureState.WITHDRAWN:
+        existing.state, existing.withdrawn_at, existing.confirmations_sent = SignatureState.PENDING, None, 0
+        existing.name, existing.area, existing.notify = data.name, data.area, data.notify
+    if existing.confirmations_sent >= settings.max_confirmation_emails:
+        return SignResult("resend_limit", petition_id, existing.id)
+    existing.confirmations_sent += 1
+    existing.updated_at = now
+    session.add(existing)
+    queue_email(session, to=data.email, template=template, locale=existing.locale or locale,
+                context={**context, **_signature_tokens(signer, existing.id)})
+    return SignResult("resent", petition_id, existing.id)
+
+
+def _aware(value: datetime) -> datetime:
+    from datetime import timezone
+
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class ConfirmResult:
+    petition_id: int
+    kind: str          # "signature" | "creator" | "sponsor"
+    already: bool = False
+
+
+def confirm_signature(session: Session, *, token: str, signer, settings: PetitionSettings,
+                      renderer_url=None, now: datetime | None = None) -> ConfirmResult:
+    """Confirm a signature from its e-mailed link (one short transaction).
+
+    Confirming the creator's signature starts the sponsor stage; the last sponsor needed sends the
+    petition to moderation.
+
+    Raises:
+        TokenInvalid: the link is bad, expired or already used.
+        InvalidState: the petition closed before the signature was confirmed.
+    """
+    now = now or utc_now()
+    data = signer.consume(session, SIGNATURE_PURPOSE, token, max_age=settings.confirm_token_days * 86400)
+    signature = session.get(Signature, int(data.get("sid", 0)))
+    if signature is None or signature.state == SignatureState.WITHDRAWN:
+        raise TokenInvalid(_("This signature was withdrawn or removed. You can sign the petition again from its page."))
+    petition = get_petition(session, signature.petition_id)
+    kind = "creator" if signature.is_creator else "sponsor" if signature.is_sponsor else "signature"
+    if signature.state == SignatureState.VALIDATED:
+        return ConfirmResult(petition.id, kind, already=True)
+    if kind == "signature" and petition.state not in SIGNABLE:
+        raise InvalidState(_("This petition closed before you confirmed, so your signature can't be added."))
+    signature.state, signature.validated_at, signature.updated_at = SignatureState.VALIDATED, now, now
+    session.add(signature)
+    if kind == "creator" and petition.state == PetitionState.UNCONFIRMED:
+        petition.state, petition.updated_at = PetitionState.SPONSORING, now
+        session.add(petition)
+        session.flush()
+        queue_email(session, to=petition.creator_email, template="petitions/sponsor_link", locale=petition.creator_locale,
+                    context={"petition": petition, "sponsor_token": sponsor_token(signer, petition.id),
+                             "threshold": settings.sponsor_threshold})
+    elif kind == "sponsor" and petition.state == PetitionState.SPONSORING:
+        session.flush()
+        petition.sponsor_count = session.execute(select(func.count()).select_from(Signature).where(
+            Signature.petition_id == petition.id, Signature.is_sponsor.is_(True),
+            Signature.state == SignatureState.VALIDATED)).scalar_one()
+        petition.updated_at = now
+        session.add(petition)
+        if petition.sponsor_count >= settings.sponsor_threshold:
+            submit_for_moderation(session, petition=petition, now=now, url=renderer_url)
+    return ConfirmResult(petition.id, kind)
+
+
+def submit_for_moderation(session: Session, *, petition: Petition, now: datetime, url: str | None = None) -> None:
+    """Move a sponsored petition into the moderation queue and ask the moderation pipeline to score it."""
+    petition.state, petition.submitted_at, petition.updated_at = PetitionState.PENDING, now, now
+    session.add(petition)
+    session.flush()
+    try:
+        from moderation import ContentRef, screen_content
+
+        with session.begin_nested():
+            screen_content(session, ContentRef(
+                kind="petition", item_id=petition.id,
+                text="\n".join(t for t in (petition.action, petition.background, petition.details) if t),
+                reach=petition.signature_count, url=url or f"/petitions/{petition.id}/moderate"))
+    except Exception:  # the queue works without a score; never lose the submission
+        log.exception("Moderation screening failed for petition %s", petition.id)
+    queue_email(session, to=petition.creator_email, template="petitions/awaiting_moderation",
+                locale=petition.creator_locale, context={"petition": petition})
+
+
+def withdraw_signature(session: Session, *, token: str, signer, now: datetime | None = None) -> int:
+    """Withdraw a signature from the link in its confirmation e-mail; returns the petition id.
+
+    Raises:
+        TokenInvalid: the link is bad.
+        InvalidState: the creator can't withdraw, or the petition was already anonymised.
+    """
+    now = now or utc_now()
+    data = signer.unsign(WITHDRAW_PURPOSE, token, max_age=None)
+    signature = session.get(Signature, int(data.get("sid", 0)))
+    if signature is None:
+        raise TokenInvalid(_("This link is not valid any more: the signature no longer exists."))
+    if signature.is_creator:
+        raise InvalidState(_("The creator of a petition can't withdraw their signature. Contact the site team if you need help."))
+    if signature.state != SignatureState.WITHDRAWN:
+        signature.state, signature.withdrawn_at, signature.updated_at = SignatureState.WITHDRAWN, now, now
+        signature.name, signature.ip_address = "", ""
+        session.add(signature)
+    return signature.petition_id
+
+
+# ----- moderation -----
+
+def _staff_emails(session: Session, petition: Petition) -> list[tuple[str, str]]:
+    """The creator and confirmed sponsors (address, locale)."""
+    rows = session.execute(select(Signature.email, Signature.locale).where(
+        Signature.petition_id == petition.id, Signature.state == SignatureState.VALIDATED,
+        (Signature.is_creator.is_(True)) | (Signature.is_sponsor.is_(True)))).all()
+    seen, out = set(), []
+    for email, locale in [(petition.creator_email, petition.creator_locale), *rows]:
+        key = canonical_email(email)
+        if email and key not in seen:
+            seen.add(key)
+            out.append((email, locale))
+    return out
+
+
+def approve_petition(session: Session, *, petition_id: int, moderator_id: int, department_id: int | None,
+                     settings: PetitionSettings, now: datetime | None = None) -> Petition:
+    """Publish a pending (or previously rejected) petition for `open_days`.
+
+    Raises:
+        PermissionDenied: not a moderator.
+        InvalidState: the petition is not waiting for moderation.
+        ValidationFailed: unknown department.
+    """
+    now = now or utc_now()
+    require_user_role(session, moderator_id, Role.MODERATOR)
+    petition = get_petition(session, petition_id)
+    if petition.state not in MODERATABLE:
+        raise InvalidState(_("This petition has already been moderated or isn't ready for moderation."))
+    if department_id is not None and session.get(Department, department_id) is None:
+        raise ValidationFailed({"department_id": _("Choose a department from the list.")})
+    if department_id is None:
+        department_id = session.execute(select(Department.id).order_by(Department.id).limit(1)).scalar()
+    petition.state, petition.department_id = PetitionState.OPEN, department_id
+    petition.opened_at, petition.closes_at, petition.updated_at = now, now + timedelta(days=settings.open_days), now
+    petition.rejected_at, petition.rejection_code, petition.rejection_detail = None, "", ""
+    session.add(petition)
+    for email, locale in _staff_emails(session, petition):
+        queue_email(session, to=email, template="petitions/published", locale=locale, context={"petition": petition})
+    return petition
+
+
+def reject_petition(session: Session, *, petition_id: int, moderator_id: int, code: str, detail: str,
+                    now: datetime | None = None) -> Petition:
+    """Reject with a coded reason; reasons that hide (offensive, defamatory, personal information) hide it.
+
+    Raises:
+        PermissionDenied: not a moderator.
+        InvalidState: the petition is not waiting for moderation.
+        ValidationFailed: unknown reason or over-long detail.
+    """
+    now = now or utc_now()
+    require_user_role(session, moderator_id, Role.MODERATOR)
+    petition = get_petition(session, petition_id)
+    if petition.state not in MODERATABLE:
+        raise InvalidState(_("This petition has already been moderated or isn't ready for moderation."))
+    ensure_reasons(session)
+    reason = session.get(RejectionReason, code)
+    errors = {}
+    if reason is None:
+        errors["code"] = _("Choose a reason for rejecting the petition.")
+    if len(detail) > 2000:
+        errors["detail"] = _("The explanation must be %(max)s characters or fewer.", max=2000)
+    if errors:
+        raise ValidationFailed(errors)
+    petition.state = PetitionState.HIDDEN if reason.hides_petition else PetitionState.REJECTED
+    petition.rejected_at, petition.rejection_code, petition.rejection_detail = now, code, detail
+    petition.updated_at = now
+    session.add(petition)
+    for email, locale in _staff_emails(session, petition):
+        queue_email(session, to=email, template="petitions/rejected", locale=locale,
+                    context={"petition": petition, "reason": reason})
+    return petition
+
+
+def hide_petition(session: Session, *, petition_id: int, code: str = "other", now: datetime | None = None) -> None:
+    """Hide a petition after a moderation decision taken in the moderation domain."""
+    petition = session.get(Petition, petition_id)
+    if petition is None or petition.state == PetitionState.HIDDEN:
+        return
+    now = now or utc_now()
+    petition.state, petition.rejected_at, petition.updated_at = PetitionState.HIDDEN, now, now
+    petition.rejection_code = code[:60] or "other"
+    session.add(petition)
+
+
+def update_reason(session: Session, *, admin_id: int, code: str, title: str, description: str,
+                  hides_petition: bool) -> RejectionReason:
+    """Edit a rejection reason, or add one when `code` is new.
+
+    Raises:
+        PermissionDenied: not an admin.
+        ValidationFailed: bad code or empty title.
+    """
+    user = require_user_role(session, admin_id, Role.ADMIN)
+    if user.role != Role.ADMIN:
+        raise PermissionDenied(_("Only administrators can change rejection reasons."))
+    import re
+
+    errors = {}
+    if not re.match(r"^[a-z0-9]+(-[a-z0-9]+)*$", code or "") or len(code) > 60:
+        errors["code"] = _("Use lower-case letters, digits and hyphens, like not-government-responsibility.")
+    if not title.strip() or len(title) > 200:
+        errors["title"] = _("Enter a title of 200 characters or fewer.")
+    if errors:
+        raise ValidationFailed(errors)
+    ensure_reasons(session)
+    reason = session.get(RejectionReason, code)
+    if reason is None:
+        position = session.execute(select(func.coalesce(func.max(RejectionReason.position), 0))).scalar_one() + 1
+        reason = RejectionReason(code=code, title=title.strip(), position=position)
+    reason.title, reason.description, reason.hides_petition = title.strip(), description.strip()[:2000], hides_petition
+    session.add(reason)
+    return reason
+
+
+# ----- officials -----
+
+def _check_official(session: Session, official_id: int, petition: Petition):
+    user = require_user_role(session, official_id, Role.OFFICIAL)
+    if user.role != Role.ADMIN and (petition.department_id is None or user.department_id != petition.department_id):
+        raise PermissionDenied(_("Only officials of the department responsible for this petition can respond to it."))
+    if petition.state not in PUBLISHED:
+        raise InvalidState(_("Only published petitions can get a response."))
+    return user
+
+
+def publish_response(session: Session, *, petition_id: int, official_id: int, data: ResponseInput,
+                     now: datetime | None = None) -> Response:
+    """Publish (or correct) the official response; the first publication is e-mailed to consenting signers.
+
+    Raises:
+        PermissionDenied: not an official of the responsible department.
+        InvalidState: the petition is not published.
+    """
+    now = now or utc_now()
+    petition = get_petition(session, petition_id)
+    user = _check_official(session, official_id, petition)
+    response = session.execute(select(Response).where(Response.petition_id == petition_id)).scalar_one_or_none()
+    first = response is None
+    if response is None:
+        response = Response(petition_id=petition_id, summary="", details="", decision="", published_at=now)
+    response.summary, response.details, response.decision = data.summary, data.details, data.decision
+    response.follow_up_on, response.official_id, response.department_id = data.follow_up_on, user.id, petition.department_id
+    session.add(response)
+    petition.responded_at = petition.responded_at or now
+    petition.updated_at = now
+    session.add(petition)
+    if first:
+        enqueue(session, "petitions.mail_signers", {"petition_id": petition_id, "kind": "response"},
+                dedupe_key=f"petitions.mail_signers:response:{petition_id}")
+    session.flush()
+    return response
+
+
+def publish_debate(session: Session, *, petition_id: int, official_id: int, data: DebateInput,
+                   now: datetime | None = None) -> Debate:
+    """Record the debate outcome; the first publication is e-mailed to consenting signers.
+
+    Raises:
+        PermissionDenied: not an official of the responsible department.
+        InvalidState: the petition is not published.
+    """
+    now = now or utc_now()
+    petition = get_petition(session, petition_id)
+    user = _check_official(session, official_id, petition)
+    debate = session.execute(select(Debate).where(Debate.petition_id == petition_id)).scalar_one_or_none()
+    first = debate is None
+    if debate is None:
+        debate = Debate(petition_id=petition_id, debated_on=data.debated_on, summary="", published_at=now)
+    debate.debated_on, debate.summary, debate.links, debate.official_id = data.debated_on, data.summary, "\n".join(data.links), user.id
+    session.add(debate)
+    petition.debated_at = petition.debated_at or now
+    petition.updated_at = now
+    session.add(petition)
+    if first:
+        enqueue(session, "petitions.mail_signers", {"petition_id": petition_id, "kind": "debate"},
+                dedupe_key=f"petitions.mail_signers:debate:{petition_id}")
+    session.flush()
+    return debate
+
+
+def mail_signers_batch(session: Session, *, petition_id: int, kind: str, batch: int = 500) -> bool:
+    """E-mail the next batch of consenting, confirmed signers; returns True when everyone has been sent it."""
+    mailing = session.execute(select(Mailing).where(Mailing.petition_id == petition_id, Mailing.kind == kind)).scalar_one_or_none()
+    if mailing is None:
+        mailing = Mailing(petition_id=petition_id, kind=kind)
+        session.add(mailing)
+        session.flush()
+    if mailing.finished_at is not None:
+        return True
+    petition = get_petition(session, petition_id)
+    response = session.execute(select(Response).where(Response.petition_id == petition_id)).scalar_one_or_none()
+    debate = session.execute(select(Debate).where(Debate.petition_id == petition_id)).scalar_one_or_none()
+    rows = session.execute(select(Signature.id, Signature.email, Signature.name, Signature.locale).where(
+        Signature.petition_id == petition_id, Signature.state == SignatureState.VALIDATED,
+        Signature.notify.is_(True), Signature.id > mailing.last_signature_id, Signature.email != "",
+    ).order_by(Signature.id).limit(batch)).all()
+    for sid, email, name, locale in rows:
+        queue_email(session, to=email, template=f"petitions/{kind}", locale=locale,
+                    context={"petition": petition, "response": response, "debate": debate, "name": name})
+        mailing.last_signature_id = sid
+    mailing.sent += len(rows)
+    if len(rows) < batch:
+        mailing.finished_at = utc_now()
+    session.add(mailing)
+    return mailing.finished_at is not None
+
+
+# ----- scheduled work -----
+
+def close_expired(session: Session, *, now: datetime | None = None) -> int:
+    """Close open petitions whose time is up."""
+    now = now or utc_now()
+    result = session.execute(update(Petition).where(Petition.state == PetitionState.OPEN, Petition.closes_at <= now)
+                             .values(state=PetitionState.CLOSED, closed_at=now, updated_at=now))
+    return result.rowcount or 0
+
+
+def anonymise_closed(session: Session, *, settings: PetitionSettings, now: datetime | None = None, batch: int = 5000) -> int:
+    """Erase names, e-mail and IP addresses of signatures on petitions closed (or rejected) long enough ago."""
+    now = now or utc_now()
+    cutoff = now - timedelta(days=settings.anonymise_after_days)
+    petitions = session.execute(select(Petition.id).where(
+        Petition.anonymised_at.is_(None),
+        ((Petition.state == PetitionState.CLOSED) & (Petition.closed_at <= cutoff))
+        | (Petition.state.in_([PetitionState.REJECTED, PetitionState.HIDDEN]) & (Petition.rejected_at <= cutoff))
+    ).limit(20)).scalars().all()
+    done = 0
+    for pid in petitions:
+        ids = session.execute(select(Signature.id).where(Signature.petition_id == pid, Signature.ip_address != "anon")
+                              .limit(batch)).scalars().all()
+        if ids:
+            session.execute(update(Signature).where(Signature.id.in_(ids)).values(
+                name="", email="", ip_address="anon",
+                canonical_email=func.concat("anonymised-", Signature.id)))
+            done += len(ids)
+        if len(ids) < batch:
+            session.execute(update(Petition).where(Petition.id == pid).values(
+                anonymised_at=now, creator_name="", creator_email=""))
+    return done
+
+
+@dataclass(frozen=True)
+class Tally:
+    petition_id: int
+    total: int
+    areas: dict
+
+
+def count_changed(session: Session, *, since: datetime) -> list[Tally]:
+    """Read-only: recount confirmed signatures of every petition with a signature changed after `since`."""
+    ids = session.execute(select(Signature.petition_id).where(Signature.updated_at > since).distinct()).scalars().all()
+    tallies = []
+    for pid in ids:
+        rows = session.execute(select(Signature.area, func.count()).where(
+            Signature.petition_id == pid, Signature.state == SignatureState.VALIDATED).group_by(Signature.area)).all()
+        areas = {area or "": n for area, n in rows}
+        tallies.append(Tally(pid, sum(areas.values()), areas))
+    return tallies
+
+
+def apply_tallies(session: Session, *, tallies: list[Tally], settings: PetitionSettings, started: datetime,
+                  now: datetime | None = None) -> int:
+    """Write settled counts, area counts, the hourly series and threshold stamps; move the watermark."""
+    now = now or utc_now()
+    changed = 0
+    hour = started.replace(minute=0, second=0, microsecond=0)
+    insert = _insert(session)
+    for tally in tallies:
+        petition = session.get(Petition, tally.petition_id)
+        if petition is None:
+            continue
+        if petition.signature_count != tally.total:
+            changed += 1
+            petition.signature_count = tally.total
+            if tally.total >= settings.response_threshold and petition.response_threshold_at is None:
+                petition.response_threshold_at = now
+            if tally.total >= settings.debate_threshold and petition.debate_threshold_at is None:
+                petition.debate_threshold_at = now
+            session.add(petition)
+            stmt = insert(CountSnapshot.__table__).values(petition_id=tally.petition_id, hour=hour, count=tally.total)
+            session.execute(stmt.on_conflict_do_update(index_elements=["petition_id", "hour"],
+                                                       set_={"count": tally.total}))
+        existing = dict(session.execute(select(AreaCount.area, AreaCount.count)
+                                        .where(AreaCount.petition_id == tally.petition_id)).all())
+        if existing != tally.areas:
+            session.execute(delete(AreaCount).where(AreaCount.petition_id == tally.petition_id))
+            if tally.areas:
+                session.execute(insert(AreaCount.__table__), [
+                    {"petition_id": tally.petition_id, "area": area, "count": n} for area, n in tally.areas.items()])
+    mark = session.get(SettleMark, 1)
+    if mark is None:
+        session.add(SettleMark(id=1, settled_through=started))
+    elif _aware(mark.settled_through) < started:
+        mark.settled_through = started
+        session.add(mark)
+    return changed
+
+
+def settle_watermark(session: Session) -> datetime:
+    mark = session.get(SettleMark, 1)
+    if mark is None:
+        return datetime(2000, 1, 1, tzinfo=utc_now().tzinfo)
+    return _aware(mark.settled_through) - SETTLE_OVERLAP
