@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -32,7 +33,7 @@ import petitions.jobs
 import petitions.queries
 import petitions.routes
 from app import api as app_api
-from app import auth, errors, i18n
+from app import auth, errors, i18n, ratelimit
 from app import routes as app_routes
 from app.config import Settings, load_section, load_settings
 from app.csrf import BodySizeLimitMiddleware, CrossOriginProtectionMiddleware, SecurityHeadersMiddleware
@@ -76,6 +77,12 @@ def build_job_registry() -> JobRegistry:
         return report.sent + report.failed
 
     registry.ticks.append(deliver_mail)
+
+    def purge_rate_limits(ctx: JobContext, payload: dict) -> None:
+        with ctx.unit_of_work() as session:
+            ratelimit.purge_expired(session)
+
+    registry.register("app.purge_rate_limits", purge_rate_limits, every=timedelta(hours=1))
     petitions.jobs.register(registry)
     consultations.jobs.register(registry)
     moderation.jobs.register(registry)
