@@ -50,14 +50,26 @@ class CharGrams:
     length: np.ndarray  # n
     word: np.ndarray  # global word (segment) index
     codes: np.ndarray  # the concatenated padded code points (0 = separator)
+    seg_words: list  # segment index -> the word (None for document separators)
+    seg_doc: list  # segment index -> document index (-1 for none)
+    sep_pos: np.ndarray  # positions of the separators; segment s spans (sep_pos[s-1], sep_pos[s])
 
 
 def char_grams(texts: Sequence[str], ngrams: tuple[int, int], bits: int) -> CharGrams:
     lo, hi = ngrams
     pieces = []
-    for t in texts:
+    seg_words: list = [None]
+    seg_doc: list = [-1]
+    for d, t in enumerate(texts):
         # " w1 \0 w2 \0" ... and a separator after every document.
-        pieces.append("\x00".join(f" {w} " for w in t.split()) + "\x00")
+        words = t.split()
+        pieces.append("\x00".join(f" {w} " for w in words) + "\x00")
+        if words:
+            seg_words.extend(words)
+            seg_doc.extend([d] * len(words))
+        else:
+            seg_words.append(None)
+            seg_doc.append(-1)
     joined = "\x00" + "".join(pieces) + "\x00" * hi
     codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     sep = codes == 0
@@ -92,9 +104,10 @@ def char_grams(texts: Sequence[str], ngrams: tuple[int, int], bits: int) -> Char
         lengths.append(np.full(len(idx), n, dtype=np.int64))
     if docs:
         cat = np.concatenate
-        return CharGrams(cat(docs), cat(buckets), cat(starts), cat(lengths), word[cat(starts)], codes)
+        st = cat(starts)
+        return CharGrams(cat(docs), cat(buckets), st, cat(lengths), word[st], codes, seg_words, seg_doc, np.flatnonzero(sep))
     e = np.empty(0, dtype=np.int64)
-    return CharGrams(e, e, e, e, e, codes)
+    return CharGrams(e, e, e, e, e, codes, seg_words, seg_doc, np.flatnonzero(sep))
 
 
 def _stable_hash(s: str) -> int:

@@ -40,18 +40,25 @@ class Analysis:
     explanation: tuple[tuple[str, float], ...]
 
 
-def _block(buckets: np.ndarray, idf: np.ndarray, coef: np.ndarray):
-    """One tf-idf block of one document: (sum of contributions, per-occurrence contributions)."""
-    if len(buckets) == 0:
-        return 0.0, np.empty(0)
-    uniq, inv, cnt = np.unique(buckets, return_inverse=True, return_counts=True)
-    x = (np.log(cnt) + 1.0) * idf[uniq]
-    norm = math.sqrt(float(x @ x))
-    if norm > 0:
-        x /= norm
-    contrib = coef[uniq] * x
-    per_occurrence = (contrib / cnt)[inv]
-    return float(contrib.sum()), per_occurrence
+def _block(doc: np.ndarray, bucket: np.ndarray, bits: int, n_docs: int, idf: np.ndarray, coef: np.ndarray):
+    """One tf-idf block for a batch, computed per (document, bucket) without scipy.
+
+    Returns (per-document sum of contributions, per-occurrence contribution);
+    identical maths to HashedTfidf.transform followed by a dot product.
+    """
+    if len(doc) == 0:
+        return np.zeros(n_docs), np.empty(0)
+    key = (doc << bits) | bucket
+    uniq, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
+    ud = uniq >> bits
+    ub = uniq & ((1 << bits) - 1)
+    x = (np.log(cnt) + 1.0) * idf[ub]
+    norms = np.sqrt(np.bincount(ud, weights=x * x, minlength=n_docs))
+    norms[norms == 0] = 1.0
+    x /= norms[ud]
+    contrib = coef[ub] * x
+    z = np.bincount(ud, weights=contrib, minlength=n_docs)
+    return z, (contrib / cnt)[inv.ravel()]
 
 
 class AbuseModel:
@@ -98,69 +105,92 @@ class AbuseModel:
         return self.calibrated_many(self.logits(norm_texts))
 
     def analyse(self, norm_text: str, explain: bool = True) -> Analysis:
+        return self.analyse_many([norm_text], explain=explain)[0]
+
+    def analyse_many(self, norm_texts: Sequence[str], explain: bool = True, chunk: int = 2000) -> list[Analysis]:
+        out: list[Analysis] = []
+        for i in range(0, len(norm_texts), chunk):
+            out.extend(self._analyse_chunk(norm_texts[i : i + chunk], explain))
+        return out
+
+    def _analyse_chunk(self, texts: Sequence[str], explain: bool) -> list[Analysis]:
         f = self.features
-        cg = char_grams([norm_text], f.char_ngrams, f.char_bits)
-        _wd, wb, wterms = word_grams([norm_text], f.word_ngrams, f.word_bits)
-        zc, c_occ = _block(cg.bucket, f.char_idf, self.coef_char)
-        zw, w_occ = _block(wb, f.word_idf, self.coef_word)
+        n = len(texts)
+        cg = char_grams(texts, f.char_ngrams, f.char_bits)
+        wd, wb, wterms = word_grams(texts, f.word_ngrams, f.word_bits)
+        zc, c_occ = _block(cg.doc, cg.bucket, f.char_bits, n, f.char_idf, self.coef_char)
+        zw, w_occ = _block(wd, wb, f.word_bits, n, f.word_idf, self.coef_word)
         z = self.intercept + zc + zw
-        expl: tuple[tuple[str, float], ...] = ()
-        if explain:
-            expl = self._explain(norm_text, cg, c_occ, wterms[0], w_occ)
-        return Analysis(z, self.calibrated(z), expl)
-
-    # -- explanations ------------------------------------------------------
-    def _explain(self, text: str, cg, c_occ: np.ndarray, wterms: list[str], w_occ: np.ndarray):
-        totals: dict[str, float] = {}
-
-        def add(term: str, w: float) -> None:
-            term = _DISPLAY.get(term, term)
-            totals[term] = totals.get(term, 0.0) + w
+        p = self.calibrated_many(z)
+        if not explain:
+            return [Analysis(float(a), float(b), ()) for a, b in zip(z, p)]
+        totals: list[dict[str, float]] = [{} for _ in range(n)]
 
         # Word n-grams are readable as they are.
-        if len(w_occ):
-            for term, w in zip(wterms, w_occ.tolist()):
+        off = 0
+        w_list = w_occ.tolist()
+        for d, terms in enumerate(wterms):
+            tot = totals[d]
+            for term, w in zip(terms, w_list[off : off + len(terms)]):
                 if w > 0:
-                    add(term, w)
+                    tot[term] = tot.get(term, 0.0) + w
+            off += len(terms)
 
         # Character n-grams: credited to the word containing them (so the
         # pieces of "fuuck" add up to "fuuck"); inside Chinese text (no
         # spaces) credited character by character and reported as the
         # strongest runs of characters.
         if len(c_occ):
-            words = text.split()
-            seg_score = np.bincount(cg.word, weights=c_occ)
-            char_score = None
+            seg_score = np.bincount(cg.word, weights=c_occ, minlength=len(cg.seg_words))
+            cjk: list[int] = []
             for seg in np.flatnonzero(seg_score > 0).tolist():
-                if seg - 1 >= len(words) or seg < 1:
+                w = cg.seg_words[seg]
+                if w is None:
                     continue
-                w = words[seg - 1]
                 if _HAN_RE.search(w):
-                    if char_score is None:
-                        char_score = self._char_scores(cg, c_occ)
-                    self._cjk_terms(cg, char_score, seg, add)
+                    cjk.append(seg)
                 else:
-                    add(w.strip(_STRIP) or w, float(seg_score[seg]))
-        ranked = sorted(((t, w) for t, w in totals.items() if w > 1e-6 and t.strip()), key=lambda kv: -kv[1])
-        return tuple((t, round(w, 4)) for t, w in ranked[:EXPLANATION_TERMS])
+                    term = w.strip(_STRIP) or w
+                    tot = totals[cg.seg_doc[seg]]
+                    tot[term] = tot.get(term, 0.0) + float(seg_score[seg])
+            if cjk:
+                char_score = self._char_scores(cg, c_occ, np.isin(cg.word, cjk))
+                for seg in cjk:
+                    self._cjk_terms(cg, char_score, seg, totals[cg.seg_doc[seg]])
+
+        out = []
+        for d in range(n):
+            ranked = sorted(
+                ((_DISPLAY.get(t, t), w) for t, w in totals[d].items() if w > 1e-6 and t.strip()), key=lambda kv: -kv[1]
+            )
+            merged: dict[str, float] = {}
+            for t, w in ranked:
+                merged[t] = merged.get(t, 0.0) + w
+            expl = tuple((t, round(w, 4)) for t, w in sorted(merged.items(), key=lambda kv: -kv[1])[:EXPLANATION_TERMS])
+            out.append(Analysis(float(z[d]), float(p[d]), expl))
+        return out
 
     @staticmethod
-    def _char_scores(cg, c_occ: np.ndarray) -> np.ndarray:
-        """Spread each n-gram's contribution evenly over its characters."""
-        n = cg.length
-        pos = np.repeat(cg.start, n) + (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n))
-        return np.bincount(pos, weights=np.repeat(c_occ / n, n), minlength=len(cg.codes))
+    def _char_scores(cg, c_occ: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Spread each (selected) n-gram's contribution evenly over its characters."""
+        n = cg.length[mask]
+        start = cg.start[mask]
+        occ = c_occ[mask]
+        pos = np.repeat(start, n) + (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n))
+        return np.bincount(pos, weights=np.repeat(occ / n, n), minlength=len(cg.codes))
 
     @staticmethod
-    def _cjk_terms(cg, char_score: np.ndarray, seg: int, add) -> None:
-        in_seg = np.flatnonzero((np.cumsum(cg.codes == 0) == seg) & (cg.codes != 0) & (cg.codes != 32))
-        if len(in_seg) == 0:
+    def _cjk_terms(cg, char_score: np.ndarray, seg: int, tot: dict[str, float]) -> None:
+        lo, hi = int(cg.sep_pos[seg - 1]) + 1, int(cg.sep_pos[seg])
+        idx_all = np.arange(lo, hi)
+        idx_all = idx_all[cg.codes[lo:hi] != 32]
+        if len(idx_all) == 0:
             return
-        scores = char_score[in_seg]
+        scores = char_score[idx_all]
         top = scores.max()
         if top <= 0:
             return
-        keep = scores >= 0.3 * top
+        keep = (scores >= 0.3 * top).tolist()
         run: list[int] = []
 
         def flush() -> None:
@@ -172,17 +202,16 @@ class AbuseModel:
                 s = int(np.argmax(sums))
                 idx = idx[s : s + _MAX_CJK_TERM]
             term = "".join(chr(int(c)) for c in cg.codes[idx])
-            add(term, float(char_score[idx].sum()))
+            tot[term] = tot.get(term, 0.0) + float(char_score[idx].sum())
             run.clear()
 
         prev = -2
-        for p, k in zip(in_seg.tolist(), keep.tolist()):
-            if k and p == prev + 1 and run:
-                run.append(p)
-            elif k:
-                flush()
+        for p, k in zip(idx_all.tolist(), keep):
+            if k and run and p == prev + 1:
                 run.append(p)
             else:
                 flush()
+                if k:
+                    run.append(p)
             prev = p
         flush()

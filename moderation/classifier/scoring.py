@@ -74,7 +74,12 @@ class ModelClassifier:
         )
 
     def score_many(self, texts: Sequence[str]) -> list[AbuseScore]:
-        return [self.score(t) for t in texts]
+        texts = list(texts)
+        analyses = self.model.analyse_many([normalise(t) for t in texts])
+        return [
+            AbuseScore(round(a.probability, 6), self.version, detect_language(t), a.explanation)
+            for t, a in zip(texts, analyses)
+        ]
 
     def probabilities(self, texts: Sequence[str]) -> list[float]:
         """Probabilities only (no explanations), vectorised: for bulk evaluation."""

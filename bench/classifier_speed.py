@@ -1,0 +1,89 @@
+"""Speed benchmark for the abuse classifier.
+
+    python bench/classifier_speed.py [--data-dir ./var] [--posts 3000]
+
+Loads the current model from `<data-dir>/models/abuse/` (training the full
+model there first if none loads), then measures on real held-out texts
+(HateXplain + Davidson + COLD test splits):
+
+* single-post latency of `Classifier.score` (p50 / p99 / max, in ms), the
+  inline path used when a petition or comment is submitted;
+* batch throughput of `Classifier.score_many` (posts/s), explanations included.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from moderation.classifier import ensure_model, load_classifier  # noqa: E402
+from moderation.classifier.datasets import load_dataset  # noqa: E402
+
+
+def percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    k = max(0, min(len(values) - 1, int(round(q / 100 * (len(values) - 1)))))
+    return values[k]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data-dir", type=Path, default=Path("./var"))
+    ap.add_argument("--posts", type=int, default=3000, help="texts per measurement (default 3000)")
+    ap.add_argument("--rounds", type=int, default=3, help="batch rounds; the median is reported")
+    args = ap.parse_args(argv)
+
+    print(f"[speed] data dir: {args.data_dir}", file=sys.stderr)
+    clf = load_classifier(args.data_dir)
+    if not clf.available:
+        print(f"[speed] no usable model ({clf.reason}); training the full model (about a minute)...", file=sys.stderr)
+        if ensure_model(args.data_dir) is None:
+            print("training failed", file=sys.stderr)
+            return 1
+        clf = load_classifier(args.data_dir)
+    print(f"[speed] model {clf.version}", file=sys.stderr)
+
+    texts: list[str] = []
+    for name in ("hatexplain", "davidson", "cold"):
+        texts.extend(load_dataset(name, "test").texts)
+    rng = random.Random(0)
+    rng.shuffle(texts)
+    texts = texts[: args.posts]
+    mean_len = statistics.mean(len(t) for t in texts)
+    print(f"[speed] {len(texts)} real test posts (mean {mean_len:.0f} chars)", file=sys.stderr)
+
+    for t in texts[:200]:  # warm-up
+        clf.score(t)
+    print("[speed] measuring single-post latency...", file=sys.stderr)
+    lat = []
+    for t in texts:
+        t0 = time.perf_counter()
+        clf.score(t)
+        lat.append((time.perf_counter() - t0) * 1000)
+    print("[speed] measuring batch throughput...", file=sys.stderr)
+    rates = []
+    for r in range(args.rounds):
+        t0 = time.perf_counter()
+        out = clf.score_many(texts)
+        dt = time.perf_counter() - t0
+        assert len(out) == len(texts)
+        rates.append(len(texts) / dt)
+        print(f"[speed]   round {r + 1}/{args.rounds}: {rates[-1]:,.0f} posts/s", file=sys.stderr)
+
+    p50, p99 = percentile(lat, 50), percentile(lat, 99)
+    rate = statistics.median(rates)
+    print(f"model: {clf.version}")
+    print(f"single-post latency over {len(lat)} posts: p50 {p50:.3f} ms, p99 {p99:.3f} ms, max {max(lat):.3f} ms")
+    print(f"batch throughput (score_many, {len(texts)} posts, median of {args.rounds}): {rate:,.0f} posts/s")
+    ok = p99 < 5.0 and rate >= 3000
+    print(f"targets (p99 < 5 ms, >= 3,000 posts/s): {'met' if ok else 'NOT met'}")
+    return 0 if ok else 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
