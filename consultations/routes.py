@@ -1,14 +1,462 @@
-"""Consultations pages."""
+"""Consultations pages: thin handlers over `service` (writes) and `queries` (reads).
+
+Every form posts normally and redirects (PRG); with htmx the same handler returns the region's partial.
+"""
 from __future__ import annotations
 
 from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from app.templating import render
+from app.auth import current_actor, require_roles, require_signed_in, safe_next
+from app.db import run_in_session, run_query
+from app.errors import DomainError, ValidationFailed
+from app.i18n import gettext as _
+from app.models import Role
+from app.templating import flash, is_htmx, render
+
+from . import forms, queries, service
+from .labels import decision_label, reason_options
+from .models import ResponseDecision
 
 
-async def index(request: Request):
-    return render(request, "consultations/index.html", {})
+def _settings(request: Request):
+    return request.app.state.domain_settings["consultations"]
 
 
-routes = [Route("/", index, name="index")]
+def _limits(request: Request) -> service.CommentLimits:
+    return service.CommentLimits.from_settings(_settings(request))
+
+
+def _url(request: Request, name: str, _query: dict | None = None, **params) -> str:
+    return request.app.state.renderer.path(name, _query, **params)
+
+
+def _actor_id(request: Request) -> int | None:
+    actor = current_actor(request)
+    return actor.user_id if actor else None
+
+
+def _is_staff(request: Request) -> bool:
+    actor = current_actor(request)
+    return bool(actor and actor.has_role(Role.OFFICIAL))
+
+
+def _int(value, default: int = 1) -> int:
+    try:
+        return max(1, int(value))
+    except (TypeError, ValueError):
+        return default
+
+
+def _ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _decision_options() -> list[tuple[str, str]]:
+    return [(d.value, decision_label(d.value)) for d in ResponseDecision]
+
+
+def _common(request: Request) -> dict:
+    settings = _settings(request)
+    return {"decision_label": decision_label, "max_length": settings.comment_max_length,
+            "max_depth": settings.max_reply_depth, "is_official": _is_staff(request)}
+
+
+# ----- list, create, edit -----
+
+async def index(request: Request) -> Response:
+    params = request.query_params
+    listing = await run_query(request, queries.list_consultations, facet=params.get("facet", "open"),
+                              q=params.get("q", "").strip()[:200], page=_int(params.get("page")),
+                              staff=_is_staff(request))
+    return render(request, "consultations/index.html", {"listing": listing, **_common(request)},
+                  partial="consultations/_list.html")
+
+
+def _form_values(data: forms.ConsultationData | None = None, c=None, questions=None) -> dict:
+    if data is not None:
+        return {"title": data.title, "summary": data.summary, "body": data.body,
+                "department_id": data.department_id or "", "questions": "\n".join(data.questions),
+                "opens_on": data.opens_on.isoformat() if data.opens_on else "",
+                "closes_on": data.closes_on.isoformat() if data.closes_on else "", "strict_mode": data.strict_mode}
+    if c is not None:
+        return {"title": c.title, "summary": c.summary, "body": c.body, "department_id": c.department_id or "",
+                "questions": "\n".join(q.text for q in questions or []),
+                "opens_on": c.opens_at.date().isoformat() if c.opens_at else "",
+                "closes_on": c.closes_at.date().isoformat() if c.closes_at else "", "strict_mode": c.strict_mode}
+    return {"title": "", "summary": "", "body": "", "department_id": "", "questions": "", "opens_on": "",
+            "closes_on": "", "strict_mode": False}
+
+
+@require_roles(Role.OFFICIAL)
+async def new(request: Request) -> Response:
+    actor = current_actor(request)
+    values, errors, status = _form_values(), {}, 200
+    if request.method == "POST":
+        data, errors = forms.parse_consultation_form(await request.form())
+        values = _form_values(data)
+        if not errors:
+            try:
+                consultation = await run_in_session(request, service.create_consultation, user_id=actor.user_id,
+                                                    data=data)
+            except ValidationFailed as exc:
+                errors = exc.errors
+            else:
+                flash(request, _("The consultation is saved as a draft. Open it when it is ready."), "success")
+                return RedirectResponse(_url(request, "consultations:detail", consultation_id=consultation.id), 303)
+        status = 422
+    departments = await run_query(request, queries.list_departments)
+    return render(request, "consultations/form.html", {"values": values, "errors": errors, "consultation": None,
+                                                       "departments": departments}, status_code=status)
+
+
+@require_roles(Role.OFFICIAL)
+async def edit(request: Request) -> Response:
+    actor = current_actor(request)
+    cid = request.path_params["consultation_id"]
+    consultation = await run_query(request, queries.get_consultation, consultation_id=cid, staff=True)
+    questions = await run_query(request, queries.list_questions, consultation_id=cid)
+    values, errors, status = _form_values(c=consultation, questions=questions), {}, 200
+    if request.method == "POST":
+        data, errors = forms.parse_consultation_form(await request.form())
+        values = _form_values(data)
+        if not errors:
+            try:
+                await run_in_session(request, service.update_consultation, user_id=actor.user_id,
+                                     consultation_id=cid, data=data)
+            except ValidationFailed as exc:
+                errors = exc.errors
+            else:
+                flash(request, _("Your changes are saved."), "success")
+                return RedirectResponse(_url(request, "consultations:detail", consultation_id=cid), 303)
+        status = 422
+    departments = await run_query(request, queries.list_departments)
+    return render(request, "consultations/form.html", {"values": values, "errors": errors,
+                                                       "consultation": consultation, "departments": departments},
+                  status_code=status)
+
+
+@require_roles(Role.OFFICIAL)
+async def change_state(request: Request) -> Response:
+    form = await request.form()
+    cid = request.path_params["consultation_id"]
+    action = forms.text(form, "action", 10)
+    await run_in_session(request, service.change_state, user_id=_actor_id(request), consultation_id=cid,
+                         action=action)
+    flash(request, _("The consultation is open.") if action == "open" else _("The consultation is closed."),
+          "success")
+    return RedirectResponse(_url(request, "consultations:detail", consultation_id=cid), 303)
+
+
+@require_roles(Role.OFFICIAL)
+async def report(request: Request) -> Response:
+    cid = request.path_params["consultation_id"]
+    consultation = await run_query(request, queries.get_consultation, consultation_id=cid, staff=True)
+    values, errors, status = {"report": consultation.report_text}, {}, 200
+    if request.method == "POST":
+        form = await request.form()
+        values = {"report": forms.text(form, "report", forms.REPORT_MAX + 100)}
+        try:
+            await run_in_session(request, service.publish_report, user_id=_actor_id(request), consultation_id=cid,
+                                 text=values["report"])
+        except ValidationFailed as exc:
+            errors, status = exc.errors, 422
+        else:
+            flash(request, _("The report is published and followers are being e-mailed."), "success")
+            return RedirectResponse(_url(request, "consultations:detail", consultation_id=cid), 303)
+    return render(request, "consultations/report_form.html", {"consultation": consultation, "values": values,
+                                                              "errors": errors}, status_code=status)
+
+
+# ----- reading threads -----
+
+async def _thread_context(request: Request, cid: int, question_id: int | None) -> dict:
+    settings = _settings(request)
+    params = request.query_params
+    viewer = _actor_id(request)
+    thread = await run_query(request, queries.thread_page, consultation_id=cid, question_id=question_id,
+                             sort=params.get("sort", "newest"), page=_int(params.get("page")), viewer_id=viewer,
+                             page_size=settings.page_size, edit_window=settings.edit_window_minutes,
+                             staff=_is_staff(request))
+    following = await run_query(request, queries.is_following, consultation_id=cid, user_id=viewer)
+    return {"thread": thread, "consultation": thread.consultation, "following": following, **_common(request)}
+
+
+async def detail(request: Request, *, values=None, errors=None, status_code: int = 200) -> Response:
+    cid = request.path_params["consultation_id"]
+    ctx = await _thread_context(request, cid, None)
+    ctx["questions"] = await run_query(request, queries.list_questions, consultation_id=cid)
+    ctx.update(values=values or {"body": ""}, errors=errors or {}, decisions=_decision_options())
+    return render(request, "consultations/detail.html", ctx, partial="consultations/_thread.html",
+                  status_code=status_code)
+
+
+async def question(request: Request, *, values=None, errors=None, status_code: int = 200) -> Response:
+    cid = request.path_params["consultation_id"]
+    ctx = await _thread_context(request, cid, request.path_params["question_id"])
+    ctx.update(values=values or {"body": ""}, errors=errors or {}, decisions=_decision_options())
+    return render(request, "consultations/question.html", ctx, partial="consultations/_thread.html",
+                  status_code=status_code)
+
+
+async def comment(request: Request, *, values=None, errors=None, response_values=None, response_errors=None,
+                  status_code: int = 200) -> Response:
+    cid = request.path_params["consultation_id"]
+    settings = _settings(request)
+    page = await run_query(request, queries.comment_page, consultation_id=cid,
+                           comment_id=request.path_params["comment_id"], viewer_id=_actor_id(request),
+                           page=_int(request.query_params.get("page")), page_size=settings.replies_page_size,
+                           edit_window=settings.edit_window_minutes, staff=_is_staff(request))
+    ctx = {"cp": page, "consultation": page.consultation, "values": values or {"body": ""}, "errors": errors or {},
+           "response_values": response_values or {}, "response_errors": response_errors or {},
+           "decisions": _decision_options(), **_common(request)}
+    return render(request, "consultations/comment.html", ctx, partial="consultations/_replies.html",
+                  status_code=status_code)
+
+
+async def responses(request: Request) -> Response:
+    consultation, items = await run_query(request, queries.list_responses,
+                                          consultation_id=request.path_params["consultation_id"],
+                                          staff=_is_staff(request))
+    return render(request, "consultations/responses.html", {"consultation": consultation, "items": items,
+                                                            **_common(request)})
+
+
+# ----- residents' actions -----
+
+@require_signed_in
+async def post_comment(request: Request) -> Response:
+    cid = request.path_params["consultation_id"]
+    form = await request.form()
+    body = forms.text(form, "body", 200_000)
+    parent_id = forms.optional_int(form, "parent_id")
+    question_id = forms.optional_int(form, "question_id")
+    state = request.app.state
+    try:
+        new_comment = await run_in_session(
+            request, service.post_comment, consultation_id=cid, author_id=_actor_id(request), body=body,
+            question_id=question_id, parent_id=parent_id, limits=_limits(request), client_ip=_ip(request),
+            ip_allowlisted=state.settings.allowlisted(_ip(request)))
+    except ValidationFailed as exc:
+        return await _comment_form_failed(request, cid, parent_id, question_id, body, exc.errors)
+    if new_comment.status == "held":
+        flash(request, _("Thank you. Your comment is waiting for a moderator and will appear once it is cleared."),
+              "warning")
+    else:
+        flash(request, _("Your comment is posted."), "success")
+    if parent_id is not None:
+        target = _url(request, "consultations:comment", consultation_id=cid, comment_id=parent_id)
+    elif question_id is not None:
+        target = _url(request, "consultations:question", consultation_id=cid, question_id=question_id)
+    else:
+        target = _url(request, "consultations:detail", consultation_id=cid)
+    if is_htmx(request):
+        return await _rerender_after_post(request, cid, parent_id, question_id)
+    return RedirectResponse(f"{target}#comment-{new_comment.id}", 303)
+
+
+async def _with_params(request: Request, **path_params) -> Request:
+    scope = dict(request.scope)
+    scope["path_params"] = {**request.path_params, **path_params}
+    scope["query_string"] = b""
+    return Request(scope, request.receive)
+
+
+async def _comment_form_failed(request, cid, parent_id, question_id, body, errors) -> Response:
+    values = {"body": body}
+    if parent_id is not None:
+        sub = await _with_params(request, comment_id=parent_id)
+        return await comment(sub, values=values, errors=errors, status_code=422)
+    if question_id is not None:
+        sub = await _with_params(request, question_id=question_id)
+        return await question(sub, values=values, errors=errors, status_code=422)
+    return await detail(request, values=values, errors=errors, status_code=422)
+
+
+async def _rerender_after_post(request, cid, parent_id, question_id) -> Response:
+    if parent_id is not None:
+        return await comment(await _with_params(request, comment_id=parent_id))
+    if question_id is not None:
+        return await question(await _with_params(request, question_id=question_id))
+    return await detail(await _with_params(request))
+
+
+@require_signed_in
+async def edit_comment(request: Request) -> Response:
+    cid, comment_id = request.path_params["consultation_id"], request.path_params["comment_id"]
+    user_id = _actor_id(request)
+    existing = await run_query(request, queries.get_comment_for_author, comment_id=comment_id, user_id=user_id)
+    values, errors, status = {"body": existing.body}, {}, 200
+    if request.method == "POST":
+        values = {"body": forms.text(await request.form(), "body", 200_000)}
+        try:
+            await run_in_session(request, service.edit_comment, comment_id=comment_id, user_id=user_id,
+                                 body=values["body"], limits=_limits(request))
+        except ValidationFailed as exc:
+            errors, status = exc.errors, 422
+        else:
+            flash(request, _("Your comment is updated."), "success")
+            return RedirectResponse(_url(request, "consultations:comment", consultation_id=cid,
+                                         comment_id=comment_id), 303)
+    consultation = await run_query(request, queries.get_consultation, consultation_id=cid)
+    return render(request, "consultations/edit_comment.html", {"consultation": consultation, "comment": existing,
+                                                               "values": values, "errors": errors,
+                                                               **_common(request)}, status_code=status)
+
+
+@require_signed_in
+async def delete_comment(request: Request) -> Response:
+    cid, comment_id = request.path_params["consultation_id"], request.path_params["comment_id"]
+    await run_in_session(request, service.delete_comment, comment_id=comment_id, user_id=_actor_id(request))
+    flash(request, _("Your comment is deleted. Replies to it stay in the discussion."), "success")
+    return RedirectResponse(_url(request, "consultations:comment", consultation_id=cid, comment_id=comment_id), 303)
+
+
+@require_signed_in
+async def vote(request: Request) -> Response:
+    cid, comment_id = request.path_params["consultation_id"], request.path_params["comment_id"]
+    form = await request.form()
+    try:
+        result = await run_in_session(request, service.cast_vote, comment_id=comment_id,
+                                      user_id=_actor_id(request), vote=forms.text(form, "vote", 20),
+                                      limits=_limits(request))
+    except DomainError as exc:
+        if not is_htmx(request) or exc.status_code not in (409, 422, 429):
+            raise
+        error, status = (exc.errors.get("vote") if isinstance(exc, ValidationFailed) else exc.message), exc.status_code
+    else:
+        error, status = "", 200
+    if is_htmx(request):
+        view = await run_query(request, queries.get_comment_for_vote, comment_id=comment_id,
+                               viewer_id=_actor_id(request))
+        return render(request, "consultations/_votes.html", {"c": view, "consultation_id": cid,
+                                                             "next_url": forms.text(form, "next", 500),
+                                                             "can_vote": True, "vote_error": error,
+                                                             **_common(request)}, status_code=status)
+    flash(request, _("Your vote is changed.") if result.changed else _("Your vote is recorded."), "success")
+    default = _url(request, "consultations:comment", consultation_id=cid, comment_id=comment_id)
+    return RedirectResponse(safe_next(forms.text(form, "next", 500) or default) + f"#comment-{comment_id}", 303)
+
+
+@require_signed_in
+async def report_comment(request: Request) -> Response:
+    cid, comment_id = request.path_params["consultation_id"], request.path_params["comment_id"]
+    target = await run_query(request, queries.get_comment, consultation_id=cid, comment_id=comment_id)
+    errors, status, reason = {}, 200, ""
+    if request.method == "POST":
+        reason = forms.text(await request.form(), "reason", 40)
+        try:
+            await run_in_session(request, service.report_comment, comment_id=comment_id,
+                                 reporter_id=_actor_id(request), reason=reason, limits=_limits(request))
+        except ValidationFailed as exc:
+            errors, status = exc.errors, 422
+        else:
+            flash(request, _("Thank you. A moderator will review the comment."), "success")
+            return RedirectResponse(_url(request, "consultations:detail", consultation_id=cid), 303)
+    consultation = await run_query(request, queries.get_consultation, consultation_id=cid)
+    return render(request, "consultations/report_comment.html", {
+        "consultation": consultation, "comment": target, "errors": errors, "reason": reason,
+        "reasons": reason_options(), **_common(request)}, status_code=status)
+
+
+@require_roles(Role.OFFICIAL)
+async def respond(request: Request) -> Response:
+    cid = request.path_params["consultation_id"]
+    form = await request.form()
+    comment_id = forms.optional_int(form, "comment_id")
+    question_id = forms.optional_int(form, "question_id")
+    data, errors = forms.parse_response_form(form)
+    if not errors:
+        try:
+            await run_in_session(request, service.publish_response, consultation_id=cid,
+                                 official_id=_actor_id(request), data=data, comment_id=comment_id,
+                                 question_id=question_id)
+        except ValidationFailed as exc:
+            errors = exc.errors
+    values = {"decision": data.decision, "text": data.text, "commitment": data.commitment,
+              "follow_up_on": data.follow_up_on.isoformat() if data.follow_up_on else ""}
+    if errors:
+        if comment_id is not None:
+            return await comment(await _with_params(request, comment_id=comment_id), response_values=values,
+                                 response_errors=errors, status_code=422)
+        if question_id is not None:
+            sub = await _with_params(request, question_id=question_id)
+            return await _question_with_response_errors(sub, values, errors)
+        return await _detail_with_response_errors(request, values, errors)
+    flash(request, _("Your response is published. The comment's author and the consultation's followers are "
+                     "being e-mailed."), "success")
+    if comment_id is not None:
+        target = _url(request, "consultations:comment", consultation_id=cid, comment_id=comment_id)
+    elif question_id is not None:
+        target = _url(request, "consultations:question", consultation_id=cid, question_id=question_id)
+    else:
+        target = _url(request, "consultations:detail", consultation_id=cid)
+    return RedirectResponse(target + "#responses", 303)
+
+
+async def _detail_with_response_errors(request, values, errors) -> Response:
+    cid = request.path_params["consultation_id"]
+    ctx = await _thread_context(request, cid, None)
+    ctx["questions"] = await run_query(request, queries.list_questions, consultation_id=cid)
+    ctx.update(values={"body": ""}, errors={}, response_values=values, response_errors=errors,
+               decisions=_decision_options())
+    return render(request, "consultations/detail.html", ctx, status_code=422)
+
+
+async def _question_with_response_errors(request, values, errors) -> Response:
+    ctx = await _thread_context(request, request.path_params["consultation_id"], request.path_params["question_id"])
+    ctx.update(values={"body": ""}, errors={}, response_values=values, response_errors=errors,
+               decisions=_decision_options())
+    return render(request, "consultations/question.html", ctx, status_code=422)
+
+
+@require_signed_in
+async def follow(request: Request) -> Response:
+    cid = request.path_params["consultation_id"]
+    form = await request.form()
+    if forms.text(form, "action", 10) == "unfollow":
+        await run_in_session(request, service.unfollow, consultation_id=cid, user_id=_actor_id(request))
+        flash(request, _("You no longer follow this consultation."), "success")
+    else:
+        await run_in_session(request, service.follow, consultation_id=cid, user_id=_actor_id(request))
+        flash(request, _("You follow this consultation. We'll e-mail you officials' responses and the report."),
+              "success")
+    return RedirectResponse(_url(request, "consultations:detail", consultation_id=cid), 303)
+
+
+async def unsubscribe(request: Request) -> Response:
+    token = request.query_params.get("token", "")
+    if request.method == "POST":
+        token = forms.text(await request.form(), "token", 2000) or token
+    try:
+        consultation = await run_in_session(request, service.unfollow_by_token, token=token[:2000],
+                                            signer=request.app.state.signer)
+    except DomainError as exc:
+        return render(request, "consultations/unsubscribed.html", {"consultation": None, "message": exc.message},
+                      status_code=exc.status_code)
+    return render(request, "consultations/unsubscribed.html", {"consultation": consultation, "message": ""})
+
+
+routes = [
+    Route("/", index, name="index"),
+    Route("/new", new, methods=["GET", "POST"], name="new"),
+    Route("/unsubscribe", unsubscribe, methods=["GET", "POST"], name="unsubscribe"),
+    Route("/{consultation_id:int}", detail, name="detail"),
+    Route("/{consultation_id:int}/edit", edit, methods=["GET", "POST"], name="edit"),
+    Route("/{consultation_id:int}/state", change_state, methods=["POST"], name="state"),
+    Route("/{consultation_id:int}/report", report, methods=["GET", "POST"], name="report"),
+    Route("/{consultation_id:int}/responses", responses, name="responses"),
+    Route("/{consultation_id:int}/respond", respond, methods=["POST"], name="respond"),
+    Route("/{consultation_id:int}/follow", follow, methods=["POST"], name="follow"),
+    Route("/{consultation_id:int}/questions/{question_id:int}", question, name="question"),
+    Route("/{consultation_id:int}/comments", post_comment, methods=["POST"], name="post_comment"),
+    Route("/{consultation_id:int}/comments/{comment_id:int}", comment, name="comment"),
+    Route("/{consultation_id:int}/comments/{comment_id:int}/edit", edit_comment, methods=["GET", "POST"],
+          name="edit_comment"),
+    Route("/{consultation_id:int}/comments/{comment_id:int}/delete", delete_comment, methods=["POST"],
+          name="delete_comment"),
+    Route("/{consultation_id:int}/comments/{comment_id:int}/vote", vote, methods=["POST"], name="vote"),
+    Route("/{consultation_id:int}/comments/{comment_id:int}/report", report_comment, methods=["GET", "POST"],
+          name="report_comment"),
+]
