@@ -381,7 +381,7 @@ def _notify_author(session: Session, author: User, item: ModerationItem, record:
         "name": author.name, "kind": record.kind, "kind_label": policy.KIND_LABELS.get(record.kind, record.kind),
         "decision": record.decision, "reason_title": reason.title if reason else "",
         "reason_description": reason.description if reason else "", "excerpt": item.text[:500],
-        "redacted_text": record.redacted_text, "blocked_until": record.blocked_until, "url": item.url,
+        "redacted_text": record.redacted_text, "blocked_until": record.blocked_until, "item_url": item.url,
         "context_title": item.context_title,
     }
     if appeal is not None:
