@@ -7,7 +7,7 @@ Pipeline of :func:`find_themes`:
    point with weight ``1 + ln(copies)``, so a 5,000-copy campaign is one theme
    member instead of 5,000 and cannot take over the themes.  Sizes and member
    lists still count every copy.
-2. **Features** - word uni+bigram TF-IDF plus character 3-5-gram TF-IDF (both
+2. **Features** - word uni+bigram TF-IDF plus character 4-gram TF-IDF (within word boundaries) (both
    sublinear, on the shared normalisation; CJK characters are separate tokens,
    so Chinese is indexed by characters and character bigrams).
 3. **LSA** - TruncatedSVD to 50 dimensions (the first, frequency-dominated
@@ -126,7 +126,7 @@ def _vectorizers(n_docs: int) -> tuple[TfidfVectorizer, TfidfVectorizer]:
     word = TfidfVectorizer(
         token_pattern=r"(?u)\b\w+\b", ngram_range=(1, 2), stop_words=_STOP, **common
     )
-    char = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), **common)
+    char = TfidfVectorizer(analyzer="char_wb", ngram_range=(4, 4), **common)
     return word, char
 
 
@@ -445,7 +445,7 @@ def find_themes(
     k_final = len(order)
 
     say("describing themes")
-    sim = np.asarray(X.multiply(C[labels]).sum(axis=1)).ravel()  # cosine to own centre
+    sim = np.asarray(X @ C.T)[np.arange(G), labels]  # cosine to own centre
     reps = []
     for c in range(k_final):
         idx = np.nonzero(labels == c)[0]

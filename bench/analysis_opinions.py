@@ -1,0 +1,73 @@
+"""Benchmark: opinion groups vs Polis's own groups.
+
+    .venv/bin/python bench/analysis_opinions.py
+
+For every conversation in ../shared/data/polis (relative to the repository):
+reads votes.csv, runs :func:`moderation.analysis.opinions.opinion_groups` with
+default settings, and compares with the ``group-id`` column of
+participants-votes.csv (adjusted Rand index over participants placed in a
+group by both).  Prints ARI per conversation and the mean (target >= 0.6).
+"""
+from __future__ import annotations
+
+import csv
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+POLIS = REPO / ".." / "shared" / "data" / "polis"
+
+
+def load_votes(conv: Path) -> list[tuple[str, str, int]]:
+    """Votes of one conversation in time order as (voter-id, comment-id, vote)."""
+    with open(conv / "votes.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    rows.sort(key=lambda r: int(r["timestamp"] or 0))
+    return [(r["voter-id"], r["comment-id"], int(r["vote"])) for r in rows]
+
+
+def load_polis_groups(conv: Path) -> dict[str, str]:
+    with open(conv / "participants-votes.csv", encoding="utf-8") as f:
+        return {r["participant"]: r["group-id"] for r in csv.DictReader(f) if (r.get("group-id") or "").strip()}
+
+
+def conversations() -> list[Path]:
+    if not POLIS.exists():
+        return []
+    return sorted(p for p in POLIS.iterdir() if (p / "votes.csv").exists() and (p / "participants-votes.csv").exists())
+
+
+def main() -> int:
+    from sklearn.metrics import adjusted_rand_score
+
+    from app.progress import track
+    from moderation.analysis.opinions import opinion_groups
+
+    convs = conversations()
+    if not convs:
+        print(f"SKIP: no Polis conversations under {POLIS.resolve()}", file=sys.stderr)
+        return 0
+    rows = []
+    for conv in track(convs, "Opinion groups vs Polis"):
+        votes = load_votes(conv)
+        polis = load_polis_groups(conv)
+        t0 = time.perf_counter()
+        res = opinion_groups(votes)
+        dt = time.perf_counter() - t0
+        both = [p for p in polis if p in res.participant_group]
+        ari = adjusted_rand_score([polis[p] for p in both], [res.participant_group[p] for p in both]) if both else float("nan")
+        n_rep = sum(len(v) for v in res.representative.values())
+        rows.append((conv.name, len(votes), len(res.participant_group), len(polis), len(both),
+                     len(set(polis.values())), len(res.groups), ari, n_rep, len(res.consensus), dt))
+    print(f"{'conversation':28s} {'votes':>6s} {'placed':>6s} {'polis':>6s} {'both':>6s} {'k_polis':>7s} {'k_ours':>6s} {'ARI':>6s} {'repr':>5s} {'cons':>5s} {'time':>6s}")
+    for r in rows:
+        print(f"{r[0]:28s} {r[1]:6d} {r[2]:6d} {r[3]:6d} {r[4]:6d} {r[5]:7d} {r[6]:6d} {r[7]:6.3f} {r[8]:5d} {r[9]:5d} {r[10]:5.2f}s")
+    mean = sum(r[7] for r in rows) / len(rows)
+    print(f"mean ARI over {len(rows)} conversations: {mean:.3f}  (target >= 0.6: {'PASS' if mean >= 0.6 else 'FAIL'})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,128 @@
+"""Benchmark: theme quality (NMI / ARI against known labels).
+
+    .venv/bin/python bench/analysis_themes.py [--only so,banking,...]
+
+Datasets (read-only, from ../shared/data relative to the repository):
+  * StackOverflow titles (20,000 titles, 20 tags)
+  * Banking77 test split (3,080 queries, 77 intents)
+  * AG News test split (7,600 news items, 4 classes)
+  * We the People 1k: petitions with exactly one issue tag (title + body)
+  * Polis statements of all conversations pooled, label = conversation
+
+For each: automatic k and the true k.  The hyper-parameters are the library
+defaults, identical for every dataset (no per-dataset tuning on labels).
+Missing data is skipped with a message.  The data loaders here are reused by
+bench/analysis_speed.py.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+DATA = REPO / ".." / "shared" / "data"
+CLUSTERING = DATA / "clustering"
+POLIS = DATA / "polis"
+
+csv.field_size_limit(10**8)
+
+
+def load_stackoverflow():
+    rows = list(csv.DictReader(open(CLUSTERING / "stackoverflow-titles" / "stackoverflow_titles.csv", encoding="utf-8")))
+    return [r["text"] for r in rows], [r["label"] for r in rows]
+
+
+def load_banking(split: str = "test"):
+    rows = list(csv.DictReader(open(CLUSTERING / "banking77" / f"{split}.csv", encoding="utf-8")))
+    return [r["text"] for r in rows], [r["category"] for r in rows]
+
+
+def load_agnews():
+    rows = list(csv.reader(open(CLUSTERING / "ag-news-test" / "test.csv", encoding="utf-8")))
+    return [f"{r[1]}. {r[2]}".replace("\\", " ") for r in rows], [r[0] for r in rows]
+
+
+def load_wtp():
+    texts, labels = [], []
+    with open(CLUSTERING / "wtp-petitions-1k" / "WTP_dataset_1K.csv", encoding="latin-1") as f:
+        for r in csv.DictReader(f):
+            tags = [t.strip() for t in (r.get("tags") or "").split(",") if t.strip()]
+            if len(tags) == 1:
+                texts.append(f"{r['title']}. {r['content']}")
+                labels.append(tags[0])
+    return texts, labels
+
+
+def load_polis_statements():
+    texts, labels = [], []
+    for conv in sorted(p for p in POLIS.iterdir() if (p / "comments.csv").exists()):
+        with open(conv / "comments.csv", encoding="utf-8") as f:
+            for r in csv.DictReader(f):
+                body = (r.get("comment-body") or "").strip()
+                if body:
+                    texts.append(body)
+                    labels.append(conv.name)
+    return texts, labels
+
+
+DATASETS = {
+    "stackoverflow": ("StackOverflow titles", load_stackoverflow),
+    "banking77": ("Banking77 (test)", load_banking),
+    "agnews": ("AG News (test)", load_agnews),
+    "wtp": ("We the People 1k (single-tag)", load_wtp),
+    "polis": ("Polis statements pooled (label=conversation)", load_polis_statements),
+}
+
+
+def main(argv=None) -> int:
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    from app.progress import Progress
+    from moderation.analysis.themes import find_themes
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", default="", help="comma-separated subset of: " + ",".join(DATASETS))
+    args = ap.parse_args(argv)
+    names = [n for n in DATASETS if not args.only or n in args.only.split(",")]
+    if not CLUSTERING.exists() and not POLIS.exists():
+        print(f"SKIP: data directory {DATA.resolve()} not found", file=sys.stderr)
+        return 0
+
+    rows = []
+    with Progress("Themes benchmark", total=2 * len(names)) as prog:
+        for key in names:
+            title, loader = DATASETS[key]
+            try:
+                texts, labels = loader()
+            except FileNotFoundError as e:
+                print(f"SKIP {title}: {e.filename} not found", file=sys.stderr)
+                prog.advance(2)
+                continue
+            true_k = len(set(labels))
+            for mode, k in (("auto", None), ("true", true_k)):
+                prog.step(f"{key} k={mode}")
+                t0 = time.perf_counter()
+                res = find_themes(texts, k=k, seed=0)
+                dt = time.perf_counter() - t0
+                pred = res.assignments
+                rows.append((title, len(texts), true_k, mode, res.k,
+                             normalized_mutual_info_score(labels, pred),
+                             adjusted_rand_score(labels, pred), dt))
+                prog.advance(note=f"{key} k={mode}")
+
+    print(f"{'dataset':46s} {'n':>6s} {'true k':>6s} {'mode':>5s} {'k':>3s} {'NMI':>6s} {'ARI':>6s} {'time':>7s}")
+    for title, n, tk, mode, k, nmi, ari, dt in rows:
+        print(f"{title:46s} {n:6d} {tk:6d} {mode:>5s} {k:3d} {nmi:6.3f} {ari:6.3f} {dt:6.1f}s")
+    so = [r for r in rows if r[0].startswith("StackOverflow") and r[3] == "true"]
+    if so:
+        ok = so[0][5] >= 0.72
+        print(f"target: StackOverflow NMI with true k >= 0.72: {'PASS' if ok else 'FAIL'} ({so[0][5]:.3f})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
