@@ -204,12 +204,10 @@ def _blank_values():
 
 
 async def sign(request: Request):
+    """GET: the sign form. POST: the hot path of a viral day: parse, one short transaction, a small answer."""
     petition_id = request.path_params["petition_id"]
     settings = _settings(request)
-    view = await run_query(request, queries.petition_view, petition_id=petition_id)
-    if view is None or view.state not in queries.VISIBLE:
-        raise NotFound(_("We couldn't find that petition."))
-    values, errors, status = _blank_values(), {}, 200
+    values, errors, status, headers = _blank_values(), {}, 200, None
     if request.method == "POST":
         form = await request.form()
         values = forms.sign_values(form)
@@ -223,24 +221,25 @@ async def sign(request: Request):
             errors, status = exc.errors, 422
         except RateLimited as exc:
             errors, status = {"form": _(exc.message)}, 429
-            return render(request, "petitions/sign.html", {**_detail_context(request, view, values, errors)},
-                          partial="petitions/_sign_form.html", status_code=status,
-                          headers={"Retry-After": str(exc.retry_after)})
+            headers = {"Retry-After": str(exc.retry_after)}
         else:
-            if result.status == "created":
-                return render(request, "petitions/sign_done.html", {"p": view, "email": data.email, "resent": False},
-                              partial="petitions/_sign_done.html")
-            if result.status == "resent":
-                return render(request, "petitions/sign_done.html", {"p": view, "email": data.email, "resent": True},
-                              partial="petitions/_sign_done.html")
+            if result.status in ("created", "resent"):
+                ctx = {"email": data.email, "resent": result.status == "resent"}
+                if is_htmx(request):
+                    return render(request, "petitions/_sign_done.html", ctx)
+                view = await run_query(request, queries.petition_view, petition_id=petition_id)
+                return render(request, "petitions/sign_done.html", {"p": view, **ctx})
             status = 422
             if result.status == "already_signed":
                 errors = {"email": _("This email address has already signed this petition. Each person can sign once.")}
             else:
                 errors = {"email": _("This email address has already been used to sign this petition. "
                                      "Find the confirmation email we sent you and click its link.")}
+    view = await run_query(request, queries.petition_view, petition_id=petition_id)
+    if view is None or view.state not in queries.VISIBLE:
+        raise NotFound(_("We couldn't find that petition."))
     return render(request, "petitions/sign.html", _detail_context(request, view, values, errors),
-                  partial="petitions/_sign_form.html", status_code=status)
+                  partial="petitions/_sign_form.html", status_code=status, headers=headers)
 
 
 async def sponsor(request: Request):

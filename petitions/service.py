@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -91,6 +91,26 @@ def sponsor_token(signer, petition_id: int) -> str:
 
 # ----- starting and signing -----
 
+# Built once: the hot path only binds parameters to already-compiled statements.
+_PETITION_FOR_SIGNING = select(Petition.state, Petition.closes_at, Petition.action).where(Petition.id == bindparam("pid"))
+_SIGN_INSERT: dict = {}
+
+
+def _sign_insert(session: Session):
+    """INSERT ... ON CONFLICT (petition_id, canonical_email) DO NOTHING RETURNING id, for this dialect."""
+    dialect = session.get_bind().dialect.name
+    stmt = _SIGN_INSERT.get(dialect)
+    if stmt is None:
+        table = Signature.__table__
+        cols = ("petition_id", "name", "email", "canonical_email", "area", "notify", "ip_address", "locale", "state",
+                "is_creator", "is_sponsor", "confirmations_sent", "created_at", "updated_at")
+        stmt = _SIGN_INSERT[dialect] = (
+            (postgresql if dialect == "postgresql" else sqlite).insert(table)
+            .values({c: bindparam(c, type_=table.c[c].type) for c in cols})
+            .on_conflict_do_nothing(index_elements=["petition_id", "canonical_email"])
+            .returning(table.c.id))
+    return stmt
+
 @dataclass(frozen=True)
 class SignResult:
     """`created`: new signature, e-mail sent; `resent`: pending signature, e-mail sent again;
@@ -143,8 +163,7 @@ def sign_petition(session: Session, *, petition_id: int, data: SignatureInput, s
         RateLimited: too many signatures from this network for this petition.
     """
     now = now or utc_now()
-    row = session.execute(select(Petition.state, Petition.closes_at, Petition.action)
-                          .where(Petition.id == petition_id)).first()
+    row = session.execute(_PETITION_FOR_SIGNING, {"pid": petition_id}).first()
     if row is None:
         raise NotFound(_("We couldn't find that petition. It may have been removed; search the list of petitions."))
     state, closes_at, action = row
@@ -158,12 +177,12 @@ def sign_petition(session: Session, *, petition_id: int, data: SignatureInput, s
         _rate(session, f"petitions:sign:burst:{petition_id}:{client_ip}", settings.sign_rate_burst, message)
         _rate(session, f"petitions:sign:sustained:{petition_id}:{client_ip}", settings.sign_rate_sustained, message)
     canonical = canonical_email(data.email)
-    stmt = _insert(session)(Signature.__table__).values(
+    params = dict(
         petition_id=petition_id, name=data.name, email=data.email, canonical_email=canonical, area=data.area,
-        notify=data.notify, ip_address=(client_ip or "")[:64], locale=locale, state=SignatureState.PENDING,
+        notify=data.notify, ip_address=(client_ip or "")[:64], locale=locale, state=SignatureState.PENDING.value,
         is_creator=False, is_sponsor=sponsor, confirmations_sent=1, created_at=now, updated_at=now,
-    ).on_conflict_do_nothing(index_elements=["petition_id", "canonical_email"]).returning(Signature.__table__.c.id)
-    new_id = session.execute(stmt).scalar()
+    )
+    new_id = session.execute(_sign_insert(session), params).scalar()
     template = "petitions/confirm_sponsor" if sponsor else "petitions/confirm_signature"
     context = {"petition_id": petition_id, "action": action, "name": data.name}
     if new_id is not None:
