@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.i18n import lazy_gettext as _l
+from app.i18n import lazy_gettext
 from moderation.facade import Route
 
 
@@ -67,54 +67,54 @@ class Reason:
 
 
 REASONS: tuple[Reason, ...] = (
-    Reason("spam", _l("Spam or advertising"), _l("Commercial promotion, repeated posting or link farming.")),
-    Reason("abuse", _l("Abusive language"), _l("Insults, profanity aimed at people, or threats.")),
-    Reason("hate", _l("Hate speech"), _l("Attacks on people because of a protected characteristic.")),
-    Reason("harassment", _l("Harassment"), _l("Targeting, intimidating or repeatedly attacking a person.")),
-    Reason("personal-information", _l("Personal information"),
-           _l("Names, addresses, phone numbers or other details that identify a private person.")),
-    Reason("off-topic", _l("Off-topic"), _l("Not about the petition or consultation it was posted to.")),
-    Reason("other", _l("Other"), _l("Breaks the house rules in another way; the moderator's note explains.")),
+    Reason("spam", lazy_gettext("Spam or advertising"), lazy_gettext("Commercial promotion, repeated posting or link farming.")),
+    Reason("abuse", lazy_gettext("Abusive language"), lazy_gettext("Insults, profanity aimed at people, or threats.")),
+    Reason("hate", lazy_gettext("Hate speech"), lazy_gettext("Attacks on people because of a protected characteristic.")),
+    Reason("harassment", lazy_gettext("Harassment"), lazy_gettext("Targeting, intimidating or repeatedly attacking a person.")),
+    Reason("personal-information", lazy_gettext("Personal information"),
+           lazy_gettext("Names, addresses, phone numbers or other details that identify a private person.")),
+    Reason("off-topic", lazy_gettext("Off-topic"), lazy_gettext("Not about the petition or consultation it was posted to.")),
+    Reason("other", lazy_gettext("Other"), lazy_gettext("Breaks the house rules in another way; the moderator's note explains.")),
 )
 REASONS_BY_CODE = {r.code: r for r in REASONS}
 APPROVED_CODE = "acceptable"
 
 QUEUE_REASON_LABELS = {
-    "model": _l("Model score"),
-    "strict": _l("Strict mode"),
-    "no-model": _l("No model"),
-    "report": _l("Reports"),
-    "appeal": _l("Appeal"),
+    "model": lazy_gettext("Model score"),
+    "strict": lazy_gettext("Strict mode"),
+    "no-model": lazy_gettext("No model"),
+    "report": lazy_gettext("Reports"),
+    "appeal": lazy_gettext("Appeal"),
 }
 
 KIND_LABELS = {
-    "petition": _l("Petition"),
-    "comment": _l("Comment"),
-    "response": _l("Response"),
+    "petition": lazy_gettext("Petition"),
+    "comment": lazy_gettext("Comment"),
+    "response": lazy_gettext("Response"),
 }
 
 ROUTE_LABELS = {
-    "publish": _l("Published"),
-    "review": _l("Published, queued for review"),
-    "hold": _l("Held"),
+    "publish": lazy_gettext("Published"),
+    "review": lazy_gettext("Published, queued for review"),
+    "hold": lazy_gettext("Held"),
 }
 
 DECISION_LABELS = {
-    "approve": _l("Approved"),
-    "hide": _l("Hidden"),
-    "redact": _l("Redacted"),
+    "approve": lazy_gettext("Approved"),
+    "hide": lazy_gettext("Hidden"),
+    "redact": lazy_gettext("Redacted"),
 }
 
 LANGUAGE_LABELS = {
-    "en": _l("English"),
-    "zh": _l("Chinese"),
-    "other": _l("Other languages"),
+    "en": lazy_gettext("English"),
+    "zh": lazy_gettext("Chinese"),
+    "other": lazy_gettext("Other languages"),
 }
 
 
 def reason_title(code: str) -> str:
     if code == APPROVED_CODE:
-        return str(_l("Acceptable"))
+        return str(lazy_gettext("Acceptable"))
     reason = REASONS_BY_CODE.get(code)
     return str(reason.title) if reason else code
 
