@@ -62,3 +62,33 @@ EXTRA_STOP_WORDS = frozenset(
 
 #: Very frequent Chinese function characters (single-character tokens).
 CJK_STOP_CHARS = frozenset("的 了 是 在 和 與 与 及 或 也 都 就 而 但 並 并 我 你 他 她 們 们 這 这 那 有 不 要 會 会 之 其 為 为 以 於 于 對 对 被 把 讓 让 很 更 等 嗎 吗 呢 吧 啊".split())
+
+
+def thread_limit():
+    """Context manager capping BLAS/OpenMP threads for the analysis functions.
+
+    On shared, busy servers (web workers, other jobs) oversubscribed OpenMP
+    threads make k-means and dense products many times slower; one thread per
+    call is predictable.  Override with the CIVIC_ANALYSIS_THREADS env var.
+    """
+    import os
+
+    from threadpoolctl import threadpool_limits
+
+    try:
+        n = max(1, int(os.environ.get("CIVIC_ANALYSIS_THREADS", "1")))
+    except ValueError:
+        n = 1
+    return threadpool_limits(limits=n)
+
+
+def with_thread_limit(fn):
+    """Decorator running ``fn`` under :func:`thread_limit`."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with thread_limit():
+            return fn(*args, **kwargs)
+
+    return wrapper

@@ -37,6 +37,8 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import silhouette_score
 
+from ._text import with_thread_limit
+
 __all__ = [
     "OpinionGroup", "RepresentativeStatement", "ConsensusStatement", "DivisiveStatement",
     "OpinionResult", "opinion_groups", "parse_vote",
@@ -188,6 +190,7 @@ def _one_sided_p(k1, n1, k2, n2):
     return z, norm.sf(z)
 
 
+@with_thread_limit
 def opinion_groups(
     votes: Iterable[tuple[Hashable, Hashable, object]],
     *,
@@ -431,3 +434,4 @@ def _explain(res: OpinionResult, A: np.ndarray, obs: np.ndarray, labels: np.ndar
         div.sort(key=lambda s: -s.spread)
         res.divisive = div[:cap]
     return res
+

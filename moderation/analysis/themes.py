@@ -40,7 +40,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import normalize as l2_normalize
 
-from ._text import CJK_STOP_CHARS, EXTRA_STOP_WORDS, display_term, normalise
+from ._text import CJK_STOP_CHARS, EXTRA_STOP_WORDS, display_term, normalise, with_thread_limit
 from .duplicates import DuplicateGroup, dedupe
 
 __all__ = ["Theme", "ThemeResult", "find_themes"]
@@ -309,6 +309,7 @@ def _trends(times: list[datetime | None], themes_members: list[list[int]]) -> tu
 # --------------------------------------------------------------------------- main entry point
 
 
+@with_thread_limit
 def find_themes(
     texts: Sequence[str],
     *,
@@ -465,3 +466,4 @@ def find_themes(
 def _fallback_label(text: str, max_len: int = 40) -> str:
     t = " ".join(str(text).split())
     return t if len(t) <= max_len else t[: max_len - 1] + "…"
+
