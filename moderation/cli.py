@@ -196,3 +196,20 @@ def cmd_score(args, settings) -> int:
         return _err(f"cannot write {args.output}: {exc}")
     print(f"scored {len(rows)} rows with {clf.version} -> {args.output}")
     return 0
+
+
+# ----- `civic moderation retrain` (moderators' side: learning from decisions; see moderation/learning.py) -----
+
+_register_classifier_commands = register
+
+
+def register(subparsers) -> argparse.ArgumentParser:  # noqa: F811 - extends the registration above
+    """Register the classifier commands above, then `retrain` (shipped data + moderators' decisions)."""
+    from moderation.learning import add_retrain_parser
+
+    parser = _register_classifier_commands(subparsers)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            add_retrain_parser(action)
+            break
+    return parser

@@ -2,7 +2,6 @@
 labels, and a retrain makes a new current version while the old one stays loadable."""
 from __future__ import annotations
 
-import argparse
 import shutil
 
 import pytest
@@ -77,7 +76,11 @@ def test_retrain_with_decisions_changes_the_version_and_keeps_the_old_one(app, s
     assert sorted(examples) == sorted([(t, 1) for t in abusive] + [(t, 0) for t in fine])  # approvals are labels too
     assert counts.total == 6 and counts.positive == 3 and counts.by_language.get("zh") == 2
 
-    assert cmd_retrain(argparse.Namespace(sample=SAMPLE, json=False), settings) == 0
+    from app.cli import build_parser
+
+    args = build_parser().parse_args(["moderation", "retrain", "--sample", str(SAMPLE)])
+    assert args.handler is cmd_retrain
+    assert args.handler(args, settings) == 0
     out = capsys.readouterr().out
     assert f"Old version:       {old_version}" in out and "Candidate version:" in out and "ROC-AUC" in out
     new_version = current_version(settings.data_dir)
