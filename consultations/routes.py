@@ -16,7 +16,7 @@ from app.models import Role
 from app.templating import flash, is_htmx, render
 
 from . import forms, queries, service
-from .labels import decision_label, reason_options
+from .labels import CommentUrls, comment_labels, decision_label, reason_options
 from .models import ResponseDecision
 
 
@@ -59,8 +59,10 @@ def _decision_options() -> list[tuple[str, str]]:
 
 def _common(request: Request) -> dict:
     settings = _settings(request)
+    renderer = request.app.state.renderer
     return {"decision_label": decision_label, "max_length": settings.comment_max_length,
-            "max_depth": settings.max_reply_depth, "is_official": _is_staff(request)}
+            "max_depth": settings.max_reply_depth, "is_official": _is_staff(request), "t": comment_labels(),
+            "comment_url": CommentUrls(lambda name, **params: renderer.path(name, **params))}
 
 
 # ----- list, create, edit -----
