@@ -366,7 +366,7 @@ def _apply(session: Session, case: ModerationCase, moderator: User, data: Decisi
     publish(session, ModerationDecided(
         kind=item.kind, item_id=item.item_id, decision=data.decision, reason_code=reason_code,
         redacted_text=redacted, author_id=item.author_id,
-        extra={"case_id": case.id, "decision_id": record.id, "appeal": appeal is not None,
+        extra={"case_id": case.id, "decision_id": record.id, "appeal": appeal is not None, "moderator_id": moderator.id,
                "blocked_until": blocked_until.isoformat() if blocked_until else None},
     ))
     if author is not None:
