@@ -333,7 +333,7 @@ def bench_database(kind: str, args) -> dict:
                        env, tmp / "serve.log")
         procs.append(server)
         wait_http(base + "/healthz")
-        worker = spawn([PY, "-m", "app.cli", "worker"], env, tmp / "worker.log", nice=10)
+        worker = spawn([PY, "-m", "app.cli", "worker"], env, tmp / "worker.log")
         procs.append(worker)
         page, count, sign = f"{base}/petitions/{pid}", f"{base}/petitions/{pid}/count", f"{base}/petitions/{pid}/sign"
 

@@ -80,9 +80,27 @@ def ensure_reasons(session: Session) -> None:
         ).on_conflict_do_nothing(index_elements=["code"]))
 
 
-def _signature_tokens(signer, signature_id: int) -> dict:
-    return {"token": signer.sign(SIGNATURE_PURPOSE, {"sid": signature_id}),
-            "withdraw_token": signer.sign(WITHDRAW_PURPOSE, {"sid": signature_id}, single_use=False)}
+_LINK_BASES: dict = {}
+
+
+def _link_base(session: Session, name: str) -> str:
+    """Absolute URL of a token page, computed once per renderer (routing lookups are slow on the hot path)."""
+    renderer = session.info.get("renderer")
+    key = (id(renderer), name)
+    base = _LINK_BASES.get(key)
+    if base is None:
+        base = _LINK_BASES[key] = renderer.absolute_url(name) if renderer is not None else ""
+    return base
+
+
+def _signature_tokens(signer, signature_id: int, session: Session | None = None) -> dict:
+    token = signer.sign(SIGNATURE_PURPOSE, {"sid": signature_id})
+    withdraw_token = signer.sign(WITHDRAW_PURPOSE, {"sid": signature_id}, single_use=False)
+    links = {}
+    if session is not None:
+        links = {"confirm_url": _link_base(session, "petitions:confirm") + "?token=" + token,
+                 "withdraw_url": _link_base(session, "petitions:withdraw") + "?token=" + withdraw_token}
+    return {"token": token, "withdraw_token": withdraw_token, **links}
 
 
 def sponsor_token(signer, petition_id: int) -> str:
@@ -187,7 +205,7 @@ def sign_petition(session: Session, *, petition_id: int, data: SignatureInput, s
     context = {"petition_id": petition_id, "action": action, "name": data.name}
     if new_id is not None:
         queue_email(session, to=data.email, template=template, locale=locale,
-                    context={**context, **_signature_tokens(signer, new_id)})
+                    context={**context, **_signature_tokens(signer, new_id, session)})
         return SignResult("created", petition_id, new_id)
     existing = session.execute(select(Signature).where(Signature.petition_id == petition_id,
                                                       Signature.canonical_email == canonical)).scalar_one()
@@ -202,7 +220,7 @@ def sign_petition(session: Session, *, petition_id: int, data: SignatureInput, s
     existing.updated_at = now
     session.add(existing)
     queue_email(session, to=data.email, template=template, locale=existing.locale or locale,
-                context={**context, **_signature_tokens(signer, existing.id)})
+                context={**context, **_signature_tokens(signer, existing.id, session)})
     return SignResult("resent", petition_id, existing.id)
 
 
