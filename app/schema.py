@@ -6,4 +6,5 @@ def import_all_models() -> None:
     import app.models  # noqa: F401
     import consultations.models  # noqa: F401
     import moderation.models  # noqa: F401
+    import moderation.analysis.models  # noqa: F401
     import petitions.models  # noqa: F401

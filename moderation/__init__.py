@@ -15,8 +15,24 @@ from moderation.facade import (
     report_content,
     screen_content,
 )
+from moderation.analysis.api import (
+    AnalysisEditError,
+    AnalysisItem,
+    AnalysisView,
+    analyse_subject,
+    analysis_status,
+    compute_analysis,
+    latest_analysis,
+    merge_themes,
+    needs_reanalysis,
+    rename_theme,
+    save_analysis,
+    split_theme,
+)
 
 __all__ = [
     "ContentRef", "Decision", "ModerationDecided", "ModerationSettings", "ReportOutcome", "Route",
     "Screening", "is_blocked", "latest_score", "report_content", "screen_content",
+    "AnalysisEditError", "AnalysisItem", "AnalysisView", "analyse_subject", "analysis_status", "compute_analysis",
+    "latest_analysis", "merge_themes", "needs_reanalysis", "rename_theme", "save_analysis", "split_theme",
 ]
