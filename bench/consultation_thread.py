@@ -152,13 +152,15 @@ class Timed:
     def __init__(self, app):
         self.app = app
         self.last = 0.0
+        self.last_cpu = 0.0
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await self.app(scope, receive, send)
         self.last = time.perf_counter() - started
+        self.last_cpu = time.process_time() - cpu
 
 
 def session_cookie(secret: str, user_id: int) -> str:
@@ -169,7 +171,7 @@ def session_cookie(secret: str, user_id: int) -> str:
     return TimestampSigner(secret).sign(data).decode()
 
 
-def measure(url: str, cid: int, busiest: int, n_requests: int) -> list[tuple[str, float, float, float]]:
+def measure(url: str, cid: int, busiest: int, n_requests: int) -> list[tuple[str, float, float, float, float]]:
     from starlette.testclient import TestClient
 
     from app.config import Settings
@@ -200,15 +202,16 @@ def measure(url: str, cid: int, busiest: int, n_requests: int) -> list[tuple[str
                     client.cookies.set(name, value)
                 for _ in range(5):  # warm-up: template compilation, connection pool, SQLite page cache
                     client.get(path, headers=headers)
-                samples = []
+                samples, cpu = [], []
                 for _ in range(n_requests):
                     response = client.get(path, headers=headers)
                     assert response.status_code == 200, (path, response.status_code, response.text[:300])
                     samples.append(timed.last * 1000)
+                    cpu.append(timed.last_cpu * 1000)
                     p.advance()
                 samples.sort()
                 p95 = samples[min(len(samples) - 1, int(round(0.95 * (len(samples) - 1))))]
-                results.append((label, statistics.median(samples), p95, samples[-1]))
+                results.append((label, statistics.median(samples), p95, samples[-1], statistics.median(cpu)))
     return results
 
 
@@ -229,11 +232,13 @@ def main() -> int:
     backend = url.split(":", 1)[0]
     print(f"\nConsultation thread: {args.comments:,} comments, {args.votes:,} votes, {args.users:,} residents "
           f"({backend}); {args.requests} requests each, server time in ms")
-    print(f"{'case':<48} {'p50':>8} {'p95':>8} {'max':>8}")
-    for label, p50, p95, worst in results:
-        print(f"{label:<48} {p50:8.1f} {p95:8.1f} {worst:8.1f}")
+    print(f"{'case':<48} {'p50':>8} {'p95':>8} {'max':>8} {'cpu p50':>8}")
+    for label, p50, p95, worst, cpu in results:
+        print(f"{label:<48} {p50:8.1f} {p95:8.1f} {worst:8.1f} {cpu:8.1f}")
+    print(f"(load average while measuring: {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs; "
+          "wall-clock figures include waiting for a busy CPU, 'cpu' is this process's CPU time per request)")
     first_pages = [r for r in results if r[0].startswith("first page")]
-    ok = all(p95 < 100 for _, _, p95, _ in first_pages)
+    ok = all(p95 < 100 for _, _, p95, _, _ in first_pages)
     print(f"\nFirst page p95 under 100 ms for every sort: {'yes' if ok else 'NO'}")
     return 0 if ok else 1
 

@@ -130,6 +130,8 @@ class ThreadPage:
     comments: list[CommentView]
     responses: list[ResponseView]
     pending: list[CommentView]
+    questions: list[QuestionView] = field(default_factory=list)
+    following: bool = False
 
 
 @dataclass(frozen=True)
@@ -276,8 +278,9 @@ def _response_view(r: OfficialResponse, d: Department | None, name: str, excerpt
 
 def thread_page(session: Session, *, consultation_id: int, question_id: int | None = None, sort: str = "newest",
                 page: int = 1, viewer_id: int | None = None, page_size: int = 20, edit_window: int = 15,
-                staff: bool = False) -> ThreadPage:
-    """One page of a thread's top-level comments with its pinned officials' responses. Raises: NotFound."""
+                staff: bool = False, with_questions: bool = False) -> ThreadPage:
+    """One page of a thread's top-level comments with its pinned officials' responses (and, for the
+    consultation's page, its questions and whether the viewer follows it), in one read. Raises: NotFound."""
     consultation = get_consultation(session, consultation_id=consultation_id, staff=staff)
     question = None
     if question_id is not None:
@@ -305,7 +308,9 @@ def thread_page(session: Session, *, consultation_id: int, question_id: int | No
         consultation=consultation, question=question, sort=sort, page=page, pages=pages, total=total,
         comments=_comment_views(session, rows, viewer_id, edit_window),
         responses=_responses(session, consultation_id=consultation_id, question_id=question_id, thread_level=True),
-        pending=_comment_views(session, pending_rows, viewer_id, edit_window))
+        pending=_comment_views(session, pending_rows, viewer_id, edit_window),
+        questions=list_questions(session, consultation_id) if with_questions else [],
+        following=is_following(session, consultation_id=consultation_id, user_id=viewer_id))
 
 
 def comment_page(session: Session, *, consultation_id: int, comment_id: int, viewer_id: int | None = None,

@@ -173,22 +173,21 @@ async def report(request: Request) -> Response:
 
 # ----- reading threads -----
 
-async def _thread_context(request: Request, cid: int, question_id: int | None) -> dict:
+async def _thread_context(request: Request, cid: int, question_id: int | None, with_questions: bool = False) -> dict:
     settings = _settings(request)
     params = request.query_params
     viewer = _actor_id(request)
     thread = await run_query(request, queries.thread_page, consultation_id=cid, question_id=question_id,
                              sort=params.get("sort", "newest"), page=_int(params.get("page")), viewer_id=viewer,
                              page_size=settings.page_size, edit_window=settings.edit_window_minutes,
-                             staff=_is_staff(request))
-    following = await run_query(request, queries.is_following, consultation_id=cid, user_id=viewer)
-    return {"thread": thread, "consultation": thread.consultation, "following": following, **_common(request)}
+                             staff=_is_staff(request), with_questions=with_questions)
+    return {"thread": thread, "consultation": thread.consultation, "following": thread.following,
+            "questions": thread.questions, **_common(request)}
 
 
 async def detail(request: Request, *, values=None, errors=None, status_code: int = 200) -> Response:
     cid = request.path_params["consultation_id"]
-    ctx = await _thread_context(request, cid, None)
-    ctx["questions"] = await run_query(request, queries.list_questions, consultation_id=cid)
+    ctx = await _thread_context(request, cid, None, with_questions=True)
     ctx.update(values=values or {"body": ""}, errors=errors or {}, decisions=_decision_options())
     return render(request, "consultations/detail.html", ctx, partial="consultations/_thread.html",
                   status_code=status_code)
@@ -399,8 +398,7 @@ async def respond(request: Request) -> Response:
 
 async def _detail_with_response_errors(request, values, errors) -> Response:
     cid = request.path_params["consultation_id"]
-    ctx = await _thread_context(request, cid, None)
-    ctx["questions"] = await run_query(request, queries.list_questions, consultation_id=cid)
+    ctx = await _thread_context(request, cid, None, with_questions=True)
     ctx.update(values={"body": ""}, errors={}, response_values=values, response_errors=errors,
                decisions=_decision_options())
     return render(request, "consultations/detail.html", ctx, status_code=422)

@@ -1,0 +1,158 @@
+"""Open data: JSON API, Polis-compatible CSV exports, `civic consultations import-polis`, and the round trip."""
+from __future__ import annotations
+
+import collections
+import csv
+import io
+
+import pytest
+
+from consultations import forms, polis, service
+
+
+def test_json_api_lists_and_details_without_drafts_or_personal_data(app, client, helpers, factories):
+    open_id = factories.consultation(app, questions=["Which streets?"], title="Open one")
+    draft_id = factories.consultation(app, state="draft", title="Secret draft")
+    cmt = factories.comment(app, open_id, "author@example.org", "Crossing please")
+    official = helpers.add_user(app, "official@example.org", role="official", department="transport")
+    with factories.uow(app) as session:
+        service.publish_response(session, consultation_id=open_id, official_id=official.id, comment_id=cmt,
+                                 data=forms.ResponseData("will_act", "We will.", "By May.", None))
+    listing = client.get("/api/consultations").json()
+    assert [c["title"] for c in listing["items"]] == ["Open one"] and listing["total"] == 1
+    assert client.get("/api/consultations?state=closed").json()["items"] == []
+    detail = client.get(f"/api/consultations/{open_id}").json()
+    assert detail["questions"][0]["text"] == "Which streets?"
+    assert detail["responses"][0]["decision"] == "will_act" and detail["responses"][0]["comment_id"] == cmt
+    assert detail["responses"][0]["department"] == "Transport"
+    missing = client.get(f"/api/consultations/{draft_id}")
+    assert missing.status_code == 404 and missing.json()["error"]["status"] == 404
+    assert client.get(f"/api/consultations/{draft_id}/comments.csv").status_code == 404
+    spec = client.get("/api/openapi.json").json()
+    for path in ("/consultations", "/consultations/{id}", "/consultations/{id}/comments.csv",
+                 "/consultations/{id}/votes.csv"):
+        assert path in spec["paths"]
+    everything = str(listing) + str(detail) + client.get(f"/api/consultations/{open_id}/comments.csv").text
+    assert "@example.org" not in everything and "Author" not in everything
+
+
+def test_csv_exports_use_pseudonymous_ids_and_hide_hidden_text(app, client, make_client, helpers, factories):
+    cid = factories.consultation(app)
+    author = helpers.add_user(app, "author@example.org", name="Ada Author")
+    keep = factories.comment(app, cid, "author@example.org", "Visible text")
+    hide = factories.comment(app, cid, "author@example.org", "Phone me on 07700 900123")
+    with factories.uow(app) as session:
+        service.apply_moderation_decision(session, kind="comment", item_id=hide, decision="hide")
+    voter = make_client()
+    user = helpers.sign_in(voter, app, "voter@example.org")
+    voter.post(f"/consultations/{cid}/comments/{keep}/vote", data={"vote": "agree"})
+    voter.post(f"/consultations/{cid}/comments/{keep}/vote", data={"vote": "disagree"})
+    comments = list(csv.DictReader(io.StringIO(client.get(f"/api/consultations/{cid}/comments.csv").text)))
+    votes = list(csv.DictReader(io.StringIO(client.get(f"/api/consultations/{cid}/votes.csv").text)))
+    assert list(comments[0]) == polis.COMMENT_COLUMNS and list(votes[0]) == polis.VOTE_COLUMNS
+    by_id = {int(row["comment-id"]): row for row in comments}
+    assert by_id[keep]["comment-body"] == "Visible text" and by_id[keep]["disagrees"] == "1"
+    assert by_id[hide]["comment-body"] == "" and by_id[hide]["moderated"] == "-1"
+    assert by_id[keep]["author-id"] == by_id[hide]["author-id"] != str(author.id)
+    assert [v["vote"] for v in votes] == ["1", "-1"] and votes[0]["voter-id"] != str(user.id)
+    assert len({v["voter-id"] for v in votes}) == 1
+    assert "Ada" not in str(comments) and "example.org" not in str(comments) + str(votes)
+
+
+POLIS_CONVERSATION = "15-per-hour-seattle"
+
+
+@pytest.fixture
+def polis_dir(helpers):
+    path = helpers.shared_data / "polis" / POLIS_CONVERSATION
+    if not (path / "comments.csv").is_file():
+        pytest.skip(f"{path} is not available (../shared/data)")
+    return path
+
+
+def test_polis_import_then_export_round_trip(app, client, factories, polis_dir):
+    """Import a real Polis conversation and export it back: same comments, same votes, same counts.
+
+    Polis's own comments.csv counts every row of its vote log, including votes later changed by the same
+    participant; Civic counts one current vote per participant. So the exported vote *log* reproduces Polis's
+    counts exactly, and the exported comments.csv counts equal the latest vote of each participant.
+    """
+    source_comments = list(csv.DictReader((polis_dir / "comments.csv").open(encoding="utf-8")))
+    source_votes = list(csv.DictReader((polis_dir / "votes.csv").open(encoding="utf-8")))
+    with factories.uow(app) as session:
+        result = polis.import_polis(session, directory=polis_dir)
+    cid = result.consultation_id
+    assert result.comments == len(source_comments) and result.vote_events == len(source_votes)
+    exported = list(csv.DictReader(io.StringIO(client.get(f"/api/consultations/{cid}/comments.csv").text)))
+    exported_votes = list(csv.DictReader(io.StringIO(client.get(f"/api/consultations/{cid}/votes.csv").text)))
+    assert len(exported) == len(source_comments) and len(exported_votes) == len(source_votes)
+
+    # Map exported ids to Polis ids by creation time (each comment keeps its timestamp).
+    source_by_ts = {(int(c["timestamp"]), c["comment-body"].strip()): c for c in source_comments}
+    mapping = {}
+    for row in exported:
+        moderated = row["moderated"]
+        match = [c for (ts, body), c in source_by_ts.items() if ts == int(row["timestamp"])]
+        assert len(match) == 1
+        source = match[0]
+        mapping[row["comment-id"]] = source["comment-id"]
+        assert moderated == source["moderated"]
+        if source["moderated"] != "-1":
+            assert row["comment-body"] == source["comment-body"].strip()  # same text
+        else:
+            assert row["comment-body"] == ""  # moderated out: kept as a row, text not republished
+
+    # The vote log comes back row for row (time, comment, vote), with consistent pseudonymous voters.
+    def log(rows, ids=None):
+        return sorted((int(v["timestamp"]), (ids or {}).get(v["comment-id"], v["comment-id"]), v["vote"])
+                      for v in rows)
+    assert log(exported_votes, mapping) == log(source_votes)
+    voters = collections.defaultdict(set)
+    for src, out in zip(sorted(source_votes, key=lambda v: (int(v["timestamp"]), v["comment-id"], v["vote"])),
+                        sorted(exported_votes, key=lambda v: (int(v["timestamp"]), mapping[v["comment-id"]],
+                                                              v["vote"]))):
+        voters[src["voter-id"]].add(out["voter-id"])
+    assert all(len(ids) == 1 for ids in voters.values())
+    assert len({next(iter(ids)) for ids in voters.values()}) == len(voters)
+
+    # Counting the exported log as Polis does gives Polis's agrees/disagrees for every comment.
+    counted = collections.Counter((mapping[v["comment-id"]], v["vote"]) for v in exported_votes)
+    latest = {}
+    for v in sorted(source_votes, key=lambda v: int(v["timestamp"])):
+        latest[(v["comment-id"], v["voter-id"])] = v["vote"]
+    current = collections.Counter((c, vote) for (c, _), vote in latest.items())
+    for row in exported:
+        source = next(c for c in source_comments if c["comment-id"] == mapping[row["comment-id"]])
+        assert counted[(source["comment-id"], "1")] == int(source["agrees"])
+        assert counted[(source["comment-id"], "-1")] == int(source["disagrees"])
+        # comments.csv: one current vote per participant.
+        assert int(row["agrees"]) == current[(source["comment-id"], "1")]
+        assert int(row["disagrees"]) == current[(source["comment-id"], "-1")]
+    # Imported participants are placeholders that never appear anywhere.
+    page = client.get(f"/consultations/{cid}")
+    assert page.status_code == 200 and "@invalid" not in page.text
+
+
+def test_cli_imports_a_polis_directory(tmp_path, settings, capsys, polis_dir):
+    import dataclasses
+
+    from app.cli import main
+
+    db = tmp_path / "cli.db"
+    import os
+    env = {"CIVIC_DATABASE_URL": f"sqlite:///{db}", "CIVIC_DATA_DIR": str(tmp_path / "var")}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        assert main(["consultations", "import-polis", str(polis_dir), "--title", "Minimum wage"]) == 0
+        assert main(["consultations", "import-polis", str(tmp_path)]) == 2
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    out = capsys.readouterr()
+    assert "Imported consultation 1: 54 comments" in out.out
+    assert "must contain comments.csv and votes.csv" in out.err
+    assert dataclasses.is_dataclass(settings)
