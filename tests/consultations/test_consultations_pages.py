@@ -1,0 +1,128 @@
+"""Officials creating, editing, opening and closing consultations; the list with facets and search; settings."""
+from __future__ import annotations
+
+import ast
+import dataclasses
+import inspect
+import re
+
+from consultations import config
+from consultations.models import Question
+
+
+def test_official_creates_edits_and_opens_a_consultation(app, client, helpers):
+    helpers.sign_in(client, app, "official@example.org", role="official", department="transport")
+    form = client.get("/consultations/new")
+    assert form.status_code == 200 and 'for="field-title"' in form.text
+    bad = client.post("/consultations/new", data={"title": "", "body": "", "closes_on": "31/03"})
+    assert bad.status_code == 422 and "Enter a title." in bad.text and "Enter a date like" in bad.text
+    created = client.post("/consultations/new", data={
+        "title": "Cycle lanes on Mill Road", "summary": "Protected lanes.",
+        "body": '<p>Plan <a href="javascript:alert(1)">x</a></p>', "questions": "Where?\nWhen?",
+        "closes_on": "2099-01-31"})
+    assert created.status_code == 303
+    cid = int(created.headers["location"].rsplit("/", 1)[1])
+    page = client.get(f"/consultations/{cid}").text
+    assert "Draft" in page and "javascript:" not in page and "Where?" in page and "Open for comments" in page
+    # Drafts are invisible to the public.
+    assert helpers.add_user(app, "x@example.org")
+    from starlette.testclient import TestClient
+    with TestClient(app, base_url="https://testserver", follow_redirects=False) as anon:
+        assert anon.get(f"/consultations/{cid}").status_code == 404
+        assert "Cycle lanes" not in anon.get("/consultations/?facet=draft").text
+    edited = client.post(f"/consultations/{cid}/edit", data={
+        "title": "Cycle lanes on Mill Road", "body": "<p>Plan v2</p>", "questions": "Where exactly?\nWhen?\nHow?"})
+    assert edited.status_code == 303
+    with app.state.engine.connect() as conn:
+        from sqlmodel import select
+        assert conn.execute(select(Question.text).order_by(Question.position)).scalars().all() == [
+            "Where exactly?", "When?", "How?"]
+    assert client.post(f"/consultations/{cid}/state", data={"action": "open"}).status_code == 303
+    assert "Open" in client.get("/consultations/").text
+    assert client.post(f"/consultations/{cid}/state", data={"action": "bogus"}).status_code == 409
+
+
+def test_residents_cannot_reach_official_pages(app, client, helpers, factories):
+    cid = factories.consultation(app)
+    helpers.sign_in(client, app, "resident@example.org")
+    assert client.get("/consultations/new").status_code == 403
+    assert client.post(f"/consultations/{cid}/edit", data={"title": "x"}).status_code == 403
+    assert client.post(f"/consultations/{cid}/state", data={"action": "close"}).status_code == 403
+    assert client.post(f"/consultations/{cid}/report", data={"report": "x"}).status_code == 403
+
+
+def test_officials_of_another_department_cannot_edit(app, client, helpers, factories):
+    cid = factories.consultation(app)
+    helpers.sign_in(client, app, "env@example.org", role="official", department="environment")
+    refused = client.post(f"/consultations/{cid}/edit", data={"title": "Taken over", "body": "<p>x</p>"})
+    assert refused.status_code == 403 and "department" in refused.text
+
+
+def test_list_facets_and_search(app, client, factories):
+    factories.consultation(app, title="Bus lanes on High Street")
+    factories.consultation(app, title="Library opening hours", state="closed")
+    factories.consultation(app, title="School streets", state="reported")
+    page = client.get("/consultations/").text
+    assert "Bus lanes" in page and "Library" not in page
+    assert "Library opening hours" in client.get("/consultations/?facet=closed").text
+    reported = client.get("/consultations/?facet=reported").text
+    assert "School streets" in reported and "Bus lanes" not in reported
+    found = client.get("/consultations/?facet=all&q=library").text
+    assert "Library opening hours" in found and "Bus lanes" not in found
+    assert "No consultations match" in client.get("/consultations/?facet=all&q=zebra").text
+    assert re.search(r"Open \(1\)", page)
+    home = client.get("/").text
+    assert "Bus lanes on High Street" in home
+
+
+def test_expired_consultations_close_on_schedule(app, helpers, factories):
+    from datetime import timedelta
+
+    from app.clock import utc_now
+    from consultations import service
+    from consultations.models import Consultation
+
+    cid = factories.consultation(app)
+    with factories.uow(app) as session:
+        row = session.get(Consultation, cid)
+        row.closes_at = utc_now() - timedelta(minutes=1)
+        session.add(row)
+    with factories.uow(app) as session:
+        assert service.close_expired(session) == 1
+        assert session.get(Consultation, cid).state == "closed"
+
+
+def test_every_setting_has_a_docstring_and_reads_from_the_environment(monkeypatch):
+    source = inspect.getsource(config.ConsultationSettings)
+    body = ast.parse(source).body[0].body
+    documented = set()
+    for node, following in zip(body, body[1:]):
+        if isinstance(node, ast.AnnAssign) and isinstance(following, ast.Expr) \
+                and isinstance(following.value, ast.Constant) and isinstance(following.value.value, str):
+            documented.add(node.target.id)
+    fields = {f.name for f in dataclasses.fields(config.ConsultationSettings)}
+    assert fields == documented
+    from app.config import load_section
+    monkeypatch.setenv("CIVIC_CONSULTATIONS_REPORT_THRESHOLD", "5")
+    loaded = load_section(config.ConsultationSettings, "CIVIC_CONSULTATIONS_", None)
+    assert loaded.report_threshold == 5 and loaded.comment_max_length == 2000
+
+
+def test_demo_content_loads_once(app):
+    from app.db import unit_of_work
+    from app.demo import DEPARTMENTS, STAFF
+    from app.models import Department
+    from consultations import demo
+    from app.auth import add_user
+
+    state = app.state
+    with unit_of_work(state.engine, state.events, state.renderer, state.services) as session:
+        for code, name, name_zh in DEPARTMENTS:
+            session.add(Department(code=code, name=name, name_zh=name_zh))
+        session.flush()
+        for email, role, name, dept in STAFF:
+            add_user(session, email=email, role=role, name=name, department=dept)
+    with unit_of_work(state.engine, state.events, state.renderer, state.services) as session:
+        assert demo.load(session, renderer=state.renderer) > 3
+    with unit_of_work(state.engine, state.events, state.renderer, state.services) as session:
+        assert demo.load(session, renderer=state.renderer) == 0
