@@ -94,7 +94,7 @@ def _all_views(session, state: str, q: str):
 
 async def csv_api(request: Request) -> Response:
     params = request.query_params
-    views = await run_query(request, _all_views, params.get("state", ""), params.get("q", ""))
+    views = await run_query(request, _all_views, state=params.get("state", ""), q=params.get("q", ""))
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(["id", "url", "title", "state", "signature_count", "created_at", "opened_at", "closes_at",

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from app.auth import current_actor, require_roles
 from app.db import run_in_session, run_query
-from app.errors import NotFound, RateLimited, TokenInvalid, ValidationFailed
+from app.errors import InvalidState, NotFound, RateLimited, TokenInvalid, ValidationFailed
 from app.i18n import gettext as _
 from app.models import Role
 from app.templating import flash, is_htmx, render
@@ -223,6 +223,8 @@ async def sign(request: Request):
         except RateLimited as exc:
             errors, status = {"form": _(exc.message)}, 429
             headers = {"Retry-After": str(exc.retry_after)}
+        except InvalidState as exc:
+            errors, status = {"form": exc.message}, 409
         else:
             if result.status in ("created", "resent"):
                 ctx = {"email": data.email, "resent": result.status == "resent"}
