@@ -80,10 +80,8 @@ def cmd_retrain(args, settings) -> int:
 
     from app.db import make_engine, read_session
     from app.progress import Progress
-    from app.schema import import_all_models
+    import app.models  # noqa: F401 - the user table our foreign keys point at
     from moderation.classifier import load_classifier
-
-    import_all_models()
     engine = make_engine(settings.database_url)
     try:
         with read_session(engine) as session:
