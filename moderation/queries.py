@@ -488,3 +488,29 @@ def decision_for_appeal(session: Session, decision_id: int) -> ModerationDecisio
 def open_case_count(session: Session) -> int:
     return int(session.exec(select(func.count()).select_from(ModerationCase)
                             .where(ModerationCase.state == CaseState.OPEN)).one())
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    version: str
+    created_at: str
+    current: bool
+
+
+def model_versions(data_dir, limit: int = 20) -> tuple[ModelVersion, ...]:
+    """Stored model versions, newest first (retraining keeps every old version loadable)."""
+    try:
+        from moderation.classifier import artifacts
+
+        current = artifacts.current_version(data_dir)
+        out = []
+        for version in sorted(artifacts.list_versions(data_dir), reverse=True)[:limit]:
+            try:
+                created = str(artifacts.read_metadata(data_dir, version).get("created_at", ""))
+            except (OSError, ValueError):
+                created = ""
+            out.append(ModelVersion(version, created, version == current))
+        return tuple(out)
+    except Exception:  # noqa: BLE001 - the page works without the model store
+        log.exception("could not list model versions")
+        return ()

@@ -172,6 +172,7 @@ async def quality(request: Request):
     classifier = request.app.state.services.get("classifier")
     version = getattr(classifier, "version", "none") if classifier is not None else "none"
     view = await run_query(request, queries.model_quality, current_version=version)
+    versions = queries.model_versions(request.app.state.settings.data_dir)
     charts = {}
     if view.weekly:
         charts["precision"] = line_chart([(r.period, round((r.precision or 0) * 100, 1)) for r in view.weekly],
@@ -187,7 +188,7 @@ async def quality(request: Request):
             items.append((_("%(language)s precision", language=name), round((r.precision or 0) * 100, 1)))
             items.append((_("%(language)s recall", language=name), round((r.recall or 0) * 100, 1)))
         charts["languages"] = bar_chart(items, title=_("Precision and recall by language (%)"), value_suffix="%")
-    return render(request, "moderation/quality.html", {"view": view, "charts": charts, **_labels()})
+    return render(request, "moderation/quality.html", {"view": view, "charts": charts, "versions": versions, **_labels()})
 
 
 async def appeal(request: Request):

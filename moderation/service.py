@@ -202,7 +202,8 @@ def report(session: Session, ref: ContentRef, *, reporter_id: int, reason: str,
         item.status = ItemStatus.HELD
     item.updated_at = now
     session.add(item)
-    _ensure_open_case(session, item, CaseReason.REPORT, now)
+    if item.status != ItemStatus.HIDDEN:  # a hidden item is out of view already; the report is still recorded
+        _ensure_open_case(session, item, CaseReason.REPORT, now)
     session.flush()
     return ReportOutcome(report_count=item.report_count, hide=hide)
 

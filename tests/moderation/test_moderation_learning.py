@@ -51,7 +51,8 @@ def test_real_model_screening_stores_score_version_and_explanation_for_any_input
     assert results[5].language == "zh"
 
 
-def test_retrain_with_decisions_changes_the_version_and_keeps_the_old_one(app, settings, helpers, capsys, tiny_model):
+def test_retrain_with_decisions_changes_the_version_and_keeps_the_old_one(app, client, settings, helpers, capsys,
+                                                                          tiny_model):
     _root, old_version = tiny_model
     mod = helpers.add_user(app, "mod@example.org", role="moderator")
     abusive = ["you are a worthless idiot, get lost", "shut up you moron", "滚蛋，你这个蠢货"]
@@ -91,3 +92,6 @@ def test_retrain_with_decisions_changes_the_version_and_keeps_the_old_one(app, s
     with uow(app) as session:
         s = screen_content(session, ContentRef(kind="comment", item_id=99, text="a new comment"))
     assert s.model_version == new_version
+    helpers.sign_in(client, app, "mod2@example.org", role="moderator")
+    page = client.get("/moderation/quality").text
+    assert old_version in page and new_version in page and "Current" in page

@@ -428,3 +428,13 @@ def test_first_start_queues_one_training_job(app, tmp_path):
     assert len(jobs) == 1 and ENSURE_MODEL_JOB in app.state.jobs.handlers
     on_startup(JobContext(engine=app.state.engine, settings=app.state.settings, services={"classifier": FakeClassifier()}),
                enqueue_training=True)  # a loadable model: nothing more to do
+
+
+def test_moderator_pages_render_in_chinese(app, client, helpers):
+    screen(app, 1, "你这个白痴 idiot")
+    moderator(client, app, helpers)
+    client.cookies.set("civic_locale", "zh-Hans")
+    queue = client.get("/moderation/")
+    assert "审核队列" in queue.text and "模型评分" in queue.text and 'lang="zh-Hans"' in queue.text
+    case = client.get(f"/moderation/cases/{case_id_for(app, 1)}")
+    assert "保存决定" in case.text and "辱骂性语言" in case.text
