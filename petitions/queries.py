@@ -332,7 +332,7 @@ def home_section(session) -> dict:
     """What the home page shows for this domain: a template and its context."""
     rows = session.execute(select(Petition).where(Petition.state == PetitionState.OPEN)
                            .order_by(Petition.signature_count.desc(), Petition.id.desc()).limit(5)).scalars().all()
-    return {"template": "petitions/_home.html", "items": [_card(p) for p in rows]}
+    return {"template": "petitions/_home.html", "popular": [_card(p) for p in rows]}
 
 
 def series(session: Session, *, petition_id: int) -> tuple[tuple[datetime, int], ...]:

@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import String, bindparam, cast, delete, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -556,7 +556,7 @@ def anonymise_closed(session: Session, *, settings: PetitionSettings, now: datet
         if ids:
             session.execute(update(Signature).where(Signature.id.in_(ids)).values(
                 name="", email="", ip_address="anon",
-                canonical_email=func.concat("anonymised-", Signature.id)))
+                canonical_email=literal("anonymised-", String) + cast(Signature.id, String)))
             done += len(ids)
         if len(ids) < batch:
             session.execute(update(Petition).where(Petition.id == pid).values(

@@ -1,0 +1,145 @@
+"""Open data, caching headers, the count endpoint, scheduled jobs and privacy."""
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from app.clock import utc_now
+from app.db import read_session, unit_of_work
+from petitions.models import Petition, Signature
+
+
+def test_api_list_detail_csv_series_and_openapi(flow, client, app, helpers, make_client):
+    pid = flow.open_petition()
+    flow.sign(pid, "reader@example.org", name="Private Name", area="East")
+    flow.confirm("reader@example.org")
+    helpers.run_jobs(app)
+    official = make_client()
+    helpers.sign_in(official, app, "official@example.org", role="official", department="transport")
+    official.post(f"/petitions/{pid}/respond", data={"summary": "Yes.", "details": "Because.", "decision": "accepted"})
+
+    r = client.get("/api/petitions?state=open&q=cycle&page=1")
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "*"
+    body = r.json()
+    assert body["meta"]["total"] == 1
+    item = body["data"][0]
+    for key in ("id", "url", "title", "background", "state", "signature_count", "created_at", "opened_at",
+                "closes_at", "response", "debate", "signatures_by_area"):
+        assert key in item
+    assert item["signature_count"] == 7 and item["response"]["decision"] == "accepted"
+    assert {"area": "East", "count": 1} in item["signatures_by_area"]
+    assert client.get("/api/petitions?state=closed").json()["meta"]["total"] == 0
+
+    detail = client.get(f"/api/petitions/{pid}").json()
+    assert detail["id"] == pid and detail["url"].endswith(f"/petitions/{pid}")
+    series = client.get(f"/api/petitions/{pid}/signatures-by-hour").json()
+    assert series["series"][-1]["signature_count"] == 7
+    csv_text = client.get("/api/petitions.csv").text
+    assert csv_text.splitlines()[0].startswith("id,url,title,state,signature_count")
+    assert "Build more cycle lanes" in csv_text
+    for text in (r.text, client.get(f"/api/petitions/{pid}").text, csv_text, client.get(f"/petitions/{pid}").text):
+        assert "reader@example.org" not in text and "Private Name" not in text and "testclient" not in text
+    doc = client.get("/api/openapi.json").json()
+    for path in ("/petitions", "/petitions/{id}", "/petitions.csv", "/petitions/{id}/signatures-by-hour"):
+        assert path in doc["paths"]
+    assert "Petition" in doc["components"]["schemas"]
+    assert client.get("/api/petitions/99999").status_code == 404
+
+
+def test_pages_and_count_are_cacheable(flow, client, app, helpers):
+    pid = flow.open_petition()
+    helpers.run_jobs(app)
+    anon = client
+    anon.cookies.clear()
+    r = anon.get(f"/petitions/{pid}")
+    assert r.status_code == 200
+    assert "stale-while-revalidate" in r.headers["cache-control"] and r.headers["etag"]
+    assert r.headers["last-modified"]
+    again = anon.get(f"/petitions/{pid}", headers={"If-None-Match": r.headers["etag"]})
+    assert again.status_code == 304
+    count = anon.get(f"/petitions/{pid}/count")
+    assert count.status_code == 200 and 'id="signature-count"' in count.text and "<html" not in count.text
+    assert "stale-while-revalidate" in count.headers["cache-control"]
+    assert "hx-trigger" in count.text
+    flow.sign(pid, "late@example.org")
+    flow.confirm("late@example.org")
+    helpers.run_jobs(app)  # settling drops the cached page and count
+    anon.cookies.clear()
+    assert "<strong>7</strong>" in anon.get(f"/petitions/{pid}/count").text
+
+
+def test_browse_facets_search_and_sort(flow, client, app, helpers):
+    a = flow.open_petition(action="Plant more trees in every park")
+    helpers.run_jobs(app)
+    r = client.get("/petitions/?q=trees")
+    assert "Plant more trees" in r.text
+    r = client.get("/petitions/?q=nothing-matches-this")
+    assert "No petitions match" in r.text
+    r = client.get("/petitions/?state=open&sort=newest")
+    assert "Plant more trees" in r.text
+    r = client.get("/petitions/?state=rejected")
+    assert "Plant more trees" not in r.text
+    partial = client.get("/petitions/?q=trees", headers={"HX-Request": "true"})
+    assert partial.text.lstrip().startswith('<div id="petition-list">')
+    home = client.get("/")
+    assert "Popular open petitions" in home.text and "Plant more trees" in home.text
+    assert client.get(f"/petitions/{a}").status_code == 200
+
+
+def test_signatures_are_anonymised_after_close(flow, app, helpers):
+    pid = flow.open_petition()
+    flow.sign(pid, "anon@example.org", name="To Be Erased")
+    flow.confirm("anon@example.org")
+    helpers.run_jobs(app)
+    long_ago = utc_now() - timedelta(days=400)
+    with unit_of_work(app.state.engine) as s:
+        s.execute(update(Petition).where(Petition.id == pid).values(state="closed", closed_at=long_ago))
+    app.state.jobs.handlers["petitions.anonymise"](app.state.job_context, {})
+    with read_session(app.state.engine) as s:
+        sigs = s.execute(select(Signature).where(Signature.petition_id == pid)).scalars().all()
+        assert sigs and all(sig.email == "" and sig.name == "" and sig.ip_address == "anon" for sig in sigs)
+        p = s.get(Petition, pid)
+        assert p.anonymised_at is not None and p.creator_email == ""
+        assert p.signature_count == 7  # the count stays
+
+
+def test_debate_outcome_published_and_emailed(flow, app, helpers, make_client, client):
+    pid = flow.open_petition()
+    flow.sign(pid, "deb@example.org")
+    flow.confirm("deb@example.org")
+    official = make_client()
+    helpers.sign_in(official, app, "official@example.org", role="official", department="transport")
+    r = official.post(f"/petitions/{pid}/debate", data={"debated_on": "2027-01-15", "summary": "MPs debated it.",
+                                                        "links": "https://example.org/video"})
+    assert r.status_code == 303, r.text
+    helpers.run_jobs(app)
+    assert "MPs debated it." in client.get(f"/petitions/{pid}").text
+    assert helpers.outbox(app, "deb@example.org")[-1].subject == "The petition has been debated"
+    assert "Debated" in client.get("/petitions/?state=debated").text
+
+
+def test_admin_edits_rejection_reasons(app, helpers, make_client):
+    admin = make_client()
+    helpers.sign_in(admin, app, "admin@example.org", role="admin")
+    r = admin.post("/petitions/reasons", data={"code": "duplicate", "title": "Already a petition about this",
+                                                "description": "Sign the other one."})
+    assert r.status_code == 303
+    assert "Already a petition about this" in admin.get("/petitions/reasons").text
+    r = admin.post("/petitions/reasons", data={"code": "Bad Code!", "title": ""})
+    assert r.status_code == 422 and "lower-case" in r.text
+    mod = make_client()
+    helpers.sign_in(mod, app, "mod@example.org", role="moderator")
+    assert mod.get("/petitions/reasons").status_code == 403
+
+
+def test_similar_petitions_ranking(flow, app):
+    from petitions import queries
+
+    flow.open_petition(action="Ban fireworks sales to the public")
+    with read_session(app.state.engine) as s:
+        queries._INDEX.clear()
+        found = queries.similar_petitions(s, text="Stop selling fireworks to the public")
+        assert found and found[0].action == "Ban fireworks sales to the public"
+        assert queries.similar_petitions(s, text="Improve hospital parking") == ()
