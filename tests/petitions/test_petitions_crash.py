@@ -1,0 +1,116 @@
+"""Crash test: kill -9 `civic serve` in the middle of a signing burst; every acknowledged signature survives."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(env, port, log):
+    return subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", "1"],
+                            env=env, cwd=env["CRASH_CWD"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _wait(url, proc, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        assert proc.poll() is None, "server exited"
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise AssertionError("server did not start")
+
+
+@pytest.mark.slow
+def test_kill_9_mid_load_keeps_every_acknowledged_signature(tmp_path, _pg_database):
+    if _pg_database:
+        pytest.skip("the crash test runs on SQLite (the PostgreSQL server is shared by the test run)")
+    sys.path.insert(0, str(ROOT))
+    from bench.viral_petition import seed
+
+    url = f"sqlite:///{tmp_path / 'crash.db'}"
+    pid = seed(url)
+    port = _port()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), CRASH_CWD=str(tmp_path), CIVIC_DATABASE_URL=url,
+               CIVIC_SECRET_KEY="crash-secret-" + "x" * 32, CIVIC_DATA_DIR=str(tmp_path / "data"),
+               CIVIC_RATE_LIMIT_ALLOWLIST="127.0.0.0/8", CIVIC_TRAIN_MODEL_ON_START="false",
+               CIVIC_RUN_WORKER_IN_PROCESS="false", CIVIC_BASE_URL=f"http://127.0.0.1:{port}")
+    log = (tmp_path / "serve.log").open("w")
+    proc = _serve(env, port, log)
+    base = f"http://127.0.0.1:{port}"
+    acked: list[str] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+    try:
+        _wait(base + "/healthz", proc)
+
+        def load(n: int) -> None:
+            with httpx.Client(base_url=base, timeout=5) as client:
+                i = 0
+                while not stop.is_set():
+                    i += 1
+                    email = f"crash-{n}-{i}@example.org"
+                    try:
+                        r = client.post(f"/petitions/{pid}/sign", data={"name": "Crash Tester", "email": email,
+                                                                       "area": "North"},
+                                        headers={"HX-Request": "true", "Sec-Fetch-Site": "same-origin"})
+                    except httpx.HTTPError:
+                        return  # the server died mid-request: not acknowledged
+                    if 200 <= r.status_code < 300:
+                        with lock:
+                            acked.append(email)
+
+        threads = [threading.Thread(target=load, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        deadline = time.time() + 15
+        while len(acked) < 60 and time.time() < deadline:
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGKILL)  # kill -9 mid-load
+        proc.wait()
+        stop.set()
+        for t in threads:
+            t.join()
+        assert len(acked) >= 20, "too little load reached the server before the kill"
+
+        proc = _serve(env, port, log)  # restart on the same database
+        _wait(base + "/healthz", proc)
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            rows = {r[0] for r in conn.execute(text("SELECT email FROM signature WHERE petition_id = :p"), {"p": pid})}
+            outbox = {r[0] for r in conn.execute(text("SELECT to_addr FROM outbox_message"))}
+        engine.dispose()
+        missing = set(acked) - rows
+        assert not missing, f"{len(missing)} acknowledged signatures were lost: {sorted(missing)[:5]}"
+        assert set(acked) <= outbox, "an acknowledged signature lost its confirmation e-mail"
+        assert len(rows) == len(set(rows))
+        r = httpx.post(f"{base}/petitions/{pid}/sign", data={"name": "After", "email": "after@example.org",
+                                                           "area": "North"},
+                       headers={"HX-Request": "true", "Sec-Fetch-Site": "same-origin"})
+        assert r.status_code == 200  # the restarted server takes signatures again
+    finally:
+        stop.set()
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
