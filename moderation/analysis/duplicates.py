@@ -20,14 +20,12 @@ Public API: :func:`group_near_duplicates`, :func:`find_campaigns`,
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
-from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.preprocessing import normalize as l2_normalize
 
 from ._text import normalise
@@ -35,7 +33,6 @@ from ._text import normalise
 __all__ = ["DuplicateGroup", "group_near_duplicates", "find_campaigns", "dedupe"]
 
 _N_HASHES = 64
-_N_FEATURES = 2**22
 
 
 @dataclass
@@ -72,22 +69,38 @@ class Dedupe:
     groups: list[list[int]]
     representative: list[int]
     variants: list[int]
+    norm: list[str] = field(default_factory=list, repr=False)  # normalised distinct wordings
+    u_index: np.ndarray | None = field(default=None, repr=False)  # wording index per text (-1 empty)
 
 
 def _shingle_matrix(uniq: Sequence[str]) -> sp.csr_matrix:
-    vec = HashingVectorizer(
-        analyzer="word",
-        token_pattern=r"(?u)\b\w+\b",
-        ngram_range=(1, 2),
-        n_features=_N_FEATURES,
-        binary=True,
-        norm=None,
-        alternate_sign=False,
-        lowercase=False,
-        dtype=np.float32,
-    )
-    X = vec.transform(uniq).tocsr()
+    """Binary document x shingle matrix; shingles are word unigrams and bigrams
+    of the normalised text (CJK characters are words there).
+
+    Token ids come from one dict pass; bigram ids are computed with numpy from
+    the unigram ids, which is ~3x faster than a generic n-gram vectorizer.
+    """
+    vocab: dict[str, int] = {}
+    ids: list[int] = []
+    lens = np.empty(len(uniq), dtype=np.int64)
+    setdefault = vocab.setdefault
+    for i, doc in enumerate(uniq):
+        toks = doc.split()
+        lens[i] = len(toks)
+        ids.extend([setdefault(t, len(vocab)) for t in toks])
+    tok = np.asarray(ids, dtype=np.int64)
+    V = max(len(vocab), 1)
+    doc_of = np.repeat(np.arange(len(uniq), dtype=np.int64), lens)
+    same = doc_of[1:] == doc_of[:-1]
+    keys = np.concatenate([tok, V + tok[:-1][same] * V + tok[1:][same]]).astype(np.uint64)
+    rows = np.concatenate([doc_of, doc_of[:-1][same]])
+    # multiply-shift hash of the shingle ids into 2^24 columns (collisions are rare
+    # and only ever make two texts look very slightly more similar)
+    with np.errstate(over="ignore"):
+        cols = ((keys * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)).astype(np.int64)
+    X = sp.csr_matrix((np.ones(len(cols), dtype=np.float32), (rows, cols)), shape=(len(uniq), 1 << 24))
     X.sum_duplicates()
+    X.data[:] = 1.0
     return X
 
 
@@ -178,21 +191,26 @@ def dedupe(texts: Sequence[str], *, threshold: float = 0.8, seed: int = 0) -> De
     :func:`group_near_duplicates` and the campaign collapsing in themes.
     """
     n = len(texts)
-    norm = [normalise(t) for t in texts]
+    cache: dict = {}
     uniq_of: dict[str, int] = {}
     uniq_texts: list[str] = []
-    u_index = np.full(n, -1, dtype=np.int64)
-    for i, t in enumerate(norm):
+    u_list = [-1] * n
+    for i, raw in enumerate(texts):
+        t = cache.get(raw)
+        if t is None:
+            t = cache[raw] = normalise(raw) if isinstance(raw, str) or raw is None else normalise(str(raw))
         if not t:
             continue
         u = uniq_of.get(t)
         if u is None:
             u = uniq_of[t] = len(uniq_texts)
             uniq_texts.append(t)
-        u_index[i] = u
+        u_list[i] = u
+    del cache
+    u_index = np.asarray(u_list, dtype=np.int64)
     n_u = len(uniq_texts)
     if n_u == 0:
-        return Dedupe(group_of=u_index, groups=[], representative=[], variants=[])
+        return Dedupe(group_of=u_index, groups=[], representative=[], variants=[], norm=[])
 
     comp = np.arange(n_u)
     if n_u > 1 and threshold < 1.0:
@@ -211,29 +229,34 @@ def dedupe(texts: Sequence[str], *, threshold: float = 0.8, seed: int = 0) -> De
                 )
                 _, comp = connected_components(graph, directed=False)
 
-    # Renumber components by first appearance in the input order.
+    # Renumber components by first appearance in the input order (vectorised).
+    valid = np.nonzero(u_index >= 0)[0]
+    comp_of_text = comp[u_index[valid]]
+    _, first_pos = np.unique(comp_of_text, return_index=True)  # first text of each component
+    order = np.argsort(first_pos, kind="stable")
+    comp_ids = np.unique(comp_of_text)
+    comp_to_group = np.full(int(comp.max()) + 1, -1, dtype=np.int64)
+    comp_to_group[comp_ids[order]] = np.arange(len(comp_ids))
     group_of = np.full(n, -1, dtype=np.int64)
-    comp_to_group: dict[int, int] = {}
-    groups: list[list[int]] = []
-    for i in range(n):
-        u = u_index[i]
-        if u < 0:
-            continue
-        c = int(comp[u])
-        g = comp_to_group.get(c)
-        if g is None:
-            g = comp_to_group[c] = len(groups)
-            groups.append([])
-        groups[g].append(i)
-        group_of[i] = g
-    representative = []
-    variants = []
-    for members in groups:
-        counts = Counter(u_index[i] for i in members)
-        variants.append(len(counts))
-        best_u = max(counts.items(), key=lambda kv: kv[1])[0]  # first max = earliest seen
-        representative.append(next(i for i in members if u_index[i] == best_u))
-    return Dedupe(group_of=group_of, groups=groups, representative=representative, variants=variants)
+    group_of[valid] = comp_to_group[comp_of_text]
+    n_g = len(comp_ids)
+    # members per group (ascending indices)
+    srt = np.argsort(group_of[valid], kind="stable")
+    members_sorted = valid[srt]
+    bounds = np.searchsorted(group_of[valid][srt], np.arange(n_g + 1))
+    groups = [members_sorted[bounds[g] : bounds[g + 1]].tolist() for g in range(n_g)]
+    # representative: the most frequent exact wording (earliest on ties); variants per group
+    u_valid = u_index[valid]
+    u_count = np.bincount(u_valid, minlength=n_u)
+    u_first = np.full(n_u, n, dtype=np.int64)
+    np.minimum.at(u_first, u_valid, valid)
+    u_group = comp_to_group[comp]
+    key = np.lexsort((u_first, -u_count, u_group))  # by group, then count desc, then first index
+    first_of_group = np.searchsorted(u_group[key], np.arange(n_g))
+    representative = u_first[key[first_of_group]].tolist()
+    variants = np.bincount(u_group, minlength=n_g).tolist()
+    return Dedupe(group_of=group_of, groups=groups, representative=representative, variants=variants,
+                  norm=uniq_texts, u_index=u_index)
 
 
 def group_near_duplicates(texts: Sequence[str], *, threshold: float = 0.8, seed: int = 0) -> list[int]:

@@ -48,6 +48,9 @@ __all__ = ["Theme", "ThemeResult", "find_themes"]
 MAX_AUTO_K = 20
 _SVD_DIMS = 50
 _SVD_FIT_SAMPLE = 20_000
+#: above this many distinct comments the model is fitted on a random sample of
+#: this size and the other comments join the nearest theme (word TF-IDF centroids)
+FIT_SAMPLE = 25_000
 _K_SAMPLE = 3_000
 _STOP = sorted(set(ENGLISH_STOP_WORDS) | EXTRA_STOP_WORDS | CJK_STOP_CHARS)
 
@@ -130,8 +133,9 @@ def _vectorizers(n_docs: int) -> tuple[TfidfVectorizer, TfidfVectorizer]:
     return word, char
 
 
-def _features(docs: list[str]) -> tuple[sp.csr_matrix, sp.csr_matrix | None, np.ndarray | None]:
-    """Combined (word+char) TF-IDF, the word part alone, and its vocabulary."""
+def _features(docs: list[str]):
+    """Combined (word+char) TF-IDF, the word part alone, its vocabulary and the
+    fitted word vectorizer (None when there are no usable words)."""
     word_vec, char_vec = _vectorizers(len(docs))
     parts = []
     Xw = vocab = None
@@ -140,15 +144,15 @@ def _features(docs: list[str]) -> tuple[sp.csr_matrix, sp.csr_matrix | None, np.
         vocab = word_vec.get_feature_names_out()
         parts.append(Xw * math.sqrt(0.5))
     except ValueError:  # empty vocabulary (e.g. only stop words)
-        pass
+        word_vec = None
     try:
         parts.append(char_vec.fit_transform(docs) * math.sqrt(0.5))
     except ValueError:
         pass
     if not parts:
-        return sp.csr_matrix((len(docs), 0), dtype=np.float32), None, None
+        return sp.csr_matrix((len(docs), 0), dtype=np.float32), None, None, None
     X = sp.hstack(parts).tocsr() if len(parts) > 1 else parts[0].tocsr()
-    return l2_normalize(X), Xw, vocab
+    return l2_normalize(X), Xw, vocab, word_vec
 
 
 def _lsa(X: sp.csr_matrix, seed: int) -> np.ndarray:
@@ -395,13 +399,24 @@ def find_themes(
         return result(np.zeros(0, dtype=np.int64), 0, [], [], None,
                       note="no non-empty text: nothing to group" if n else "no input")
 
-    docs = [normalise(texts[r]) for r in d.representative]
-    say(f"vectorising {G} distinct comments")
-    X, Xw, vocab = _features(docs)
+    docs_all = [d.norm[d.u_index[r]] for r in d.representative]
+    if G > FIT_SAMPLE:
+        # Always include the biggest groups (campaigns), then a random sample.
+        rng = np.random.default_rng(seed)
+        big = np.argsort(-counts, kind="stable")[: FIT_SAMPLE // 10]
+        rest_pool = np.setdiff1d(np.arange(G), big)
+        fit_idx = np.sort(np.concatenate([big, rng.choice(rest_pool, FIT_SAMPLE - len(big), replace=False)]))
+    else:
+        fit_idx = np.arange(G)
+    Gf = len(fit_idx)
+    docs = [docs_all[i] for i in fit_idx]
+    counts_f = counts[fit_idx]
+    say(f"vectorising {Gf} distinct comments" + (f" (sample of {G})" if Gf < G else ""))
+    X, Xw, vocab, word_vec = _features(docs)
 
     def single_theme(note: str) -> ThemeResult:
         lab = np.zeros(G, dtype=np.int64)
-        terms = _label_terms(Xw, vocab, lab, counts, 1)
+        terms = _label_terms(Xw, vocab, lab[fit_idx], counts_f, 1)
         order = np.argsort(-counts, kind="stable")[:5]
         return result(lab, 1, terms, [[d.representative[g] for g in order]], None, note=note)
 
@@ -410,7 +425,7 @@ def find_themes(
     if X.shape[1] == 0:
         return single_theme("no usable words in the comments: one theme")
 
-    w_cluster = 1.0 + np.log(counts)
+    w_cluster = 1.0 + np.log(counts_f)
     if k is not None and k >= G:
         lab = np.arange(G)
         order = np.argsort(-counts, kind="stable")
@@ -426,15 +441,34 @@ def find_themes(
         say("choosing the number of themes")
         k_use, _ = _choose_k(Z, w_cluster, seed)
         if k_use == 1:
-            return single_theme("comments are too similar to split into themes: one theme")
+            return single_theme("too few distinct comments to split into themes: one theme" if G <= 3
+                                else "comments are too similar to split into themes: one theme")
     else:
-        k_use = k
+        k_use = min(k, Gf)
     if k_use == 1:
         return single_theme("")
 
     say(f"clustering into {k_use} themes")
-    km = KMeans(k_use, n_init=3 if G > 20_000 else 5, random_state=seed).fit(Z, sample_weight=w_cluster)
-    labels, C = _spherical_refine(X, km.labels_.astype(np.int64), w_cluster, k_use, iters=10 if G <= 20_000 else 4)
+    km = KMeans(k_use, n_init=3 if Gf > 20_000 else 5, random_state=seed).fit(Z, sample_weight=w_cluster)
+    labels_f, C = _spherical_refine(X, km.labels_.astype(np.int64), w_cluster, k_use, iters=10 if Gf <= 20_000 else 5)
+
+    labels = np.zeros(G, dtype=np.int64)
+    labels[fit_idx] = labels_f
+    Xw_all = Xw
+    if Gf < G:
+        say(f"assigning the other {G - Gf} comments to the nearest theme")
+        rest = np.setdiff1d(np.arange(G), fit_idx)
+        if word_vec is not None:
+            M = sp.csr_matrix((w_cluster, (labels_f, np.arange(Gf))), shape=(k_use, Gf))
+            Cw = l2_normalize(np.asarray((M @ Xw).todense(), dtype=np.float32))
+            Xw_rest = word_vec.transform([docs_all[i] for i in rest])
+            S = np.asarray(Xw_rest @ Cw.T)
+            has_words = np.diff(Xw_rest.indptr) > 0
+            largest = int(np.argmax(np.bincount(labels_f, weights=counts_f, minlength=k_use)))
+            labels[rest] = np.where(has_words, S.argmax(axis=1), largest)
+            Xw_all = sp.vstack([Xw, Xw_rest]).tocsr()[np.argsort(np.concatenate([fit_idx, rest]))]
+        else:
+            labels[rest] = int(np.argmax(np.bincount(labels_f, weights=counts_f, minlength=k_use)))
 
     # Renumber by size (all copies counted), dropping emptied clusters.
     size = np.bincount(labels, weights=counts, minlength=k_use)
@@ -442,24 +476,28 @@ def find_themes(
     remap = np.full(k_use, -1, dtype=np.int64)
     remap[order] = np.arange(len(order))
     labels = remap[labels]
+    labels_f = labels[fit_idx]
     C = C[order]
     k_final = len(order)
 
     say("describing themes")
-    sim = np.asarray(X @ C.T)[np.arange(G), labels]  # cosine to own centre
+    sim = np.asarray(X @ C.T)[np.arange(Gf), labels_f]  # cosine to own centre
     reps = []
     for c in range(k_final):
-        idx = np.nonzero(labels == c)[0]
+        idx = np.nonzero(labels_f == c)[0]
         best = idx[np.argsort(-sim[idx], kind="stable")[:5]]
-        reps.append([d.representative[g] for g in best])
-    terms = _label_terms(Xw, vocab, labels, counts, k_final)
+        reps.append([d.representative[fit_idx[g]] for g in best])
+    if Xw_all is not None and Xw_all.shape[0] == G:
+        terms = _label_terms(Xw_all, vocab, labels, counts, k_final)
+    else:
+        terms = _label_terms(Xw, vocab, labels_f, counts_f, k_final)
 
     sil = None
     if k_final >= 2:
         rng = np.random.default_rng(seed)
-        sidx = rng.choice(G, _K_SAMPLE, replace=False) if G > _K_SAMPLE else np.arange(G)
-        if len(np.unique(labels[sidx])) >= 2 and len(sidx) > len(np.unique(labels[sidx])):
-            sil = float(silhouette_score(Z[sidx], labels[sidx], metric="cosine"))
+        sidx = rng.choice(Gf, _K_SAMPLE, replace=False) if Gf > _K_SAMPLE else np.arange(Gf)
+        if len(np.unique(labels_f[sidx])) >= 2 and len(sidx) > len(np.unique(labels_f[sidx])):
+            sil = float(silhouette_score(Z[sidx], labels_f[sidx], metric="cosine"))
     return result(labels, k_final, terms, reps, sil)
 
 
