@@ -19,6 +19,8 @@ from starlette.staticfiles import StaticFiles
 
 import consultations.api
 import consultations.config
+import consultations.dashboard
+import consultations.dashboard_jobs
 import consultations.handlers
 import consultations.jobs
 import consultations.queries
@@ -85,6 +87,7 @@ def build_job_registry() -> JobRegistry:
     registry.register("app.purge_rate_limits", purge_rate_limits, every=timedelta(hours=1))
     petitions.jobs.register(registry)
     consultations.jobs.register(registry)
+    consultations.dashboard_jobs.register(registry)
     moderation.jobs.register(registry)
     return registry
 
@@ -118,6 +121,7 @@ def create_app(
         *auth.account_routes,
         Mount("/auth", routes=auth.routes, name="auth"),
         Mount("/petitions", routes=petitions.routes.routes, name="petitions"),
+        Mount("/officials", routes=consultations.dashboard.routes, name="dashboard"),
         Mount("/consultations", routes=consultations.routes.routes, name="consultations"),
         Mount("/moderation", routes=moderation.routes.routes, name="moderation"),
         Mount("/api", routes=app_api.build_routes([petitions.api, consultations.api]), name="api"),

@@ -1,0 +1,177 @@
+"""Feedback analysis in the background, and the dashboard's write use cases.
+
+Jobs (registered by app.main.build_job_registry):
+- `consultations.analysis_scan` every 5 minutes: enqueues an analysis of each visible consultation with at least
+  `MIN_NEW_COMMENTS` new comments or `MIN_NEW_VOTES` new votes since its last analysis (or never analysed);
+- `consultations.analyse` (payload `{"consultation_id": ...}`): reads the comments and pseudonymous votes in a
+  read-only session, computes outside any transaction (scikit-learn can take seconds) and stores the run in a
+  short unit of work. Enqueued with a dedupe key per consultation and last run, so double clicks and the
+  periodic scan never queue it twice.
+
+Use cases (each runs inside the caller's unit of work, like service.py): `request_reanalysis`, `rename_theme`,
+`merge_themes`, `split_theme`, `answer_theme`.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from app.auth import require_user_role
+from app.clock import utc_now
+from app.db import read_session
+from app.errors import InvalidState, NotFound, ValidationFailed
+from app.i18n import gettext as _
+from app.jobs import enqueue
+from app.models import Role
+from moderation import (
+    AnalysisEditError,
+    analysis_status,
+    compute_analysis,
+    merge_themes as _merge,
+    needs_reanalysis,
+    rename_theme as _rename,
+    save_analysis,
+    split_theme as _split,
+)
+
+from . import dashboard_queries as dq
+from . import forms, service
+from .models import VISIBLE_STATES, Comment, CommentStatus, Consultation, OfficialResponse
+
+log = logging.getLogger("civic.consultations.analysis")
+
+# Re-analyse automatically once this much has changed since the last run.
+MIN_NEW_COMMENTS = 10
+MIN_NEW_VOTES = 50
+SCAN_EVERY = timedelta(minutes=5)
+
+
+# ----- jobs -----
+
+def enqueue_analysis(session: Session, consultation_id: int) -> bool:
+    """Queue an analysis of the consultation unless one is already waiting; True if queued now."""
+    status = analysis_status(session, dq.SUBJECT, consultation_id)
+    return enqueue(session, dq.ANALYSE_JOB, {"consultation_id": consultation_id},
+                   dedupe_key=dq.analyse_dedupe_key(consultation_id, status.run_id if status else None),
+                   max_attempts=3)
+
+
+def scan(ctx, payload: dict) -> None:
+    """Queue analyses of consultations that changed enough since their last analysis."""
+    with ctx.unit_of_work() as session:
+        ids = list(session.exec(select(Consultation.id).where(Consultation.state.in_(list(VISIBLE_STATES)))
+                                .order_by(Consultation.id)))
+        for cid in ids:
+            n_items, n_votes = dq.current_counts(session, cid)
+            if needs_reanalysis(session, subject_kind=dq.SUBJECT, subject_id=cid, n_items=n_items, n_votes=n_votes,
+                                min_new_items=MIN_NEW_COMMENTS, min_new_votes=MIN_NEW_VOTES):
+                enqueue_analysis(session, cid)
+
+
+def analyse(ctx, payload: dict) -> None:
+    """Analyse one consultation now (idempotent: a re-run stores a fresh run with the same results)."""
+    cid = int(payload["consultation_id"])
+    with read_session(ctx.engine) as session:
+        if session.get(Consultation, cid) is None:
+            return
+        items, votes = dq.analysis_inputs(session, consultation_id=cid, secret=ctx.settings.secret_key)
+    started = utc_now()
+    computed = compute_analysis(items, votes, now=started)
+    with ctx.unit_of_work() as session:
+        save_analysis(session, computed, subject_kind=dq.SUBJECT, subject_id=cid, now=utc_now())
+    log.info("Analysed consultation %s: %s comments, %s votes in %.1fs", cid, len(items), len(votes),
+             (utc_now() - started).total_seconds())
+
+
+def register(registry) -> None:
+    """Register the analysis jobs and the periodic scan."""
+    registry.register(dq.ANALYSE_JOB, analyse)
+    registry.register("consultations.analysis_scan", scan, every=SCAN_EVERY)
+
+
+# ----- officials' actions -----
+
+def _official(session: Session, official_id: int | None):
+    return require_user_role(session, official_id, Role.OFFICIAL)
+
+
+def _edit_error(exc: AnalysisEditError):
+    messages = {
+        "no_analysis": NotFound(_("This consultation has not been analysed yet. Press “Re-analyse now” first.")),
+        "not_found": dq._theme_not_found(),
+        "need_two": ValidationFailed({"themes": _("Choose at least two themes to merge.")}),
+        "cannot_split": InvalidState(_("This theme can't be split: its comments are (nearly) all the same. "
+                                       "Rename it or merge it instead.")),
+        "label": ValidationFailed({"label": _("Enter a name of up to 200 characters.")}),
+    }
+    return messages.get(exc.code, InvalidState(_("That change could not be made. Reload the page and try again.")))
+
+
+def request_reanalysis(session: Session, *, consultation_id: int, official_id: int) -> bool:
+    """Queue a re-analysis now (not in the request: the worker runs it). True if queued, False if already."""
+    _official(session, official_id)
+    service.get_consultation(session, consultation_id)
+    return enqueue_analysis(session, consultation_id)
+
+
+def rename_theme(session: Session, *, consultation_id: int, theme_key: int, label: str, official_id: int) -> int:
+    _official(session, official_id)
+    try:
+        return _rename(session, subject_kind=dq.SUBJECT, subject_id=consultation_id, theme_key=theme_key,
+                       label=label, actor_id=official_id, now=utc_now())
+    except AnalysisEditError as exc:
+        raise _edit_error(exc) from None
+
+
+def merge_themes(session: Session, *, consultation_id: int, theme_keys: list[int], label: str,
+                 official_id: int) -> int:
+    _official(session, official_id)
+    try:
+        return _merge(session, subject_kind=dq.SUBJECT, subject_id=consultation_id, theme_keys=theme_keys,
+                      label=label, actor_id=official_id, now=utc_now())
+    except AnalysisEditError as exc:
+        raise _edit_error(exc) from None
+
+
+def split_theme(session: Session, *, consultation_id: int, theme_key: int, official_id: int) -> list[int]:
+    _official(session, official_id)
+    try:
+        ids = dq.theme_member_ids(session, consultation_id=consultation_id, theme_key=theme_key)
+        items = dq.items_for(session, consultation_id=consultation_id, ids=ids)
+        return _split(session, subject_kind=dq.SUBJECT, subject_id=consultation_id, theme_key=theme_key,
+                      items=items, actor_id=official_id, now=utc_now())
+    except AnalysisEditError as exc:
+        raise _edit_error(exc) from None
+
+
+def answer_theme(session: Session, *, consultation_id: int, theme_key: int, official_id: int,
+                 data: forms.ResponseData) -> int:
+    """Publish one official response into the thread of each published comment of a theme, all in this
+    transaction (through service.publish_response, so each is screened and e-mailed like any response).
+
+    Comments that already carry this exact response are skipped, so resubmitting does not duplicate it.
+    Returns how many responses were published. Raises: ValidationFailed, NotFound, PermissionDenied, InvalidState.
+    """
+    _official(session, official_id)
+    errors = forms.check_response(data)
+    if errors:
+        raise ValidationFailed(errors)
+    ids = dq.theme_member_ids(session, consultation_id=consultation_id, theme_key=theme_key)
+    targets = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        targets.extend(session.exec(select(Comment.id).where(
+            Comment.consultation_id == consultation_id, Comment.id.in_(chunk),
+            Comment.status == CommentStatus.PUBLISHED)))
+        done = set(session.exec(select(OfficialResponse.comment_id).where(
+            OfficialResponse.consultation_id == consultation_id, OfficialResponse.comment_id.in_(chunk),
+            OfficialResponse.text == data.text, OfficialResponse.decision == data.decision)))
+        targets = [t for t in targets if t not in done]
+    if not targets:
+        raise InvalidState(_("Every published comment of this theme already has this response."))
+    for comment_id in sorted(targets):
+        service.publish_response(session, consultation_id=consultation_id, official_id=official_id, data=data,
+                                 comment_id=comment_id)
+    return len(targets)

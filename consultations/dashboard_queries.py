@@ -1,0 +1,346 @@
+"""Officials' feedback-analysis dashboard: read-only queries returning view objects.
+
+The analysis itself lives behind the moderation facade (`latest_analysis`); this module feeds it the
+consultation's published comments and pseudonymous votes, and joins its results with the comments,
+responses and pending jobs that the pages show. Nothing returned here names or identifies a participant.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from app.errors import NotFound
+from app.i18n import gettext as _
+from app.models import Job
+from moderation import AnalysisItem, AnalysisView, latest_analysis
+
+from . import queries
+from .models import Comment, CommentStatus, CommentVote, Consultation, OfficialResponse
+from .polis import pseudonym
+
+SUBJECT = "consultation"
+ANALYSE_JOB = "consultations.analyse"
+EXCERPT = 240
+PAGE_SIZE = 50
+
+
+def analyse_dedupe_key(consultation_id: int, last_run_id: int | None) -> str:
+    """One pending analysis per consultation and completed run: double clicks and the scan share it."""
+    return f"{ANALYSE_JOB}:{consultation_id}:after:{last_run_id or 0}"
+
+
+# ----- inputs of the analysis -----
+
+def _published(consultation_id: int):
+    return (Comment.consultation_id == consultation_id, Comment.status == CommentStatus.PUBLISHED)
+
+
+def analysis_inputs(session: Session, *, consultation_id: int, secret: str) -> tuple[list[AnalysisItem], list]:
+    """Published comments as analysis items and their votes keyed by a pseudonym (never a user id)."""
+    rows = session.exec(select(Comment.id, Comment.body, Comment.created_at, Comment.agree_count,
+                               Comment.disagree_count).where(*_published(consultation_id))
+                        .order_by(Comment.created_at, Comment.id)).all()
+    items = [AnalysisItem(id=r[0], text=r[1] or "", created_at=r[2], agree=r[3], disagree=r[4]) for r in rows]
+    ids = {it.id for it in items}
+    votes = []
+    keys: dict[int, int] = {}
+    for user_id, comment_id, vote in session.exec(
+            select(CommentVote.user_id, CommentVote.comment_id, CommentVote.vote)
+            .where(CommentVote.consultation_id == consultation_id).order_by(CommentVote.id)):
+        if comment_id in ids:
+            key = keys.get(user_id)
+            if key is None:
+                key = keys[user_id] = pseudonym(secret, consultation_id, user_id)
+            votes.append((key, comment_id, vote))
+    return items, votes
+
+
+def current_counts(session: Session, consultation_id: int) -> tuple[int, int]:
+    """(published non-empty comments, votes on published comments) now."""
+    n_items = session.exec(select(func.count()).select_from(Comment)
+                           .where(*_published(consultation_id), Comment.body != "")).one()
+    n_votes = session.exec(select(func.count()).select_from(CommentVote).join(
+        Comment, onclause=Comment.id == CommentVote.comment_id)
+        .where(CommentVote.consultation_id == consultation_id, Comment.status == CommentStatus.PUBLISHED)).one()
+    return int(n_items), int(n_votes)
+
+
+def items_for(session: Session, *, consultation_id: int, ids) -> list[AnalysisItem]:
+    ids = list(ids)
+    out = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for r in session.exec(select(Comment.id, Comment.body, Comment.created_at, Comment.agree_count,
+                                     Comment.disagree_count).where(Comment.consultation_id == consultation_id,
+                                                                   Comment.id.in_(chunk))):
+            out.append(AnalysisItem(id=r[0], text=r[1] or "", created_at=r[2], agree=r[3], disagree=r[4]))
+    return out
+
+
+# ----- view objects -----
+
+@dataclass(frozen=True)
+class CommentBrief:
+    id: int
+    body: str
+    excerpt: str
+    created_at: datetime
+    agree: int
+    disagree: int
+    responses: int
+    status: str
+    question_id: int | None
+    parent_id: int | None
+
+
+@dataclass(frozen=True)
+class ResponseBrief:
+    id: int
+    comment_id: int
+    decision: str
+    text: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class DashboardPage:
+    consultation: queries.ConsultationView
+    analysis: AnalysisView | None
+    comments: dict  # comment id -> CommentBrief (quotes, campaign and statement texts)
+    responses: dict  # theme key -> number of published responses to the theme's comments
+    n_items_now: int
+    n_votes_now: int
+    pending: bool  # a re-analysis is queued or running
+
+    @property
+    def new_items(self) -> int:
+        return max(0, self.n_items_now - (self.analysis.n_items if self.analysis else 0))
+
+    @property
+    def new_votes(self) -> int:
+        return max(0, self.n_votes_now - (self.analysis.n_votes if self.analysis else 0))
+
+
+@dataclass(frozen=True)
+class CommentsPage:
+    consultation: queries.ConsultationView
+    analysis: AnalysisView
+    theme: object | None  # ThemeView, or None for a campaign
+    campaign: object | None
+    campaign_position: int | None
+    comments: list
+    responses: list  # ResponseBrief of this theme's comments, newest first
+    total: int
+    answerable: int  # published comments that can receive a response
+    page: int
+    pages: int
+    trend: list = field(default_factory=list)
+
+
+def lang_of(text: str) -> str:
+    """"zh-Hans" when a text is mostly Chinese characters, else "en" (for `lang` attributes on quotes)."""
+    text = text or ""
+    cjk = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff")
+    latin = sum(1 for ch in text if ch.isascii() and ch.isalpha())
+    return "zh-Hans" if cjk and cjk * 3 >= latin else "en"
+
+
+def _excerpt(text: str) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= EXCERPT else text[:EXCERPT - 1] + "…"
+
+
+def _briefs(session: Session, consultation_id: int, ids) -> dict[int, CommentBrief]:
+    ids = list(dict.fromkeys(ids))
+    out = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for c in session.exec(select(Comment).where(Comment.consultation_id == consultation_id,
+                                                    Comment.id.in_(chunk))):
+            body = c.body if c.status == CommentStatus.PUBLISHED else ""
+            out[c.id] = CommentBrief(id=c.id, body=body, excerpt=_excerpt(body), created_at=c.created_at,
+                                     agree=c.agree_count, disagree=c.disagree_count, responses=c.response_count,
+                                     status=c.status, question_id=c.question_id, parent_id=c.parent_id)
+    return out
+
+
+def _pending(session: Session, consultation_id: int, run_id: int | None) -> bool:
+    key = analyse_dedupe_key(consultation_id, run_id)
+    return session.exec(select(Job.id).where(Job.dedupe_key == key, Job.finished_at.is_(None))).first() is not None
+
+
+def _consultation(session: Session, consultation_id: int) -> queries.ConsultationView:
+    return queries.get_consultation(session, consultation_id=consultation_id, staff=True)
+
+
+def dashboard_page(session: Session, *, consultation_id: int) -> DashboardPage:
+    """Everything the dashboard shows. Raises: NotFound."""
+    consultation = _consultation(session, consultation_id)
+    analysis = latest_analysis(session, SUBJECT, consultation_id)
+    wanted: list[int] = []
+    responses: dict[int, int] = {}
+    if analysis is not None:
+        for t in analysis.themes:
+            wanted.extend(t.representatives[:3])
+        wanted.extend(c.representative for c in analysis.campaigns)
+        op = analysis.opinions
+        wanted.extend(s.item for g in op.groups for s in g.representative)
+        wanted.extend(s.item for s in op.consensus)
+        wanted.extend(s.item for s in op.divisive)
+        answered = dict(session.exec(
+            select(OfficialResponse.comment_id, func.count()).where(
+                OfficialResponse.consultation_id == consultation_id, OfficialResponse.comment_id.is_not(None),
+                OfficialResponse.status == CommentStatus.PUBLISHED).group_by(OfficialResponse.comment_id)).all())
+        for t in analysis.themes:
+            responses[t.key] = sum(answered.get(i, 0) for i in t.members)
+    n_items, n_votes = current_counts(session, consultation_id)
+    return DashboardPage(consultation=consultation, analysis=analysis,
+                         comments=_briefs(session, consultation_id, wanted), responses=responses,
+                         n_items_now=n_items, n_votes_now=n_votes,
+                         pending=_pending(session, consultation_id, analysis.run_id if analysis else None))
+
+
+def _require_analysis(session: Session, consultation_id: int) -> AnalysisView:
+    analysis = latest_analysis(session, SUBJECT, consultation_id)
+    if analysis is None:
+        raise NotFound(_("This consultation has not been analysed yet. Open its analysis page and press "
+                         "“Re-analyse now”."))
+    return analysis
+
+
+def _theme_not_found() -> NotFound:
+    return NotFound(_("That theme is not in the latest analysis any more (it may have been merged, split or "
+                      "re-analysed). Go back to the analysis page to see the current themes."))
+
+
+def comments_page(session: Session, *, consultation_id: int, theme_key: int | None = None,
+                  campaign_position: int | None = None, page: int = 1, page_size: int = PAGE_SIZE) -> CommentsPage:
+    """The comments behind a theme or a campaign (paginated), with the responses already given to them."""
+    consultation = _consultation(session, consultation_id)
+    analysis = _require_analysis(session, consultation_id)
+    theme = campaign = None
+    if theme_key is not None:
+        theme = analysis.theme(theme_key)
+        if theme is None:
+            raise _theme_not_found()
+        member_ids = list(theme.members)
+    else:
+        if campaign_position is None or not 1 <= campaign_position <= len(analysis.campaigns):
+            raise NotFound(_("That campaign is not in the latest analysis. Go back to the analysis page."))
+        campaign = analysis.campaigns[campaign_position - 1]
+        member_ids = list(campaign.members)
+    total = len(member_ids)
+    pages = max(1, -(-total // page_size))
+    page = min(max(1, page), pages)
+    shown = member_ids[(page - 1) * page_size: page * page_size]
+    if theme is not None:  # representatives first, then the rest in order
+        ordered = list(dict.fromkeys([*theme.representatives, *member_ids]))
+        shown = ordered[(page - 1) * page_size: page * page_size]
+    briefs = _briefs(session, consultation_id, shown)
+    comments = [briefs[i] for i in shown if i in briefs]
+    responses = []
+    for start in range(0, total, 500):
+        chunk = member_ids[start:start + 500]
+        responses.extend(session.exec(select(OfficialResponse).where(
+            OfficialResponse.consultation_id == consultation_id, OfficialResponse.comment_id.in_(chunk),
+            OfficialResponse.status == CommentStatus.PUBLISHED)))
+    responses.sort(key=lambda r: (r.created_at, r.id), reverse=True)
+    answerable = 0
+    for start in range(0, total, 500):
+        chunk = member_ids[start:start + 500]
+        answerable += session.exec(select(func.count()).select_from(Comment).where(
+            Comment.consultation_id == consultation_id, Comment.id.in_(chunk),
+            Comment.status == CommentStatus.PUBLISHED)).one()
+    return CommentsPage(
+        consultation=consultation, analysis=analysis, theme=theme, campaign=campaign,
+        campaign_position=campaign_position, comments=comments,
+        responses=[ResponseBrief(id=r.id, comment_id=r.comment_id, decision=r.decision, text=r.text,
+                                 created_at=r.created_at) for r in responses[:20]],
+        total=total, answerable=int(answerable), page=page, pages=pages,
+        trend=list(theme.trend) if theme is not None else [])
+
+
+def theme_member_ids(session: Session, *, consultation_id: int, theme_key: int) -> list[int]:
+    analysis = _require_analysis(session, consultation_id)
+    theme = analysis.theme(theme_key)
+    if theme is None:
+        raise _theme_not_found()
+    return list(theme.members)
+
+
+# ----- exports (no names, e-mail addresses or user ids: comment ids, texts and counts only) -----
+
+def export_data(session: Session, *, consultation_id: int) -> dict:
+    """The analysis as plain data for the JSON/CSV exports and the printable report. Raises: NotFound."""
+    page = dashboard_page(session, consultation_id=consultation_id)
+    a = page.analysis
+    if a is None:
+        raise NotFound(_("This consultation has not been analysed yet, so there is nothing to export. Press "
+                         "“Re-analyse now” on its analysis page first."))
+    texts = {i: b.body for i, b in page.comments.items()}
+    op = a.opinions
+    return {
+        "consultation": {"id": page.consultation.id, "title": page.consultation.title},
+        "analysis": {"run": a.run_id, "version": a.version, "finished_at": a.finished_at.isoformat()
+                     if a.finished_at else None, "comments": a.n_items, "votes": a.n_votes,
+                     "participants": a.n_participants, "note": a.theme_note, "trend_bucket": a.trend_bucket},
+        "themes": [{"id": t.key, "label": t.label, "automatic_label": t.auto_label, "terms": list(t.terms),
+                    "comments": t.size, "distinct_comments": t.distinct, "share": round(t.share, 4),
+                    "agree": t.agree, "disagree": t.disagree, "responses": page.responses.get(t.key, 0),
+                    "comment_ids": list(t.members),
+                    "quotes": [{"comment_id": i, "text": texts.get(i, "")} for i in t.representatives[:3]],
+                    "trend": [{"from": b, "comments": n} for b, n in t.trend]} for t in a.themes],
+        "campaigns": [{"comments": c.count, "wordings": c.variants, "representative_comment_id": c.representative,
+                       "text": texts.get(c.representative, ""), "comment_ids": list(c.members)}
+                      for c in a.campaigns],
+        "opinion_groups": {
+            "participants": op.n_participants, "not_placed": op.n_excluded, "note": op.note,
+            "groups": [{"id": g.id, "participants": g.size, "representative": [
+                {"comment_id": s.item, "text": texts.get(s.item, ""), "direction": s.direction,
+                 "group_share": s.group_share, "others_share": s.other_share, "p_value": s.p_value,
+                 "test": s.test} for s in g.representative]} for g in op.groups],
+            "consensus": [{"comment_id": s.item, "text": texts.get(s.item, ""), "direction": s.direction,
+                           "min_share": s.min_share} for s in op.consensus],
+            "divisive": [{"comment_id": s.item, "text": texts.get(s.item, ""), "spread": s.spread}
+                         for s in op.divisive],
+            "map": [list(p) for p in op.points],
+        },
+    }
+
+
+CSV_COLUMNS = ["section", "id", "label", "comments", "distinct_comments", "share", "agree", "disagree",
+               "responses", "direction", "p_value", "comment_ids", "text"]
+
+
+def export_rows(data: dict) -> list[dict]:
+    rows = []
+    for t in data["themes"]:
+        rows.append({"section": "theme", "id": t["id"], "label": t["label"], "comments": t["comments"],
+                     "distinct_comments": t["distinct_comments"], "share": t["share"], "agree": t["agree"],
+                     "disagree": t["disagree"], "responses": t["responses"],
+                     "comment_ids": " ".join(map(str, t["comment_ids"])),
+                     "text": t["quotes"][0]["text"] if t["quotes"] else ""})
+    for n, c in enumerate(data["campaigns"], 1):
+        rows.append({"section": "campaign", "id": n, "comments": c["comments"],
+                     "comment_ids": " ".join(map(str, c["comment_ids"])), "text": c["text"]})
+    groups = data["opinion_groups"]
+    for g in groups["groups"]:
+        rows.append({"section": "opinion_group", "id": g["id"], "label": f"group {g['id'] + 1}",
+                     "comments": g["participants"]})
+        for s in g["representative"]:
+            rows.append({"section": "representative", "id": g["id"], "direction": s["direction"],
+                         "p_value": s["p_value"], "comment_ids": s["comment_id"], "text": s["text"]})
+    for s in groups["consensus"]:
+        rows.append({"section": "consensus", "direction": s["direction"], "comment_ids": s["comment_id"],
+                     "text": s["text"]})
+    for s in groups["divisive"]:
+        rows.append({"section": "divisive", "comment_ids": s["comment_id"], "text": s["text"]})
+    return rows
+
+
+def export_json(data: dict) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=1)
