@@ -62,7 +62,10 @@ def _classifier(session: Session):
     from moderation.classifier import NullClassifier
 
     clf = session.info.get("services", {}).get("classifier")
-    return clf if clf is not None else NullClassifier("no classifier service configured")
+    if clf is None:
+        return NullClassifier("no classifier service configured")
+    get = getattr(clf, "get", None)
+    return get() if callable(get) else clf  # a ClassifierHolder: pin one version for this screening
 
 
 def _clean_text(value) -> str:
@@ -325,14 +328,18 @@ def _take_for_decision(session: Session, case: ModerationCase, moderator_id: int
 
 
 def _apply(session: Session, case: ModerationCase, moderator: User, data: DecisionInput, now: datetime,
-           cfg: ModerationSettings) -> ModerationDecision:
+           cfg: ModerationSettings, *, every_passage: bool = True) -> ModerationDecision:
     item = session.get(ModerationItem, case.item_pk)
     _check_not_excluded(case, moderator.id)
     redacted = None
+    previously_redacted = item.status == ItemStatus.REDACTED
     if data.decision == Decision.REDACT:
         missing = [p for p in data.passages if p not in item.text]
         if len(missing) == len(data.passages):
             raise ValidationFailed({"passages": _("None of these passages appear in the text. Copy them exactly from the text shown.")})
+        if missing and every_passage:
+            raise ValidationFailed({"passages": _("This passage does not appear in the text: “%(passage)s”. Copy it exactly from the text shown.",
+                                                  passage=missing[0][:200])})
         redacted = redact(item.text, data.passages)
     _take_for_decision(session, case, moderator.id, now)
     reason_code = policy.APPROVED_CODE if data.decision == Decision.APPROVE else data.reason_code
@@ -368,7 +375,9 @@ def _apply(session: Session, case: ModerationCase, moderator: User, data: Decisi
         kind=item.kind, item_id=item.item_id, decision=data.decision, reason_code=reason_code,
         redacted_text=redacted, author_id=item.author_id,
         extra={"case_id": case.id, "decision_id": record.id, "appeal": appeal is not None, "moderator_id": moderator.id,
-               "blocked_until": blocked_until.isoformat() if blocked_until else None},
+               "blocked_until": blocked_until.isoformat() if blocked_until else None,
+               # Restoring a redacted item (e.g. an appeal upheld for the author): the original text to show again.
+               "original_text": item.text if previously_redacted and data.decision != Decision.REDACT else None},
     ))
     if author is not None:
         _notify_author(session, author, item, record, appeal, cfg)
@@ -441,7 +450,7 @@ def decide_group(session: Session, *, case_ids: Sequence[int], moderator_id: int
         case = _get_case(session, cid)
         if case.appeal_id is not None:
             raise InvalidState(_("Appeals are decided one at a time. Open the appeal from the queue."))
-        records.append(_apply(session, case, moderator, data, now, cfg))
+        records.append(_apply(session, case, moderator, data, now, cfg, every_passage=False))
     return DecisionResult(decision_ids=tuple(r.id for r in records), decided=len(records))
 
 

@@ -251,6 +251,8 @@ def test_decision_form_errors_are_shown_next_to_fields(app, client, helpers):
     assert r.status_code == 422 and "Choose the rule the text breaks." in r.text
     r = client.post(f"/moderation/cases/{case_id}/decide", data={**DECIDE, "decision": "redact", "passages": "not there"})
     assert r.status_code == 422 and "None of these passages appear in the text" in r.text
+    r = client.post(f"/moderation/cases/{case_id}/decide", data={**DECIDE, "decision": "redact", "passages": "idiot\nnot there"})
+    assert r.status_code == 422 and "This passage does not appear in the text" in r.text and "not there" in r.text
     r = client.post(f"/moderation/cases/{case_id}/decide", data={**DECIDE, "block_days": "lots"})
     assert r.status_code == 422 and "whole number of days" in r.text
 
