@@ -143,3 +143,19 @@ def test_similar_petitions_ranking(flow, app):
         found = queries.similar_petitions(s, text="Stop selling fireworks to the public")
         assert found and found[0].action == "Ban fireworks sales to the public"
         assert queries.similar_petitions(s, text="Improve hospital parking") == ()
+
+
+def test_demo_content_is_idempotent_and_synthetic(app, client):
+    from app.demo import load_demo
+
+    added = load_demo(app.state.engine, app.state.settings)
+    assert added > 40
+    assert load_demo(app.state.engine, app.state.settings) == 0
+    with read_session(app.state.engine) as s:
+        emails = s.execute(select(Signature.email).limit(500)).scalars().all()
+        assert emails and all(e.endswith("@example.org") for e in emails)
+    page = client.get("/petitions/?state=open")
+    assert page.status_code == 200 and "Give all British citizens living abroad" in page.text
+    assert "Give all British citizens living abroad" in client.get("/petitions/awaiting-response").text
+    responded = client.get("/api/petitions?state=responded").json()
+    assert responded["meta"]["total"] >= 1 and responded["data"][0]["response"]["summary"]
