@@ -440,3 +440,20 @@ def test_moderator_pages_render_in_chinese(app, client, helpers):
     assert "审核队列" in queue.text and "模型评分" in queue.text and 'lang="zh-Hans"' in queue.text
     case = client.get(f"/moderation/cases/{case_id_for(app, 1)}")
     assert "保存决定" in case.text and "辱骂性语言" in case.text
+
+
+def test_the_training_job_does_nothing_while_another_process_trains(app, tmp_path, monkeypatch):
+    import moderation.classifier as classifier
+    from app.jobs import JobContext
+    from moderation.jobs import TRAINING_LOCK, ensure_model_job
+
+    calls = []
+    monkeypatch.setattr(classifier, "ensure_model", lambda data_dir: calls.append(data_dir) or "abuse-x")
+    settings = dataclasses.replace(app.state.settings, data_dir=tmp_path)
+    (tmp_path / "models" / "abuse").mkdir(parents=True)
+    (tmp_path / "models" / "abuse" / TRAINING_LOCK).write_text("123\n")
+    ensure_model_job(JobContext(engine=app.state.engine, settings=settings), {})
+    assert calls == []
+    (tmp_path / "models" / "abuse" / TRAINING_LOCK).unlink()
+    ensure_model_job(JobContext(engine=app.state.engine, settings=settings), {})
+    assert calls == [tmp_path] and not (tmp_path / "models" / "abuse" / TRAINING_LOCK).exists()
