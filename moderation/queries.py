@@ -170,6 +170,8 @@ def queue(session: Session, *, filters: QueueFilters, viewer_id: int | None, now
                 row = QueueRow(**{**row.__dict__, "group_size": len(group),
                                   "member_ids": tuple(rows[m].case_id for m in group),
                                   "overdue": any(rows[m].overdue for m in group),
+                                  "reach": sum(rows[m].reach for m in group),
+                                  "report_count": sum(rows[m].report_count for m in group),
                                   "waiting_seconds": max(rows[m].waiting_seconds for m in group)})
         out.append(row)
     total = session.exec(select(func.count()).select_from(ModerationCase)

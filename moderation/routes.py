@@ -174,12 +174,12 @@ async def quality(request: Request):
     view = await run_query(request, queries.model_quality, current_version=version)
     versions = queries.model_versions(request.app.state.settings.data_dir)
     charts = {}
-    if view.weekly:
+    if len(view.weekly) > 1:  # a line needs at least two weeks
         charts["precision"] = line_chart([(r.period, round((r.precision or 0) * 100, 1)) for r in view.weekly],
-                                         title=_("Precision by week (%)"),
+                                         title=_("Precision by week (per cent)"),
                                          description=_("Share of items the model flagged that moderators removed, per week."))
         charts["recall"] = line_chart([(r.period, round((r.recall or 0) * 100, 1)) for r in view.weekly],
-                                      title=_("Recall by week (%)"),
+                                      title=_("Recall by week (per cent)"),
                                       description=_("Share of items moderators removed that the model had flagged, per week."))
     if view.totals:
         items = []
@@ -187,7 +187,7 @@ async def quality(request: Request):
             name = str(policy.LANGUAGE_LABELS.get(r.language, r.language))
             items.append((_("%(language)s precision", language=name), round((r.precision or 0) * 100, 1)))
             items.append((_("%(language)s recall", language=name), round((r.recall or 0) * 100, 1)))
-        charts["languages"] = bar_chart(items, title=_("Precision and recall by language (%)"), value_suffix="%")
+        charts["languages"] = bar_chart(items, title=_("Precision and recall by language (per cent)"), value_suffix="%")
     return render(request, "moderation/quality.html", {"view": view, "charts": charts, "versions": versions, **_labels()})
 
 

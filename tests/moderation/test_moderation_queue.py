@@ -378,6 +378,15 @@ def test_model_quality_page_shows_precision_and_recall_per_language(app, client,
     assert page.status_code == 200 and "<svg" in page.text
     row = re.search(r"<tr><td>English</td><td class=\"num\">3</td>\s*<td class=\"num\">([^<]+)</td>\s*<td class=\"num\">([^<]+)</td>", page.text)
     assert row and row.group(1) == "50.0%" and row.group(2) == "50.0%"
+    from moderation.models import ModerationDecision
+
+    with uow(app) as session:  # one decision a week earlier: the page shows the trend over two weeks
+        first = session.exec(select(ModerationDecision).order_by(ModerationDecision.id)).first()
+        first.decided_at = first.decided_at - timedelta(days=8)
+        session.add(first)
+    page = client.get("/moderation/quality")
+    assert "Precision by week (per cent)" in page.text and page.text.count("<polyline") == 2
+    assert len(re.findall(r"<tr><td>\d{4}-W\d{2}</td><td>English</td>", page.text)) == 2
 
 
 # ----- access -----
