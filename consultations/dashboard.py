@@ -15,6 +15,7 @@ from app.charts import bar_chart, line_chart, scatter_map
 from app.db import run_in_session, run_query
 from app.errors import ValidationFailed
 from app.i18n import gettext as _
+from app.i18n import ngettext
 from app.models import Role
 from app.templating import flash, is_htmx, render
 
@@ -50,15 +51,14 @@ def _charts(request: Request, page: dq.DashboardPage) -> dict:
     a = page.analysis
     if a is None:
         return {}
-    cid = page.consultation.id
     charts = {}
     if a.themes:
         charts["themes"] = bar_chart(
             [(t.label, t.distinct) for t in a.themes],
             title=_("Themes by number of distinct comments"),
             description=_("Each bar is a theme; its length is the number of distinct comments in it, a copy-paste "
-                          "campaign counted once. The table below has the same numbers."),
-            links=[_url(request, "dashboard:theme", consultation_id=cid, theme_key=t.key) for t in a.themes])
+                          "campaign counted once. The table below has the same numbers, each linking to the "
+                          "comments behind it."))
     op = a.opinions
     if op.points:
         names = [_("Group %(n)s", n=g.id + 1) for g in op.groups]
@@ -197,8 +197,10 @@ async def answer(request: Request) -> Response:
         values = {"decision": data.decision, "text": data.text, "commitment": data.commitment,
                   "follow_up_on": data.follow_up_on.isoformat() if data.follow_up_on else ""}
         return await _comments_response(request, theme_key=key, errors=errors, values=values, status_code=422)
-    flash(request, _("Your response is published in the thread of each of the %(n)s comments of this theme. Their "
-                     "authors and the consultation's followers are being e-mailed.", n=count), "success")
+    flash(request, ngettext("Response published in %(num)s comment thread of this theme. Its author and the "
+                            "consultation's followers are being e-mailed.",
+                            "Response published in %(num)s comment threads of this theme. Their authors and the "
+                            "consultation's followers are being e-mailed.", count), "success")
     return RedirectResponse(_url(request, "dashboard:theme", consultation_id=cid, theme_key=key) + "#responses", 303)
 
 
