@@ -15,8 +15,10 @@ Pipeline of :func:`find_themes`:
 4. **Clustering** - k-means in LSA space, then a few spherical k-means
    refinement steps on the full TF-IDF vectors (measurably better NMI/ARI
    than either alone on the benchmark sets).
-5. **k** - if not given, the silhouette (cosine) over k = 2..20 on a sample
-   of at most 3,000 points; the upper bound shrinks for small inputs.
+5. **k** - if not given, the cosine silhouette for k = 2..10, 12, ..., 20
+   on a sample of at most 2,000 points: the first local peak that reaches half
+   of the best silhouette, else the best k; the upper bound shrinks for small
+   inputs (about sqrt(n/2)).
 6. **Explanations** - labels from class-based TF-IDF (the terms most
    distinctive of the theme versus the other themes), up to five
    representative comments closest to the theme centre (distinct wordings),
@@ -51,7 +53,9 @@ _SVD_FIT_SAMPLE = 20_000
 #: above this many distinct comments the model is fitted on a random sample of
 #: this size and the other comments join the nearest theme (word TF-IDF centroids)
 FIT_SAMPLE = 25_000
-_K_SAMPLE = 3_000
+_K_SAMPLE = 2_000
+#: k values tried when choosing automatically (every k up to 10, then even ones)
+_K_GRID = (2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16, 18, 20)
 _STOP = sorted(set(ENGLISH_STOP_WORDS) | EXTRA_STOP_WORDS | CJK_STOP_CHARS)
 
 
@@ -186,16 +190,25 @@ def _choose_k(Z: np.ndarray, w: np.ndarray, seed: int) -> tuple[int, float | Non
     Zs, ws = Z[idx], w[idx]
     if len(np.unique(Zs.round(6), axis=0)) < 2:
         return 1, None
-    best_k, best_s = 1, -1.0
-    for k in range(2, k_max + 1):
-        km = KMeans(k, n_init=2, random_state=seed).fit(Zs, sample_weight=ws)
+    ks, sils = [], []
+    for k in [k for k in _K_GRID if k <= k_max]:
+        km = KMeans(k, n_init=1, random_state=seed).fit(Zs, sample_weight=ws)
         labels = km.labels_
         if len(np.unique(labels)) < 2:
             continue
-        s = silhouette_score(Zs, labels, metric="cosine")
-        if s > best_s + 1e-9:
-            best_k, best_s = k, s
-    return (best_k, best_s) if best_k > 1 else (1, None)
+        ks.append(k)
+        sils.append(float(silhouette_score(Zs, labels, metric="cosine")))
+    if not ks:
+        return 1, None
+    # In LSA space the silhouette tends to creep up with k, so the global
+    # maximum is usually the largest k tried.  Take the first local peak that
+    # reaches at least half of the best silhouette; otherwise the best k.
+    top = max(sils)
+    for i in range(len(ks) - 1):
+        if sils[i] > sils[i + 1] and sils[i] >= 0.5 * top:
+            return ks[i], sils[i]
+    i = int(np.argmax(sils))
+    return ks[i], sils[i]
 
 
 def _spherical_refine(X: sp.csr_matrix, labels: np.ndarray, w: np.ndarray, k: int, iters: int) -> tuple[np.ndarray, np.ndarray]:
@@ -449,8 +462,17 @@ def find_themes(
         return single_theme("")
 
     say(f"clustering into {k_use} themes")
-    km = KMeans(k_use, n_init=3 if Gf > 20_000 else 5, random_state=seed).fit(Z, sample_weight=w_cluster)
-    labels_f, C = _spherical_refine(X, km.labels_.astype(np.int64), w_cluster, k_use, iters=10 if Gf <= 20_000 else 5)
+    # Several k-means starts in LSA space, each refined on the full vectors;
+    # keep the one with the best spherical objective (weighted cosine to centre).
+    best = None
+    for r in range(2 if Gf > 20_000 else 5):
+        km = KMeans(k_use, n_init=2, random_state=seed * 1000 + r).fit(Z, sample_weight=w_cluster)
+        lab_r, C_r = _spherical_refine(X, km.labels_.astype(np.int64), w_cluster, k_use,
+                                       iters=10 if Gf <= 20_000 else 5)
+        obj = float((np.asarray(X @ C_r.T)[np.arange(Gf), lab_r] * w_cluster).sum())
+        if best is None or obj > best[0]:
+            best = (obj, lab_r, C_r)
+    _, labels_f, C = best
 
     labels = np.zeros(G, dtype=np.int64)
     labels[fit_idx] = labels_f
