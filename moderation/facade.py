@@ -5,8 +5,12 @@ Contract (kept stable; the implementation behind it grows):
 - `report_content(session, ref, reporter_id=..., reason=...)` records a resident's report;
 - `latest_score(session, kind, item_id)` returns the stored score for display;
 - `ModerationDecided` is published on the event bus when a moderator decides an item, in the same
-  transaction, so the owning domain can hide, redact or restore it.
-Moderation imports neither petitions nor consultations.
+  transaction, so the owning domain can hide, redact or restore it (`extra` carries `case_id`, `decision_id`,
+  `moderator_id`, `appeal`, `blocked_until` and, when a redaction is undone, `original_text`);
+- `is_blocked(session, user_id)` says whether a moderator's block on an author is running (`User.blocked_until`).
+`Screening` also carries the detected `language` and the routing `reason`. `build_services` provides a
+`ClassifierHolder` that loads the current model lazily and follows retraining; `on_startup` queues first-start
+training. Moderation imports neither petitions nor consultations.
 """
 from __future__ import annotations
 
