@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -71,7 +71,12 @@ class ModerationCase(SQLModel, table=True):
     """A piece of work in the moderators' queue: one open case per item at a time."""
 
     __tablename__ = "moderation_case"
-    __table_args__ = (Index("ix_moderation_case_open", "state", "opened_at"),)
+    __table_args__ = (
+        Index("ix_moderation_case_open", "state", "opened_at"),
+        # At most one open case per item, even when residents report it at the same moment.
+        Index("uq_moderation_case_one_open", "item_pk", unique=True,
+              sqlite_where=text("state = 'open'"), postgresql_where=text("state = 'open'")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     item_pk: int = Field(foreign_key="moderation_item.id", index=True)

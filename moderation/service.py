@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.auth import require_user_role
@@ -100,8 +101,14 @@ def _ensure_open_case(session: Session, item: ModerationItem, reason: str, now: 
     if case is not None:
         return case
     case = ModerationCase(item_pk=item.id, reason=reason, state=CaseState.OPEN, opened_at=now)
-    session.add(case)
-    session.flush()
+    try:
+        with session.begin_nested():  # a concurrent report may open the case first (unique partial index)
+            session.add(case)
+    except IntegrityError:
+        existing = _open_case_of(session, item.id)
+        if existing is None:
+            raise
+        return existing
     return case
 
 

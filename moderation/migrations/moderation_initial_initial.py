@@ -2,7 +2,7 @@
 
 Revision ID: moderation_initial
 Revises: petitions_initial
-Create Date: 2026-11-27 17:45:37.370283
+Create Date: 2026-11-27 17:56:46.112398
 """
 from alembic import op
 import sqlalchemy as sa
@@ -130,6 +130,7 @@ def upgrade() -> None:
     with op.batch_alter_table('moderation_case', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_moderation_case_item_pk'), ['item_pk'], unique=False)
         batch_op.create_index('ix_moderation_case_open', ['state', 'opened_at'], unique=False)
+        batch_op.create_index('uq_moderation_case_one_open', ['item_pk'], unique=True, sqlite_where=sa.text("state = 'open'"), postgresql_where=sa.text("state = 'open'"))
 
     op.create_table('moderation_report',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -213,6 +214,7 @@ def downgrade() -> None:
 
     op.drop_table('moderation_report')
     with op.batch_alter_table('moderation_case', schema=None) as batch_op:
+        batch_op.drop_index('uq_moderation_case_one_open', sqlite_where=sa.text("state = 'open'"), postgresql_where=sa.text("state = 'open'"))
         batch_op.drop_index('ix_moderation_case_open')
         batch_op.drop_index(batch_op.f('ix_moderation_case_item_pk'))
 
