@@ -63,7 +63,7 @@ def save_model(data_dir: Path, model: AbuseModel, info: dict[str, Any], *, train
     root = models_root(data_dir)
     root.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
-    joblib.dump(model, buf, compress=3)
+    joblib.dump(model, buf, compress=1)
     blob = buf.getvalue()
     digest = hashlib.sha256(blob).hexdigest()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")

@@ -10,8 +10,8 @@ tens of thousands of posts per second.
 Semantics follow scikit-learn's `char_wb` analyser: n-grams are taken inside
 each whitespace-separated word padded with one space on either side (so they
 never cross words; Chinese runs without spaces are one "word", which is what
-we want: no segmentation).  Word n-grams are `\\w+` tokens (unigrams and
-bigrams).  Both blocks use sublinear tf, smooth idf, and L2 normalisation per
+we want: no segmentation).  Word n-grams are `\\w+` tokens without Han
+characters (unigrams and bigrams).  Both blocks use sublinear tf, smooth idf, and L2 normalisation per
 block, like a `FeatureUnion` of two `TfidfVectorizer`s.
 """
 from __future__ import annotations
@@ -28,7 +28,10 @@ _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 _P = np.uint64(0x100000001B3)  # FNV prime, used as polynomial base
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
-_WORD_RE = re.compile(r"\w+")
+# Word tokens: runs of word characters *excluding* Han characters.  Chinese is
+# written without spaces, so `\w+` would make every clause one "word" (pure
+# memorisation); Chinese is covered by the character n-grams instead.
+_WORD_RE = re.compile(r"[^\W\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]+")
 
 
 def _mix(h: np.ndarray) -> np.ndarray:

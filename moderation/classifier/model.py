@@ -67,12 +67,25 @@ class AbuseModel:
     def __init__(self, features: HashedTfidf, clf: LogisticRegression):
         coef = np.asarray(clf.coef_, dtype=np.float64).ravel()
         self.features = features
-        self.coef_char = np.ascontiguousarray(coef[: features.n_char])
-        self.coef_word = np.ascontiguousarray(coef[features.n_char :])
         self.coef = np.ascontiguousarray(coef)
         self.intercept = float(np.asarray(clf.intercept_).ravel()[0])
         self.platt_a = 1.0
         self.platt_b = 0.0
+        self._views()
+
+    def _views(self) -> None:
+        self.coef_char = self.coef[: self.features.n_char]
+        self.coef_word = self.coef[self.features.n_char :]
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("coef_char", None)
+        state.pop("coef_word", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._views()
 
     @property
     def n_features(self) -> int:
