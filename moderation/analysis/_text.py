@@ -45,8 +45,34 @@ def normalise(text: str | None) -> str:
     return " ".join(t.split())
 
 
+_CJK_RUN = re.compile(f"[{_CJK_CHARS}](?: [{_CJK_CHARS}])*")
+
+
+def _run_to_bigrams(m: re.Match) -> str:
+    chars = m.group(0).split(" ")
+    if len(chars) == 1:
+        return chars[0]
+    return " ".join(a + b for a, b in zip(chars, chars[1:]))
+
+
+def cjk_bigrams(normalised: str) -> str:
+    """Turn each run of CJK characters of a :func:`normalise`-d text into
+    overlapping character bigrams ("公 車 誤 點" -> "公車 車誤 誤點"), the usual
+    indexing unit for Chinese without a word segmenter.  Used for TF-IDF
+    features (themes, similarity); latin words are left alone."""
+    if not _HAS_CJK.search(normalised):
+        return normalised
+    return _CJK_RUN.sub(_run_to_bigrams, normalised)
+
+
 def display_term(term: str) -> str:
-    """Undo the CJK spacing of :func:`normalise` for showing a term to people."""
+    """Make a feature term readable: undo CJK spacing and merge overlapping
+    CJK bigrams ("公車 車站" -> "公車站")."""
+    parts = term.split(" ")
+    if len(parts) > 1 and all(_HAS_CJK.match(p) and len(p) == 2 for p in parts) and all(
+        a[1] == b[0] for a, b in zip(parts, parts[1:])
+    ):
+        return parts[0] + "".join(p[1] for p in parts[1:])
     return _CJK_PAIR.sub(r"\1", term)
 
 
@@ -61,7 +87,10 @@ EXTRA_STOP_WORDS = frozenset(
 )
 
 #: Very frequent Chinese function characters (single-character tokens).
-CJK_STOP_CHARS = frozenset("的 了 是 在 和 與 与 及 或 也 都 就 而 但 並 并 我 你 他 她 們 们 這 这 那 有 不 要 會 会 之 其 為 为 以 於 于 對 对 被 把 讓 让 很 更 等 嗎 吗 呢 吧 啊".split())
+CJK_STOP_CHARS = frozenset("""
+    希望 應該 应该 我們 我们 他們 他们 可以 沒有 没有 就是 因為 因为 所以 如果 但是 這個 这个 那個 那个
+    什麼 什么 已經 已经 還是 还是 覺得 觉得 認為 认为 非常 一個 一个 這樣 这样 不是 的是 是不 不要
+    """.split()) | frozenset("的 了 是 在 和 與 与 及 或 也 都 就 而 但 並 并 我 你 他 她 們 们 這 这 那 有 不 要 會 会 之 其 為 为 以 於 于 對 对 被 把 讓 让 很 更 等 嗎 吗 呢 吧 啊".split())
 
 
 def thread_limit():

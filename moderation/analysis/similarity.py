@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 from sklearn.preprocessing import normalize as l2_normalize
 
-from ._text import CJK_STOP_CHARS, normalise
+from ._text import CJK_STOP_CHARS, cjk_bigrams, normalise
 
 __all__ = ["SimilarityIndex"]
 
@@ -32,7 +32,7 @@ class SimilarityIndex:
 
     def __init__(self, texts: Sequence[str]):
         self.size = len(texts)
-        docs = [normalise(t) for t in texts]
+        docs = [cjk_bigrams(normalise(t)) for t in texts]
         self._word = TfidfVectorizer(
             token_pattern=r"(?u)\b\w+\b", ngram_range=(1, 2), sublinear_tf=True, lowercase=False,
             stop_words=sorted(set(ENGLISH_STOP_WORDS) | CJK_STOP_CHARS), dtype=np.float32,
@@ -59,7 +59,7 @@ class SimilarityIndex:
         """Cosine similarity of ``text`` to every indexed text (zeros if nothing indexed)."""
         if self._matrix is None or not text:
             return np.zeros(self.size, dtype=np.float32)
-        doc = [normalise(text)]
+        doc = [cjk_bigrams(normalise(text))]
         q = self._combine([vec.transform(doc) for vec in self._parts])
         return np.asarray((self._matrix @ q.T).todense()).ravel()
 

@@ -7,9 +7,10 @@ Pipeline of :func:`find_themes`:
    point with weight ``1 + ln(copies)``, so a 5,000-copy campaign is one theme
    member instead of 5,000 and cannot take over the themes.  Sizes and member
    lists still count every copy.
-2. **Features** - word uni+bigram TF-IDF plus character 4-gram TF-IDF (within word boundaries) (both
-   sublinear, on the shared normalisation; CJK characters are separate tokens,
-   so Chinese is indexed by characters and character bigrams).
+2. **Features** - word uni+bigram TF-IDF plus character 4-gram TF-IDF
+   (within word boundaries), both sublinear, on the shared normalisation;
+   Chinese runs become overlapping character bigrams (the usual indexing unit
+   without a word segmenter).
 3. **LSA** - TruncatedSVD to 50 dimensions (the first, frequency-dominated
    component dropped), rows L2-normalised.
 4. **Clustering** - k-means in LSA space, then a few spherical k-means
@@ -42,7 +43,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import normalize as l2_normalize
 
-from ._text import CJK_STOP_CHARS, EXTRA_STOP_WORDS, display_term, normalise, with_thread_limit
+from ._text import CJK_STOP_CHARS, EXTRA_STOP_WORDS, cjk_bigrams, display_term, with_thread_limit
 from .duplicates import DuplicateGroup, dedupe
 
 __all__ = ["Theme", "ThemeResult", "find_themes"]
@@ -412,7 +413,7 @@ def find_themes(
         return result(np.zeros(0, dtype=np.int64), 0, [], [], None,
                       note="no non-empty text: nothing to group" if n else "no input")
 
-    docs_all = [d.norm[d.u_index[r]] for r in d.representative]
+    docs_all = [cjk_bigrams(d.norm[d.u_index[r]]) for r in d.representative]
     if G > FIT_SAMPLE:
         # Always include the biggest groups (campaigns), then a random sample.
         rng = np.random.default_rng(seed)
