@@ -152,8 +152,8 @@ def test_rename_merge_and_split_survive_a_re_run(app, official_client, helpers, 
     r = official_client.post(f"{base}/merge", data={"theme": [str(merged.key)]})
     assert r.status_code == 422 and "Choose at least two themes to merge." in r.text
 
-    # new comments arrive; the periodic re-analysis keeps the officials' edits
-    factories.comment(app, cid, "late@example.org", "Bike lanes must be protected from parked cars")
+    # a new comment arrives (a copy of an earlier one, so the clustering stays comparable); the re-run keeps the edits
+    factories.comment(app, cid, "late@example.org", "We need protected bike lanes on Main Street!")
     _request_run(app, cid, official_client.user_id)
     helpers.run_jobs(app)
     rerun = _latest(app, cid)
@@ -305,3 +305,36 @@ def test_non_officials_are_refused(app, client, make_client, helpers, factories)
         assert c.get(f"/officials/consultations/{cid}/analysis").status_code == 403
         assert c.get(f"/officials/consultations/{cid}/analysis.csv").status_code == 403
         assert c.post(f"/officials/consultations/{cid}/analysis/run").status_code == 403
+
+
+def test_edits_follow_a_theme_whose_members_mostly_stay(app):
+    """A rename sticks to a theme that keeps at least half of its comments (Jaccard >= 0.5), and not otherwise."""
+    from datetime import UTC, datetime
+
+    from moderation import AnalysisItem, analyse_subject, rename_theme
+
+    now = datetime.now(UTC)
+    words = {"bikes": "bike lane cycling helmet pedal", "buses": "bus fare ticket driver route",
+             "trees": "tree park shade leaf bench"}
+
+    def items(spec):
+        out = []
+        for topic, ids in spec.items():
+            for i in ids:
+                out.append(AnalysisItem(i, f"{words[topic]} {words[topic].split()[i % 5]} number{i}", now, 1, 0))
+        return out
+
+    first = {"bikes": range(1, 9), "buses": range(11, 19), "trees": range(21, 29)}
+    with unit_of_work(app.state.engine) as session:
+        analyse_subject(session, subject_kind="test", subject_id=1, items=items(first), votes=[], now=now)
+        themes = latest_analysis(session, "test", 1).themes
+        bikes = next(t for t in themes if 1 in t.members)
+        rename_theme(session, subject_kind="test", subject_id=1, theme_key=bikes.key, label="Cycling",
+                     actor_id=None, now=now)
+    later = {"bikes": [*range(1, 9), 9, 10], "buses": range(11, 19), "trees": range(21, 29)}
+    with unit_of_work(app.state.engine) as session:
+        analyse_subject(session, subject_kind="test", subject_id=1, items=items(later), votes=[], now=now)
+        themes = latest_analysis(session, "test", 1).themes
+    renamed = next(t for t in themes if 1 in t.members)
+    assert renamed.label == "Cycling" and renamed.key == bikes.key and {9, 10} <= set(renamed.members)
+    assert all(t.label != "Cycling" for t in themes if t is not renamed)
