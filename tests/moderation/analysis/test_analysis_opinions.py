@@ -1,0 +1,136 @@
+"""Opinion groups: planted groups, statements, exclusions, trivial inputs, a real Polis conversation."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from moderation.analysis.opinions import opinion_groups, parse_vote
+
+POLIS = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "polis"
+
+
+def planted_votes(n_per_group=40, n_groups=3, n_statements=30, participation=0.6, seed=0):
+    """Groups disagree on statements 0..19 (each group has its own stance), all
+    agree on 20..24 (consensus), and statements 25..29 are noise."""
+    rng = np.random.default_rng(seed)
+    stance = rng.choice([-1, 1], size=(n_groups, n_statements))
+    for g in range(n_groups):  # make group g the only one agreeing with statement g
+        stance[:, g] = -1
+        stance[g, g] = 1
+    stance[:, 20:25] = 1
+    votes, truth = [], {}
+    for g in range(n_groups):
+        for j in range(n_per_group):
+            pid = f"p{g}-{j}"
+            truth[pid] = g
+            for c in range(n_statements):
+                if rng.random() > participation and c >= n_groups:
+                    continue
+                if c >= 25:
+                    v = int(rng.choice([-1, 0, 1]))
+                else:
+                    r = rng.random()
+                    v = int(stance[g, c]) if r < 0.85 else (0 if r < 0.93 else -int(stance[g, c]))
+                votes.append((pid, c, v))
+    return votes, truth
+
+
+def test_planted_groups_are_recovered():
+    votes, truth = planted_votes()
+    res = opinion_groups(votes)
+    assert len(res.groups) == 3
+    ids = list(truth)
+    assert adjusted_rand_score([truth[p] for p in ids], [res.participant_group[p] for p in ids]) > 0.9
+    assert sum(g.size for g in res.groups) == len(truth)
+    assert [g.id for g in res.groups] == list(range(3))
+    assert set(res.coords) == set(truth)
+    assert all(len(xy) == 2 and all(np.isfinite(xy)) for xy in res.coords.values())
+    assert res.silhouette is not None and res.silhouette > 0.3
+
+
+def test_representative_consensus_and_divisive_statements():
+    votes, truth = planted_votes()
+    res = opinion_groups(votes)
+    # map our group ids to planted ones
+    planted_of = {}
+    for g in res.groups:
+        planted_of[g.id] = max(set(truth[p] for p in g.members), key=[truth[p] for p in g.members].count)
+    for gid, reps in res.representative.items():
+        assert reps, f"group {gid} has no representative statements"
+        for r in reps:
+            assert r.p_value < 0.05 and r.group_share > r.other_share
+            assert r.direction in ("agree", "disagree") and r.test in ("z", "fisher")
+            assert 0 < r.group_votes and 0 < r.other_votes
+        assert [r.p_value for r in reps] == sorted(r.p_value for r in reps)
+        # the statement only this planted group agrees with is among its representative ones
+        assert any(r.comment_id == planted_of[gid] and r.direction == "agree" for r in reps)
+    cons = {c.comment_id for c in res.consensus if c.direction == "agree"}
+    assert len(cons & set(range(20, 25))) >= 4
+    for c in res.consensus:
+        assert c.min_share >= 0.6 and set(c.shares) == {0, 1, 2}
+    assert res.divisive and res.divisive[0].spread > 1.0
+    assert all(d.comment_id not in range(20, 25) for d in res.divisive[:3])
+
+
+def test_participants_with_too_few_votes_are_excluded():
+    votes, truth = planted_votes()
+    votes += [("lurker", 0, 1), ("lurker", 1, -1), ("shy", 5, 0)]
+    res = opinion_groups(votes, min_votes=7)
+    assert "lurker" not in res.participant_group and "shy" not in res.coords
+    assert set(res.excluded) == {"lurker", "shy"}
+    assert res.n_participants == len(truth) + 2
+
+
+def test_latest_vote_wins_and_polis_vote_values():
+    assert parse_vote("1") == 1 and parse_vote("-1") == -1 and parse_vote("0") == 0
+    assert parse_vote("agree") == 1 and parse_vote(-1.0) == -1 and parse_vote("pass") == 0
+    with pytest.raises(ValueError):
+        parse_vote("maybe")
+    votes, truth = planted_votes()
+    flipped = votes + [(p, c, -v) for p, c, v in votes if truth[p] == 0]
+    res = opinion_groups(flipped)
+    assert len(res.groups) >= 2
+
+
+@pytest.mark.parametrize("votes", [[], [("a", 1, 1)], [("a", 1, 1), ("b", 1, -1)]])
+def test_trivial_inputs_give_clear_results(votes):
+    res = opinion_groups(votes)
+    assert res.note
+    assert len(res.groups) <= 1
+    assert res.representative == {g.id: [] for g in res.groups}
+
+
+def test_one_statement_and_identical_voters():
+    one = opinion_groups([(f"p{i}", "s", 1 if i < 5 else -1) for i in range(10)])
+    assert len(one.groups) == 2 and one.groups[0].size == one.groups[1].size == 5
+    same = opinion_groups([(f"p{i}", c, 1) for i in range(10) for c in range(8)])
+    assert len(same.groups) == 1 and same.groups[0].size == 10 and "same" in same.note
+    assert {c.comment_id for c in same.consensus} == set(range(8))  # everybody agrees with everything
+
+
+def test_moderated_statements_can_be_excluded():
+    votes, truth = planted_votes()
+    res = opinion_groups(votes, exclude_comments=set(range(20)))
+    assert res.n_statements == 10
+    assert all(r.comment_id >= 20 for reps in res.representative.values() for r in reps)
+
+
+@pytest.mark.skipif(not (POLIS / "brexit-consensus" / "votes.csv").exists(), reason="Polis data not available")
+def test_real_polis_conversation_matches_polis_groups_reasonably():
+    conv = POLIS / "brexit-consensus"
+    with open(conv / "votes.csv", encoding="utf-8") as f:
+        rows = sorted(csv.DictReader(f), key=lambda r: int(r["timestamp"]))
+    with open(conv / "comments.csv", encoding="utf-8") as f:
+        moderated_out = {r["comment-id"] for r in csv.DictReader(f) if r["moderated"] == "-1"}
+    with open(conv / "participants-votes.csv", encoding="utf-8") as f:
+        polis = {r["participant"]: r["group-id"] for r in csv.DictReader(f) if r["group-id"]}
+    res = opinion_groups([(r["voter-id"], r["comment-id"], r["vote"]) for r in rows], exclude_comments=moderated_out)
+    both = [p for p in polis if p in res.participant_group]
+    assert len(both) >= 0.8 * len(polis)
+    ari = adjusted_rand_score([polis[p] for p in both], [res.participant_group[p] for p in both])
+    assert ari > 0.4, ari
+    assert any(res.representative.values())
