@@ -6,7 +6,8 @@ For every conversation in ../shared/data/polis (relative to the repository):
 reads votes.csv, runs :func:`moderation.analysis.opinions.opinion_groups` with
 default settings, and compares with the ``group-id`` column of
 participants-votes.csv (adjusted Rand index over participants placed in a
-group by both).  Prints ARI per conversation and the mean (target >= 0.6).
+group by both).  Statements moderated out in comments.csv are excluded, as
+Polis does.  Prints ARI per conversation and the mean (target >= 0.6).
 """
 from __future__ import annotations
 
@@ -33,6 +34,15 @@ def load_polis_groups(conv: Path) -> dict[str, str]:
         return {r["participant"]: r["group-id"] for r in csv.DictReader(f) if (r.get("group-id") or "").strip()}
 
 
+def load_moderated_out(conv: Path) -> set[str]:
+    """Statements the facilitator moderated out (Polis leaves them out of its math)."""
+    path = conv / "comments.csv"
+    if not path.exists():
+        return set()
+    with open(path, encoding="utf-8") as f:
+        return {r["comment-id"] for r in csv.DictReader(f) if (r.get("moderated") or "").strip() == "-1"}
+
+
 def conversations() -> list[Path]:
     if not POLIS.exists():
         return []
@@ -54,7 +64,7 @@ def main() -> int:
         votes = load_votes(conv)
         polis = load_polis_groups(conv)
         t0 = time.perf_counter()
-        res = opinion_groups(votes)
+        res = opinion_groups(votes, exclude_comments=load_moderated_out(conv))
         dt = time.perf_counter() - t0
         both = [p for p in polis if p in res.participant_group]
         ari = adjusted_rand_score([polis[p] for p in both], [res.participant_group[p] for p in both]) if both else float("nan")

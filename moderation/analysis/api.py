@@ -217,7 +217,7 @@ def latest_analysis(session: Session, subject_kind: str, subject_id: int) -> Ana
 # ----- officials' edits -----
 
 def _current(session: Session, subject_kind: str, subject_id: int):
-    run = store.latest_run(session, subject_kind, subject_id)
+    run = store.latest_run(session, subject_kind, subject_id, lock=True)
     if run is None:
         raise AnalysisEditError("no_analysis")
     return run, [store.theme_dict(r) for r in store.run_themes(session, run.id)]

@@ -46,7 +46,8 @@ __all__ = [
 
 _BASE_CLUSTERS = 100
 _SIL_SAMPLE = 4000
-_SCALE = True
+#: exponent of Polis's sparsity scaling (n_statements / n_votes) ** _SCALE; 0 disables it
+_SCALE = 0.5
 # Variants kept for the benchmark: 'first' = Polis's first-k-distinct start, 'pp' = k-means++;
 # silhouette on the base-cluster centres ('base', as Polis) or on participants ('ptpt').
 _INIT = "pp"
@@ -62,7 +63,7 @@ def _first_distinct(X: np.ndarray, k: int) -> np.ndarray | None:
 
 
 def _kmeans(X, k, seed, weights=None):
-    init = _first_distinct(X, k) if _INIT == 'first' else None
+    init = _first_distinct(X, k) if _INIT == "first" else None
     if init is None:
         km = KMeans(k, n_init=10, random_state=seed)
     else:
@@ -280,7 +281,7 @@ def opinion_groups(
         explained = float((S[:n_dims] ** 2).sum() / total)
         # Polis: scale by sqrt(n_statements / n_votes) so sparse voters are not pulled to the centre
         if _SCALE:
-            proj = proj * np.sqrt(n_c / np.maximum(obs.sum(1), 1))[:, None]
+            proj = proj * ((n_c / np.maximum(obs.sum(1), 1)) ** _SCALE)[:, None]
     else:
         proj = np.zeros((len(placed), n_dims))
         explained = None
@@ -342,7 +343,7 @@ def _group(proj: np.ndarray, max_groups: int, seed: int) -> tuple[np.ndarray, fl
         labels = km.labels_[base_labels]
         if len(np.unique(labels[sample])) < 2:
             continue
-        if _SIL == 'base':
+        if _SIL == "base":
             if len(np.unique(km.labels_)) < 2 or len(centres) <= k:
                 continue
             s = float(silhouette_score(centres, km.labels_))

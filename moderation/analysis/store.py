@@ -327,10 +327,17 @@ def apply_edits(computed: Computed, edits: list[ThemeEdit]) -> None:
 
 # ----- storing -----
 
-def latest_run(session: Session, subject_kind: str, subject_id: int) -> AnalysisRun | None:
-    return session.exec(select(AnalysisRun).where(AnalysisRun.subject_kind == subject_kind,
-                                                  AnalysisRun.subject_id == subject_id)
-                        .order_by(AnalysisRun.id.desc()).limit(1)).first()
+def latest_run(session: Session, subject_kind: str, subject_id: int, *, lock: bool = False) -> AnalysisRun | None:
+    """The subject's latest run. With `lock`, the row is locked (PostgreSQL) so that saving a run and an
+    official's edit serialise, and re-read afterwards in case a newer run was committed meanwhile."""
+    query = (select(AnalysisRun).where(AnalysisRun.subject_kind == subject_kind, AnalysisRun.subject_id == subject_id)
+             .order_by(AnalysisRun.id.desc()).limit(1))
+    run = session.exec(query.with_for_update() if lock else query).first()
+    if lock and run is not None:
+        newest = session.exec(query.with_for_update()).first()
+        if newest is not None and newest.id != run.id:
+            run = newest
+    return run
 
 
 def run_themes(session: Session, run_id: int) -> list[AnalysisTheme]:
@@ -392,7 +399,7 @@ def edits_of(session: Session, subject_kind: str, subject_id: int) -> list[Theme
 
 def save(session: Session, computed: Computed, *, subject_kind: str, subject_id: int, now: datetime) -> AnalysisRun:
     """Store a computed analysis as the subject's latest run (edits re-applied, keys matched, old runs pruned)."""
-    previous = latest_run(session, subject_kind, subject_id)
+    previous = latest_run(session, subject_kind, subject_id, lock=True)
     previous_themes = [theme_dict(r) for r in run_themes(session, previous.id)] if previous else []
     edits = edits_of(session, subject_kind, subject_id)
     if computed.themes:
