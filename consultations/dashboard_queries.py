@@ -142,11 +142,12 @@ class CommentsPage:
 
 
 def lang_of(text: str) -> str:
-    """"zh-Hans" when a text is mostly Chinese characters, else "en" (for `lang` attributes on quotes)."""
+    """"zh" when a text is mostly Chinese characters (simplified or traditional), else "en" (for `lang`
+    attributes on residents' quotes inside a page of the other language)."""
     text = text or ""
     cjk = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff")
     latin = sum(1 for ch in text if ch.isascii() and ch.isalpha())
-    return "zh-Hans" if cjk and cjk * 3 >= latin else "en"
+    return "zh" if cjk and cjk * 3 >= latin else "en"
 
 
 def _excerpt(text: str) -> str:
