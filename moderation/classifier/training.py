@@ -13,9 +13,10 @@ Hyperparameters were chosen by the mean ROC-AUC over the three *valid*
 splits (Davidson valid, HateXplain valid, COLD dev): char n-grams 1-4 vs 1-3
 vs 2-4 (1-4 won), min_df 2 vs 3 (3), C in {1, 2, 4, 8, 16} (8), HateXplain
 sample weight 1/2/4 (2: equalises the total weight of the two English
-corpora; 4 helps HateXplain but costs Davidson and COLD).  Word tokens skip
+corpora; 4 helps HateXplain but costs Davidson and COLD), COLD sample weight
+1/2 (2: gives Chinese as much total weight as English).  Word tokens skip
 Han characters (a Chinese clause is not a word); that also raised COLD dev
-AUC.
+AUC.  Final validation ROC-AUC: Davidson 0.981, HateXplain 0.721, COLD 0.960.
 """
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ WORD_NGRAMS = (1, 2)
 WORD_BITS = 19
 MIN_DF = 3
 C = 8.0
-DATASET_WEIGHTS = {"davidson": 1.0, "hatexplain": 2.0, "cold": 1.0}
+DATASET_WEIGHTS = {"davidson": 1.0, "hatexplain": 2.0, "cold": 2.0}
 EXTRA_WEIGHT = 2.0
 # Operating points: "hold" = lowest threshold whose validation precision
 # (macro-averaged over the validation corpora) reaches HOLD_PRECISION;

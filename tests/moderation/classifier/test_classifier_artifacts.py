@@ -116,7 +116,7 @@ def test_retrain_is_not_promoted_when_candidate_is_worse(model_copy, monkeypatch
     import moderation.classifier as mc
 
     monkeypatch.setattr(mc, "PROMOTION_TOLERANCE", -1.0)  # demand an impossible improvement
-    result = retrain_with_decisions(data_dir, [("some decision", 0)], sample=800)
+    result = retrain_with_decisions(data_dir, [("some decision", 0)], sample=300)
     assert result.promoted is False
     assert current_version(data_dir) == old
     assert load_version(data_dir, result.candidate_version).available  # candidate kept for inspection
