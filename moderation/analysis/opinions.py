@@ -62,10 +62,10 @@ def _first_distinct(X: np.ndarray, k: int) -> np.ndarray | None:
     return X[np.sort(first)[:k]]
 
 
-def _kmeans(X, k, seed, weights=None):
+def _kmeans(X, k, seed, weights=None, n_init=10):
     init = _first_distinct(X, k) if _INIT == "first" else None
     if init is None:
-        km = KMeans(k, n_init=10, random_state=seed)
+        km = KMeans(k, n_init=n_init, random_state=seed)
     else:
         km = KMeans(k, init=init, n_init=1, random_state=seed)
     with warnings.catch_warnings():
@@ -164,6 +164,7 @@ class OpinionResult:
     note: str = ""
 
 
+_FAST_VOTES = {1: 1, -1: -1, 0: 0, "1": 1, "-1": -1, "0": 0}
 _WORDS = {"agree": 1, "disagree": -1, "pass": 0, "skip": 0, "a": 1, "d": -1, "p": 0}
 
 
@@ -225,14 +226,20 @@ def opinion_groups(
     """
     pids: dict = {}
     cids: dict = {}
-    latest: dict[tuple[int, int], int] = {}
+    rows: list[int] = []
+    cols: list[int] = []
+    vals: list[int] = []
     excluded_c = set(exclude_comments)
+    pset, cset, fast = pids.setdefault, cids.setdefault, _FAST_VOTES.get
     for pid, cid, v in votes:
-        if cid in excluded_c:
+        if excluded_c and cid in excluded_c:
             continue
-        p = pids.setdefault(pid, len(pids))
-        c = cids.setdefault(cid, len(cids))
-        latest[(p, c)] = parse_vote(v)
+        x = fast(v) if isinstance(v, (int, str)) else None
+        if x is None:
+            x = parse_vote(v)
+        rows.append(pset(pid, len(pids)))
+        cols.append(cset(cid, len(cids)))
+        vals.append(x)
     pid_list = list(pids)
     cid_list = list(cids)
     n_p, n_c = len(pid_list), len(cid_list)
@@ -253,9 +260,11 @@ def opinion_groups(
     if n_p == 0:
         return trivial("no votes")
     M = np.full((n_p, n_c), np.nan, dtype=np.float64)
-    if latest:
-        keys = np.fromiter((k for pc in latest for k in pc), dtype=np.int64, count=2 * len(latest)).reshape(-1, 2)
-        M[keys[:, 0], keys[:, 1]] = np.fromiter(latest.values(), dtype=np.float64, count=len(latest))
+    if vals:
+        # keep the latest vote per (participant, statement): first occurrence in reversed order
+        lin = (np.asarray(rows, dtype=np.int64) * n_c + np.asarray(cols, dtype=np.int64))[::-1]
+        uniq, first = np.unique(lin, return_index=True)
+        M.flat[uniq] = np.asarray(vals, dtype=np.float64)[::-1][first]
     observed = ~np.isnan(M)
     n_votes = observed.sum(axis=1)
     need = min(min_votes, n_c)
@@ -326,7 +335,7 @@ def _group(proj: np.ndarray, max_groups: int, seed: int) -> tuple[np.ndarray, fl
     n_distinct = len(np.unique(proj.round(9), axis=0))
     n_base = min(_BASE_CLUSTERS, n_distinct)
     if n_base < n:
-        base = _kmeans(proj, n_base, seed)
+        base = _kmeans(proj, n_base, seed, n_init=2)
         centres, base_labels = base.cluster_centers_, base.labels_
         weights = np.bincount(base_labels, minlength=n_base).astype(float)
         keep = weights > 0
