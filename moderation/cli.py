@@ -11,9 +11,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-# Big free-text cells (long petitions) must not trip the csv module's default limit.
-csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-
 
 def register(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("moderation", help="abuse classifier: train, evaluate, score")
@@ -49,6 +46,9 @@ def _err(msg: str) -> int:
 
 
 def _read_csv(path: Path, required: list[str]) -> tuple[list[str], list[dict[str, str]]]:
+    # Big free-text cells (long petitions) must not trip the csv module's 128 KiB default.
+    if csv.field_size_limit() < 2**27:
+        csv.field_size_limit(2**27)
     try:
         with open(path, encoding="utf-8-sig", newline="") as fh:
             reader = csv.DictReader(fh)

@@ -47,7 +47,7 @@ log = logging.getLogger("civic.moderation")
 # this much below the current model's on the same fixed held-out split.
 PROMOTION_TOLERANCE = 0.005
 
-_train_lock = threading.Lock()
+_train_lock = threading.RLock()  # re-entrant: ensure_model holds it while calling train_to_dir
 
 
 @dataclass(frozen=True)
@@ -106,12 +106,16 @@ def ensure_model(data_dir: Path) -> str | None:
     clf = load_classifier(data_dir)
     if clf.available:
         return clf.version
-    log.info("no usable abuse model (%s); training one", getattr(clf, "reason", ""))
-    try:
-        return train_to_dir(data_dir)
-    except Exception:  # noqa: BLE001 - called from a background job
-        log.exception("training the abuse model failed")
-        return None
+    with _train_lock:
+        clf = load_classifier(data_dir)  # another thread may have trained meanwhile
+        if clf.available:
+            return clf.version
+        log.info("no usable abuse model (%s); training one", getattr(clf, "reason", ""))
+        try:
+            return train_to_dir(data_dir)
+        except Exception:  # noqa: BLE001 - called from a background job
+            log.exception("training the abuse model failed")
+            return None
 
 
 def _mean_auc(metrics: dict[str, Any] | None) -> float | None:
