@@ -59,14 +59,22 @@ def enqueue_analysis(session: Session, consultation_id: int) -> bool:
 
 
 def scan(ctx, payload: dict) -> None:
-    """Queue analyses of consultations that changed enough since their last analysis."""
-    with ctx.unit_of_work() as session:
+    """Queue analyses of consultations that changed enough since their last analysis.
+
+    Counting happens in a read-only session, so the write transaction (SQLite's single writer) stays short.
+    """
+    due = []
+    with read_session(ctx.engine) as session:
         ids = list(session.exec(select(Consultation.id).where(Consultation.state.in_(list(VISIBLE_STATES)))
                                 .order_by(Consultation.id)))
         for cid in ids:
             n_items, n_votes = dq.current_counts(session, cid)
             if needs_reanalysis(session, subject_kind=dq.SUBJECT, subject_id=cid, n_items=n_items, n_votes=n_votes,
                                 min_new_items=MIN_NEW_COMMENTS, min_new_votes=MIN_NEW_VOTES):
+                due.append(cid)
+    if due:
+        with ctx.unit_of_work() as session:
+            for cid in due:
                 enqueue_analysis(session, cid)
 
 
