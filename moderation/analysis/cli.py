@@ -55,6 +55,8 @@ def register(subparsers) -> None:
     og.add_argument("--max-groups", type=int, default=5, help="largest number of groups tried (default 5)")
     og.add_argument("--comments", default=None,
                     help="optional Polis comments.csv; statements with moderated = -1 are left out")
+    og.add_argument("--no-sparsity-scaling", action="store_true",
+                    help="do not apply Polis's sqrt(statements/votes) scaling of the map")
     og.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     og.set_defaults(handler=opinion_groups_command)
 
@@ -203,7 +205,8 @@ def opinion_groups_command(args, settings=None) -> int:
         with Progress("Opinion groups", total=None) as prog:
             prog.step(f"{len(votes)} votes")
             result = opinion_groups(((p, c, v) for _, p, c, v in votes), min_votes=args.min_votes,
-                                    max_groups=args.max_groups, seed=args.seed, exclude_comments=exclude)
+                                    max_groups=args.max_groups, seed=args.seed, exclude_comments=exclude,
+                                    sparsity_scaling=not getattr(args, "no_sparsity_scaling", False))
         with _open_output(args.output) as f:
             w = csv.writer(f)
             w.writerow(["participant", "group"])

@@ -203,6 +203,7 @@ def opinion_groups(
     alpha: float = 0.05,
     max_statements: int = 10,
     exclude_comments: Iterable[Hashable] = (),
+    sparsity_scaling: bool = True,
 ) -> OpinionResult:
     """Find opinion groups among participants from their votes.
 
@@ -218,6 +219,9 @@ def opinion_groups(
         max_statements: cap on representative (per group), consensus and divisive lists.
         exclude_comments: statement ids to ignore entirely (e.g. moderated out),
             as Polis leaves moderated-out statements out of its math.
+        sparsity_scaling: apply Polis's ``sqrt(n_statements / n_votes)``
+            scaling of the map coordinates (default, as Polis); False keeps the
+            plain PCA projection.
 
     Returns:
         An :class:`OpinionResult`.  With no placed participant there are no
@@ -289,7 +293,7 @@ def opinion_groups(
         proj = U[:, :n_dims] * S[:n_dims]
         explained = float((S[:n_dims] ** 2).sum() / total)
         # Polis: scale by sqrt(n_statements / n_votes) so sparse voters are not pulled to the centre
-        if _SCALE:
+        if sparsity_scaling and _SCALE:
             proj = proj * ((n_c / np.maximum(obs.sum(1), 1)) ** _SCALE)[:, None]
     else:
         proj = np.zeros((len(placed), n_dims))
