@@ -27,20 +27,20 @@ The functions cap BLAS/OpenMP threads at 1 per call (set
 ``CIVIC_ANALYSIS_THREADS`` to change it): on busy shared hosts oversubscribed
 threads made k-means several times slower.
 """
-from .duplicates import DuplicateGroup, find_campaigns, group_near_duplicates
-from .opinions import (
-    ConsensusStatement,
-    DivisiveStatement,
-    OpinionGroup,
-    OpinionResult,
-    RepresentativeStatement,
-    opinion_groups,
-)
-from .similarity import SimilarityIndex
-from .themes import Theme, ThemeResult, find_themes
+import importlib
 
-__all__ = [
-    "ConsensusStatement", "DivisiveStatement", "DuplicateGroup", "OpinionGroup", "OpinionResult",
-    "RepresentativeStatement", "SimilarityIndex", "Theme", "ThemeResult", "find_campaigns",
-    "find_themes", "group_near_duplicates", "opinion_groups",
-]
+_EXPORTS = {
+    "DuplicateGroup": "duplicates", "find_campaigns": "duplicates", "group_near_duplicates": "duplicates",
+    "ConsensusStatement": "opinions", "DivisiveStatement": "opinions", "OpinionGroup": "opinions",
+    "OpinionResult": "opinions", "RepresentativeStatement": "opinions", "opinion_groups": "opinions",
+    "SimilarityIndex": "similarity",
+    "Theme": "themes", "ThemeResult": "themes", "find_themes": "themes",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    # Lazy, so importing moderation.analysis.cli (CLI start-up) does not load scikit-learn.
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
