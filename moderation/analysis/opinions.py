@@ -91,6 +91,8 @@ class RepresentativeStatement:
     "disagree"; passes count in the denominator); ``group_votes`` /
     ``other_votes`` are those denominators; ``p_value`` is one-sided
     (``test`` = "z" for the two-proportion z-test or "fisher").
+    ``group_agree_share`` / ``other_agree_share`` always give the agree shares,
+    whatever the direction.
     """
 
     comment_id: Hashable
@@ -102,6 +104,8 @@ class RepresentativeStatement:
     p_value: float
     z: float
     test: str
+    group_agree_share: float = 0.0
+    other_agree_share: float = 0.0
 
 
 @dataclass
@@ -410,6 +414,8 @@ def _explain(res: OpinionResult, A: np.ndarray, obs: np.ndarray, labels: np.ndar
                         group_share=float(share_g[c]), other_share=float(k2[c] / max(n2[c], 1)),
                         group_votes=int(n1[c]), other_votes=int(n2[c]),
                         p_value=float(p[c]), z=float(z[c]), test=str(test[c]),
+                        group_agree_share=float(ag[g, c] / max(ng[g, c], 1)),
+                        other_agree_share=float((at[c] - ag[g, c]) / max(nt[c] - ng[g, c], 1)),
                     ))
             # one entry per statement: keep the stronger direction
             best: dict = {}
