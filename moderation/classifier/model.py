@@ -8,6 +8,7 @@ and, in the same pass, each n-gram occurrence's contribution
 """
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections.abc import Sequence
@@ -139,15 +140,14 @@ class AbuseModel:
             return [Analysis(float(a), float(b), ()) for a, b in zip(z, p)]
         totals: list[dict[str, float]] = [{} for _ in range(n)]
 
-        # Word n-grams are readable as they are.
-        off = 0
-        w_list = w_occ.tolist()
-        for d, terms in enumerate(wterms):
-            tot = totals[d]
-            for term, w in zip(terms, w_list[off : off + len(terms)]):
-                if w > 0:
-                    tot[term] = tot.get(term, 0.0) + w
-            off += len(terms)
+        # Word n-grams are readable as they are (only positive ones matter).
+        pos = np.flatnonzero(w_occ > 0)
+        if len(pos):
+            flat_terms = [t for terms in wterms for t in terms]
+            for k, d, w in zip(pos.tolist(), wd[pos].tolist(), w_occ[pos].tolist()):
+                term = flat_terms[k]
+                tot = totals[d]
+                tot[term] = tot.get(term, 0.0) + w
 
         # Character n-grams: credited to the word containing them (so the
         # pieces of "fuuck" add up to "fuuck"); inside Chinese text (no
@@ -173,13 +173,13 @@ class AbuseModel:
 
         out = []
         for d in range(n):
-            ranked = sorted(
-                ((_DISPLAY.get(t, t), w) for t, w in totals[d].items() if w > 1e-6 and t.strip()), key=lambda kv: -kv[1]
-            )
             merged: dict[str, float] = {}
-            for t, w in ranked:
-                merged[t] = merged.get(t, 0.0) + w
-            expl = tuple((t, round(w, 4)) for t, w in sorted(merged.items(), key=lambda kv: -kv[1])[:EXPLANATION_TERMS])
+            for t, w in totals[d].items():
+                if w > 1e-6:
+                    t = _DISPLAY.get(t, t)
+                    merged[t] = merged.get(t, 0.0) + w
+            top = heapq.nlargest(EXPLANATION_TERMS, merged.items(), key=lambda kv: kv[1])
+            expl = tuple((t, round(w, 4)) for t, w in top if t.strip())
             out.append(Analysis(float(z[d]), float(p[d]), expl))
         return out
 
@@ -203,28 +203,18 @@ class AbuseModel:
         top = scores.max()
         if top <= 0:
             return
-        keep = (scores >= 0.3 * top).tolist()
-        run: list[int] = []
-
-        def flush() -> None:
-            if not run:
-                return
-            idx = np.asarray(run)
+        keep = scores >= 0.3 * top
+        # runs of kept, adjacent characters
+        brk = np.r_[True, (np.diff(idx_all) != 1) | ~keep[:-1]]
+        starts = np.flatnonzero(keep & brk)
+        for a in starts.tolist():
+            b = a
+            while b + 1 < len(idx_all) and keep[b + 1] and idx_all[b + 1] == idx_all[b] + 1:
+                b += 1
+            idx = idx_all[a : b + 1]
             if len(idx) > _MAX_CJK_TERM:  # keep the strongest window
                 sums = np.convolve(char_score[idx], np.ones(_MAX_CJK_TERM), mode="valid")
                 s = int(np.argmax(sums))
                 idx = idx[s : s + _MAX_CJK_TERM]
-            term = "".join(chr(int(c)) for c in cg.codes[idx])
+            term = "".join(map(chr, cg.codes[idx].tolist()))
             tot[term] = tot.get(term, 0.0) + float(char_score[idx].sum())
-            run.clear()
-
-        prev = -2
-        for p, k in zip(idx_all.tolist(), keep):
-            if k and run and p == prev + 1:
-                run.append(p)
-            else:
-                flush()
-                if k:
-                    run.append(p)
-            prev = p
-        flush()
