@@ -13,7 +13,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from app.clock import utc_now
-from app.errors import NotFound
+from app.errors import NotFound, PermissionDenied
 from app.i18n import gettext as _
 from app.models import Department, User
 
@@ -360,11 +360,13 @@ def comment_page(session: Session, *, consultation_id: int, comment_id: int, vie
 
 
 def get_comment_for_author(session: Session, *, comment_id: int, user_id: int) -> CommentView:
-    """A comment as its author sees it (for the edit form). Raises: NotFound."""
+    """A comment as its author sees it (for the edit form). Raises: NotFound, PermissionDenied."""
     row = session.exec(select(Comment, User.name).join(User, onclause=User.id == Comment.author_id)
-                       .where(Comment.id == comment_id, Comment.author_id == user_id)).first()
+                       .where(Comment.id == comment_id)).first()
     if row is None:
-        raise NotFound(_("We couldn't find that comment among yours."))
+        raise NotFound(_("We couldn't find that comment. It may have been removed."))
+    if row[0].author_id != user_id:
+        raise PermissionDenied(_("You can only edit your own comments."))
     return _comment_views(session, [row], user_id, 10**6)[0]
 
 

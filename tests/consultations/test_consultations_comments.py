@@ -151,7 +151,7 @@ def test_edit_within_the_window_keeps_history_and_only_the_author_may_edit(app, 
     other = make_client()
     helpers.sign_in(other, app, "mallory@example.org")
     denied = other.post(f"/consultations/{cid}/comments/{cmt}/edit", data={"body": "Hijacked"})
-    assert denied.status_code == 404  # someone else's comment isn't among yours
+    assert denied.status_code == 403 and "You can only edit your own comments." in denied.text
     denied = other.post(f"/consultations/{cid}/comments/{cmt}/delete")
     assert denied.status_code == 403 and "only delete your own" in denied.text
     with factories.uow(app) as session:
