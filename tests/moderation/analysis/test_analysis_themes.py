@@ -159,3 +159,17 @@ def test_trend_per_bucket():
 def test_deterministic_for_a_seed():
     texts, _ = planted(30)
     assert find_themes(texts, seed=3).assignments == find_themes(texts, seed=3).assignments
+
+
+def test_large_input_path_fits_on_a_sample_and_assigns_the_rest(monkeypatch):
+    import moderation.analysis.themes as themes_mod
+
+    monkeypatch.setattr(themes_mod, "FIT_SAMPLE", 60)  # force the sampled path on a small input
+    texts, labels = planted(60)
+    texts += ["Rent is too high, affordable housing now!"] * 50  # a campaign must be in the sample
+    labels += [2] * 50
+    res = find_themes(texts, k=3)
+    assert res.k == 3 and all(a >= 0 for a in res.assignments)
+    assert adjusted_rand_score(labels, res.assignments) > 0.8
+    assert sum(t.size for t in res.themes) == len(texts)
+    assert res.campaigns[0].size == 50
