@@ -86,14 +86,20 @@ def notify_followers_of_report(session: Session, *, consultation_id: int) -> int
     renderer = session.info.get("renderer")
     link = renderer.absolute_url("consultations:responses", consultation_id=consultation.id)
     report = strip_all(consultation.report_text.replace("</p>", "</p>\n\n").replace("<br>", "\n")).strip()
+    responses = list(session.exec(select(OfficialResponse).where(
+        OfficialResponse.consultation_id == consultation.id, OfficialResponse.status == CommentStatus.PUBLISHED)
+        .order_by(OfficialResponse.created_at, OfficialResponse.id)))
     sent = 0
     for user in _followers(session, consultation.id):
         if not _mailable(user):
             continue
+        locale = user.locale or "en"
+        items = [{"decision": _decision_text(r.decision, locale), "text": r.text, "commitment": r.commitment}
+                 for r in responses]
         unsubscribe = renderer.absolute_url("consultations:unsubscribe", _query={
             "token": service.unfollow_token(signer, consultation.id, user.id)}) if signer else ""
         queue_email(session, to=user.email_display or user.email, template="consultations/report",
-                    locale=user.locale or "en", context={"title": consultation.title, "report": report,
-                                                         "link": link, "unsubscribe": unsubscribe})
+                    locale=locale, context={"title": consultation.title, "report": report, "responses": items,
+                                            "link": link, "unsubscribe": unsubscribe})
         sent += 1
     return sent

@@ -93,6 +93,7 @@ def test_closing_report_is_published_shown_and_sent_to_followers(app, client, ma
     helpers.sign_in(follower, app, "follower@example.org")
     follower.post(f"/consultations/{cid}/follow", data={"action": "follow"})
     _official(client, app, helpers)
+    client.post(f"/consultations/{cid}/respond", data={"decision": "will_act", "text": "We will widen pavements."})
     early = client.post(f"/consultations/{cid}/report", data={"report": "<p>Too soon</p>"})
     assert early.status_code == 409 and "Close the consultation" in early.text
     assert client.post(f"/consultations/{cid}/state", data={"action": "close"}).status_code == 303
@@ -106,7 +107,10 @@ def test_closing_report_is_published_shown_and_sent_to_followers(app, client, ma
     assert "Report published" in page
     helpers.run_jobs(app)
     mail = [m for m in helpers.outbox(app, "follower@example.org") if m.template.startswith("consultations/")]
-    assert len(mail) == 1 and "Closing report" in mail[0].subject and "Most want it." in mail[0].body
+    reports = [m for m in mail if m.template == "consultations/report"]
+    assert len(reports) == 1 and "Closing report" in reports[0].subject and "Most want it." in reports[0].body
+    assert "We will act on this: We will widen pavements." in reports[0].body
+    mail = reports
     assert "/consultations/unsubscribe?token=" in mail[0].body
 
 
