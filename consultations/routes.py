@@ -189,6 +189,8 @@ async def detail(request: Request, *, values=None, errors=None, status_code: int
     cid = request.path_params["consultation_id"]
     ctx = await _thread_context(request, cid, None, with_questions=True)
     ctx.update(values=values or {"body": ""}, errors=errors or {}, decisions=_decision_options())
+    if ctx["consultation"].report_published_at and not is_htmx(request):
+        ctx["report_responses"] = (await run_query(request, queries.list_responses, consultation_id=cid))[1]
     return render(request, "consultations/detail.html", ctx, partial="consultations/_thread.html",
                   status_code=status_code)
 

@@ -105,6 +105,8 @@ def test_closing_report_is_published_shown_and_sent_to_followers(app, client, ma
     page = client.get(f"/consultations/{cid}").text
     assert "Closing report" in page and "<h2>What we heard</h2>" in page and "onerror" not in page
     assert "Report published" in page
+    report_section = page.split('id="report"')[1].split("</section>")[0]
+    assert "We will widen pavements." in report_section  # the report shows the responses too
     helpers.run_jobs(app)
     mail = [m for m in helpers.outbox(app, "follower@example.org") if m.template.startswith("consultations/")]
     reports = [m for m in mail if m.template == "consultations/report"]
