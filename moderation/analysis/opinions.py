@@ -152,6 +152,8 @@ class OpinionResult:
         silhouette: silhouette of the chosen grouping on the map (None if < 2 groups).
         explained_variance: share of vote variance captured by the 2-D map.
         note: plain-language remark for trivial inputs, else "".
+        note_code: stable code of ``note``: "no_votes", "few_votes",
+            "few_participants", "unanimous" or "".
     """
 
     groups: list[OpinionGroup]
@@ -166,8 +168,15 @@ class OpinionResult:
     silhouette: float | None = None
     explained_variance: float | None = None
     note: str = ""
+    note_code: str = ""
+
+    def __post_init__(self) -> None:
+        if self.note and not self.note_code:
+            self.note_code = next((c for p, c in _NOTE_CODES if self.note.startswith(p)), "")
 
 
+_NOTE_CODES = (("no votes", "no_votes"), ("no participant", "few_votes"),
+               ("fewer than 4", "few_participants"), ("everybody voted", "unanimous"))
 _FAST_VOTES = {1: 1, -1: -1, 0: 0, "1": 1, "-1": -1, "0": 0}
 _WORDS = {"agree": 1, "disagree": -1, "pass": 0, "skip": 0, "a": 1, "d": -1, "p": 0}
 

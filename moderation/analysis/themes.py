@@ -110,6 +110,8 @@ class ThemeResult:
             clustered as one weighted point.
         trend_bucket: "day", "week" or "month" when timestamps were given.
         note: plain-language remark for trivial inputs (e.g. "no text"), else "".
+        note_code: stable code of ``note`` for translation: "no_input", "empty",
+            "identical", "no_words", "one_per_comment", "few", "similar" or "".
     """
 
     themes: list[Theme]
@@ -122,6 +124,7 @@ class ThemeResult:
     campaigns: list[DuplicateGroup] = field(repr=False)
     trend_bucket: str | None = None
     note: str = ""
+    note_code: str = ""
 
 
 # --------------------------------------------------------------------------- features
@@ -411,7 +414,7 @@ def find_themes(
         return ThemeResult(
             themes=themes, assignments=assignments.tolist(), k=n_themes, k_requested=k,
             silhouette=sil, n_texts=n, n_empty=n_empty, campaigns=campaigns,
-            trend_bucket=unit, note=note,
+            trend_bucket=unit, note=note, note_code=_note_code(note),
         )
 
     if G == 0:
@@ -449,7 +452,7 @@ def find_themes(
         lab = np.arange(G)
         order = np.argsort(-counts, kind="stable")
         lab[order] = np.arange(G)
-        terms = _label_terms(Xw, vocab, lab, counts, G)
+        terms = _label_terms(Xw, vocab, lab, counts, G) if Gf == G else [[] for _ in range(G)]
         reps = [[d.representative[g]] for g in order]
         return result(lab, G, terms, reps, None,
                       note=f"only {G} distinct comments: one theme per distinct comment")
@@ -527,6 +530,17 @@ def find_themes(
         if len(np.unique(labels_f[sidx])) >= 2 and len(sidx) > len(np.unique(labels_f[sidx])):
             sil = float(silhouette_score(Z[sidx], labels_f[sidx], metric="cosine"))
     return result(labels, k_final, terms, reps, sil)
+
+
+_NOTE_CODES = (
+    ("no input", "no_input"), ("no non-empty text", "empty"), ("all comments are (near-)identical", "identical"),
+    ("no usable words", "no_words"), ("only ", "one_per_comment"), ("too few distinct", "few"),
+    ("comments are too similar", "similar"),
+)
+
+
+def _note_code(note: str) -> str:
+    return next((code for prefix, code in _NOTE_CODES if note.startswith(prefix)), "")
 
 
 def _fallback_label(text: str, max_len: int = 40) -> str:
