@@ -117,25 +117,36 @@ def _stable_hash(s: str) -> int:
     return zlib.crc32(s.encode("utf-8", "surrogatepass"))
 
 
-def word_grams(texts: Sequence[str], ngrams: tuple[int, int], bits: int) -> tuple[np.ndarray, np.ndarray, list[list[str]]]:
-    """(doc indices, buckets, per-doc list of n-gram strings in bucket order)."""
+def word_grams(
+    texts: Sequence[str], ngrams: tuple[int, int], bits: int
+) -> tuple[np.ndarray, np.ndarray, list[list[str]], np.ndarray]:
+    """(doc indices, buckets, per-doc lists of n-gram strings in bucket order, unigram mask)."""
     lo, hi = ngrams
     mask = (1 << bits) - 1
     docs: list[int] = []
     buckets: list[int] = []
     terms: list[list[str]] = []
+    uni: list[bool] = []
     for d, t in enumerate(texts):
         toks = _WORD_RE.findall(t)
         grams: list[str] = []
         for n in range(lo, hi + 1):
             if n == 1:
                 grams.extend(toks)
+                uni.extend([True] * len(toks))
             else:
-                grams.extend(" ".join(toks[i : i + n]) for i in range(len(toks) - n + 1))
+                more = [" ".join(toks[i : i + n]) for i in range(len(toks) - n + 1)]
+                grams.extend(more)
+                uni.extend([False] * len(more))
         terms.append(grams)
         docs.extend([d] * len(grams))
         buckets.extend((_stable_hash(g) * 0x9E3779B1 >> 7) & mask for g in grams)
-    return np.asarray(docs, dtype=np.int64), np.asarray(buckets, dtype=np.int64), terms
+    return (
+        np.asarray(docs, dtype=np.int64),
+        np.asarray(buckets, dtype=np.int64),
+        terms,
+        np.asarray(uni, dtype=bool),
+    )
 
 
 class HashedTfidf:
@@ -148,12 +159,19 @@ class HashedTfidf:
         word_ngrams: tuple[int, int] = (1, 2),
         word_bits: int = 19,
         min_df: int = 2,
+        presence_bits: int = 18,
+        presence_scale: float = 0.0,
     ):
         self.char_ngrams = tuple(char_ngrams)
         self.char_bits = char_bits
         self.word_ngrams = tuple(word_ngrams)
         self.word_bits = word_bits
         self.min_df = min_df
+        # Optional third block: binary presence of word unigrams with a fixed
+        # value `presence_scale` (no length normalisation, so one slur in a
+        # long post still counts fully).  0 disables the block.
+        self.presence_bits = presence_bits
+        self.presence_scale = presence_scale
         self.char_idf: np.ndarray | None = None
         self.word_idf: np.ndarray | None = None
 
@@ -162,8 +180,26 @@ class HashedTfidf:
         return 1 << self.char_bits
 
     @property
+    def n_word(self) -> int:
+        return 1 << self.word_bits
+
+    @property
+    def n_presence(self) -> int:
+        return (1 << self.presence_bits) if self.presence_scale else 0
+
+    @property
     def n_features(self) -> int:
-        return (1 << self.char_bits) + (1 << self.word_bits)
+        return self.n_char + self.n_word + self.n_presence
+
+    def presence(self, texts: Sequence[str]) -> sparse.csr_matrix | None:
+        if not self.presence_scale:
+            return None
+        wd, wb, _, uni = word_grams(texts, (1, 1), self.word_bits)
+        pb = wb & ((1 << self.presence_bits) - 1)
+        m = sparse.csr_matrix((np.ones(len(wd)), (wd, pb)), shape=(len(texts), self.n_presence))
+        m.sum_duplicates()
+        m.data[:] = self.presence_scale
+        return m
 
     def counts(self, texts: Sequence[str]) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
         n = len(texts)
@@ -171,7 +207,7 @@ class HashedTfidf:
         c = sparse.csr_matrix(
             (np.ones(len(cg.doc), dtype=np.float64), (cg.doc, cg.bucket)), shape=(n, 1 << self.char_bits)
         )
-        wd, wb, _ = word_grams(texts, self.word_ngrams, self.word_bits)
+        wd, wb, _, _ = word_grams(texts, self.word_ngrams, self.word_bits)
         w = sparse.csr_matrix((np.ones(len(wd), dtype=np.float64), (wd, wb)), shape=(n, 1 << self.word_bits))
         c.sum_duplicates()
         w.sum_duplicates()
@@ -188,10 +224,10 @@ class HashedTfidf:
         c, w = self.counts(texts)
         self.char_idf = self._idf(c)
         self.word_idf = self._idf(w)
-        return self._weight(c, w)
+        return self._weight(c, w, self.presence(texts))
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        return self._weight(*self.counts(texts))
+        return self._weight(*self.counts(texts), self.presence(texts))
 
     @staticmethod
     def _tfidf(X: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
@@ -204,6 +240,9 @@ class HashedTfidf:
         X.eliminate_zeros()
         return X
 
-    def _weight(self, c: sparse.csr_matrix, w: sparse.csr_matrix) -> sparse.csr_matrix:
+    def _weight(self, c: sparse.csr_matrix, w: sparse.csr_matrix, p: sparse.csr_matrix | None = None) -> sparse.csr_matrix:
         assert self.char_idf is not None and self.word_idf is not None, "not fitted"
-        return sparse.hstack([self._tfidf(c, self.char_idf), self._tfidf(w, self.word_idf)], format="csr")
+        blocks = [self._tfidf(c, self.char_idf), self._tfidf(w, self.word_idf)]
+        if p is not None:
+            blocks.append(p)
+        return sparse.hstack(blocks, format="csr")

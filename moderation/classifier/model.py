@@ -62,6 +62,17 @@ def _block(doc: np.ndarray, bucket: np.ndarray, bits: int, n_docs: int, idf: np.
     return z, (contrib / cnt)[inv.ravel()]
 
 
+def _presence_block(doc: np.ndarray, bucket: np.ndarray, bits: int, n_docs: int, scale: float, coef: np.ndarray):
+    """Binary presence block: (per-document sum, per-occurrence share of each unique term's contribution)."""
+    if len(doc) == 0:
+        return np.zeros(n_docs), np.empty(0)
+    key = (doc << bits) | bucket
+    uniq, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
+    ud = uniq >> bits
+    contrib = coef[uniq & ((1 << bits) - 1)] * scale
+    return np.bincount(ud, weights=contrib, minlength=n_docs), (contrib / cnt)[inv.ravel()]
+
+
 class AbuseModel:
     """Fitted model: feature hasher with idf weights, linear weights, Platt calibration."""
 
@@ -75,13 +86,16 @@ class AbuseModel:
         self._views()
 
     def _views(self) -> None:
-        self.coef_char = self.coef[: self.features.n_char]
-        self.coef_word = self.coef[self.features.n_char :]
+        f = self.features
+        self.coef_char = self.coef[: f.n_char]
+        self.coef_word = self.coef[f.n_char : f.n_char + f.n_word]
+        self.coef_presence = self.coef[f.n_char + f.n_word :]
 
     def __getstate__(self):
         state = self.__dict__.copy()
         state.pop("coef_char", None)
         state.pop("coef_word", None)
+        state.pop("coef_presence", None)
         return state
 
     def __setstate__(self, state):
@@ -131,10 +145,18 @@ class AbuseModel:
         f = self.features
         n = len(texts)
         cg = char_grams(texts, f.char_ngrams, f.char_bits)
-        wd, wb, wterms = word_grams(texts, f.word_ngrams, f.word_bits)
+        wd, wb, wterms, uni = word_grams(texts, f.word_ngrams, f.word_bits)
         zc, c_occ = _block(cg.doc, cg.bucket, f.char_bits, n, f.char_idf, self.coef_char)
         zw, w_occ = _block(wd, wb, f.word_bits, n, f.word_idf, self.coef_word)
         z = self.intercept + zc + zw
+        if f.n_presence:
+            zp, p_occ = _presence_block(
+                wd[uni], wb[uni] & (f.n_presence - 1), f.presence_bits, n, f.presence_scale, self.coef_presence
+            )
+            z = z + zp
+            # credit presence contributions to the unigram occurrences
+            w_occ = w_occ.copy()
+            w_occ[np.flatnonzero(uni)] += p_occ
         p = self.calibrated_many(z)
         if not explain:
             return [Analysis(float(a), float(b), ()) for a, b in zip(z, p)]

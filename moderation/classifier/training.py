@@ -16,7 +16,9 @@ sample weight 1/2/4 (2: equalises the total weight of the two English
 corpora; 4 helps HateXplain but costs Davidson and COLD), COLD sample weight
 1/2 (2: gives Chinese as much total weight as English).  Word tokens skip
 Han characters (a Chinese clause is not a word); that also raised COLD dev
-AUC.  Final validation ROC-AUC: Davidson 0.981, HateXplain 0.721, COLD 0.960.
+AUC.  A third block of binary word-unigram presence features (value 0.3,
+not length-normalised, so one slur in a long post still counts) raised the
+mean validation ROC-AUC from 0.8875 to 0.8895 and was kept.
 """
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ CHAR_BITS = 21
 WORD_NGRAMS = (1, 2)
 WORD_BITS = 19
 MIN_DF = 3
+PRESENCE_SCALE = 0.3
 C = 8.0
 DATASET_WEIGHTS = {"davidson": 1.0, "hatexplain": 2.0, "cold": 2.0}
 EXTRA_WEIGHT = 2.0
@@ -202,7 +205,12 @@ def train_model(
     report(progress, f"fitting features on {len(texts)} texts")
     min_df = MIN_DF if len(texts) >= 5000 else 1
     features = HashedTfidf(
-        char_ngrams=CHAR_NGRAMS, char_bits=CHAR_BITS, word_ngrams=WORD_NGRAMS, word_bits=WORD_BITS, min_df=min_df
+        char_ngrams=CHAR_NGRAMS,
+        char_bits=CHAR_BITS,
+        word_ngrams=WORD_NGRAMS,
+        word_bits=WORD_BITS,
+        min_df=min_df,
+        presence_scale=PRESENCE_SCALE,
     )
     X = features.fit_transform(texts)
     y = np.asarray(labels)
@@ -253,6 +261,7 @@ def train_model(
             "char_bits": CHAR_BITS,
             "word_ngrams": list(WORD_NGRAMS),
             "word_bits": WORD_BITS,
+            "presence_scale": PRESENCE_SCALE,
             "min_df": min_df,
             "used_features": int(len(used)),
             "C": C,
