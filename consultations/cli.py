@@ -10,12 +10,10 @@ def cmd_import_polis(args, settings) -> int:
     from app.errors import ValidationFailed
     from app.migrate import upgrade
     from app.progress import Progress
-    from app.schema import import_all_models
 
-    from . import polis
+    from . import polis  # imports this domain's tables (app.cli has already loaded every other package)
 
     directory = Path(args.directory)
-    import_all_models()
     engine = make_engine(settings.database_url)
     upgrade(engine)
     try:
