@@ -126,3 +126,21 @@ def test_thread_is_paginated(app, client, factories, domain_settings):
     assert "Comment number 0" in third.text and "Comment number 6" not in third.text
     partial = client.get(f"/consultations/{cid}?page=2", headers={"HX-Request": "true"})
     assert partial.text.lstrip().startswith('<section id="thread"') and "Page 2 of 3" in partial.text
+
+
+def test_voting_without_javascript_returns_to_the_same_page_and_sort(app, client, helpers, factories,
+                                                                    domain_settings):
+    import dataclasses
+
+    domain_settings["consultations"] = dataclasses.replace(domain_settings["consultations"], page_size=2)
+    cid = factories.consultation(app)
+    ids = [factories.comment(app, cid, f"p{i}@example.org", f"Comment {i}") for i in range(3)]
+    helpers.sign_in(client, app, "voter@example.org")
+    page = client.get(f"/consultations/{cid}?sort=newest&page=2")
+    assert f'name="next" value="/consultations/{cid}?sort=newest&amp;page=2"' in page.text
+    response = client.post(f"/consultations/{cid}/comments/{ids[0]}/vote",
+                           data={"vote": "agree", "next": f"/consultations/{cid}?sort=newest&page=2"})
+    assert response.headers["location"] == f"/consultations/{cid}?sort=newest&page=2#comment-{ids[0]}"
+    evil = client.post(f"/consultations/{cid}/comments/{ids[1]}/vote",
+                       data={"vote": "agree", "next": "https://evil.example/"})
+    assert evil.headers["location"].startswith("/#comment-")  # no open redirect
