@@ -71,6 +71,7 @@ class Dedupe:
     variants: list[int]
     norm: list[str] = field(default_factory=list, repr=False)  # normalised distinct wordings
     u_index: np.ndarray | None = field(default=None, repr=False)  # wording index per text (-1 empty)
+    shingles: sp.csr_matrix | None = field(default=None, repr=False)  # binary wording x shingle matrix
 
 
 def _shingle_matrix(uniq: Sequence[str]) -> sp.csr_matrix:
@@ -213,6 +214,7 @@ def dedupe(texts: Sequence[str], *, threshold: float = 0.8, seed: int = 0) -> De
         return Dedupe(group_of=u_index, groups=[], representative=[], variants=[], norm=[])
 
     comp = np.arange(n_u)
+    X = None
     if n_u > 1 and threshold < 1.0:
         X = _shingle_matrix(uniq_texts)
         nonempty = np.nonzero(np.diff(X.indptr) > 0)[0]
@@ -255,7 +257,7 @@ def dedupe(texts: Sequence[str], *, threshold: float = 0.8, seed: int = 0) -> De
     first_of_group = np.searchsorted(u_group[key], np.arange(n_g))
     representative = u_first[key[first_of_group]].tolist()
     variants = np.bincount(u_group, minlength=n_g).tolist()
-    return Dedupe(group_of=group_of, groups=groups, representative=representative, variants=variants,
+    return Dedupe(group_of=group_of, groups=groups, representative=representative, variants=variants, shingles=X,
                   norm=uniq_texts, u_index=u_index)
 
 

