@@ -12,7 +12,8 @@ each whitespace-separated word padded with one space on either side (so they
 never cross words; Chinese runs without spaces are one "word", which is what
 we want: no segmentation).  Word n-grams are `\\w+` tokens without Han
 characters (unigrams and bigrams).  Both blocks use sublinear tf, smooth idf, and L2 normalisation per
-block, like a `FeatureUnion` of two `TfidfVectorizer`s.
+block, like a `FeatureUnion` of two `TfidfVectorizer`s.  An optional third
+block holds binary word-unigram presence at a fixed value.
 """
 from __future__ import annotations
 

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import csv
+import gzip
+
+from moderation.classifier.datasets import DATA_DIR, DATASETS, load_dataset
+
+
+def test_shipped_files_have_only_text_label_split():
+    for name, (filename, _lang) in DATASETS.items():
+        with gzip.open(DATA_DIR / filename, "rt", encoding="utf-8", newline="") as fh:
+            reader = csv.DictReader(fh)
+            assert reader.fieldnames == ["text", "label", "split"], name
+            seen_splits, seen_labels = set(), set()
+            for row in reader:
+                seen_splits.add(row["split"])
+                seen_labels.add(row["label"])
+        assert seen_labels == {"0", "1"}, name
+        assert seen_splits == {"train", "valid", "test"}, name
+
+
+def test_splits_are_disjoint_and_sizes_match_upstream():
+    sizes = {(n, s): len(load_dataset(n, s)) for n in DATASETS for s in ("train", "valid", "test")}
+    assert sizes[("hatexplain", "train")] == 10204 and sizes[("hatexplain", "test")] == 4251
+    assert sizes[("cold", "train")] == 25726 and sizes[("cold", "valid")] == 6431 and sizes[("cold", "test")] == 5323
+    assert sum(v for (n, _s), v in sizes.items() if n == "davidson") == 24783
+    dv_train = set(load_dataset("davidson", "train").texts)
+    assert not dv_train & set(load_dataset("davidson", "test").texts)
+
+
+def test_sources_document_licences_and_no_olid_is_shipped():
+    sources = (DATA_DIR / "SOURCES.md").read_text(encoding="utf-8")
+    for needle in ("MIT", "Apache License 2.0", "Davidson", "HateXplain", "COLD", "EMNLP 2022", "ICWSM"):
+        assert needle in sources
+    assert not [p for p in DATA_DIR.iterdir() if "olid" in p.name.lower()]
