@@ -295,7 +295,7 @@ async def edit_comment(request: Request) -> Response:
         values = {"body": forms.text(await request.form(), "body", 200_000)}
         try:
             await run_in_session(request, service.edit_comment, comment_id=comment_id, user_id=user_id,
-                                 body=values["body"], limits=_limits(request))
+                                 body=values["body"], limits=_limits(request), consultation_id=cid)
         except ValidationFailed as exc:
             errors, status = exc.errors, 422
         else:
@@ -311,7 +311,8 @@ async def edit_comment(request: Request) -> Response:
 @require_signed_in
 async def delete_comment(request: Request) -> Response:
     cid, comment_id = request.path_params["consultation_id"], request.path_params["comment_id"]
-    await run_in_session(request, service.delete_comment, comment_id=comment_id, user_id=_actor_id(request))
+    await run_in_session(request, service.delete_comment, comment_id=comment_id, user_id=_actor_id(request),
+                         consultation_id=cid)
     flash(request, _("Your comment is deleted. Replies to it stay in the discussion."), "success")
     return RedirectResponse(_url(request, "consultations:comment", consultation_id=cid, comment_id=comment_id), 303)
 
@@ -323,7 +324,7 @@ async def vote(request: Request) -> Response:
     try:
         result = await run_in_session(request, service.cast_vote, comment_id=comment_id,
                                       user_id=_actor_id(request), vote=forms.text(form, "vote", 20),
-                                      limits=_limits(request))
+                                      limits=_limits(request), consultation_id=cid)
     except DomainError as exc:
         if not is_htmx(request) or exc.status_code not in (409, 422, 429):
             raise
@@ -351,7 +352,8 @@ async def report_comment(request: Request) -> Response:
         reason = forms.text(await request.form(), "reason", 40)
         try:
             await run_in_session(request, service.report_comment, comment_id=comment_id,
-                                 reporter_id=_actor_id(request), reason=reason, limits=_limits(request))
+                                 reporter_id=_actor_id(request), reason=reason, limits=_limits(request),
+                                 consultation_id=cid)
         except ValidationFailed as exc:
             errors, status = exc.errors, 422
         else:

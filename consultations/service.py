@@ -313,13 +313,13 @@ def post_comment(session: Session, *, consultation_id: int, author_id: int, body
 
 
 def edit_comment(session: Session, *, comment_id: int, user_id: int, body: str,
-                 limits: CommentLimits = CommentLimits()) -> Comment:
+                 limits: CommentLimits = CommentLimits(), consultation_id: int | None = None) -> Comment:
     """Change a comment's text within the edit window; the earlier text is kept in its history.
 
     Raises: NotFound, PermissionDenied (someone else's comment), InvalidState (window passed, removed or hidden,
     consultation closed), ValidationFailed.
     """
-    comment = _get_comment(session, comment_id)
+    comment = _get_comment(session, comment_id, consultation_id)
     if comment.author_id != user_id:
         raise PermissionDenied(_("You can only edit your own comments."))
     consultation = get_consultation(session, comment.consultation_id)
@@ -349,12 +349,12 @@ def edit_comment(session: Session, *, comment_id: int, user_id: int, body: str,
     return comment
 
 
-def delete_comment(session: Session, *, comment_id: int, user_id: int) -> Comment:
+def delete_comment(session: Session, *, comment_id: int, user_id: int, consultation_id: int | None = None) -> Comment:
     """Remove one's own comment: its text is erased and it shows as "[removed by author]", keeping replies.
 
     Raises: NotFound, PermissionDenied, InvalidState (already removed).
     """
-    comment = _get_comment(session, comment_id)
+    comment = _get_comment(session, comment_id, consultation_id)
     if comment.author_id != user_id:
         raise PermissionDenied(_("You can only delete your own comments."))
     if comment.status == CommentStatus.REMOVED:
@@ -372,7 +372,7 @@ class VoteResult:
 
 
 def cast_vote(session: Session, *, comment_id: int, user_id: int, vote: str,
-              limits: CommentLimits = CommentLimits()) -> VoteResult:
+              limits: CommentLimits = CommentLimits(), consultation_id: int | None = None) -> VoteResult:
     """Agree, disagree or pass on a comment; voting again with another choice changes the vote.
 
     Raises: ValidationFailed (unknown choice), NotFound, InvalidState (closed consultation, hidden comment,
@@ -382,7 +382,7 @@ def cast_vote(session: Session, *, comment_id: int, user_id: int, vote: str,
     if choice is None:
         raise ValidationFailed({"vote": _("Choose Agree, Disagree or Pass.")})
     value = VOTE_VALUES[choice]
-    comment = _get_comment(session, comment_id)
+    comment = _get_comment(session, comment_id, consultation_id)
     consultation = get_consultation(session, comment.consultation_id)
     if consultation.state not in PARTICIPATION_STATES:
         raise InvalidState(_("Voting has closed for this consultation. The results stay on the page."))
@@ -423,7 +423,7 @@ def vote_label(value: int) -> str:
 
 
 def report_comment(session: Session, *, comment_id: int, reporter_id: int, reason: str,
-                   limits: CommentLimits = CommentLimits()) -> bool:
+                   limits: CommentLimits = CommentLimits(), consultation_id: int | None = None) -> bool:
     """Record a resident's report; enough reports hide the comment pending review. Returns True when hidden.
 
     Raises: ValidationFailed (no reason), NotFound, InvalidState (own comment, already reported, not shown).
@@ -431,7 +431,7 @@ def report_comment(session: Session, *, comment_id: int, reporter_id: int, reaso
     choice = forms.parse_reason(reason)
     if choice is None:
         raise ValidationFailed({"reason": _("Choose why you are reporting this comment.")})
-    comment = _get_comment(session, comment_id)
+    comment = _get_comment(session, comment_id, consultation_id)
     if comment.status != CommentStatus.PUBLISHED:
         raise InvalidState(_("This comment is already hidden or removed. Thank you for looking out."))
     if comment.author_id == reporter_id:
