@@ -13,6 +13,7 @@ model there first if none loads), then measures on real held-out texts
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", type=Path, default=Path("./var"))
     ap.add_argument("--posts", type=int, default=3000, help="texts per measurement (default 3000)")
-    ap.add_argument("--rounds", type=int, default=3, help="batch rounds; the median is reported")
+    ap.add_argument("--rounds", type=int, default=5, help="batch rounds; the median is reported")
     args = ap.parse_args(argv)
 
     print(f"[speed] data dir: {args.data_dir}", file=sys.stderr)
@@ -66,20 +67,25 @@ def main(argv: list[str] | None = None) -> int:
         clf.score(t)
         lat.append((time.perf_counter() - t0) * 1000)
     print("[speed] measuring batch throughput...", file=sys.stderr)
-    rates = []
+    rates, cpu_rates = [], []
     for r in range(args.rounds):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = clf.score_many(texts)
-        dt = time.perf_counter() - t0
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
         assert len(out) == len(texts)
         rates.append(len(texts) / dt)
-        print(f"[speed]   round {r + 1}/{args.rounds}: {rates[-1]:,.0f} posts/s", file=sys.stderr)
+        cpu_rates.append(len(texts) / max(dc, 1e-9))
+        print(f"[speed]   round {r + 1}/{args.rounds}: {rates[-1]:,.0f} posts/s (CPU time: {cpu_rates[-1]:,.0f}/s)", file=sys.stderr)
 
     p50, p99 = percentile(lat, 50), percentile(lat, 99)
     rate = statistics.median(rates)
     print(f"model: {clf.version}")
     print(f"single-post latency over {len(lat)} posts: p50 {p50:.3f} ms, p99 {p99:.3f} ms, max {max(lat):.3f} ms")
     print(f"batch throughput (score_many, {len(texts)} posts, median of {args.rounds}): {rate:,.0f} posts/s")
+    print(
+        f"  per CPU-second: {statistics.median(cpu_rates):,.0f} posts/s "
+        f"(wall-clock figures are affected by other load on the machine: load average {os.getloadavg()[0]:.1f})"
+    )
     ok = p99 < 5.0 and rate >= 3000
     print(f"targets (p99 < 5 ms, >= 3,000 posts/s): {'met' if ok else 'NOT met'}")
     return 0 if ok else 2

@@ -8,9 +8,9 @@ and, in the same pass, each n-gram occurrence's contribution
 """
 from __future__ import annotations
 
-import heapq
 import math
 import re
+from operator import itemgetter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,6 +21,7 @@ from .features import HashedTfidf, char_grams, word_grams
 from .text import NUMBER_TOKEN, URL_TOKEN, USER_TOKEN
 
 EXPLANATION_TERMS = 8
+_by_weight = itemgetter(1)
 _DISPLAY = {USER_TOKEN: "@user", URL_TOKEN: "<url>", NUMBER_TOKEN: "<number>"}
 _HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _STRIP = " \t\n.,!?;:\"'()[]{}<>*~`-_/\\|"
@@ -200,7 +201,7 @@ class AbuseModel:
                 if w > 1e-6:
                     t = _DISPLAY.get(t, t)
                     merged[t] = merged.get(t, 0.0) + w
-            top = heapq.nlargest(EXPLANATION_TERMS, merged.items(), key=lambda kv: kv[1])
+            top = sorted(merged.items(), key=_by_weight, reverse=True)[:EXPLANATION_TERMS]
             expl = tuple((t, round(w, 4)) for t, w in top if t.strip())
             out.append(Analysis(float(z[d]), float(p[d]), expl))
         return out

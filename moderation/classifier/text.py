@@ -74,12 +74,16 @@ def normalise(text: object) -> str:
     text = html.unescape(html.unescape(text)) if "&" in text else text
     text = text.lower()
     text = _URL_RE.sub(f" {URL_TOKEN} ", text)
-    text = _MENTION_RE.sub(f" {USER_TOKEN} ", text)
-    text = _NUMBER_PLACEHOLDER_RE.sub(f" {NUMBER_TOKEN} ", text)
-    text = _HTML_TAG_RE.sub(" ", text)
+    if "@" in text or "<" in text:
+        text = _MENTION_RE.sub(f" {USER_TOKEN} ", text)
+    if "<" in text:
+        text = _NUMBER_PLACEHOLDER_RE.sub(f" {NUMBER_TOKEN} ", text)
+        text = _HTML_TAG_RE.sub(" ", text)
     text = _CONTROL_RE.sub(" ", text)
-    text = _HASHTAG_RE.sub("", text)
-    text = _DOLLAR_EDGE_RE.sub(lambda m: "s" * len(m.group(0)), text)
+    if "#" in text:
+        text = _HASHTAG_RE.sub("", text)
+    if "$" in text:
+        text = _DOLLAR_EDGE_RE.sub(lambda m: "s" * len(m.group(0)), text)
     text = _LEET_INTERIOR_RE.sub(_leet_interior, text)
     text = _DIGITS_RE.sub(NUMBER_TOKEN, text)
     text = _SPACED_RE.sub(lambda m: _SPACED_SEP_RE.sub("", m.group(0)), text)
