@@ -94,7 +94,14 @@ def train_to_dir(
     progress=None,
     seed: int = 0,
 ) -> str:
-    """Train on the shipped data (+ extra examples), save a new version, make it CURRENT."""
+    """Train on the shipped data (+ extra examples), save a new version, make it CURRENT.
+
+    `sample` caps the rows taken from each dataset split (train, valid and
+    test alike), e.g. 500 -> 1,500 training rows, a few seconds; None = all
+    (about 56k training rows, roughly a minute).  `progress` may be an
+    `app.progress.Progress` (its `step()` gets phase messages), any callable
+    taking a message string, or None.  Returns the new version string.
+    """
     with _train_lock:
         version, _info = _train_and_save(data_dir, extra_examples, sample, progress, seed)
         artifacts.set_current(Path(data_dir), version)
