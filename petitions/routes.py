@@ -215,7 +215,8 @@ async def sign(request: Request):
         try:
             data = forms.parse_signature(values, areas=settings.areas, postcode_areas=settings.postcode_areas)
             result = await run_short_write(
-                request, service.sign_petition, petition_id=petition_id, data=data, settings=settings,
+                request, service.sign_petition, prepare=service.prepare_signature,
+                petition_id=petition_id, data=data, settings=settings,
                 signer=request.app.state.signer, locale=request.state.locale, client_ip=_ip(request),
                 allowlisted=_allowlisted(request))
         except ValidationFailed as exc:

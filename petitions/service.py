@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import String, bindparam, cast, delete, func, literal, select, update
+from sqlalchemy import insert as insert_stmt
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -167,9 +168,82 @@ def start_petition(session: Session, *, data: PetitionInput, settings: PetitionS
     return petition
 
 
+@dataclass(frozen=True)
+class PreparedMail:
+    """A confirmation e-mail rendered before the write transaction starts (keeps the transaction short)."""
+
+    to: str
+    subject: str
+    body: str
+    template: str
+
+
+_ACTIONS: dict = {}
+_OUTBOX_INSERT: dict = {}
+
+
+def _petition_action(engine, petition_id: int) -> str | None:
+    """The petition's action, cached per process (it never changes once the petition exists)."""
+    action = _ACTIONS.get((id(engine), petition_id))
+    if action is None:
+        from app.db import read_session
+
+        with read_session(engine) as session:
+            action = session.execute(select(Petition.action).where(Petition.id == petition_id)).scalar()
+        if action is None:
+            return None
+        if len(_ACTIONS) > 10_000:
+            _ACTIONS.clear()
+        _ACTIONS[(id(engine), petition_id)] = action
+    return action
+
+
+def prepare_signature(*, engine, renderer, signer, petition_id: int, data: SignatureInput, locale: str,
+                      sponsor: bool = False, **_ignored) -> PreparedMail | None:
+    """Sign the confirmation tokens and render the e-mail outside any transaction (hot path).
+
+    The tokens name the signature by (petition, canonical e-mail), which is unique, so they can be made
+    before the row exists.
+    """
+    action = _petition_action(engine, petition_id)
+    if action is None or renderer is None:
+        return None
+    payload = {"p": petition_id, "e": canonical_email(data.email)}
+    token = signer.sign(SIGNATURE_PURPOSE, payload)
+    withdraw_token = signer.sign(WITHDRAW_PURPOSE, payload, single_use=False)
+    key = (id(renderer), "petitions:confirm")
+    if key not in _LINK_BASES:
+        _LINK_BASES[key] = renderer.absolute_url("petitions:confirm")
+        _LINK_BASES[(id(renderer), "petitions:withdraw")] = renderer.absolute_url("petitions:withdraw")
+    template = "petitions/confirm_sponsor" if sponsor else "petitions/confirm_signature"
+    subject, body = renderer.render_email(template, {
+        "petition_id": petition_id, "action": action, "name": data.name, "token": token,
+        "withdraw_token": withdraw_token,
+        "confirm_url": _LINK_BASES[key] + "?token=" + token,
+        "withdraw_url": _LINK_BASES[(id(renderer), "petitions:withdraw")] + "?token=" + withdraw_token,
+    }, locale)
+    return PreparedMail(to=data.email, subject=subject[:300], body=body, template=template)
+
+
+def _queue_prepared(session: Session, mail: PreparedMail, now: datetime) -> None:
+    """Add a pre-rendered e-mail to the outbox (the same row `app.mail.queue_email` writes)."""
+    from app.models import OutboxMessage, OutboxStatus
+
+    dialect = session.get_bind().dialect.name
+    stmt = _OUTBOX_INSERT.get(dialect)
+    if stmt is None:
+        table = OutboxMessage.__table__
+        cols = ("to_addr", "subject", "body", "template", "status", "attempts", "created_at", "next_attempt_at",
+                "last_error")
+        stmt = _OUTBOX_INSERT[dialect] = insert_stmt(table).values({c: bindparam(c, type_=table.c[c].type) for c in cols})
+    session.execute(stmt, {"to_addr": mail.to, "subject": mail.subject, "body": mail.body,
+                           "template": mail.template[:120], "status": OutboxStatus.QUEUED.value, "attempts": 0,
+                           "created_at": now, "next_attempt_at": now, "last_error": ""})
+
+
 def sign_petition(session: Session, *, petition_id: int, data: SignatureInput, settings: PetitionSettings, signer,
                   locale: str, client_ip: str | None, allowlisted: bool, sponsor: bool = False,
-                  now: datetime | None = None) -> SignResult:
+                  now: datetime | None = None, prepared: PreparedMail | None = None) -> SignResult:
     """Add a pending signature and e-mail its confirmation link: one INSERT and one outbox INSERT.
 
     A repeated e-mail address (in any spelling its provider treats as the same) never adds a row: the
@@ -204,8 +278,11 @@ def sign_petition(session: Session, *, petition_id: int, data: SignatureInput, s
     template = "petitions/confirm_sponsor" if sponsor else "petitions/confirm_signature"
     context = {"petition_id": petition_id, "action": action, "name": data.name}
     if new_id is not None:
-        queue_email(session, to=data.email, template=template, locale=locale,
-                    context={**context, **_signature_tokens(signer, new_id, session)})
+        if prepared is not None:
+            _queue_prepared(session, prepared, now)
+        else:
+            queue_email(session, to=data.email, template=template, locale=locale,
+                        context={**context, **_signature_tokens(signer, new_id, session)})
         return SignResult("created", petition_id, new_id)
     existing = session.execute(select(Signature).where(Signature.petition_id == petition_id,
                                                       Signature.canonical_email == canonical)).scalar_one()
@@ -230,6 +307,18 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
+def _signature_for(session: Session, data: dict) -> Signature | None:
+    """The signature a token names: by id, or by (petition, canonical e-mail) for hot-path tokens."""
+    if "sid" in data:
+        return session.get(Signature, int(data.get("sid") or 0))
+    try:
+        petition_id, email = int(data.get("p") or 0), str(data.get("e") or "")
+    except (TypeError, ValueError):
+        return None
+    return session.execute(select(Signature).where(Signature.petition_id == petition_id,
+                                                   Signature.canonical_email == email)).scalar_one_or_none()
+
+
 @dataclass(frozen=True)
 class ConfirmResult:
     petition_id: int
@@ -250,7 +339,7 @@ def confirm_signature(session: Session, *, token: str, signer, settings: Petitio
     """
     now = now or utc_now()
     data = signer.consume(session, SIGNATURE_PURPOSE, token, max_age=settings.confirm_token_days * 86400)
-    signature = session.get(Signature, int(data.get("sid", 0)))
+    signature = _signature_for(session, data)
     if signature is None or signature.state == SignatureState.WITHDRAWN:
         raise TokenInvalid(_("This signature was withdrawn or removed. You can sign the petition again from its page."))
     petition = get_petition(session, signature.petition_id)
@@ -308,7 +397,7 @@ def withdraw_signature(session: Session, *, token: str, signer, now: datetime | 
     """
     now = now or utc_now()
     data = signer.unsign(WITHDRAW_PURPOSE, token, max_age=None)
-    signature = session.get(Signature, int(data.get("sid", 0)))
+    signature = _signature_for(session, data)
     if signature is None:
         raise TokenInvalid(_("This link is not valid any more: the signature no longer exists."))
     if signature.is_creator:

@@ -31,7 +31,9 @@ def _lock_fd(engine) -> int | None:
     return fd
 
 
-def _serialised(engine, fn, bus, renderer, services, kwargs):
+def _serialised(engine, fn, bus, renderer, services, kwargs, prepare=None):
+    if prepare is not None:  # rendering and token signing happen before the lock and the transaction
+        kwargs = dict(kwargs, prepared=prepare(engine=engine, renderer=renderer, **kwargs))
     with _thread_lock:
         fd = _lock_fd(engine)
         if fd is not None:
@@ -43,10 +45,19 @@ def _serialised(engine, fn, bus, renderer, services, kwargs):
                 fcntl.flock(fd, fcntl.LOCK_UN)
 
 
-async def run_short_write(request, fn, /, **kwargs: Any):
-    """Like `app.db.run_in_session`, but writers queue instead of spinning on SQLite's busy handler."""
+def _direct(engine, fn, bus, renderer, services, kwargs, prepare=None):
+    if prepare is not None:
+        kwargs = dict(kwargs, prepared=prepare(engine=engine, renderer=renderer, **kwargs))
+    return run_write(engine, fn, bus=bus, renderer=renderer, services=services, **kwargs)
+
+
+async def run_short_write(request, fn, /, *, prepare=None, **kwargs: Any):
+    """Like `app.db.run_in_session`, but writers queue instead of spinning on SQLite's busy handler.
+
+    `prepare(engine=..., renderer=..., **kwargs)` runs first, outside the transaction; its result is passed
+    to `fn` as `prepared=`.
+    """
     state = request.app.state
-    if state.engine.dialect.name != "sqlite":
-        return await run_in_threadpool(run_write, state.engine, fn, bus=state.events, renderer=state.renderer,
-                                       services=state.services, **kwargs)
-    return await run_in_threadpool(_serialised, state.engine, fn, state.events, state.renderer, state.services, kwargs)
+    runner = _serialised if state.engine.dialect.name == "sqlite" else _direct
+    return await run_in_threadpool(runner, state.engine, fn, state.events, state.renderer, state.services, kwargs,
+                                   prepare)
