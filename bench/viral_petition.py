@@ -344,7 +344,7 @@ def bench_database(kind: str, args) -> dict:
         tokens = tmp / "tokens.txt"
         time.sleep(1.0)
         report["tokens"] = confirmation_tokens(url, tokens)
-        report["confirm"] = run_wrk(base, duration=max(d, 60), connections=c, threads=t, script=scripts["confirm"],
+        report["confirm"] = run_wrk(base, duration=d, connections=c, threads=t, script=scripts["confirm"],
                                     args=[str(tokens), str(t), str(outdir)])
         report["confirm_ok"] = sum(line.strip() == "303" for f in outdir.glob("confirm-*.txt")
                                    for line in f.read_text().splitlines())

@@ -18,7 +18,7 @@ from app.templating import flash, is_htmx, render
 
 from . import forms, queries, service
 from .models import PetitionState
-from .writes import run_short_write
+from .writes import run_batched_write, run_short_write
 
 SESSION_COOKIE = "civic_session"
 
@@ -214,7 +214,7 @@ async def sign(request: Request):
         values = forms.sign_values(form)
         try:
             data = forms.parse_signature(values, areas=settings.areas, postcode_areas=settings.postcode_areas)
-            result = await run_short_write(
+            result = await run_batched_write(
                 request, service.sign_petition, prepare=service.prepare_signature,
                 petition_id=petition_id, data=data, settings=settings,
                 signer=request.app.state.signer, locale=request.state.locale, client_ip=_ip(request),
@@ -289,7 +289,7 @@ async def confirm(request: Request):
         return render(request, "petitions/confirm.html", {"token": token},
                       headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
     form = await request.form()
-    result = await run_short_write(request, service.confirm_signature, token=str(form.get("token", ""))[:2000],
+    result = await run_batched_write(request, service.confirm_signature, token=str(form.get("token", ""))[:2000],
                                   signer=request.app.state.signer, settings=_settings(request))
     _cache(request).drop(result.petition_id)
     url = request.app.state.renderer.path("petitions:confirmed", _query={"petition": result.petition_id,

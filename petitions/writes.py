@@ -51,6 +51,74 @@ def _direct(engine, fn, bus, renderer, services, kwargs, prepare=None):
     return run_write(engine, fn, bus=bus, renderer=renderer, services=services, **kwargs)
 
 
+class _Item:
+    __slots__ = ("kwargs", "done", "result", "error")
+
+    def __init__(self, kwargs):
+        self.kwargs, self.done, self.result, self.error = kwargs, False, None, None
+
+
+_pending: list[_Item] = []
+_pending_lock = threading.Lock()
+
+
+def _batched(engine, fn, bus, renderer, services, kwargs, prepare=None):
+    """Group commit: whoever holds the write lock commits every waiting request in one transaction.
+
+    Each request runs in its own SAVEPOINT, so one request's error (rate limit, closed petition) rolls back
+    only that request. Every caller returns only after the transaction holding its row has committed.
+    """
+    if prepare is not None:
+        kwargs = dict(kwargs, prepared=prepare(engine=engine, renderer=renderer, **kwargs))
+    item = _Item(kwargs)
+    with _pending_lock:
+        _pending.append(item)
+    with _thread_lock:
+        if not item.done:
+            with _pending_lock:
+                batch = _pending[:]
+                _pending.clear()
+            fd = _lock_fd(engine)
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                _run_batch(engine, fn, bus, renderer, services, batch)
+            finally:
+                if fd is not None:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+    if item.error is not None:
+        raise item.error
+    return item.result
+
+
+def _run_batch(engine, fn, bus, renderer, services, batch: list[_Item]) -> None:
+    from app.db import unit_of_work
+
+    try:
+        with unit_of_work(engine, bus, renderer, services) as session:
+            for it in batch:
+                try:
+                    with session.begin_nested():
+                        it.result = fn(session, **it.kwargs)
+                except Exception as exc:  # this request's own failure: its savepoint is rolled back
+                    it.error = exc
+    except BaseException as exc:  # the commit itself failed: nobody in the batch is acknowledged
+        for it in batch:
+            it.result, it.error = None, exc if isinstance(exc, Exception) else RuntimeError("write failed")
+            it.done = True
+        raise
+    for it in batch:
+        it.done = True
+
+
+async def run_batched_write(request, fn, /, *, prepare=None, **kwargs: Any):
+    """Like `run_short_write`, with group commit on SQLite (one transaction for the requests waiting)."""
+    state = request.app.state
+    runner = _batched if state.engine.dialect.name == "sqlite" else _direct
+    return await run_in_threadpool(runner, state.engine, fn, state.events, state.renderer, state.services, kwargs,
+                                   prepare)
+
+
 async def run_short_write(request, fn, /, *, prepare=None, **kwargs: Any):
     """Like `app.db.run_in_session`, but writers queue instead of spinning on SQLite's busy handler.
 
