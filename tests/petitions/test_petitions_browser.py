@@ -203,7 +203,16 @@ def test_whole_journey_in_the_browser(live_server, browser, helpers, axe, locale
             ctx.close()
 
 
-def test_petition_pages_without_javascript_and_rejected_page_are_accessible(live_server, browser, helpers, axe):
+def _fill_start_with_bad_area(page):
+    page.locator("#field-action").fill("Plant fruit trees in school grounds")
+    page.locator("#field-background").fill("Children learn where food comes from.")
+    page.locator("#field-name").fill("Fay")
+    page.locator("#field-email").fill("fay@example.org")
+    page.locator("#field-area").fill("Atlantis")
+    page.locator("form:has(#field-action) button[type=submit]").click()
+
+
+def test_rejected_and_error_pages_are_accessible_and_work_without_javascript(live_server, browser, helpers, axe):
     from app.db import unit_of_work
     from petitions.models import Petition
     from app.clock import utc_now
@@ -213,8 +222,19 @@ def test_petition_pages_without_javascript_and_rejected_page_are_accessible(live
         s.add(Petition(action="Paint every bench blue", background="Blue benches are cheerful.", creator_name="X",
                        creator_email="x@example.org", state="rejected", rejection_code="duplicate",
                        created_at=now, updated_at=now, rejected_at=now))
-    context = browser.new_context(java_script_enabled=False)
+    nojs = browser.new_context(java_script_enabled=False)
+    try:  # the lists, facets and the start form work without JavaScript
+        p = nojs.new_page()
+        p.goto(live_server.state.base_url + "/petitions/?state=rejected")
+        p.get_by_role("link", name="Paint every bench blue").wait_for()
+        p.goto(live_server.state.base_url + "/petitions/start")
+        _fill_start_with_bad_area(p)
+        p.get_by_text("Enter a postcode like SW1A 1AA").first.wait_for()
+    finally:
+        nojs.close()
+    context = browser.new_context()  # axe-core needs JavaScript
     page = context.new_page()
+    page.set_default_timeout(15000)
     try:
         page.goto(live_server.state.base_url + "/petitions/?state=rejected")
         axe(page)
@@ -222,8 +242,8 @@ def test_petition_pages_without_javascript_and_rejected_page_are_accessible(live
         page.get_by_role("heading", name="Why this petition was rejected").wait_for()
         axe(page)
         page.goto(live_server.state.base_url + "/petitions/start")
-        page.locator("button[type=submit]").last.click()  # empty form: errors must be accessible
-        page.get_by_text("Enter what you want to be done.").first.wait_for()
+        _fill_start_with_bad_area(page)  # the errors must be accessible too
+        page.get_by_text("Enter a postcode like SW1A 1AA").first.wait_for()
         axe(page)
     finally:
         context.close()
