@@ -328,6 +328,9 @@ async def start(request: Request):
         form = await request.form()
         values = forms.start_values(form)
         try:
+            if form.get("stage") == "edit":  # "Change my petition": back to the form with what was typed
+                return render(request, "petitions/start.html", {"values": values, "errors": {}, "similar": (),
+                                                                 "stage": "write", "ps": settings})
             data = forms.parse_petition(values, areas=settings.areas, postcode_areas=settings.postcode_areas)
             if form.get("stage") != "submit":
                 similar = await run_query(request, queries.similar_petitions, text=data.action + " " + data.background)

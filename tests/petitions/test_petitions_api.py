@@ -145,12 +145,18 @@ def test_similar_petitions_ranking(flow, app):
         assert queries.similar_petitions(s, text="Improve hospital parking") == ()
 
 
-def test_demo_content_is_idempotent_and_synthetic(app, client):
-    from app.demo import load_demo
+def test_demo_content_is_idempotent_and_synthetic(app, client, helpers):
+    import petitions.demo
 
-    added = load_demo(app.state.engine, app.state.settings)
-    assert added > 40
-    assert load_demo(app.state.engine, app.state.settings) == 0
+    helpers.add_user(app, "official@example.org", role="official", department="transport")
+    st = app.state
+
+    def load():
+        with unit_of_work(st.engine, st.events, st.renderer, st.services) as session:
+            return petitions.demo.load(session, renderer=st.renderer, now=utc_now())
+
+    assert load() > 40
+    assert load() == 0
     with read_session(app.state.engine) as s:
         emails = s.execute(select(Signature.email).limit(500)).scalars().all()
         assert emails and all(e.endswith("@example.org") for e in emails)

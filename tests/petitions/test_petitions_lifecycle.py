@@ -121,3 +121,11 @@ def test_withdrawing_takes_signature_off_the_count(flow, client, app, helpers):
     with read_session(app.state.engine) as s:
         sig = s.exec(select(Signature).where(Signature.email == "w@example.org")).one()
         assert sig.state == "withdrawn" and sig.name == ""
+
+
+def test_change_my_petition_goes_back_to_the_form_with_the_text(client):
+    data = {"action": "Light the canal towpath", "background": "It is dark in winter.", "name": "Ann",
+            "email": "ann@example.org", "area": "North"}
+    r = client.post("/petitions/start", data={**data, "stage": "edit"})
+    assert r.status_code == 200
+    assert 'value="Light the canal towpath"' in r.text and "Continue" in r.text
