@@ -34,7 +34,9 @@ def catalog_paths(locale: str) -> list[Path]:
 
 def _compile(locale: str) -> NullTranslations:
     merged: Translations | None = None
-    for path in catalog_paths(locale):
+    # Later catalogs override earlier ones for the same msgid: the shared app catalog goes last, so a
+    # string the whole site uses reads the same on every page.
+    for path in reversed(catalog_paths(locale)):
         if not path.is_file():
             continue
         with path.open("rb") as fh:

@@ -179,7 +179,7 @@ def answer_theme(session: Session, *, consultation_id: int, theme_key: int, offi
         targets = [t for t in targets if t not in done]
     if not targets:
         raise InvalidState(_("Every published comment of this theme already has this response."))
-    for comment_id in sorted(targets):
+    for position, comment_id in enumerate(sorted(targets)):
         service.publish_response(session, consultation_id=consultation_id, official_id=official_id, data=data,
-                                 comment_id=comment_id)
+                                 comment_id=comment_id, notify_followers=position == 0)
     return len(targets)

@@ -12,7 +12,8 @@ def on_moderation_decided(session, event: ModerationDecided) -> None:
         return
     service.apply_moderation_decision(session, kind=event.kind, item_id=event.item_id, decision=event.decision,
                                       redacted_text=event.redacted_text,
-                                      moderator_id=(event.extra or {}).get("moderator_id"))
+                                      moderator_id=(event.extra or {}).get("moderator_id"),
+                                      original_text=(event.extra or {}).get("original_text"))
 
 
 def subscribe(bus) -> None:

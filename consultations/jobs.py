@@ -8,7 +8,8 @@ from . import notifications, service
 
 def notify_response(ctx, payload: dict) -> None:
     with ctx.unit_of_work() as session:
-        notifications.notify_people_of_response(session, response_id=int(payload["response_id"]))
+        notifications.notify_people_of_response(session, response_id=int(payload["response_id"]),
+                                                followers=bool(payload.get("followers", True)))
 
 
 def notify_report(ctx, payload: dict) -> None:

@@ -32,7 +32,7 @@ def _decision_text(decision: str, locale: str) -> str:
         return decision_label(decision)
 
 
-def notify_people_of_response(session: Session, *, response_id: int) -> int:
+def notify_people_of_response(session: Session, *, response_id: int, followers: bool = True) -> int:
     """Queue e-mails about a published response; returns how many were queued."""
     response = session.get(OfficialResponse, response_id)
     if response is None or response.status != CommentStatus.PUBLISHED:
@@ -46,7 +46,7 @@ def notify_people_of_response(session: Session, *, response_id: int) -> int:
         author = session.get(User, comment.author_id) if comment else None
         if _mailable(author) and author.id != response.author_id:
             recipients[author.id] = (author, True)
-    for user in _followers(session, consultation.id):
+    for user in (_followers(session, consultation.id) if followers else ()):
         if _mailable(user) and user.id != response.author_id and user.id not in recipients:
             recipients[user.id] = (user, False)
     if response.comment_id is not None:

@@ -20,7 +20,7 @@ from app.i18n import gettext as _
 from app.jobs import enqueue
 from app.models import Role, User
 from app.sanitize import clean_rich_text
-from moderation import ContentRef, Decision, Route, report_content, screen_content
+from moderation import ContentRef, Decision, Route, is_blocked, report_content, screen_content
 
 from . import forms
 from .models import (
@@ -277,6 +277,9 @@ def post_comment(session: Session, *, consultation_id: int, author_id: int, body
     consultation = get_consultation(session, consultation_id)
     if consultation.state not in PARTICIPATION_STATES:
         raise InvalidState(_("This consultation is not open for comments. You can still read the discussion."))
+    if is_blocked(session, author_id):
+        raise PermissionDenied(_("A moderator has paused your account from posting for a while. "
+                                 "The e-mail you received says until when and how to appeal."))
     body = forms.text({"b": body}, "b")
     errors = forms.check_comment_body(body, limits.max_length)
     if errors:
@@ -460,7 +463,8 @@ def report_comment(session: Session, *, comment_id: int, reporter_id: int, reaso
 # ----- officials' responses -----
 
 def publish_response(session: Session, *, consultation_id: int, official_id: int, data: forms.ResponseData,
-                     comment_id: int | None = None, question_id: int | None = None) -> OfficialResponse:
+                     comment_id: int | None = None, question_id: int | None = None,
+                     notify_followers: bool = True) -> OfficialResponse:
     """Answer a comment, a question's thread or the general discussion; e-mails the author and followers.
 
     Raises: PermissionDenied (not an official), NotFound, InvalidState (draft or hidden comment), ValidationFailed.
@@ -493,19 +497,20 @@ def publish_response(session: Session, *, consultation_id: int, official_id: int
                     text=data.text + "\n\n" + data.commitment, author_id=user.id, url=url)
     response.route = route.value
     if route != Route.HOLD:
-        _set_response_published(session, response)
+        # A theme answered at once is one piece of news for followers: only the first response tells them.
+        _set_response_published(session, response, notify_followers=notify_followers)
     session.add(response)
     return response
 
 
-def _set_response_published(session: Session, response: OfficialResponse) -> None:
+def _set_response_published(session: Session, response: OfficialResponse, *, notify_followers: bool = True) -> None:
     if response.status == CommentStatus.PUBLISHED:
         return
     response.status = CommentStatus.PUBLISHED
     session.add(response)
     if response.comment_id is not None:
         _bump(session, Comment, response.comment_id, "response_count", 1)
-    enqueue(session, "consultations.notify_response", {"response_id": response.id},
+    enqueue(session, "consultations.notify_response", {"response_id": response.id, "followers": notify_followers},
             dedupe_key=f"consultations.response:{response.id}")
 
 
@@ -558,7 +563,8 @@ def unfollow_token(signer, consultation_id: int, user_id: int) -> str:
 # ----- moderation decisions -----
 
 def apply_moderation_decision(session: Session, *, kind: str, item_id: int, decision: str,
-                              redacted_text: str | None = None, moderator_id: int | None = None) -> None:
+                              redacted_text: str | None = None, moderator_id: int | None = None,
+                              original_text: str | None = None) -> None:
     """Show, hide or redact a comment or response after a moderator's decision (idempotent)."""
     decision = Decision(decision)
     if kind == "comment":
@@ -567,6 +573,11 @@ def apply_moderation_decision(session: Session, *, kind: str, item_id: int, deci
             return
         comment.moderation_decision = decision.value
         if decision == Decision.APPROVE:
+            if original_text is not None and original_text != comment.body:
+                # An upheld appeal against a redaction puts the author's words back; the redacted text is kept.
+                session.add(CommentEdit(comment_id=comment.id, body=comment.body, kind="restore",
+                                        edited_by=moderator_id, created_at=utc_now()))
+                comment.body = original_text
             set_comment_status(session, comment, CommentStatus.PUBLISHED)
         elif decision == Decision.HIDE:
             set_comment_status(session, comment, CommentStatus.HIDDEN)
@@ -583,6 +594,8 @@ def apply_moderation_decision(session: Session, *, kind: str, item_id: int, deci
         if decision == Decision.HIDE:
             _set_response_hidden(session, response)
         else:
+            if decision == Decision.APPROVE and original_text is not None:
+                response.text = original_text
             if decision == Decision.REDACT and redacted_text is not None:
                 response.text = redacted_text
             _set_response_published(session, response)

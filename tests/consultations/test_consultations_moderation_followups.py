@@ -1,0 +1,60 @@
+"""Follow-ups to moderators' decisions: an upheld appeal restores a redacted comment; blocked authors can't post."""
+from datetime import timedelta
+
+from sqlmodel import select
+
+from app.clock import utc_now
+from app.db import unit_of_work
+from app.events import publish
+from app.models import User
+from consultations import service
+from consultations.models import Comment, CommentEdit
+from moderation import Decision, ModerationDecided
+
+
+def _open_consultation(app, helpers, client):
+    official = helpers.add_user(app, "o@example.org", role="official", department="transport")
+    from consultations import forms
+
+    with unit_of_work(app.state.engine, app.state.events, app.state.renderer, app.state.services) as session:
+        data = forms.parse_consultation_form({"title": "Buses", "summary": "Routes", "body": "<p>Plan</p>",
+                                              "questions": ""})[0]
+        c = service.create_consultation(session, user_id=official.id, data=data)
+        service.change_state(session, user_id=official.id, consultation_id=c.id, action="open")
+        return c.id
+
+
+def test_upheld_appeal_restores_the_redacted_words(app, helpers, client):
+    cid = _open_consultation(app, helpers, client)
+    author = helpers.add_user(app, "r@example.org")
+    state = app.state
+    with unit_of_work(state.engine, state.events, state.renderer, state.services) as session:
+        comment = service.post_comment(session, consultation_id=cid, author_id=author.id, body="Call me on 07700 900123 about buses")
+        comment_id = comment.id
+    with unit_of_work(state.engine, state.events, state.renderer, state.services) as session:
+        publish(session, ModerationDecided(kind="comment", item_id=comment_id, decision=Decision.REDACT,
+                                           reason_code="personal-information", redacted_text="Call me on [...] about buses"))
+    with unit_of_work(state.engine, state.events, state.renderer, state.services) as session:
+        assert session.get(Comment, comment_id).body == "Call me on [...] about buses"
+        publish(session, ModerationDecided(kind="comment", item_id=comment_id, decision=Decision.APPROVE,
+                                           reason_code="appeal-upheld",
+                                           extra={"original_text": "Call me on 07700 900123 about buses"}))
+    with unit_of_work(state.engine) as session:
+        assert session.get(Comment, comment_id).body == "Call me on 07700 900123 about buses"
+        kinds = [e.kind for e in session.exec(select(CommentEdit).where(CommentEdit.comment_id == comment_id))]
+        assert kinds == ["redact", "restore"]
+
+
+def test_blocked_author_cannot_post(app, helpers, client):
+    cid = _open_consultation(app, helpers, client)
+    author = helpers.add_user(app, "r@example.org")
+    with unit_of_work(app.state.engine) as session:
+        user = session.get(User, author.id)
+        user.blocked_until = utc_now() + timedelta(days=3)
+        session.add(user)
+    helpers.sign_in(client, app, "r@example.org")
+    response = client.post(f"/consultations/{cid}/comments", data={"body": "Hello"})
+    assert response.status_code == 403
+    assert "paused your account" in response.text
+    with unit_of_work(app.state.engine) as session:
+        assert session.exec(select(Comment)).all() == []
