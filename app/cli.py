@@ -118,11 +118,13 @@ def cmd_outbox(args, settings) -> int:
 
     engine = _engine(settings)
     with read_session(engine) as session:
-        query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(args.limit)
+        query = select(OutboxMessage).order_by(OutboxMessage.id.desc())
+        if not args.to:
+            query = query.limit(args.limit)
         rows = list(session.exec(query))
     if args.to:
         wanted = canonical_email(args.to)
-        rows = [m for m in rows if canonical_email(m.to_addr) == wanted]
+        rows = [m for m in rows if canonical_email(m.to_addr) == wanted][: args.limit]
     rows.reverse()
     if args.json:
         print(json.dumps([

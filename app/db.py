@@ -102,7 +102,7 @@ def read_session(engine: Engine) -> Iterator[Session]:
     try:
         yield session
     finally:
-        session.rollback()
+        # close() (not rollback()) so loaded objects stay readable after the block, detached.
         session.close()
 
 

@@ -54,6 +54,26 @@ def test_demo_is_idempotent(civic):
     assert "(0 new items)" in second
 
 
+def test_outbox_shows_the_mail_for_one_address(civic):
+    from app.clock import utc_now
+    from app.db import make_engine, unit_of_work
+    from app.models import OutboxMessage
+
+    civic("db", "upgrade")
+    engine = make_engine(civic.env["CIVIC_DATABASE_URL"])
+    with unit_of_work(engine) as session:
+        for to in ("Someone@Example.org", "other@example.org"):
+            session.add(OutboxMessage(to_addr=to, subject=f"Hello {to}", body="Body text", created_at=utc_now(),
+                                      next_attempt_at=utc_now()))
+    engine.dispose()
+    someone = "someone@example.org"
+    mine = json.loads(civic("outbox", "--json", "--to", someone.upper()).stdout)
+    assert len(mine) == 1 and mine[0]["to"].lower() == someone
+    assert all({"subject", "body", "status"} <= set(r) for r in mine)
+    text = civic("outbox", "--to", someone).stdout
+    assert "Subject:" in text
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
