@@ -52,10 +52,10 @@ def _direct(engine, fn, bus, renderer, services, kwargs, prepare=None):
 
 
 class _Item:
-    __slots__ = ("kwargs", "done", "result", "error")
+    __slots__ = ("fn", "kwargs", "done", "result", "error")
 
-    def __init__(self, kwargs):
-        self.kwargs, self.done, self.result, self.error = kwargs, False, None, None
+    def __init__(self, fn, kwargs):
+        self.fn, self.kwargs, self.done, self.result, self.error = fn, kwargs, False, None, None
 
 
 _pending: list[_Item] = []
@@ -70,7 +70,7 @@ def _batched(engine, fn, bus, renderer, services, kwargs, prepare=None):
     """
     if prepare is not None:
         kwargs = dict(kwargs, prepared=prepare(engine=engine, renderer=renderer, **kwargs))
-    item = _Item(kwargs)
+    item = _Item(fn, kwargs)
     with _pending_lock:
         _pending.append(item)
     with _thread_lock:
@@ -82,7 +82,7 @@ def _batched(engine, fn, bus, renderer, services, kwargs, prepare=None):
             if fd is not None:
                 fcntl.flock(fd, fcntl.LOCK_EX)
             try:
-                _run_batch(engine, fn, bus, renderer, services, batch)
+                _run_batch(engine, bus, renderer, services, batch)
             finally:
                 if fd is not None:
                     fcntl.flock(fd, fcntl.LOCK_UN)
@@ -91,7 +91,7 @@ def _batched(engine, fn, bus, renderer, services, kwargs, prepare=None):
     return item.result
 
 
-def _run_batch(engine, fn, bus, renderer, services, batch: list[_Item]) -> None:
+def _run_batch(engine, bus, renderer, services, batch: list[_Item]) -> None:
     from app.db import unit_of_work
 
     try:
@@ -99,7 +99,7 @@ def _run_batch(engine, fn, bus, renderer, services, batch: list[_Item]) -> None:
             for it in batch:
                 try:
                     with session.begin_nested():
-                        it.result = fn(session, **it.kwargs)
+                        it.result = it.fn(session, **it.kwargs)  # each request keeps its own use case
                 except Exception as exc:  # this request's own failure: its savepoint is rolled back
                     it.error = exc
     except BaseException as exc:  # the commit itself failed: nobody in the batch is acknowledged

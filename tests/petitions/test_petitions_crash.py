@@ -114,3 +114,46 @@ def test_kill_9_mid_load_keeps_every_acknowledged_signature(tmp_path, _pg_databa
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         log.close()
+
+
+def test_group_commit_runs_each_request_with_its_own_use_case(tmp_path):
+    """Signing and confirming requests that wait together are committed together, each by its own function."""
+    import threading as th
+
+    from sqlmodel import SQLModel
+
+    from app.db import make_engine, read_session
+    from app.schema import import_all_models
+    from petitions import writes
+
+    import_all_models()
+    engine = make_engine(f"sqlite:///{tmp_path / 'g.db'}")
+    SQLModel.metadata.create_all(engine)
+    from app.models import Department
+
+    def add(session, *, code):
+        session.add(Department(code=code, name=code))
+        return code
+
+    def fail(session, *, code):
+        session.add(Department(code=code, name=code))
+        raise ValueError("refused")
+
+    results, errors = [], []
+
+    def call(fn, code):
+        try:
+            results.append(writes._batched(engine, fn, None, None, {}, {"code": code}))
+        except ValueError:
+            errors.append(code)
+
+    threads = [th.Thread(target=call, args=(fail if i % 4 == 0 else add, f"d{i}")) for i in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with read_session(engine) as s:
+        codes = set(s.execute(__import__("sqlalchemy").select(Department.code)).scalars())
+    assert codes == {f"d{i}" for i in range(40) if i % 4}
+    assert sorted(results) == sorted(codes) and len(errors) == 10
+    engine.dispose()
