@@ -58,7 +58,7 @@ class _Item:
         self.fn, self.kwargs, self.done, self.result, self.error = fn, kwargs, False, None, None
 
 
-_pending: list[_Item] = []
+_pending: dict[int, list[_Item]] = {}  # per engine: a batch only ever holds one database's requests
 _pending_lock = threading.Lock()
 
 
@@ -72,12 +72,11 @@ def _batched(engine, fn, bus, renderer, services, kwargs, prepare=None):
         kwargs = dict(kwargs, prepared=prepare(engine=engine, renderer=renderer, **kwargs))
     item = _Item(fn, kwargs)
     with _pending_lock:
-        _pending.append(item)
+        _pending.setdefault(id(engine), []).append(item)
     with _thread_lock:
         if not item.done:
             with _pending_lock:
-                batch = _pending[:]
-                _pending.clear()
+                batch = _pending.pop(id(engine), [])
             fd = _lock_fd(engine)
             if fd is not None:
                 fcntl.flock(fd, fcntl.LOCK_EX)
