@@ -62,10 +62,14 @@ class DeliveryReport:
 
 
 def deliver_pending(engine, sender: Sender, mail_from: str, *, limit: int = 100, worker: str = "mailer") -> DeliveryReport:
-    """Claim due messages with a lease, send each, and record the outcome. Safe to run in many processes."""
+    """Claim due messages with a lease, send each, and record the outcomes. Safe to run in many processes.
+
+    Two short write transactions per batch (claim, then record), whatever the batch size: on SQLite
+    the single writer stays free for residents signing and commenting while mail goes out.
+    """
     report = DeliveryReport()
     now = utc_now()
-    with Session(engine.execution_options(civic_write=True)) as session:
+    with Session(engine.execution_options(civic_write=True), expire_on_commit=False) as session:
         due = select(OutboxMessage.id).where(
             OutboxMessage.status == OutboxStatus.QUEUED,
             OutboxMessage.next_attempt_at <= now,
@@ -74,39 +78,42 @@ def deliver_pending(engine, sender: Sender, mail_from: str, *, limit: int = 100,
         if engine.dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
         ids = list(session.execute(due).scalars())
-        if ids:
-            session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(locked_until=now + LEASE))
-        session.commit()
-    for message_id in ids:
-        with Session(engine.execution_options(civic_write=True), expire_on_commit=False) as session:
-            message = session.get(OutboxMessage, message_id)
-            if message is None or message.status != OutboxStatus.QUEUED:
-                continue
+        if not ids:
             session.commit()
-        outcome, error = "sent", ""
+            return report
+        # The lease covers the slowest batch (every send timing out), so no other worker re-sends meanwhile.
+        lease = max(LEASE, timedelta(seconds=25 * len(ids)))
+        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(locked_until=now + lease))
+        messages = list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)))
+        session.commit()
+    outcomes: dict[int, tuple[str, str]] = {}
+    for message in messages:
         try:
             sender.send(message, mail_from)
+            outcomes[message.id] = ("sent", "")
         except PermanentFailure as exc:
-            outcome, error = "failed", str(exc)
+            outcomes[message.id] = ("failed", str(exc))
         except Exception as exc:  # network trouble, 4xx: try again later
-            outcome, error = "retry", f"{type(exc).__name__}: {exc}"
-        with Session(engine.execution_options(civic_write=True)) as session:
-            message = session.get(OutboxMessage, message_id)
+            outcomes[message.id] = ("retry", f"{type(exc).__name__}: {exc}")
+    finished = utc_now()
+    with Session(engine.execution_options(civic_write=True)) as session:
+        for message in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(list(outcomes)))):
+            outcome, error = outcomes[message.id]
             message.attempts += 1
             message.locked_until = None
             message.last_error = error[:2000]
             if outcome == "sent":
-                message.status, message.sent_at = OutboxStatus.SENT, utc_now()
+                message.status, message.sent_at = OutboxStatus.SENT, finished
                 report.sent += 1
             elif outcome == "failed" or message.attempts > len(BACKOFF):
                 message.status = OutboxStatus.FAILED
                 report.failed += 1
                 log.error("Giving up on mail %s to %s: %s", message.id, message.to_addr, error)
             else:
-                message.next_attempt_at = utc_now() + timedelta(seconds=BACKOFF[message.attempts - 1])
+                message.next_attempt_at = finished + timedelta(seconds=BACKOFF[message.attempts - 1])
                 report.retried += 1
                 log.warning("Mail %s will be retried: %s", message.id, error)
-            session.commit()
+        session.commit()
     return report
 
 

@@ -43,6 +43,7 @@ from app.db import make_engine
 from app.events import EventBus
 from app.jobs import JobContext, JobRegistry, worker_loop
 from app.mail import build_sender, deliver_pending
+from app.microcache import HttpCacheStore, MicroCacheMiddleware
 from app.schema import import_all_models
 from app.templating import STATIC_DIR, Renderer, build_environment
 
@@ -111,7 +112,7 @@ def create_app(
     registry = build_job_registry()
     env = build_environment(settings)
 
-    all_services = {"mail_sender": sender or build_sender(settings.smtp_url)}
+    all_services = {"mail_sender": sender or build_sender(settings.smtp_url), "http_cache": HttpCacheStore()}
     all_services.update(moderation.facade.build_services(settings, domain_settings["moderation"]))
     all_services.update(services or {})
     all_services["domain_settings"] = domain_settings
@@ -128,6 +129,7 @@ def create_app(
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     middleware = [
+        Middleware(MicroCacheMiddleware, store=all_services["http_cache"]),
         Middleware(SecurityHeadersMiddleware, hsts=not settings.debug and settings.base_url.startswith("https")),
         Middleware(GZipMiddleware, minimum_size=800),
         Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),

@@ -47,9 +47,10 @@ def _int(value, default: int = 1) -> int:
 class PageCache:
     """Rendered bodies keyed by (path, locale, htmx); entries live `ttl` seconds. One per app process."""
 
-    def __init__(self, max_entries: int = 5000):
+    def __init__(self, max_entries: int = 5000, http_cache=None):
         self.entries: dict = {}
         self.max_entries = max_entries
+        self.http_cache = http_cache  # the app-wide response cache in front of every route
 
     def get(self, key, ttl: float):
         entry = self.entries.get(key)
@@ -67,11 +68,16 @@ class PageCache:
 
     def drop(self, petition_id: int) -> None:
         prefix = f"/petitions/{petition_id}"
+        if self.http_cache is not None:
+            self.http_cache.purge_prefix(prefix)
+            self.http_cache.purge_prefix(f"/api/petitions/{petition_id}")
         for key in [k for k in self.entries if k[0] == prefix or k[0].startswith(prefix + "/")
                     or (k[0] == "count" and k[1] == petition_id)]:
             self.entries.pop(key, None)
 
     def drop_lists(self) -> None:
+        if self.http_cache is not None:
+            self.http_cache.purge_prefix("/petitions/")
         for key in [k for k in self.entries if k[0] in ("/petitions/", "/petitions/awaiting-response")]:
             self.entries.pop(key, None)
 
@@ -86,7 +92,7 @@ def _cache(request: Request) -> PageCache:
     services = request.app.state.services
     cache = services.get("petitions_page_cache")
     if cache is None:
-        cache = services["petitions_page_cache"] = PageCache()
+        cache = services["petitions_page_cache"] = PageCache(http_cache=services.get("http_cache"))
     return cache
 
 

@@ -1,0 +1,130 @@
+"""A tiny in-process HTTP cache in front of the whole app, for anonymous GETs the app marked `public`.
+
+On a viral day most requests are anonymous reads of one petition page or its count. Serving the stored
+response here skips every middleware layer and the route, which is what keeps a 2-core machine serving
+thousands of reads per second. It only ever stores what a shared cache (a CDN) would be allowed to store:
+status 200, `Cache-Control: public, max-age=N`, no `Set-Cookie`, requests without a session cookie.
+Entries live at most `max-age` seconds; each app process has its own.
+"""
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+
+SESSION_COOKIE = b"civic_session"
+LOCALE_COOKIE = b"civic_locale"
+
+
+def _max_age(cache_control: bytes) -> int:
+    parts = [p.strip() for p in cache_control.decode("latin-1").lower().split(",")]
+    if "public" not in parts or any(p in ("no-store", "private", "no-cache") for p in parts):
+        return 0
+    for part in parts:
+        if part.startswith("max-age="):
+            try:
+                return int(part[8:])
+            except ValueError:
+                return 0
+    return 0
+
+
+class HttpCacheStore:
+    """The entries, shared with the app (`services["http_cache"]`) so a domain can purge what it changed."""
+
+    def __init__(self, max_entries: int = 2000):
+        self.max_entries = max_entries
+        self.entries: OrderedDict[tuple, tuple[float, int, list, bytes, bytes | None]] = OrderedDict()
+        self.hits = 0
+
+    def purge_prefix(self, prefix: str) -> int:
+        """Forget every stored response whose path is `prefix` or below it (this process only)."""
+        doomed = [k for k in list(self.entries) if k[0] == prefix or k[0].startswith(prefix.rstrip("/") + "/")]
+        for key in doomed:
+            self.entries.pop(key, None)
+        return len(doomed)
+
+
+class MicroCacheMiddleware:
+    def __init__(self, app, *, store: HttpCacheStore | None = None):
+        self.app = app
+        self.store = store or HttpCacheStore()
+
+    def _key(self, scope) -> tuple | None:
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"].startswith("/static/"):
+            return None
+        locale = b""
+        accept_language = b""
+        gzip = False
+        hx = b""
+        host = b""
+        for name, value in scope["headers"]:
+            if name == b"cookie":
+                if SESSION_COOKIE in value:
+                    return None
+                for item in value.split(b";"):
+                    k, _, v = item.strip().partition(b"=")
+                    if k == LOCALE_COOKIE:
+                        locale = v
+            elif name == b"accept-language":
+                accept_language = value[:2].lower()  # the app only distinguishes zh from the rest
+            elif name == b"accept-encoding":
+                gzip = b"gzip" in value
+            elif name == b"hx-request":
+                hx = value
+            elif name == b"host":
+                host = value
+            elif name == b"authorization":
+                return None
+        # Host is part of the key, so a response is only replayed for a host the app itself accepted.
+        return (scope["path"], scope["query_string"], locale or accept_language, gzip, hx, host)
+
+    async def __call__(self, scope, receive, send):
+        key = self._key(scope)
+        if key is None:
+            return await self.app(scope, receive, send)
+        entry = self.store.entries.get(key)
+        now = time.monotonic()
+        if entry is not None and entry[0] > now:
+            self.store.hits += 1
+            return await self._replay(scope, send, entry)
+        captured: dict = {"body": []}
+
+        async def capture(message):
+            if message["type"] == "http.response.start":
+                captured["status"] = message["status"]
+                captured["headers"] = list(message.get("headers", ()))
+            elif message["type"] == "http.response.body":
+                captured["body"].append(message.get("body", b""))
+                captured["more"] = message.get("more_body", False)
+            await send(message)
+
+        await self.app(scope, receive, capture)
+        if captured.get("status") != 200 or captured.get("more"):
+            return
+        headers = captured["headers"]
+        max_age = 0
+        etag = None
+        for name, value in headers:
+            if name == b"set-cookie":
+                return
+            if name == b"cache-control":
+                max_age = _max_age(value)
+            elif name == b"etag":
+                etag = value
+        if max_age <= 0:
+            return
+        if len(self.store.entries) >= self.store.max_entries:
+            self.store.entries.popitem(last=False)
+        self.store.entries[key] = (now + max_age, 200, headers, b"".join(captured["body"]), etag)
+
+    async def _replay(self, scope, send, entry):
+        _, status, headers, body, etag = entry
+        if etag is not None:
+            for name, value in scope["headers"]:
+                if name == b"if-none-match" and value == etag:
+                    kept = [(k, v) for k, v in headers if k not in (b"content-length", b"content-encoding", b"content-type")]
+                    await send({"type": "http.response.start", "status": 304, "headers": kept})
+                    await send({"type": "http.response.body", "body": b""})
+                    return
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
