@@ -113,9 +113,19 @@ class Renderer:
         self.env = env
         self.settings = settings
         self.router = router
+        self._paths: dict[tuple, str] = {}
 
     def path(self, name: str, _query: dict | None = None, **params: Any) -> str:
-        path = str(self.router.url_path_for(name, **params)) if self.router is not None else "/"
+        key = (name, *sorted(params.items()))
+        try:
+            path = self._paths.get(key)
+        except TypeError:  # an unhashable parameter: just don't remember it
+            key, path = None, None
+        if path is None:
+            # Routes never change after start, and url_path_for walks every route: remember the answers.
+            path = str(self.router.url_path_for(name, **params)) if self.router is not None else "/"
+            if key is not None and len(self._paths) < 50_000:
+                self._paths[key] = path
         if _query:
             path += "?" + urlencode({k: v for k, v in _query.items() if v is not None})
         return path

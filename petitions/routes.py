@@ -206,6 +206,22 @@ async def count(request: Request):
 
 # ----- signing -----
 
+async def _recent_view(request: Request, petition_id: int):
+    """The petition view, reused for a few seconds: the thank-you page after signing needs only its title,
+    and re-reading the whole petition for each of hundreds of signatures a second is wasted work."""
+    services = request.app.state.services
+    views = services.setdefault("petitions_recent_views", {})
+    ttl = _settings(request).page_cache_seconds
+    hit = views.get(petition_id)
+    if hit is not None and time.monotonic() - hit[0] < ttl:
+        return hit[1]
+    view = await run_query(request, queries.petition_view, petition_id=petition_id)
+    if len(views) > 1000:
+        views.clear()
+    views[petition_id] = (time.monotonic(), view)
+    return view
+
+
 def _blank_values():
     return {"name": "", "email": "", "area": "", "notify": False}
 
@@ -237,7 +253,7 @@ async def sign(request: Request):
                 ctx = {"email": data.email, "resent": result.status == "resent"}
                 if is_htmx(request):
                     return render(request, "petitions/_sign_done.html", ctx)
-                view = await run_query(request, queries.petition_view, petition_id=petition_id)
+                view = await _recent_view(request, petition_id)
                 return render(request, "petitions/sign_done.html", {"p": view, **ctx})
             status = 422
             if result.status == "already_signed":
