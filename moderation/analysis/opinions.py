@@ -9,7 +9,10 @@ Method (close to Polis's published math so results can be compared with it):
    the statement's mean vote among placed participants), PCA to 2-D.
    As in Polis, each participant's projection is scaled by
    ``sqrt(n_statements / n_votes_of_participant)`` so people who voted on few
-   statements are not all pulled to the centre.  These 2-D points are the map.
+   statements are not all pulled to the centre; statements left out with
+   ``exclude_comments`` (moderated out) that received votes count in both
+   terms, because Polis zeroes such columns instead of dropping them.  These
+   2-D points are the map.
 3. Up to 100 fine "base clusters" (k-means on the map), then the base
    clusters are grouped with weighted k-means for k = 2..max_groups; the k
    with the best silhouette of the base-cluster centres wins (as in Polis).
@@ -217,6 +220,7 @@ def opinion_groups(
     max_statements: int = 10,
     exclude_comments: Iterable[Hashable] = (),
     sparsity_scaling: bool = True,
+    scale_with_excluded: bool = True,
 ) -> OpinionResult:
     """Find opinion groups among participants from their votes.
 
@@ -235,6 +239,12 @@ def opinion_groups(
         sparsity_scaling: apply Polis's ``sqrt(n_statements / n_votes)``
             scaling of the map coordinates (default, as Polis); False keeps the
             plain PCA projection.
+        scale_with_excluded: count voted-on ``exclude_comments`` in that
+            scaling as Polis does (it zeroes moderated-out columns instead of
+            dropping them, so each counts as a statement *and* as a vote of
+            every participant): the factor becomes
+            ``sqrt((n_statements + n_excluded) / (n_votes + n_excluded))``.
+            False uses only the kept statements.
 
     Returns:
         An :class:`OpinionResult`.  With no placed participant there are no
@@ -247,9 +257,11 @@ def opinion_groups(
     cols: list[int] = []
     vals: list[int] = []
     excluded_c = set(exclude_comments)
+    excluded_seen: set = set()  # excluded statements that did get votes (Polis keeps them as zero columns)
     pset, cset, fast = pids.setdefault, cids.setdefault, _FAST_VOTES.get
     for pid, cid, v in votes:
         if excluded_c and cid in excluded_c:
+            excluded_seen.add(cid)
             continue
         x = fast(v) if isinstance(v, (int, str)) else None
         if x is None:
@@ -306,8 +318,11 @@ def opinion_groups(
         proj = U[:, :n_dims] * S[:n_dims]
         explained = float((S[:n_dims] ** 2).sum() / total)
         # Polis: scale by sqrt(n_statements / n_votes) so sparse voters are not pulled to the centre
+        # Polis zeroes moderated-out columns rather than dropping them: each still counts as a
+        # statement and as a (0) vote of everybody, which damps the scaling of sparse voters.
         if sparsity_scaling and _SCALE:
-            proj = proj * ((n_c / np.maximum(obs.sum(1), 1)) ** _SCALE)[:, None]
+            n_x = len(excluded_seen) if scale_with_excluded else 0
+            proj = proj * (((n_c + n_x) / np.maximum(obs.sum(1) + n_x, 1)) ** _SCALE)[:, None]
     else:
         proj = np.zeros((len(placed), n_dims))
         explained = None

@@ -137,3 +137,19 @@ def test_real_polis_conversation_matches_polis_groups_reasonably():
     ari = adjusted_rand_score([polis[p] for p in both], [res.participant_group[p] for p in both])
     assert ari > 0.4, ari
     assert any(res.representative.values())
+
+
+def test_excluded_statements_damp_the_sparsity_scaling_as_in_polis():
+    """Polis zeroes moderated-out columns: they count as statements and as votes of
+    everybody, so sqrt((n + n_x) / (n_votes + n_x)) replaces sqrt(n / n_votes)."""
+    votes, _ = planted_votes()
+    sparse = [("late", c, 1) for c in range(3, 10)]  # 7 votes of 30 statements
+    extra = [(f"p0-{j}", f"x{i}", 1) for j in range(3) for i in range(10)]  # 10 excluded, voted-on statements
+    excl = {f"x{i}" for i in range(10)}
+    damped = opinion_groups(votes + sparse + extra, exclude_comments=excl)
+    plain = opinion_groups(votes + sparse + extra, exclude_comments=excl, scale_with_excluded=False)
+    bare = opinion_groups(votes + sparse, exclude_comments=excl)  # no excluded statement got a vote
+    assert damped.n_statements == plain.n_statements == bare.n_statements == 30
+    r_d, r_p = np.hypot(*damped.coords["late"]), np.hypot(*plain.coords["late"])
+    assert r_d == pytest.approx(r_p * np.sqrt((40 / 17) / (30 / 7)), rel=1e-6)
+    assert np.allclose(plain.coords["late"], bare.coords["late"])
