@@ -66,8 +66,10 @@ def test_a_moderator_decides_a_held_comment(live_server, page, helpers, axe, dec
     page.goto(live_server.state.base_url + "/moderation/")
     axe(page)
     page.get_by_label("Route").select_option("hold")
+    page.wait_for_url(re.compile(r"route=hold"))
+    page.wait_for_load_state()
     page.get_by_role("link", name=re.compile("you idiot")).click()
-    assert page.locator("mark", has_text="idiot").first.is_visible()
+    page.locator("mark", has_text="idiot").first.wait_for()
     assert page.get_by_text("fake-2026").is_visible()
     axe(page)
     page.get_by_role("button", name="Claim this item").click()
@@ -147,8 +149,10 @@ def test_an_appeal_is_decided_by_a_different_moderator(live_server, page, browse
 
     page.goto(live_server.state.base_url + "/moderation/")
     page.get_by_label("Why it is here").select_option("appeal")
+    page.wait_for_url(re.compile(r"reason=appeal"))
+    page.wait_for_load_state()
     page.get_by_role("link", name=re.compile("you idiot")).click()
-    assert page.get_by_text("Another moderator must decide this appeal.").is_visible()
+    page.get_by_text("Another moderator must decide this appeal.").wait_for()
     assert page.get_by_role("button", name="Save decision").count() == 0
 
     second_ctx = browser.new_context(locale="en-GB")
