@@ -6,7 +6,7 @@ an explanation, humans decide.  Public API::
     clf = load_classifier(settings.data_dir)      # NullClassifier if no valid model
     s = clf.score("some text")                    # AbuseScore
     s.probability, s.model_version, s.language, s.explanation
-    clf.thresholds                                # {"review": t1, "hold": t2}
+    clf.thresholds                                # {"review": t1, "hold": t2, "review:en": ..., "hold:zh": ...}
 
     train_to_dir(data_dir)                        # train on shipped data, set CURRENT
     ensure_model(data_dir)                        # train only if nothing loadable
@@ -98,7 +98,7 @@ def train_to_dir(
 
     `sample` caps the rows taken from each dataset split (train, valid and
     test alike), e.g. 500 -> 1,500 training rows, a few seconds; None = all
-    (about 56k training rows, roughly a minute).  `progress` may be an
+    (about 56k training rows, one to two minutes).  `progress` may be an
     `app.progress.Progress` (its `step()` gets phase messages), any callable
     taking a message string, or None.  Returns the new version string.
     """

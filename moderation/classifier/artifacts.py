@@ -160,8 +160,13 @@ def load_version(data_dir: Path, version: str):
         return _null(f"model file for {version} does not contain an AbuseModel")
     thresholds = metadata.get("thresholds") or {}
     try:
-        thresholds = {"review": float(thresholds["review"]), "hold": float(thresholds["hold"])}
-    except (KeyError, TypeError, ValueError):
+        out = {"review": float(thresholds["review"]), "hold": float(thresholds["hold"])}
+        # optional per-language operating points ("review:en", "hold:zh", ...)
+        for key, value in thresholds.items():
+            if isinstance(key, str) and key.split(":", 1)[0] in ("review", "hold") and ":" in key:
+                out[key] = float(value)
+        thresholds = out
+    except (KeyError, TypeError, ValueError, AttributeError):
         return _null(f"metadata for {version} lacks valid thresholds")
     try:
         return ModelClassifier(model=model, version=version, thresholds=thresholds, metadata=metadata)

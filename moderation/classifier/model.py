@@ -1,5 +1,7 @@
-"""The abuse model: hashed char n-gram + word n-gram TF-IDF (see features.py),
-a logistic regression, and Platt calibration fitted on held-out data.
+"""The abuse model: one head per language (English, Chinese), each a hashed
+char n-gram + word n-gram TF-IDF featuriser (see features.py), NB-scaled
+logistic-regression weights, and Platt calibration fitted on held-out data.
+Posts are routed to a head by `detect_language`.
 
 Batches are scored with sparse matrix algebra; a single post takes a
 numpy-only path (`AbuseModel.analyse`) that computes exactly the same logit
@@ -18,7 +20,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from .features import HashedTfidf, char_grams, word_grams
-from .text import NUMBER_TOKEN, URL_TOKEN, USER_TOKEN
+from .text import NUMBER_TOKEN, URL_TOKEN, USER_TOKEN, detect_language
 
 EXPLANATION_TERMS = 8
 _by_weight = itemgetter(1)
@@ -74,14 +76,13 @@ def _presence_block(doc: np.ndarray, bucket: np.ndarray, bits: int, n_docs: int,
     return np.bincount(ud, weights=contrib, minlength=n_docs), (contrib / cnt)[inv.ravel()]
 
 
-class AbuseModel:
-    """Fitted model: feature hasher with idf weights, linear weights, Platt calibration."""
+class LinearHead:
+    """One language's model: feature hasher with idf weights, linear weights, Platt calibration."""
 
-    def __init__(self, features: HashedTfidf, clf: LogisticRegression):
-        coef = np.asarray(clf.coef_, dtype=np.float64).ravel()
+    def __init__(self, features: HashedTfidf, coef: np.ndarray, intercept: float):
         self.features = features
-        self.coef = np.ascontiguousarray(coef)
-        self.intercept = float(np.asarray(clf.intercept_).ravel()[0])
+        self.coef = np.ascontiguousarray(np.asarray(coef, dtype=np.float64).ravel())
+        self.intercept = float(intercept)
         self.platt_a = 1.0
         self.platt_b = 0.0
         self._views()
@@ -241,3 +242,63 @@ class AbuseModel:
                 idx = idx[s : s + _MAX_CJK_TERM]
             term = "".join(map(chr, cg.codes[idx].tolist()))
             tot[term] = tot.get(term, 0.0) + float(char_score[idx].sum())
+
+
+class AbuseModel:
+    """The fitted model: one linear head per language, routed by `detect_language`.
+
+    Chinese posts (as `detect_language` sees them) go to the "zh" head, all
+    others to the default ("en") head.  Each head has its own featuriser,
+    weights and Platt calibration, so a probability means the same thing in
+    both languages.  Still one artifact, one `AbuseModel` object.
+    """
+
+    def __init__(self, heads: dict[str, LinearHead], default: str = "en"):
+        if default not in heads:
+            raise ValueError(f"default head {default!r} missing")
+        self.heads = dict(heads)
+        self.default = default
+
+    @property
+    def n_features(self) -> int:
+        return sum(h.n_features for h in self.heads.values())
+
+    def route(self, norm_text: str) -> str:
+        # detect_language only says "zh" when there are Han characters: the
+        # cheap search settles most (English) posts.
+        if "zh" in self.heads and _HAN_RE.search(norm_text) and detect_language(norm_text) == "zh":
+            return "zh"
+        return self.default
+
+    def group(self, norm_texts: Sequence[str]) -> dict[str, list[int]]:
+        groups: dict[str, list[int]] = {}
+        for i, t in enumerate(norm_texts):
+            groups.setdefault(self.route(t), []).append(i)
+        return groups
+
+    def logits(self, norm_texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros(len(norm_texts))
+        for key, idx in self.group(norm_texts).items():
+            out[idx] = self.heads[key].logits([norm_texts[i] for i in idx])
+        return out
+
+    def probabilities(self, norm_texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros(len(norm_texts))
+        for key, idx in self.group(norm_texts).items():
+            out[idx] = self.heads[key].probabilities([norm_texts[i] for i in idx])
+        return out
+
+    def analyse(self, norm_text: str, explain: bool = True) -> Analysis:
+        return self.heads[self.route(norm_text)].analyse_many([norm_text], explain=explain)[0]
+
+    def analyse_many(self, norm_texts: Sequence[str], explain: bool = True) -> list[Analysis]:
+        groups = self.group(norm_texts)
+        if len(groups) == 1:
+            (key,) = groups
+            return self.heads[key].analyse_many(norm_texts, explain=explain)
+        out: list[Analysis | None] = [None] * len(norm_texts)
+        for key, idx in groups.items():
+            res = self.heads[key].analyse_many([norm_texts[i] for i in idx], explain=explain)
+            for i, a in zip(idx, res):
+                out[i] = a
+        return out  # type: ignore[return-value]
