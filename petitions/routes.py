@@ -443,56 +443,54 @@ async def reasons(request: Request):
 
 # ----- officials -----
 
-@require_roles(Role.OFFICIAL)
-async def respond(request: Request):
+async def _official_outcome(request: Request, *, initial, parse, publish, template: str, done: str):
+    """The form an official uses to publish a response or a debate outcome: show, validate, publish, redirect."""
     petition_id = request.path_params["petition_id"]
     actor = current_actor(request)
     view = await run_query(request, queries.petition_view, petition_id=petition_id)
     if view is None or view.state not in queries.PUBLISHED:
         raise NotFound(_("We couldn't find a published petition with that number."))
-    r = view.response
-    values = {"summary": r.summary if r else "", "details": r.details if r else "", "decision": r.decision if r else "",
-              "follow_up_on": r.follow_up_on.isoformat() if r and r.follow_up_on else ""}
+    values = initial(view)
     errors, status = {}, 200
     if request.method == "POST":
         form = await request.form()
         try:
-            values, data = forms.parse_response(form)
-            await run_in_session(request, service.publish_response, petition_id=petition_id,
-                                 official_id=actor.user_id, data=data)
+            values, data = parse(form)
+            await run_in_session(request, publish, petition_id=petition_id, official_id=actor.user_id, data=data)
             _cache(request).drop(petition_id)
-            flash(request, _("The response is published and will be e-mailed to signers who asked for updates."), "success")
+            flash(request, done, "success")
             return RedirectResponse(request.app.state.renderer.path("petitions:detail", petition_id=petition_id), status_code=303)
         except ValidationFailed as exc:
             values = {k: str(form.get(k, ""))[:20000] for k in values}
             errors, status = exc.errors, 422
-    return render(request, "petitions/respond.html", {"p": view, "values": values, "errors": errors}, status_code=status)
+    return render(request, template, {"p": view, "values": values, "errors": errors}, status_code=status)
+
+
+def _response_values(view) -> dict:
+    r = view.response
+    return {"summary": r.summary if r else "", "details": r.details if r else "", "decision": r.decision if r else "",
+            "follow_up_on": r.follow_up_on.isoformat() if r and r.follow_up_on else ""}
+
+
+def _debate_values(view) -> dict:
+    d = view.debate
+    return {"debated_on": d.debated_on.isoformat() if d else "", "summary": d.summary if d else "",
+            "links": "\n".join(d.links) if d else ""}
+
+
+@require_roles(Role.OFFICIAL)
+async def respond(request: Request):
+    return await _official_outcome(
+        request, initial=_response_values, parse=forms.parse_response, publish=service.publish_response,
+        template="petitions/respond.html",
+        done=_("The response is published and will be e-mailed to signers who asked for updates."))
 
 
 @require_roles(Role.OFFICIAL)
 async def debate(request: Request):
-    petition_id = request.path_params["petition_id"]
-    actor = current_actor(request)
-    view = await run_query(request, queries.petition_view, petition_id=petition_id)
-    if view is None or view.state not in queries.PUBLISHED:
-        raise NotFound(_("We couldn't find a published petition with that number."))
-    d = view.debate
-    values = {"debated_on": d.debated_on.isoformat() if d else "", "summary": d.summary if d else "",
-              "links": "\n".join(d.links) if d else ""}
-    errors, status = {}, 200
-    if request.method == "POST":
-        form = await request.form()
-        try:
-            values, data = forms.parse_debate(form)
-            await run_in_session(request, service.publish_debate, petition_id=petition_id,
-                                 official_id=actor.user_id, data=data)
-            _cache(request).drop(petition_id)
-            flash(request, _("The debate outcome is published."), "success")
-            return RedirectResponse(request.app.state.renderer.path("petitions:detail", petition_id=petition_id), status_code=303)
-        except ValidationFailed as exc:
-            values = {k: str(form.get(k, ""))[:20000] for k in values}
-            errors, status = exc.errors, 422
-    return render(request, "petitions/debate.html", {"p": view, "values": values, "errors": errors}, status_code=status)
+    return await _official_outcome(
+        request, initial=_debate_values, parse=forms.parse_debate, publish=service.publish_debate,
+        template="petitions/debate.html", done=_("The debate outcome is published."))
 
 
 routes = [
