@@ -214,7 +214,8 @@ def helpers():
     import types
 
     return types.SimpleNamespace(outbox=outbox, last_link=last_link, run_jobs=run_jobs, add_user=add_user,
-                                 sign_in=sign_in, RecordingSender=RecordingSender, shared_data=SHARED_DATA)
+                                 sign_in=sign_in, RecordingSender=RecordingSender, shared_data=SHARED_DATA,
+                                 free_port=_free_port)
 
 
 # ----- live server and browser -----

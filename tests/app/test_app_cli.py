@@ -1,7 +1,6 @@
 """The `civic` command: help, users, outbox, idempotent demo, and `serve --demo` answering within a minute."""
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -74,14 +73,8 @@ def test_outbox_shows_the_mail_for_one_address(civic):
     assert "Subject:" in text
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_serve_demo_answers_quickly(civic):
-    port = _free_port()
+def test_serve_demo_answers_quickly(civic, helpers):
+    port = helpers.free_port()
     started = time.time()
     proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--demo", "--port", str(port)],
                             cwd=civic.cwd, env=civic.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -1,6 +1,5 @@
 """Mail goes through the outbox and a real SMTP server (aiosmtpd), with retries and permanent failures."""
 import email
-import socket
 import time
 
 import pytest
@@ -29,16 +28,10 @@ class Inbox:
         return "250 Message accepted for delivery"
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def smtp_server():
+def smtp_server(helpers):
     handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(handler, hostname="127.0.0.1", port=helpers.free_port())
     controller.start()
     yield handler, controller.port
     controller.stop()
@@ -70,9 +63,9 @@ def test_outbox_message_is_delivered_over_smtp(app, smtp_server):
     assert len(inbox.messages) == 1
 
 
-def test_unreachable_server_means_retry_later_not_loss(app):
+def test_unreachable_server_means_retry_later_not_loss(app, helpers):
     _queue(app)
-    dead = SMTPSender(f"smtp://127.0.0.1:{_free_port()}", timeout=2)
+    dead = SMTPSender(f"smtp://127.0.0.1:{helpers.free_port()}", timeout=2)
     report = deliver_pending(app.state.engine, dead, "x@y.z")
     assert report.retried == 1
     message, = _messages(app)
@@ -82,9 +75,9 @@ def test_unreachable_server_means_retry_later_not_loss(app):
     assert deliver_pending(app.state.engine, dead, "x@y.z").retried == 0
 
 
-def test_permanent_refusal_is_marked_failed(app):
+def test_permanent_refusal_is_marked_failed(app, helpers):
     handler = Inbox(refuse=True)
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(handler, hostname="127.0.0.1", port=helpers.free_port())
     controller.start()
     try:
         _queue(app)
