@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
@@ -127,6 +127,24 @@ async def run_in_session(request, fn: Callable[..., T], /, **kwargs: Any) -> T:
 async def run_query(request, fn: Callable[..., T], /, **kwargs: Any) -> T:
     """Run a read-only query function for a route in the thread pool."""
     return await run_in_threadpool(run_read, request.app.state.engine, fn, **kwargs)
+
+
+def claim_ids(session: Session, model, *conditions, order_by, limit: int, values) -> list[int]:
+    """Take up to `limit` due rows of `model` for this worker by setting `values` (a lease) on them.
+
+    `values` is a dict, or a function of how many rows were taken that returns one.
+
+    PostgreSQL skips rows another worker is claiming at the same moment (FOR UPDATE SKIP LOCKED); SQLite
+    writers are serialised by BEGIN IMMEDIATE, so the select-then-update cannot interleave there.
+    """
+    due = select(model.id).where(*conditions).order_by(*order_by).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = list(session.execute(due).scalars())
+    if ids:
+        chosen = values(len(ids)) if callable(values) else values
+        session.execute(update(model).where(model.id.in_(ids)).values(**chosen))
+    return ids
 
 
 def insert_ignore(session: Session, table, values: dict, conflict_cols: list[str]) -> bool:

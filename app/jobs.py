@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from app.clock import utc_now
-from app.db import insert_ignore, unit_of_work
+from app.db import claim_ids, insert_ignore, unit_of_work
 from app.models import Job
 
 log = logging.getLogger("civic.jobs")
@@ -102,22 +102,15 @@ def claim(engine, worker_id: str, *, limit: int = 5, lease: timedelta = timedelt
     """Take up to `limit` due jobs with a lease; no two workers get the same job."""
     now = utc_now()
     with Session(engine.execution_options(civic_write=True), expire_on_commit=False) as session:
-        due = (
-            select(Job.id)
-            .where(Job.finished_at.is_(None), Job.run_at <= now,
-                   or_(Job.locked_until.is_(None), Job.locked_until < now))
-            .order_by(Job.run_at, Job.id)
-            .limit(limit)
+        ids = claim_ids(
+            session, Job, Job.finished_at.is_(None), Job.run_at <= now,
+            or_(Job.locked_until.is_(None), Job.locked_until < now),
+            order_by=(Job.run_at, Job.id), limit=limit,
+            values={"locked_by": worker_id, "locked_until": now + lease, "attempts": Job.attempts + 1},
         )
-        if engine.dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        ids = list(session.execute(due).scalars())
         if not ids:
             session.commit()
             return []
-        session.execute(
-            update(Job).where(Job.id.in_(ids)).values(locked_by=worker_id, locked_until=now + lease, attempts=Job.attempts + 1)
-        )
         jobs = list(session.scalars(select(Job).where(Job.id.in_(ids)).order_by(Job.id)))
         session.commit()
         return jobs

@@ -15,10 +15,11 @@ from email.utils import make_msgid
 from typing import Protocol
 from urllib.parse import unquote, urlparse
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from app.clock import utc_now
+from app.db import claim_ids
 from app.models import OutboxMessage, OutboxStatus
 
 log = logging.getLogger("civic.mail")
@@ -70,20 +71,16 @@ def deliver_pending(engine, sender: Sender, mail_from: str, *, limit: int = 100,
     report = DeliveryReport()
     now = utc_now()
     with Session(engine.execution_options(civic_write=True), expire_on_commit=False) as session:
-        due = select(OutboxMessage.id).where(
-            OutboxMessage.status == OutboxStatus.QUEUED,
-            OutboxMessage.next_attempt_at <= now,
+        ids = claim_ids(
+            session, OutboxMessage, OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.next_attempt_at <= now,
             or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
-        ).order_by(OutboxMessage.id).limit(limit)
-        if engine.dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        ids = list(session.execute(due).scalars())
+            order_by=(OutboxMessage.id,), limit=limit,
+            # The lease covers the slowest batch (every send timing out), so no other worker re-sends meanwhile.
+            values=lambda taken: {"locked_until": now + max(LEASE, timedelta(seconds=25 * taken))},
+        )
         if not ids:
             session.commit()
             return report
-        # The lease covers the slowest batch (every send timing out), so no other worker re-sends meanwhile.
-        lease = max(LEASE, timedelta(seconds=25 * len(ids)))
-        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(locked_until=now + lease))
         messages = list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)))
         session.commit()
     outcomes: dict[int, tuple[str, str]] = {}
