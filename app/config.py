@@ -89,9 +89,6 @@ class Settings:
         return any(addr in ipaddress.ip_network(net, strict=False) for net in self.rate_limit_allowlist)
 
 
-SETTINGS_FIELDS = tuple(f.name for f in dataclasses.fields(Settings))
-
-
 def _cast_for(f: dataclasses.Field):
     default = f.default
     if isinstance(default, bool):

@@ -49,7 +49,6 @@ def main() -> int:
             cfg = alembic_config(conn)
             command.upgrade(cfg, "heads")
             cfg.attributes["only_tables"] = tables_of(args.package)
-            heads = command.heads  # noqa: F841
             existing = [p for p in directory.glob("*.py")]
             kwargs = dict(message=args.message, autogenerate=True, version_path=str(directory))
             if existing:
@@ -57,8 +56,6 @@ def main() -> int:
             else:
                 kwargs["branch_label"] = args.package
                 kwargs["head"] = "app@head" if args.package != "app" else "base"
-                if args.package == "app":
-                    kwargs["head"] = "base"
             rev_id = f"{args.package}_initial" if not args.new else None
             if rev_id:
                 kwargs["rev_id"] = rev_id
