@@ -1,21 +1,34 @@
 """Opinion groups from agree/disagree/pass votes, in the spirit of Polis.
 
-Method (close to Polis's published math so results can be compared with it):
+Method (close to Polis's published math, ``polismath.math.conversation``, so
+results can be compared with it):
 
-1. Keep each participant's latest vote per statement; participants with at
-   least ``min(min_votes, number of statements)`` votes are placed, the
-   others are reported as excluded (they still count in nothing else).
+1. Keep each participant's latest vote per statement.  Participants "in the
+   conversation" are placed: those with at least ``min(min_votes, n)`` votes,
+   where, as in Polis, votes on statements left out with ``exclude_comments``
+   (moderated out) count too and ``n`` counts the statements that received a
+   vote, left-out ones included.  If fewer than ``min_participants`` (15)
+   qualify, the participants with the most votes are added until there are
+   that many (Polis's greedy top-up).  The others are reported as excluded.
+   (Unlike Polis, somebody whose only votes are on left-out statements is
+   never placed: there is nothing to place them by.)
 2. Participant x statement matrix (+1 agree, -1 disagree, 0 pass, missing =
-   the statement's mean vote among placed participants), PCA to 2-D.
-   As in Polis, each participant's projection is scaled by
+   the statement's mean vote), PCA to 2-D.  As in Polis the PCA is fitted on
+   every participant with a vote (the excluded ones too: they inform the
+   statement means and axes but are not placed); the placed participants are
+   projected.  Each projection is scaled by
    ``sqrt(n_statements / n_votes_of_participant)`` so people who voted on few
    statements are not all pulled to the centre; statements left out with
-   ``exclude_comments`` (moderated out) that received votes count in both
-   terms, because Polis zeroes such columns instead of dropping them.  These
-   2-D points are the map.
+   ``exclude_comments`` that received votes count in both terms, because
+   Polis zeroes such columns instead of dropping them.  These 2-D points are
+   the map.
 3. Up to 100 fine "base clusters" (k-means on the map), then the base
-   clusters are grouped with weighted k-means for k = 2..max_groups; the k
-   with the best silhouette of the base-cluster centres wins (as in Polis).
+   clusters are grouped with k-means weighted by their sizes for
+   k = 2..min(max_groups, 2 + n_base_clusters // 12) (Polis's cap, so small
+   conversations get few groups); the k with the best silhouette of the
+   base-cluster centres wins (as in Polis).  Polis warm-starts these k-means
+   from its previous update and smooths k over updates; a one-shot run has no
+   history, so it takes the best of several k-means++ starts instead.
 4. Statements are explained from raw vote counts only:
    * representative: a group agrees (or disagrees) more than everybody else,
      one-sided two-proportion z-test, or Fisher's exact test when counts are
@@ -221,6 +234,7 @@ def opinion_groups(
     exclude_comments: Iterable[Hashable] = (),
     sparsity_scaling: bool = True,
     scale_with_excluded: bool = True,
+    min_participants: int = 15,
 ) -> OpinionResult:
     """Find opinion groups among participants from their votes.
 
@@ -228,7 +242,8 @@ def opinion_groups(
         votes: ``(participant_id, comment_id, vote)`` triples; ids are any
             hashable values; vote +1 agree, -1 disagree, 0 pass (see
             :func:`parse_vote`).  Later votes override earlier ones.
-        min_votes: participants need ``min(min_votes, n_statements)`` votes to be placed.
+        min_votes: participants need ``min(min_votes, n)`` votes to be placed; as in
+            Polis, votes on ``exclude_comments`` count and ``n`` includes the voted-on ones.
         max_groups: largest number of groups tried (2..max_groups).
         seed: random seed (deterministic for a given seed).
         consensus_threshold: share every group must reach to call a statement consensus.
@@ -245,6 +260,9 @@ def opinion_groups(
             every participant): the factor becomes
             ``sqrt((n_statements + n_excluded) / (n_votes + n_excluded))``.
             False uses only the kept statements.
+        min_participants: if fewer participants reach ``min_votes``, the ones
+            with the most votes (ties: the earliest) are placed too, up to this
+            many (Polis's greedy top-up, 15); 0 disables it.
 
     Returns:
         An :class:`OpinionResult`.  With no placed participant there are no
@@ -258,10 +276,12 @@ def opinion_groups(
     vals: list[int] = []
     excluded_c = set(exclude_comments)
     excluded_seen: set = set()  # excluded statements that did get votes (Polis keeps them as zero columns)
+    excluded_votes: set = set()  # (participant, excluded statement) pairs: they count towards placement
     pset, cset, fast = pids.setdefault, cids.setdefault, _FAST_VOTES.get
     for pid, cid, v in votes:
         if excluded_c and cid in excluded_c:
             excluded_seen.add(cid)
+            excluded_votes.add((pid, cid))
             continue
         x = fast(v) if isinstance(v, (int, str)) else None
         if x is None:
@@ -296,16 +316,16 @@ def opinion_groups(
         M.flat[uniq] = np.asarray(vals, dtype=np.float64)[::-1][first]
     observed = ~np.isnan(M)
     n_votes = observed.sum(axis=1)
-    need = min(min_votes, n_c)
-    placed = np.nonzero(n_votes >= max(need, 1))[0]
+    placed, need = _in_conversation(n_votes, excluded_votes, pids, n_c + len(excluded_seen),
+                                    min_votes, min_participants)
     if len(placed) == 0:
         return trivial(f"no participant has at least {need} votes")
 
     A = M[placed]
     obs = observed[placed]
-    col_mean = np.where(obs.sum(0) > 0, np.nansum(A, axis=0) / np.maximum(obs.sum(0), 1), 0.0)
-    X = np.where(obs, A, col_mean)
-    Xc = X - X.mean(axis=0)
+    # Polis fits the PCA on the whole vote matrix (everybody who voted), missing votes = column means
+    col_mean = np.nansum(M, axis=0) / np.maximum(observed.sum(0), 1)
+    Xc = np.where(observed, M - col_mean, 0.0)
     n_dims = min(2, n_c, len(placed))
     total = float((Xc**2).sum())
     if len(placed) >= 2 and total > 1e-12:
@@ -315,7 +335,7 @@ def opinion_groups(
             U, S, _ = randomized_svd(Xc, n_dims, random_state=seed)
         else:
             U, S, _ = np.linalg.svd(Xc, full_matrices=False)
-        proj = U[:, :n_dims] * S[:n_dims]
+        proj = U[placed, :n_dims] * S[:n_dims]
         explained = float((S[:n_dims] ** 2).sum() / total)
         # Polis: scale by sqrt(n_statements / n_votes) so sparse voters are not pulled to the centre
         # Polis zeroes moderated-out columns rather than dropping them: each still counts as a
@@ -362,6 +382,31 @@ def opinion_groups(
     return _explain(res, A, obs, labels, cid_list, consensus_threshold, alpha, max_statements)
 
 
+def _in_conversation(n_votes: np.ndarray, excluded_votes: set, pids: dict, n_statements: int,
+                     min_votes: int, min_participants: int) -> tuple[np.ndarray, int]:
+    """Indices of the participants to place (Polis's "in-conv"), and the vote threshold.
+
+    ``n_votes``: each participant's votes on kept statements; votes on excluded
+    statements (``excluded_votes`` pairs) count too, as Polis counts the raw
+    matrix.  Threshold ``min(min_votes, n_statements)``; then the greedy top-up
+    to ``min_participants`` by vote count, earliest participant first on ties.
+    """
+    counts = n_votes.astype(np.int64)  # a copy
+    if excluded_votes:
+        for pid, _ in excluded_votes:
+            i = pids.get(pid)
+            if i is not None:
+                counts[i] += 1
+    need = max(min(min_votes, n_statements), 1)
+    inconv = counts >= need
+    short = min(min_participants, len(counts)) - int(inconv.sum())
+    if short > 0:
+        rest = np.nonzero(~inconv)[0]
+        top = rest[np.argsort(-counts[rest], kind="stable")[:short]]
+        inconv[top] = True
+    return np.nonzero(inconv)[0], need
+
+
 def _group(proj: np.ndarray, max_groups: int, seed: int) -> tuple[np.ndarray, float | None]:
     n = proj.shape[0]
     n_distinct = len(np.unique(proj.round(9), axis=0))
@@ -378,7 +423,8 @@ def _group(proj: np.ndarray, max_groups: int, seed: int) -> tuple[np.ndarray, fl
     rng = np.random.default_rng(seed)
     sample = rng.choice(n, _SIL_SAMPLE, replace=False) if n > _SIL_SAMPLE else np.arange(n)
     best = (None, -2.0)
-    k_hi = min(max(2, max_groups), len(centres) - 1) if len(centres) > 2 else 2
+    # Polis's max-k-fn: at most 2 + (number of base clusters) // 12 groups
+    k_hi = min(max(2, max_groups), 2 + len(centres) // 12, len(centres) - 1) if len(centres) > 2 else 2
     for k in range(2, k_hi + 1):
         km = _kmeans(centres, k, seed, weights)
         labels = km.labels_[base_labels]

@@ -153,3 +153,73 @@ def test_excluded_statements_damp_the_sparsity_scaling_as_in_polis():
     r_d, r_p = np.hypot(*damped.coords["late"]), np.hypot(*plain.coords["late"])
     assert r_d == pytest.approx(r_p * np.sqrt((40 / 17) / (30 / 7)), rel=1e-6)
     assert np.allclose(plain.coords["late"], bare.coords["late"])
+
+
+def test_votes_on_moderated_out_statements_count_towards_placement():
+    """Polis counts every vote (moderated-out statements too) to decide who is in the conversation,
+    but moderated-out statements never shape the map or the statement lists."""
+    votes, truth = planted_votes()
+    excl = {"x0", "x1", "x2"}
+    votes += [("mixed", c, 1) for c in range(3, 8)] + [("mixed", "x0", 1), ("mixed", "x1", -1)]
+    votes += [("five", c, 1) for c in range(3, 8)]
+    votes += [("only-moderated", x, 1) for x in excl]
+    res = opinion_groups(votes, min_votes=7, exclude_comments=excl)
+    assert "mixed" in res.participant_group  # 5 + 2 votes
+    assert "five" in res.excluded and "five" not in res.coords
+    assert "only-moderated" not in res.coords  # nothing to place them by
+    assert res.n_statements == 30
+    listed = [r.comment_id for reps in res.representative.values() for r in reps]
+    listed += [s.comment_id for s in res.consensus] + [s.comment_id for s in res.divisive]
+    assert not set(listed) & excl
+
+
+def test_small_conversations_are_topped_up_with_the_most_active_participants():
+    """Fewer than 15 participants reach the vote threshold: as in Polis, the most active of the
+    others are placed too, up to 15; the least active stay out."""
+    rng = np.random.default_rng(1)
+    votes = [(f"full{i}", c, int(rng.choice([-1, 1]))) for i in range(5) for c in range(30)]
+    counts = [6, 6, 6, 5, 5, 5, 4, 4, 4, 4] + [3, 3, 2, 2, 2, 1, 1, 1, 1, 1]
+    for i, n in enumerate(counts):
+        votes += [(f"low{i}", c, int(rng.choice([-1, 1]))) for c in range(n)]
+    res = opinion_groups(votes, min_votes=7)
+    placed = set(res.participant_group)
+    assert len(placed) == 15
+    assert placed == {f"full{i}" for i in range(5)} | {f"low{i}" for i in range(10)}
+    assert set(res.excluded) == {f"low{i}" for i in range(10, 20)}
+    strict = opinion_groups(votes, min_votes=7, min_participants=0)
+    assert set(strict.participant_group) == {f"full{i}" for i in range(5)}
+
+
+def _three_camps(n_per_camp, seed=0):
+    rng = np.random.default_rng(seed)
+    stance = np.array([[1] * 4 + [-1] * 8, [-1] * 4 + [1] * 4 + [-1] * 4, [-1] * 8 + [1] * 4])
+    votes = []
+    for g in range(3):
+        for j in range(n_per_camp[g]):
+            for c in range(12):
+                v = int(stance[g, c]) if rng.random() < 0.9 else 0
+                votes.append((f"g{g}-{j}", c, v))
+    return votes
+
+
+def test_small_conversations_get_at_most_two_groups_as_in_polis():
+    """Polis allows at most 2 + (number of base clusters) // 12 groups: three clear camps of a
+    dozen people in all give 2 groups, the same camps with 3 dozen people give 3."""
+    small = opinion_groups(_three_camps([4, 4, 3]))
+    assert len(small.participant_group) == 11 and len(small.groups) == 2
+    large = opinion_groups(_three_camps([12, 12, 12]))
+    assert len(large.groups) == 3
+
+
+def test_participants_below_the_threshold_still_inform_the_map():
+    """As in Polis the map's axes and the fill-in means come from everybody who voted; only the
+    participants with enough votes are placed on it."""
+    votes, truth = planted_votes()
+    rng = np.random.default_rng(3)
+    lurkers = [(f"lurker{i}", c, int(rng.choice([-1, 1]))) for i in range(40) for c in rng.choice(30, 3, replace=False)]
+    with_lurkers = opinion_groups(votes + lurkers, min_votes=7)
+    without = opinion_groups(votes, min_votes=7)
+    assert set(with_lurkers.participant_group) == set(without.participant_group) == set(truth)
+    assert len(with_lurkers.excluded) == 40
+    moved = max(np.hypot(*np.subtract(with_lurkers.coords[p], without.coords[p])) for p in truth)
+    assert moved > 1e-3
