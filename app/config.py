@@ -6,6 +6,7 @@ and the resulting frozen `Settings` is passed down.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 import secrets
 from dataclasses import dataclass
@@ -80,13 +81,16 @@ class Settings:
         return not self.debug
 
     def allowlisted(self, ip: str | None) -> bool:
-        if not ip:
-            return False
-        try:
-            addr = ipaddress.ip_address(ip)
-        except ValueError:
-            return False
-        return any(addr in ipaddress.ip_network(net, strict=False) for net in self.rate_limit_allowlist)
+        return bool(ip) and _in_networks(ip, tuple(self.rate_limit_allowlist))
+
+
+@functools.lru_cache(maxsize=4096)  # asked on every signature; parsing addresses each time showed in profiles
+def _in_networks(ip: str, networks: tuple[str, ...]) -> bool:
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(addr in ipaddress.ip_network(net, strict=False) for net in networks)
 
 
 def _cast_for(f: dataclasses.Field):

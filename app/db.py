@@ -4,6 +4,9 @@ Knows nothing about domains. Every state change runs inside exactly one `unit_of
 """
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -79,19 +82,75 @@ def unit_of_work(engine: Engine, bus=None, renderer=None, services: dict | None 
     The event bus and the mail renderer (if any) are attached to `session.info` so event handlers
     and `app.mail.queue_email` work inside the same transaction.
     """
-    session = Session(engine.execution_options(**{WRITE: True}), expire_on_commit=False)
-    session.info["events"] = bus
-    session.info["renderer"] = renderer
-    # Shared app services (e.g. the abuse classifier) that a domain's facade needs inside a use case.
-    session.info["services"] = services or {}
+    with write_session(engine) as session:
+        session.info["events"] = bus
+        session.info["renderer"] = renderer
+        # Shared app services (e.g. the abuse classifier) that a domain's facade needs inside a use case.
+        session.info["services"] = services or {}
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+@contextmanager
+def write_session(engine: Engine) -> Iterator[Session]:
+    """A session for one write transaction that the caller commits; on SQLite it holds the write lock."""
+    lock = sqlite_write_lock(engine)
+    if lock is not None:
+        lock.acquire()
     try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+        with Session(engine.execution_options(**{WRITE: True}), expire_on_commit=False) as session:
+            yield session
     finally:
-        session.close()
+        if lock is not None:
+            lock.release()
+
+
+class _SQLiteWriteLock:
+    """Whose turn it is to write to one SQLite file: threads of this process queue on a lock, processes on
+    an advisory lock of `<db>.write-lock`.
+
+    SQLite has one writer at a time and makes the others sleep in its busy handler (1, 2, 5 ... 100 ms), so
+    under load throughput drops and the slowest writers wait seconds. Queued here, each transaction starts
+    the moment the previous one commits, in the web processes and the background worker alike.
+    """
+
+    def __init__(self, path: str):
+        self.path, self.pid, self.fd, self.depth = path, None, None, 0
+        self.thread_lock = threading.RLock()
+
+    def acquire(self) -> None:
+        self.thread_lock.acquire()
+        if self.depth == 0:
+            if self.pid != os.getpid():  # a forked child needs its own open file (flock is per open file)
+                self.fd, self.pid = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        self.depth += 1
+
+    def release(self) -> None:
+        self.depth -= 1
+        if self.depth == 0:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+        self.thread_lock.release()
+
+
+_write_locks: dict[str, _SQLiteWriteLock] = {}
+_write_locks_guard = threading.Lock()
+
+
+def sqlite_write_lock(engine: Engine) -> _SQLiteWriteLock | None:
+    """The write lock of this engine's SQLite file (None for PostgreSQL and in-memory databases)."""
+    if engine.dialect.name != "sqlite" or not engine.url.database or engine.url.database == ":memory:":
+        return None
+    path = os.path.abspath(engine.url.database) + ".write-lock"
+    with _write_locks_guard:
+        lock = _write_locks.get(path)
+        if lock is None:
+            lock = _write_locks[path] = _SQLiteWriteLock(path)
+    return lock
 
 
 @contextmanager
@@ -158,3 +217,55 @@ def insert_ignore(session: Session, table, values: dict, conflict_cols: list[str
             .returning(table.c[conflict_cols[0]]))
     # RETURNING rather than rowcount: psycopg reports -1 for rowcount here.
     return session.execute(stmt).first() is not None
+
+
+class _Fast:
+    __slots__ = ("stmt", "sql", "names", "positional", "processors", "results", "defaults")
+
+
+_FAST: dict[tuple[int, str], _Fast] = {}
+
+
+def execute_fast(session: Session, stmt, params: dict) -> list[tuple]:
+    """Run a Core statement on the DBAPI cursor of the session's transaction; return its rows (RETURNING).
+
+    For the few statements of a hot path (a signature is three): SQLAlchemy's execution machinery costs
+    several times the database work there. The statement is compiled once per dialect and values go through
+    the column types' own bind and result processors, so values are stored and read back exactly as with
+    `session.execute`. Rows are plain tuples (no ORM objects).
+    """
+    dialect = session.get_bind().dialect
+    key = (id(stmt), dialect.name)
+    fast = _FAST.get(key)
+    if fast is None or fast.stmt is not stmt:
+        compiled = stmt.compile(dialect=dialect)
+        fast = _Fast()
+        fast.stmt = stmt  # keeps the statement alive, so its id() is never reused by another one
+        fast.sql, fast.positional = compiled.string, compiled.positional
+        fast.names = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
+        fast.processors = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+                           for name, bind in compiled.binds.items()}
+        fast.processors = {k: v for k, v in fast.processors.items() if v is not None}
+        # values written into the statement itself (`.values(state=...)`) travel as bound parameters too
+        fast.defaults = {name: bind.value for name, bind in compiled.binds.items() if bind.value is not None
+                         or not bind.required}
+        columns = list(getattr(stmt, "exported_columns", None) or [])
+        results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
+        fast.results = results if any(results) else None
+        _FAST[key] = fast
+    procs = fast.processors
+    defaults = fast.defaults
+    values = {}
+    for name in fast.names:
+        value = params[name] if name in params else defaults[name]
+        values[name] = procs[name](value) if name in procs else value
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.execute(fast.sql, [values[n] for n in fast.names] if fast.positional else values)
+        rows = cursor.fetchall() if cursor.description else []
+    finally:
+        cursor.close()
+    if fast.results and rows:
+        procs = fast.results
+        rows = [tuple(p(v) if p else v for p, v in zip(procs, row)) for row in rows]
+    return rows

@@ -23,7 +23,7 @@ from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from app.clock import utc_now
-from app.db import claim_ids, insert_ignore, unit_of_work
+from app.db import claim_ids, insert_ignore, unit_of_work, write_session
 from app.models import Job
 
 log = logging.getLogger("civic.jobs")
@@ -101,7 +101,7 @@ def schedule_periodic(engine, registry: JobRegistry) -> int:
 def claim(engine, worker_id: str, *, limit: int = 5, lease: timedelta = timedelta(minutes=5)) -> list[Job]:
     """Take up to `limit` due jobs with a lease; no two workers get the same job."""
     now = utc_now()
-    with Session(engine.execution_options(civic_write=True), expire_on_commit=False) as session:
+    with write_session(engine) as session:
         ids = claim_ids(
             session, Job, Job.finished_at.is_(None), Job.run_at <= now,
             or_(Job.locked_until.is_(None), Job.locked_until < now),
@@ -117,7 +117,7 @@ def claim(engine, worker_id: str, *, limit: int = 5, lease: timedelta = timedelt
 
 
 def _finish(engine, job_id: int, worker_id: str, error: str | None) -> None:
-    with Session(engine.execution_options(civic_write=True)) as session:
+    with write_session(engine) as session:
         job = session.get(Job, job_id)
         if job is None or job.locked_by != worker_id:
             session.commit()

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response

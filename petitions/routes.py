@@ -12,13 +12,14 @@ from starlette.routing import Route
 from app.auth import current_actor, require_roles
 from app.db import run_in_session, run_query
 from app.errors import InvalidState, NotFound, RateLimited, TokenInvalid, ValidationFailed
+from app.http import read_form
 from app.i18n import gettext as _
 from app.models import Role
 from app.templating import flash, is_htmx, render
 
 from . import forms, queries, service
 from .models import PetitionState
-from .writes import run_batched_write, run_short_write
+from .writes import run_batched_write
 
 SESSION_COOKIE = "civic_session"
 
@@ -161,7 +162,6 @@ def _can_see_unpublished(request: Request) -> bool:
 
 async def detail(request: Request):
     petition_id = request.path_params["petition_id"]
-    settings = _settings(request)
 
     async def build():
         view = await run_query(request, queries.petition_view, petition_id=petition_id)
@@ -232,15 +232,21 @@ async def sign(request: Request):
     settings = _settings(request)
     values, errors, status, headers = _blank_values(), {}, 200, None
     if request.method == "POST":
-        form = await request.form()
+        form = await read_form(request)
         values = forms.sign_values(form)
         try:
             data = forms.parse_signature(values, areas=settings.areas, postcode_areas=settings.postcode_areas)
+            state = request.app.state
+            action = (service.cached_petition_action(state.engine, petition_id)
+                      or await run_query(request, service.petition_action, petition_id=petition_id))
+            # rendered here, outside the write transaction, which then only inserts two rows
+            prepared = action and service.prepare_signature(
+                renderer=state.renderer, signer=state.signer, petition_id=petition_id, action=action, data=data,
+                locale=request.state.locale)
             result = await run_batched_write(
-                request, service.sign_petition, prepare=service.prepare_signature,
-                petition_id=petition_id, data=data, settings=settings,
-                signer=request.app.state.signer, locale=request.state.locale, client_ip=_ip(request),
-                allowlisted=_allowlisted(request))
+                request, service.sign_petition, petition_id=petition_id, data=data, settings=settings,
+                signer=state.signer, locale=request.state.locale, client_ip=_ip(request),
+                allowlisted=_allowlisted(request), prepared=prepared or None)
         except ValidationFailed as exc:
             errors, status = exc.errors, 422
         except RateLimited as exc:
@@ -310,7 +316,7 @@ async def confirm(request: Request):
         token = (request.query_params.get("token") or "")[:2000]
         return render(request, "petitions/confirm.html", {"token": token},
                       headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
-    form = await request.form()
+    form = await read_form(request)
     result = await run_batched_write(request, service.confirm_signature, token=str(form.get("token", ""))[:2000],
                                   signer=request.app.state.signer, settings=_settings(request))
     _cache(request).drop(result.petition_id)

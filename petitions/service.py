@@ -19,6 +19,7 @@ from app import ratelimit
 from app.auth import require_user_role
 from app.clock import utc_now
 from app.config import parse_rate
+from app.db import execute_fast
 from app.emails import canonical_email
 from app.errors import InvalidState, NotFound, PermissionDenied, TokenInvalid, ValidationFailed, N_
 from app.i18n import gettext as _
@@ -113,6 +114,13 @@ def sponsor_token(signer, petition_id: int) -> str:
 # Built once: the hot path only binds parameters to already-compiled statements.
 _PETITION_FOR_SIGNING = select(Petition.state, Petition.closes_at, Petition.action).where(Petition.id == bindparam("pid"))
 _SIGN_INSERT: dict = {}
+_EXISTING_SIGNATURE = select(Signature.id, Signature.state, Signature.confirmations_sent, Signature.locale).where(
+    Signature.petition_id == bindparam("pid"), Signature.canonical_email == bindparam("canonical"))
+_REACTIVATE_SIGNATURE = update(Signature).where(Signature.id == bindparam("sid")).values(
+    state=SignatureState.PENDING, withdrawn_at=None, confirmations_sent=1, name=bindparam("name"),
+    area=bindparam("area"), notify=bindparam("notify"), updated_at=bindparam("now"))
+_COUNT_RESENT = update(Signature).where(Signature.id == bindparam("sid")).values(
+    confirmations_sent=Signature.confirmations_sent + 1, updated_at=bindparam("now"))
 
 
 def _sign_insert(session: Session):
@@ -182,32 +190,28 @@ _ACTIONS: dict = {}
 _OUTBOX_INSERT: dict = {}
 
 
-def _petition_action(engine, petition_id: int) -> str | None:
-    """The petition's action, cached per process (it never changes once the petition exists)."""
-    action = _ACTIONS.get((id(engine), petition_id))
-    if action is None:
-        from app.db import read_session
+def cached_petition_action(engine, petition_id: int) -> str | None:
+    """The petition's action if this process has read it before (it never changes once the petition exists)."""
+    return _ACTIONS.get((id(engine), petition_id))
 
-        with read_session(engine) as session:
-            action = session.execute(select(Petition.action).where(Petition.id == petition_id)).scalar()
-        if action is None:
-            return None
+
+def petition_action(session: Session, *, petition_id: int) -> str | None:
+    """Read the petition's action and remember it for `cached_petition_action`."""
+    action = session.execute(select(Petition.action).where(Petition.id == petition_id)).scalar()
+    if action is not None:
         if len(_ACTIONS) > 10_000:
             _ACTIONS.clear()
-        _ACTIONS[(id(engine), petition_id)] = action
+        _ACTIONS[(id(session.get_bind()), petition_id)] = action
     return action
 
 
-def prepare_signature(*, engine, renderer, signer, petition_id: int, data: SignatureInput, locale: str,
-                      sponsor: bool = False, **_ignored) -> PreparedMail | None:
-    """Sign the confirmation tokens and render the e-mail outside any transaction (hot path).
+def prepare_signature(*, renderer, signer, petition_id: int, action: str, data: SignatureInput, locale: str,
+                      sponsor: bool = False) -> PreparedMail:
+    """Sign the confirmation tokens and render the e-mail before the write transaction (hot path).
 
     The tokens name the signature by (petition, canonical e-mail), which is unique, so they can be made
     before the row exists.
     """
-    action = _petition_action(engine, petition_id)
-    if action is None or renderer is None:
-        return None
     payload = {"p": petition_id, "e": canonical_email(data.email)}
     token = signer.sign(SIGNATURE_PURPOSE, payload)
     withdraw_token = signer.sign(WITHDRAW_PURPOSE, payload, single_use=False)
@@ -236,7 +240,7 @@ def _queue_prepared(session: Session, mail: PreparedMail, now: datetime) -> None
         cols = ("to_addr", "subject", "body", "template", "status", "attempts", "created_at", "next_attempt_at",
                 "last_error")
         stmt = _OUTBOX_INSERT[dialect] = insert_stmt(table).values({c: bindparam(c, type_=table.c[c].type) for c in cols})
-    session.execute(stmt, {"to_addr": mail.to, "subject": mail.subject, "body": mail.body,
+    execute_fast(session, stmt, {"to_addr": mail.to, "subject": mail.subject, "body": mail.body,
                            "template": mail.template[:120], "status": OutboxStatus.QUEUED.value, "attempts": 0,
                            "created_at": now, "next_attempt_at": now, "last_error": ""})
 
@@ -255,7 +259,8 @@ def sign_petition(session: Session, *, petition_id: int, data: SignatureInput, s
         RateLimited: too many signatures from this network for this petition.
     """
     now = now or utc_now()
-    row = session.execute(_PETITION_FOR_SIGNING, {"pid": petition_id}).first()
+    rows = execute_fast(session, _PETITION_FOR_SIGNING, {"pid": petition_id})
+    row = rows[0] if rows else None
     if row is None:
         raise NotFound(_("We couldn't find that petition. It may have been removed; search the list of petitions."))
     state, closes_at, action = row
@@ -274,7 +279,8 @@ def sign_petition(session: Session, *, petition_id: int, data: SignatureInput, s
         notify=data.notify, ip_address=(client_ip or "")[:64], locale=locale, state=SignatureState.PENDING.value,
         is_creator=False, is_sponsor=sponsor, confirmations_sent=1, created_at=now, updated_at=now,
     )
-    new_id = session.execute(_sign_insert(session), params).scalar()
+    rows = execute_fast(session, _sign_insert(session), params)
+    new_id = rows[0][0] if rows else None
     template = "petitions/confirm_sponsor" if sponsor else "petitions/confirm_signature"
     context = {"petition_id": petition_id, "action": action, "name": data.name}
     if new_id is not None:
@@ -284,21 +290,23 @@ def sign_petition(session: Session, *, petition_id: int, data: SignatureInput, s
             queue_email(session, to=data.email, template=template, locale=locale,
                         context={**context, **_signature_tokens(signer, new_id, session)})
         return SignResult("created", petition_id, new_id)
-    existing = session.execute(select(Signature).where(Signature.petition_id == petition_id,
-                                                      Signature.canonical_email == canonical)).scalar_one()
-    if existing.state == SignatureState.VALIDATED:
-        return SignResult("already_signed", petition_id, existing.id)
-    if existing.state == SignatureState.WITHDRAWN:
-        existing.state, existing.withdrawn_at, existing.confirmations_sent = SignatureState.PENDING, None, 0
-        existing.name, existing.area, existing.notify = data.name, data.area, data.notify
-    if existing.confirmations_sent >= settings.max_confirmation_emails:
-        return SignResult("resend_limit", petition_id, existing.id)
-    existing.confirmations_sent += 1
-    existing.updated_at = now
-    session.add(existing)
-    queue_email(session, to=data.email, template=template, locale=existing.locale or locale,
-                context={**context, **_signature_tokens(signer, existing.id, session)})
-    return SignResult("resent", petition_id, existing.id)
+    sig_id, state, sent, first_locale = execute_fast(session, _EXISTING_SIGNATURE,
+                                                     {"pid": petition_id, "canonical": canonical})[0]
+    if state == SignatureState.VALIDATED:
+        return SignResult("already_signed", petition_id, sig_id)
+    if state == SignatureState.WITHDRAWN:  # signing again after withdrawing: a fresh start
+        execute_fast(session, _REACTIVATE_SIGNATURE, {"sid": sig_id, "name": data.name, "area": data.area,
+                                                       "notify": data.notify, "now": now})
+    elif sent >= settings.max_confirmation_emails:
+        return SignResult("resend_limit", petition_id, sig_id)
+    else:
+        execute_fast(session, _COUNT_RESENT, {"sid": sig_id, "now": now})
+    if prepared is not None:  # its tokens name the signature by petition and address, so they fit this row too
+        _queue_prepared(session, prepared, now)
+    else:
+        queue_email(session, to=data.email, template=template, locale=first_locale or locale,
+                    context={**context, **_signature_tokens(signer, sig_id, session)})
+    return SignResult("resent", petition_id, sig_id)
 
 
 def _aware(value: datetime) -> datetime:

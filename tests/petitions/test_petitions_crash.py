@@ -140,10 +140,11 @@ def test_group_commit_runs_each_request_with_its_own_use_case(tmp_path):
         raise ValueError("refused")
 
     results, errors = [], []
+    writer = writes.GroupCommitWriter(engine)
 
     def call(fn, code):
         try:
-            results.append(writes._batched(engine, fn, None, None, {}, {"code": code}))
+            results.append(writer.submit_blocking(fn, {"code": code}))
         except ValueError:
             errors.append(code)
 

@@ -123,6 +123,25 @@ def test_withdrawing_takes_signature_off_the_count(flow, client, app, helpers):
         assert sig.state == "withdrawn" and sig.name == ""
 
 
+def test_signing_again_after_withdrawing_starts_afresh_and_counts_once_confirmed(flow, client, app, helpers):
+    pid = flow.open_petition()
+    flow.sign(pid, "back@example.org")
+    flow.confirm("back@example.org")
+    link = flow.path(flow.link("back@example.org", "/signatures/withdraw"))
+    token = re.search(r'name="token" value="([^"]+)"', client.get(link).text).group(1)
+    assert client.post("/petitions/signatures/withdraw", data={"token": token}).status_code == 303
+    helpers.run_jobs(app)
+    before = _petition(app, pid).signature_count
+    r = flow.sign(pid, "back@example.org", name="Back Again")
+    assert r.status_code == 200 and "sent the confirmation email again" in r.text
+    with read_session(app.state.engine) as s:
+        sig = s.exec(select(Signature).where(Signature.email == "back@example.org")).one()
+        assert (sig.state, sig.name, sig.confirmations_sent) == ("pending", "Back Again", 1)
+    flow.confirm("back@example.org")
+    helpers.run_jobs(app)
+    assert _petition(app, pid).signature_count == before + 1
+
+
 def test_change_my_petition_goes_back_to_the_form_with_the_text(client):
     data = {"action": "Light the canal towpath", "background": "It is dark in winter.", "name": "Ann",
             "email": "ann@example.org", "area": "North"}
