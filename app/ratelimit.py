@@ -6,8 +6,15 @@ import time
 from sqlalchemy import delete, text
 from sqlmodel import Session
 
+from app.db import execute_fast
 from app.errors import RateLimited
 from app.models import RateLimitBucket
+
+_HIT = text(
+    "INSERT INTO rate_limit_bucket (key, window_start, count) VALUES (:k, :w, 1) "
+    "ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limit_bucket.count + 1 "
+    "RETURNING count"
+)
 
 
 def hit(session: Session, key: str, *, limit: int, window: int, now: float | None = None) -> bool:
@@ -17,15 +24,8 @@ def hit(session: Session, key: str, *, limit: int, window: int, now: float | Non
     """
     now = time.time() if now is None else now
     window_start = int(now // window * window)
-    row = session.execute(
-        text(
-            "INSERT INTO rate_limit_bucket (key, window_start, count) VALUES (:k, :w, 1) "
-            "ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limit_bucket.count + 1 "
-            "RETURNING count"
-        ),
-        {"k": key[:200], "w": window_start},
-    ).first()
-    return row[0] <= limit
+    rows = execute_fast(session, _HIT, {"k": key[:200], "w": window_start})  # on every signature: keep it cheap
+    return rows[0][0] <= limit
 
 
 def enforce(session: Session, key: str, *, limit: int, window: int, message: str, now: float | None = None) -> None:

@@ -18,9 +18,13 @@ class Signer:
 
     def __init__(self, secret_key: str):
         self._secret = secret_key
+        self._serializers: dict[str, URLSafeTimedSerializer] = {}
 
     def _serializer(self, purpose: str) -> URLSafeTimedSerializer:
-        return URLSafeTimedSerializer(self._secret, salt=f"civic.{purpose}")
+        serializer = self._serializers.get(purpose)
+        if serializer is None:  # built once per purpose: two tokens are signed for every signature
+            serializer = self._serializers[purpose] = URLSafeTimedSerializer(self._secret, salt=f"civic.{purpose}")
+        return serializer
 
     def sign(self, purpose: str, payload: dict[str, Any], *, single_use: bool = True) -> str:
         data = dict(payload)

@@ -243,8 +243,8 @@ async def sign(request: Request):
             prepared = action and service.prepare_signature(
                 renderer=state.renderer, signer=state.signer, petition_id=petition_id, action=action, data=data,
                 locale=request.state.locale)
-            result = await run_batched_write(
-                request, service.sign_petition, petition_id=petition_id, data=data, settings=settings,
+            result = await run_batched_write(  # sign_petition raises before it writes: no savepoint needed
+                request, service.sign_petition, savepoint=False, petition_id=petition_id, data=data, settings=settings,
                 signer=state.signer, locale=request.state.locale, client_ip=_ip(request),
                 allowlisted=_allowlisted(request), prepared=prepared or None)
         except ValidationFailed as exc:

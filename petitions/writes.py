@@ -16,6 +16,7 @@ import threading
 from typing import Any
 
 from app.db import run_write, unit_of_work
+from app.errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +25,10 @@ IDLE_SECONDS = 30.0  # an idle writer thread exits; the next request starts a ne
 
 
 class _Item:
-    __slots__ = ("fn", "kwargs", "result", "error", "loop", "future", "event")
+    __slots__ = ("fn", "kwargs", "savepoint", "result", "error", "loop", "future", "event")
 
-    def __init__(self, fn, kwargs):
-        self.fn, self.kwargs = fn, kwargs
+    def __init__(self, fn, kwargs, savepoint=True):
+        self.fn, self.kwargs, self.savepoint = fn, kwargs, savepoint
         self.result = self.error = self.loop = self.future = self.event = None
 
     def settle(self) -> None:
@@ -58,9 +59,9 @@ class GroupCommitWriter:
 
     # ----- submitting -----
 
-    async def submit(self, fn, kwargs: dict):
+    async def submit(self, fn, kwargs: dict, *, savepoint: bool = True):
         """Run `fn(session, **kwargs)` in the next batch; return its result once that batch has committed."""
-        item = _Item(fn, kwargs)
+        item = _Item(fn, kwargs, savepoint)
         item.loop = asyncio.get_running_loop()
         item.future = item.loop.create_future()
         self._put(item)
@@ -116,17 +117,22 @@ class GroupCommitWriter:
                 cursor = session.connection().connection.cursor()
                 for it in batch:
                     # A raw savepoint: SQLAlchemy's nested transactions cost more than the signature itself.
-                    cursor.execute("SAVEPOINT civic_item")
+                    if it.savepoint:
+                        cursor.execute("SAVEPOINT civic_item")
                     try:
                         it.result = it.fn(session, **it.kwargs)
                         session.flush()
                     except Exception as exc:
                         if not session.is_active:  # a failed flush broke the whole transaction
                             raise _BatchBroken() from exc
-                        cursor.execute("ROLLBACK TO SAVEPOINT civic_item")
-                        session.expunge_all()  # forget objects the rolled-back request touched
+                        if it.savepoint:
+                            cursor.execute("ROLLBACK TO SAVEPOINT civic_item")
+                        elif not isinstance(exc, DomainError):  # it may have left half a write behind
+                            raise _BatchBroken() from exc
+                        session.expunge_all()  # forget objects the failed request touched
                         it.result, it.error = None, exc
-                    cursor.execute("RELEASE SAVEPOINT civic_item")
+                    if it.savepoint:
+                        cursor.execute("RELEASE SAVEPOINT civic_item")
         except _BatchBroken:
             self._one_by_one(batch)
         except Exception:
@@ -156,10 +162,12 @@ def writer_for(state) -> GroupCommitWriter:
     return writer
 
 
-async def run_batched_write(request, fn, /, **kwargs: Any):
+async def run_batched_write(request, fn, /, *, savepoint: bool = True, **kwargs: Any):
     """Run `fn(session, **kwargs)` with group commit and return its result once it has committed.
 
     Do everything that needs no transaction (rendering, signing tokens) before: the writer thread is the one
     serial step of the hot path. Like any use case, `fn` must have no side effects outside the database.
+    `savepoint=False` saves two statements per request for a use case whose expected errors (`DomainError`)
+    leave nothing behind that must be undone; any other error still sends the batch back one by one.
     """
-    return await writer_for(request.app.state).submit(fn, kwargs)
+    return await writer_for(request.app.state).submit(fn, kwargs, savepoint=savepoint)
