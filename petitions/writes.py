@@ -67,9 +67,9 @@ class GroupCommitWriter:
         self._put(item)
         return await item.future
 
-    def submit_blocking(self, fn, kwargs: dict):
+    def submit_blocking(self, fn, kwargs: dict, *, savepoint: bool = True):
         """The same from a plain thread (CLI, tests)."""
-        item = _Item(fn, kwargs)
+        item = _Item(fn, kwargs, savepoint)
         item.event = threading.Event()
         self._put(item)
         item.event.wait()

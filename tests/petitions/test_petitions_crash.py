@@ -158,3 +158,52 @@ def test_group_commit_runs_each_request_with_its_own_use_case(tmp_path):
     assert codes == {f"d{i}" for i in range(40) if i % 4}
     assert sorted(results) == sorted(codes) and len(errors) == 10
     engine.dispose()
+
+
+def test_group_commit_without_savepoints_still_isolates_each_request(tmp_path):
+    """A use case run without a savepoint may refuse with a DomainError (nothing written yet); any other
+    error sends the batch back one request at a time, so half a write is never committed."""
+    import threading as th
+
+    import sqlalchemy as sa
+    from sqlmodel import SQLModel
+
+    from app.db import make_engine, read_session
+    from app.errors import InvalidState
+    from app.models import Department
+    from app.schema import import_all_models
+    from petitions import writes
+
+    import_all_models()
+    engine = make_engine(f"sqlite:///{tmp_path / 'g.db'}")
+    SQLModel.metadata.create_all(engine)
+    writer = writes.GroupCommitWriter(engine)
+
+    def use_case(session, *, code):
+        if code.startswith("refused"):
+            raise InvalidState("refused before writing")
+        session.execute(sa.insert(Department).values(code=code, name=code))
+        if code.startswith("broken"):
+            raise ValueError("failed after writing")
+        return code
+
+    outcomes = {}
+
+    def call(code):
+        try:
+            outcomes[code] = writer.submit_blocking(use_case, {"code": code}, savepoint=False)
+        except (InvalidState, ValueError) as exc:
+            outcomes[code] = type(exc).__name__
+
+    codes = [("refused" if i % 5 == 0 else "broken" if i % 7 == 0 else "ok") + str(i) for i in range(60)]
+    threads = [th.Thread(target=call, args=(c,)) for c in codes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with read_session(engine) as s:
+        stored = set(s.execute(sa.select(Department.code)).scalars())
+    assert stored == {c for c in codes if c.startswith("ok")}
+    assert all(outcomes[c] == ("InvalidState" if c.startswith("refused") else "ValueError" if c.startswith("broken")
+                               else c) for c in codes)
+    engine.dispose()
