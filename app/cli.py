@@ -58,7 +58,7 @@ def cmd_serve(args, settings) -> int:
     engine.dispose()
     print(f"Civic is running at http://{args.host}:{args.port}/ (Ctrl+C to stop)", file=sys.stderr)
     uvicorn.run(
-        "app.main:create_app",
+        "app.main:create_served_app",
         factory=True,
         host=args.host,
         port=args.port,

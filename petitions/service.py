@@ -221,9 +221,8 @@ def prepare_signature(*, renderer, signer, petition_id: int, action: str, data: 
         _LINK_BASES[key] = renderer.absolute_url("petitions:confirm")
         _LINK_BASES[(id(renderer), "petitions:withdraw")] = renderer.absolute_url("petitions:withdraw")
     template = "petitions/confirm_sponsor" if sponsor else "petitions/confirm_signature"
-    subject, body = renderer.render_email(template, {
-        "petition_id": petition_id, "action": action, "name": data.name, "token": token,
-        "withdraw_token": withdraw_token,
+    subject, body = renderer.render_email_personal(template, {"petition_id": petition_id, "action": action}, {
+        "name": data.name,
         "confirm_url": _LINK_BASES[key] + "?token=" + token,
         "withdraw_url": _LINK_BASES[(id(renderer), "petitions:withdraw")] + "?token=" + withdraw_token,
     }, locale)
