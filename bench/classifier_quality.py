@@ -4,8 +4,9 @@
 
 * Civic: the current model in `<data-dir>/models/abuse/` (the full model is
   trained there first if none loads, or always with --retrain).  It was
-  trained on the shipped *train* splits only, calibrated / thresholded on the
-  *valid* splits; the test sets below were never used for fitting or tuning.
+  trained on the shipped *train* and *valid* splits (2-fold cross-fitting
+  over the valid splits) and calibrated / thresholded on out-of-fold valid
+  scores; the test sets below were never used for fitting or tuning.
 * Peer: `alt-profanity-check`, pip-installed into a separate venv (default
   bench/out/peer-venv, git-ignored) and run in a subprocess on the same texts.
 

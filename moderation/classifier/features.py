@@ -13,7 +13,9 @@ never cross words; Chinese runs without spaces are one "word", which is what
 we want: no segmentation).  Word n-grams are `\\w+` tokens without Han
 characters (unigrams and bigrams).  Both blocks use sublinear tf, smooth idf, and L2 normalisation per
 block, like a `FeatureUnion` of two `TfidfVectorizer`s.  An optional third
-block holds binary word-unigram presence at a fixed value.
+block holds binary word-unigram presence at a fixed value, and an optional
+fourth block the few hand-written lexicon features of `lexicon.py` (counts
+of profanities, insults, slurs and threats, scaled by a fixed value).
 """
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
+
+from .lexicon import N_COLUMNS as N_LEXICON, lexicon_hits
 
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 _P = np.uint64(0x100000001B3)  # FNV prime, used as polynomial base
@@ -162,6 +166,7 @@ class HashedTfidf:
         min_df: int = 2,
         presence_bits: int = 18,
         presence_scale: float = 0.0,
+        lexicon_scale: float = 0.0,
     ):
         self.char_ngrams = tuple(char_ngrams)
         self.char_bits = char_bits
@@ -173,6 +178,9 @@ class HashedTfidf:
         # long post still counts fully).  0 disables the block.
         self.presence_bits = presence_bits
         self.presence_scale = presence_scale
+        # Optional fourth block: lexicon.N_COLUMNS hand-written lexicon
+        # features times `lexicon_scale`.  0 disables the block.
+        self.lexicon_scale = lexicon_scale
         self.char_idf: np.ndarray | None = None
         self.word_idf: np.ndarray | None = None
 
@@ -189,8 +197,19 @@ class HashedTfidf:
         return (1 << self.presence_bits) if self.presence_scale else 0
 
     @property
+    def n_lexicon(self) -> int:
+        # getattr: artifacts pickled before the lexicon block existed lack the attribute.
+        return N_LEXICON if getattr(self, "lexicon_scale", 0.0) else 0
+
+    @property
     def n_features(self) -> int:
-        return self.n_char + self.n_word + self.n_presence
+        return self.n_char + self.n_word + self.n_presence + self.n_lexicon
+
+    def lexicon(self, texts: Sequence[str]) -> sparse.csr_matrix | None:
+        if not self.n_lexicon:
+            return None
+        values, _hits = lexicon_hits(texts)
+        return sparse.csr_matrix(values * self.lexicon_scale)
 
     def presence(self, texts: Sequence[str]) -> sparse.csr_matrix | None:
         if not self.presence_scale:
@@ -225,10 +244,10 @@ class HashedTfidf:
         c, w = self.counts(texts)
         self.char_idf = self._idf(c)
         self.word_idf = self._idf(w)
-        return self._weight(c, w, self.presence(texts))
+        return self._weight(c, w, self.presence(texts), self.lexicon(texts))
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        return self._weight(*self.counts(texts), self.presence(texts))
+        return self._weight(*self.counts(texts), self.presence(texts), self.lexicon(texts))
 
     @staticmethod
     def _tfidf(X: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
@@ -241,9 +260,17 @@ class HashedTfidf:
         X.eliminate_zeros()
         return X
 
-    def _weight(self, c: sparse.csr_matrix, w: sparse.csr_matrix, p: sparse.csr_matrix | None = None) -> sparse.csr_matrix:
+    def _weight(
+        self,
+        c: sparse.csr_matrix,
+        w: sparse.csr_matrix,
+        p: sparse.csr_matrix | None = None,
+        lex: sparse.csr_matrix | None = None,
+    ) -> sparse.csr_matrix:
         assert self.char_idf is not None and self.word_idf is not None, "not fitted"
         blocks = [self._tfidf(c, self.char_idf), self._tfidf(w, self.word_idf)]
         if p is not None:
             blocks.append(p)
+        if lex is not None:
+            blocks.append(lex)
         return sparse.hstack(blocks, format="csr")

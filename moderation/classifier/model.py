@@ -1,7 +1,9 @@
 """The abuse model: one head per language (English, Chinese), each a hashed
-char n-gram + word n-gram TF-IDF featuriser (see features.py), NB-scaled
-logistic-regression weights, and Platt calibration fitted on held-out data.
-Posts are routed to a head by `detect_language`.
+char n-gram + word n-gram TF-IDF featuriser (see features.py; the English
+head adds a few hand-written lexicon features, lexicon.py), NB-scaled
+logistic-regression weights, and Platt calibration fitted on out-of-fold
+validation scores (training.py).  Posts are routed to a head by
+`detect_language`.
 
 Batches are scored with sparse matrix algebra; a single post takes a
 numpy-only path (`AbuseModel.analyse`) that computes exactly the same logit
@@ -20,6 +22,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from .features import HashedTfidf, char_grams, word_grams
+from .lexicon import lexicon_hits
 from .text import NUMBER_TOKEN, URL_TOKEN, USER_TOKEN, detect_language
 
 EXPLANATION_TERMS = 8
@@ -91,13 +94,16 @@ class LinearHead:
         f = self.features
         self.coef_char = self.coef[: f.n_char]
         self.coef_word = self.coef[f.n_char : f.n_char + f.n_word]
-        self.coef_presence = self.coef[f.n_char + f.n_word :]
+        end = f.n_char + f.n_word + f.n_presence
+        self.coef_presence = self.coef[f.n_char + f.n_word : end]
+        self.coef_lexicon = self.coef[end : end + f.n_lexicon]
 
     def __getstate__(self):
         state = self.__dict__.copy()
         state.pop("coef_char", None)
         state.pop("coef_word", None)
         state.pop("coef_presence", None)
+        state.pop("coef_lexicon", None)
         return state
 
     def __setstate__(self, state):
@@ -159,10 +165,28 @@ class LinearHead:
             # credit presence contributions to the unigram occurrences
             w_occ = w_occ.copy()
             w_occ[np.flatnonzero(uni)] += p_occ
+        lex_hits: list = []
+        if f.n_lexicon:
+            values, lex_hits = lexicon_hits(texts)
+            lex_contrib = values * (self.coef_lexicon * f.lexicon_scale)  # [n_docs, columns]
+            z = z + lex_contrib.sum(axis=1)
         p = self.calibrated_many(z)
         if not explain:
             return [Analysis(float(a), float(b), ()) for a, b in zip(z, p)]
         totals: list[dict[str, float]] = [{} for _ in range(n)]
+
+        # Lexicon columns: each column's contribution is shared equally by
+        # the matched words (or phrases) behind it.
+        if lex_hits:
+            sharers: dict[tuple[int, int], int] = {}
+            for d, _term, cols in lex_hits:
+                for c in cols:
+                    sharers[d, c] = sharers.get((d, c), 0) + 1
+            for d, term, cols in lex_hits:
+                w = sum(lex_contrib[d, c] / sharers[d, c] for c in cols)
+                if w > 0:
+                    tot = totals[d]
+                    tot[term] = tot.get(term, 0.0) + float(w)
 
         # Word n-grams are readable as they are (only positive ones matter).
         pos = np.flatnonzero(w_occ > 0)

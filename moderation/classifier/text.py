@@ -39,6 +39,10 @@ _SPACED_RE = re.compile(r"(?<![^\W\d_])(?:[a-z][ .\-_*]){2,}[a-z](?![^\W\d_])")
 _SPACED_SEP_RE = re.compile(r"[ .\-_*]")
 _REPEAT_RE = re.compile(r"(.)\1{2,}", re.DOTALL)
 _HASHTAG_RE = re.compile(r"#(?=\w)")
+# CamelCase hashtags are split into words before lowercasing:
+# "#BuildTheWall" -> "#Build The Wall", "#MAGA" stays, "#GoUSA2020" -> "#Go USA2020".
+_CAMEL_TAG_RE = re.compile(r"#[A-Za-z][A-Za-z0-9]*[a-z][A-Z][A-Za-z0-9]*")
+_CAMEL_SPLIT_RE = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _WS_RE = re.compile(r"\s+")
 
 
@@ -59,7 +63,8 @@ def _leet_interior(match: re.Match[str]) -> str:
 def normalise(text: object) -> str:
     """Return the canonical form of `text` used for features.
 
-    NFKC, lowercase, HTML entities/tags removed, URLs/mentions/numbers mapped to
+    NFKC, camel-case hashtags split into words ("#BuildTheWall" -> "build the
+    wall"), lowercase, HTML entities/tags removed, URLs/mentions/numbers mapped to
     placeholder tokens, in-word leetspeak undone ("sh1t" -> "shit"), spaced-out
     words joined ("f u c k" -> "fuck"), runs of 3+ identical characters
     collapsed to 2, whitespace collapsed.  Input is truncated to MAX_CHARS.
@@ -72,6 +77,8 @@ def normalise(text: object) -> str:
     text = text.encode("utf-8", "ignore").decode("utf-8", "ignore")
     text = unicodedata.normalize("NFKC", text)
     text = html.unescape(html.unescape(text)) if "&" in text else text
+    if "#" in text:
+        text = _CAMEL_TAG_RE.sub(lambda m: _CAMEL_SPLIT_RE.sub(" ", m.group(0)), text)
     text = text.lower()
     text = _URL_RE.sub(f" {URL_TOKEN} ", text)
     if "@" in text or "<" in text:

@@ -3,9 +3,12 @@
 Protocol (kept honest so the reported test figures mean something):
 
 * the model (vectorisers + logistic regression) is fitted on the *train*
-  splits only (plus any human-decision examples);
-* Platt calibration and the operating thresholds are fitted on the *valid*
-  splits (COLD's dev split);
+  splits plus the *valid* splits (plus any human-decision examples), by
+  2-fold cross-fitting over the valid splits (see `cross_fit_head`): each
+  validation post is scored by a model fitted without it, and the shipped
+  model averages the two fold models;
+* Platt calibration, the operating thresholds and the validation metrics
+  in the metadata use those *out-of-fold* validation scores only;
 * metrics stored in the artifact metadata are computed on the *test* splits,
   which are never used for fitting or tuning.
 
@@ -35,9 +38,39 @@ is folded into the stored weights, so scoring costs nothing extra):
 * Chinese head (COLD train), judged by COLD dev AUC: joint baseline 0.9596;
   char 1-3 beats 1-4 and 1-5 for both LR and NB-SVM; NB-SVM char 1-3,
   alpha 4, C 16: 0.9664 (kept; LR+NB average 0.9655).
+
+Then (2026-11-27), aiming at English posts unlike either training corpus
+(the bench's OLID test, which is never used for a choice).  Judged by the
+out-of-fold validation AUCs (mean of Davidson and HateXplain) and, as a
+proxy for unseen corpora, leave-one-corpus-out AUCs (train on Davidson,
+score HateXplain valid, "D->H"; the reverse, "H->D"):
+
+* Validation data joins the training data by cross-fitting.  HateXplain's
+  re-split has a toxic-heavy train split (85 % abusive) but normal-heavy
+  valid/test splits (26 %), so its valid split holds most of the examples of
+  ordinary posts on the same topics.  In a scikit-learn prototype (char_wb
+  1-4 + word 1-2 tf-idf + lexicon, C 0.5), HateXplain out-of-fold AUC
+  without / with its valid split at weight 4, 8, 16, 32: 0.714 / 0.806,
+  0.827, 0.839, 0.843 (Davidson 0.981 / 0.980, 0.977, 0.974, 0.970; mean
+  0.893 at 4 ... 0.906 at 16, 0.907 at 32: a plateau).  Kept weight 16;
+  here: HateXplain 0.749 -> 0.847, Davidson 0.985 -> 0.975.  COLD dev in
+  training (weight 1): dev out-of-fold 0.9662 -> 0.9668 (kept).
+* A hand-written lexicon block (lexicon.py: category counts of profanity,
+  insults, slurs and threats, an insult addressed to "you", hostile phrases):
+  in domain about equal (0.9086 -> 0.9110), across corpora clearly better
+  (D->H 0.612 -> 0.648, H->D 0.876 -> 0.898).  Kept; its scale (0.3, 1, 3)
+  makes no difference.
+* Then C 0.25 (0.9114; D->H 0.647, H->D 0.907) over 0.5 (0.9110) and 1
+  (0.9094); char n-grams 2-4 as good as 1-4 (0.9113) and faster to score;
+  HateXplain train weight 4 over 2 (0.9102); camel-case hashtags split into
+  words ("#BuildTheWall" -> "build the wall"; Davidson 0.9735 -> 0.9739).
+  No better: NB alpha 1 (0.9077), presence block off (0.9087) or at 1.0
+  (0.9023), min_df 10 (0.9084), word unigrams only (0.9043), leaving the
+  @user/url placeholders out of the char n-grams (no change).
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import time
@@ -61,14 +94,15 @@ log = logging.getLogger("civic.moderation")
 HEADS: dict[str, dict[str, Any]] = {
     "en": {
         "datasets": ("davidson", "hatexplain"),
-        "char_ngrams": (1, 4),
+        "char_ngrams": (2, 4),
         "char_bits": 21,
         "word_ngrams": (1, 2),
         "word_bits": 19,
         "min_df": 3,
         "presence_scale": 0.3,
+        "lexicon_scale": 1.0,
         "nb_alpha": 4.0,
-        "C": 0.5,
+        "C": 0.25,
     },
     "zh": {
         "datasets": ("cold",),
@@ -83,6 +117,11 @@ HEADS: dict[str, dict[str, Any]] = {
     },
 }
 DATASET_WEIGHTS = {"davidson": 1.0, "hatexplain": 4.0, "cold": 1.0}
+# Weights of each corpus's *validation* rows when they join the training data
+# (cross-fitting, see cross_fit_head); 0 keeps a corpus's validation split
+# for scoring only.
+VALID_WEIGHTS = {"davidson": 1.0, "hatexplain": 16.0, "cold": 1.0}
+FOLDS = 2
 EXTRA_WEIGHT = 2.0
 # Operating points: "hold" = lowest threshold whose validation precision
 # (macro-averaged over the validation corpora) reaches HOLD_PRECISION;
@@ -171,16 +210,16 @@ def safe_auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
     return round(float(roc_auc_score(labels, scores)), 4)
 
 
-def evaluate_sets(
-    model: AbuseModel, sets: dict[str, tuple[list[str], list[int]]], thresholds: dict[str, float]
+def probability_metrics(
+    sets: dict[str, tuple[np.ndarray, np.ndarray]], thresholds: dict[str, float]
 ) -> dict[str, Any]:
-    """Metrics per named set of (normalised texts, labels), per language and overall mean AUC."""
+    """Metrics per named set of (probabilities, labels), per language and overall mean AUC."""
     metrics: dict[str, Any] = {"datasets": {}, "languages": {}}
     by_lang: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}
     aucs = []
-    for name, (texts, labels) in sets.items():
+    for name, (probs, labels) in sets.items():
         y = np.asarray(labels)
-        probs = model.probabilities(texts)
+        probs = np.asarray(probs)
         m = {"rows": len(y), "roc_auc": safe_auc(y, probs)}
         for level, t in thresholds.items():
             m[level] = threshold_metrics(probs, y, t)
@@ -201,6 +240,15 @@ def evaluate_sets(
     return metrics
 
 
+def evaluate_sets(
+    model: AbuseModel, sets: dict[str, tuple[list[str], list[int]]], thresholds: dict[str, float]
+) -> dict[str, Any]:
+    """Metrics per named set of (normalised texts, labels), per language and overall mean AUC."""
+    return probability_metrics(
+        {name: (model.probabilities(texts), np.asarray(labels)) for name, (texts, labels) in sets.items()}, thresholds
+    )
+
+
 def normalised_split(splits: dict[str, dict[str, Rows]], split: str) -> dict[str, tuple[list[str], list[int]]]:
     return {name: ([normalise(t) for t in per[split].texts], list(per[split].labels)) for name, per in splits.items()}
 
@@ -219,8 +267,8 @@ def nb_ratio(X: sparse.csr_matrix, y: np.ndarray, w: np.ndarray, alpha: float) -
     return np.log((p / p.sum()) / (q / q.sum()))
 
 
-def fit_head(texts: list[str], labels: np.ndarray, weights: np.ndarray, hp: dict[str, Any], seed: int = 0):
-    """Featurise, scale by the NB ratio, fit a logistic regression; returns (LinearHead, info)."""
+def make_features(texts: list[str], hp: dict[str, Any]) -> tuple[HashedTfidf, sparse.csr_matrix]:
+    """The head's featuriser with idf fitted on `texts` (no labels involved), and their matrix."""
     min_df = hp["min_df"] if len(texts) >= 5000 else 1
     features = HashedTfidf(
         char_ngrams=hp["char_ngrams"],
@@ -229,12 +277,17 @@ def fit_head(texts: list[str], labels: np.ndarray, weights: np.ndarray, hp: dict
         word_bits=hp["word_bits"],
         min_df=min_df,
         presence_scale=hp["presence_scale"],
+        lexicon_scale=hp.get("lexicon_scale", 0.0),
     )
-    X = features.fit_transform(texts)
-    y = np.asarray(labels)
-    w = np.asarray(weights, dtype=np.float64)
+    return features, features.fit_transform(texts)
+
+
+def fit_linear(X: sparse.csr_matrix, y: np.ndarray, w: np.ndarray, hp: dict[str, Any], seed: int = 0):
+    """NB-scaled logistic regression on X; returns (coef with the NB scaling folded in, intercept, used columns)."""
+    y = np.asarray(y)
+    w = np.asarray(w, dtype=np.float64)
     if len(set(y.tolist())) < 2:  # degenerate (tiny samples): a constant head
-        return LinearHead(features, np.zeros(X.shape[1]), 0.0), {"min_df": min_df, "used_features": 0}
+        return np.zeros(X.shape[1]), 0.0, 0
     r = nb_ratio(X, y, w, hp["nb_alpha"]) if hp.get("nb_alpha") else np.ones(X.shape[1])
     # Fit on the columns that actually occur (the hashed space is mostly
     # empty); unused columns keep a zero weight, exactly as with L2 they would.
@@ -244,7 +297,84 @@ def fit_head(texts: list[str], labels: np.ndarray, weights: np.ndarray, hp: dict
     clf.fit(sparse.csr_matrix(Xr), y, sample_weight=w)
     coef = np.zeros(X.shape[1])
     coef[used] = clf.coef_.ravel() * r[used]  # fold the NB scaling into the weights
-    return LinearHead(features, coef, float(clf.intercept_[0])), {"min_df": min_df, "used_features": int(len(used))}
+    return coef, float(clf.intercept_[0]), int(len(used))
+
+
+def fit_head(texts: list[str], labels: np.ndarray, weights: np.ndarray, hp: dict[str, Any], seed: int = 0):
+    """Featurise, scale by the NB ratio, fit a logistic regression; returns (LinearHead, info)."""
+    features, X = make_features(texts, hp)
+    coef, intercept, used = fit_linear(X, labels, weights, hp, seed)
+    return LinearHead(features, coef, intercept), {"min_df": features.min_df, "used_features": used}
+
+
+def fold_of(text: str) -> int:
+    """Cross-fitting fold (0 or 1) of a validation post: a stable hash of its text."""
+    return int(hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:8], 16) % FOLDS
+
+
+def cross_fit_head(
+    train: tuple[list[str], list[int], list[float]],
+    valid: dict[str, tuple[list[str], list[int]]],
+    hp: dict[str, Any],
+    valid_weights: dict[str, float],
+    seed: int = 0,
+) -> tuple[LinearHead, dict[str, np.ndarray], dict[str, Any]]:
+    """Fit one head on train + validation data, with out-of-fold validation scores.
+
+    Each validation corpus is cut into FOLDS folds (by a hash of the text).
+    Model k is fitted on the train rows plus the validation rows *outside*
+    fold k (weighted by `valid_weights`) and scores fold k, so every
+    validation post gets a logit from a model that never saw it: those
+    out-of-fold logits are what calibration, thresholds and the validation
+    metrics use.  The head's weights are the average of the FOLDS models
+    (one linear model, so scoring costs the same as one fit; the featuriser
+    and its idf are shared, fitted without labels on all the texts).
+    Corpora with a validation weight of 0 are only scored (one fit).
+
+    Returns (head, {corpus: out-of-fold logits}, info).
+    """
+    t_texts, t_labels, t_weights = train
+    names = list(valid)
+    texts = list(t_texts) + [t for n in names for t in valid[n][0]]
+    features, X = make_features(texts, hp)
+    n_train = len(t_texts)
+    offsets, start = {}, n_train
+    for n in names:
+        offsets[n] = (start, start + len(valid[n][0]))
+        start += len(valid[n][0])
+    folds = {n: np.asarray([fold_of(t) for t in valid[n][0]], dtype=np.int64) for n in names}
+    used_valid = [n for n in names if valid_weights.get(n, 0.0) > 0]
+    n_fits = FOLDS if used_valid else 1
+    coefs, intercepts, used_cols = [], [], []
+    oof = {n: np.zeros(len(valid[n][0])) for n in names}
+    for k in range(n_fits):
+        rows = [np.arange(n_train)]
+        ys = [np.asarray(t_labels, dtype=np.int64)]
+        ws = [np.asarray(t_weights, dtype=np.float64)]
+        for n in used_valid:
+            a, _b = offsets[n]
+            keep = np.flatnonzero(folds[n] != k)
+            rows.append(a + keep)
+            ys.append(np.asarray(valid[n][1], dtype=np.int64)[keep])
+            ws.append(np.full(len(keep), valid_weights[n]))
+        idx = np.concatenate(rows)
+        coef, intercept, used = fit_linear(X[idx], np.concatenate(ys), np.concatenate(ws), hp, seed)
+        coefs.append(coef)
+        intercepts.append(intercept)
+        used_cols.append(used)
+        for n in names:
+            a, b = offsets[n]
+            held = np.flatnonzero(folds[n] == k) if n_fits > 1 else np.arange(b - a)
+            if len(held):
+                oof[n][held] = X[a + held] @ coef + intercept
+    head = LinearHead(features, np.mean(coefs, axis=0), float(np.mean(intercepts)))
+    info = {
+        "min_df": features.min_df,
+        "used_features": max(used_cols),
+        "fits": n_fits,
+        "validation_corpora_in_training": used_valid,
+    }
+    return head, oof, info
 
 
 def train_model(
@@ -285,30 +415,27 @@ def train_model(
 
     heads: dict[str, LinearHead] = {}
     head_info: dict[str, Any] = {}
+    oof_logits: dict[str, np.ndarray] = {}
     for key, hp in HEADS.items():
         ts, ls, ws = per_head[key]
-        report(progress, f"fitting the {key} head on {len(ts)} texts")
-        heads[key], head_info[key] = fit_head(ts, np.asarray(ls), np.asarray(ws), hp, seed)
+        head_valid = {n: valid[n] for n in hp["datasets"]}
+        report(progress, f"fitting the {key} head on {len(ts)} + {sum(len(v[0]) for v in head_valid.values())} texts")
+        heads[key], oof, head_info[key] = cross_fit_head((ts, ls, ws), head_valid, hp, VALID_WEIGHTS, seed)
+        oof_logits.update(oof)
     model = AbuseModel(heads, default="en")
 
-    report(progress, "calibrating on validation data")
-    # Platt scaling per head, on the validation posts that head scores.
+    report(progress, "calibrating on out-of-fold validation scores")
+    # Platt scaling per head, on the out-of-fold logits of its validation corpora.
     v_names = list(valid)
-    v_texts = [t for n in v_names for t in valid[n][0]]
-    v_labels = np.asarray([l for n in v_names for l in valid[n][1]])
-    routes = np.asarray([model.route(t) for t in v_texts])
-    v_logits = model.logits(v_texts)
     for key, head in heads.items():
-        m = routes == key
-        if m.sum() and len(set(v_labels[m].tolist())) == 2:
-            head.calibrate(v_logits[m], v_labels[m])
-    v_probs = model.probabilities(v_texts)
-    groups: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    start = 0
-    for name in v_names:
-        k = len(valid[name][0])
-        groups[name] = (v_probs[start : start + k], np.asarray(valid[name][1]))
-        start += k
+        names = [n for n in v_names if head_of[n] == key]
+        lg = np.concatenate([oof_logits[n] for n in names])
+        lb = np.concatenate([np.asarray(valid[n][1]) for n in names])
+        if len(lb) and len(set(lb.tolist())) == 2:
+            head.calibrate(lg, lb)
+    groups: dict[str, tuple[np.ndarray, np.ndarray]] = {
+        n: (heads[head_of[n]].calibrated_many(oof_logits[n]), np.asarray(valid[n][1])) for n in v_names
+    }
     hold = choose_threshold(list(groups.values()), HOLD_PRECISION)
     review = min(choose_threshold(list(groups.values()), REVIEW_PRECISION), hold)
     thresholds = {"review": round(review, 4), "hold": round(hold, 4)}
@@ -322,7 +449,7 @@ def train_model(
 
     report(progress, "evaluating on held-out test data")
     test_metrics = evaluate_sets(model, test, thresholds)
-    valid_metrics = evaluate_sets(model, valid, thresholds)
+    valid_metrics = probability_metrics(groups, thresholds)
     info = {
         "training_rows": rows,
         "validation_rows": {k: len(v[0]) for k, v in valid.items()},
@@ -335,6 +462,7 @@ def train_model(
             "hold_precision": HOLD_PRECISION,
             "averaging": "macro over validation corpora (all corpora for review/hold; "
             "that language's corpora for review:<lang>/hold:<lang>)",
+            "scores": f"out-of-fold ({FOLDS}-fold cross-fitting over the validation splits)",
         },
         "metrics": {"test": test_metrics, "valid": valid_metrics},
         "hyperparameters": {
@@ -343,6 +471,8 @@ def train_model(
                 for k, hp in HEADS.items()
             },
             "dataset_weights": DATASET_WEIGHTS,
+            "validation_weights": VALID_WEIGHTS,
+            "cross_fitting_folds": FOLDS,
             "extra_weight": EXTRA_WEIGHT,
             "n_features": model.n_features,
         },

@@ -45,6 +45,13 @@ def test_urls_mentions_and_placeholders_become_tokens():
     assert not out.startswith("rt ")
 
 
+def test_camel_case_hashtags_become_words():
+    assert normalise("#BuildTheWall now") == "build the wall now"
+    assert normalise("#HappyHumpDay") == "happy hump day"
+    # all-caps and lowercase tags are kept whole, without the "#"
+    assert normalise("#MAGA #walkaway #iPhone") == "maga walkaway iphone"
+
+
 def test_html_is_stripped():
     out = normalise("<script>alert('x')</script> &amp; <b>bold</b>")
     assert "<" not in out and "script" not in out

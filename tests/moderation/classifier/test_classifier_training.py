@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import random
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from moderation.classifier.training import FOLDS, HEADS, cross_fit_head, fold_of
+
+
+def _word(rng: random.Random) -> str:
+    return "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(9))
+
+
+def test_validation_posts_are_scored_by_a_model_that_never_saw_them():
+    """Each validation post carries a unique made-up word that gives its label away.
+
+    A model trained on a post memorises that word, so in-sample scores separate
+    the labels almost perfectly; the out-of-fold scores used for calibration,
+    thresholds and the validation metrics must not.
+    """
+    rng = random.Random(7)
+    common = [_word(rng) for _ in range(30)]
+    train_texts = [" ".join(rng.sample(common, 6)) for _ in range(300)]
+    train_labels = [rng.randint(0, 1) for _ in train_texts]
+    valid_texts = [" ".join(rng.sample(common, 6) + [_word(rng)]) for _ in range(300)]
+    valid_labels = [rng.randint(0, 1) for _ in valid_texts]
+    hp = {**HEADS["en"], "lexicon_scale": 0.0}
+    head, oof, info = cross_fit_head(
+        (train_texts, train_labels, [1.0] * len(train_texts)),
+        {"hatexplain": (valid_texts, valid_labels)},
+        hp,
+        {"hatexplain": 16.0},
+    )
+    assert info["fits"] == FOLDS and info["validation_corpora_in_training"] == ["hatexplain"]
+    in_sample = head.logits(valid_texts)
+    assert roc_auc_score(valid_labels, in_sample) > 0.9
+    assert roc_auc_score(valid_labels, oof["hatexplain"]) < 0.7
+
+
+def test_corpus_with_zero_validation_weight_is_only_scored():
+    texts = ["you are an idiot", "have a nice day", "shut up moron", "thanks for the help"] * 10
+    labels = [1, 0, 1, 0] * 10
+    head, oof, info = cross_fit_head(
+        (texts, labels, [1.0] * len(texts)), {"davidson": (texts[:8], labels[:8])}, HEADS["en"], {"davidson": 0.0}
+    )
+    assert info["fits"] == 1 and info["validation_corpora_in_training"] == []
+    assert np.allclose(oof["davidson"], head.logits(texts[:8]))
+
+
+def test_folds_are_stable_and_balanced():
+    texts = [f"post number {i}" for i in range(2000)]
+    folds = [fold_of(t) for t in texts]
+    assert folds == [fold_of(t) for t in texts]
+    assert set(folds) == set(range(FOLDS))
+    assert abs(folds.count(0) - 1000) < 100
