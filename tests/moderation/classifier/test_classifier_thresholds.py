@@ -30,3 +30,16 @@ def test_corpora_count_equally():
 
 def test_unreachable_target_returns_one():
     assert choose_threshold([(np.array([0.2, 0.8]), np.array([0, 0]))], 0.9) == 1.0
+
+
+def test_precision_at_the_platforms_prevalence_not_the_corpus_base_rate():
+    # a corpus that is 80 % abusive: flagging everything looks 80 % "precise"
+    p = np.array([0.05, 0.1, 0.2, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95])
+    y = np.array([0, 0, 1, 1, 1, 1, 1, 1, 1, 1])
+    assert choose_threshold([(p, y)], 0.6) == 0.05
+    # where 5 % of posts are abusive, a threshold passing a benign post is far less precise
+    curve = macro_precision_curve([(p, y)], np.array([0.1, 0.2]), prevalence=0.05)
+    tpr, fpr = 1.0, 0.5  # at 0.1: every abusive post, one of the two benign ones
+    assert np.isclose(curve[0], 0.05 * tpr / (0.05 * tpr + 0.95 * fpr))
+    assert np.isclose(curve[1], 1.0)  # no benign post passes 0.2
+    assert choose_threshold([(p, y)], 0.6, prevalence=0.05) == 0.2
