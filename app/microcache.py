@@ -35,9 +35,11 @@ class HttpCacheStore:
         self.max_entries = max_entries
         self.entries: OrderedDict[tuple, tuple[float, int, list, bytes, bytes | None]] = OrderedDict()
         self.hits = 0
+        self.purges = 0  # responses rendered before a purge must not be stored after it
 
     def purge_prefix(self, prefix: str) -> int:
         """Forget every stored response whose path is `prefix` or below it (this process only)."""
+        self.purges += 1
         doomed = [k for k in list(self.entries) if k[0] == prefix or k[0].startswith(prefix.rstrip("/") + "/")]
         for key in doomed:
             self.entries.pop(key, None)
@@ -88,6 +90,7 @@ class MicroCacheMiddleware:
             self.store.hits += 1
             return await self._replay(scope, send, entry)
         captured: dict = {"body": []}
+        purges = self.store.purges
 
         async def capture(message):
             if message["type"] == "http.response.start":
@@ -99,8 +102,8 @@ class MicroCacheMiddleware:
             await send(message)
 
         await self.app(scope, receive, capture)
-        if captured.get("status") != 200 or captured.get("more"):
-            return
+        if captured.get("status") != 200 or captured.get("more") or self.store.purges != purges:
+            return  # (a change committed while this was rendered: the response may predate it)
         headers = captured["headers"]
         max_age = 0
         etag = None

@@ -52,6 +52,7 @@ class PageCache:
         self.entries: dict = {}
         self.max_entries = max_entries
         self.http_cache = http_cache  # the app-wide response cache in front of every route
+        self.generation = 0  # bumped by every drop: a page rendered before a drop is not stored after it
 
     def get(self, key, ttl: float):
         entry = self.entries.get(key)
@@ -59,15 +60,18 @@ class PageCache:
             return entry
         return None
 
-    def put(self, key, body: bytes, status: int):
+    def put(self, key, body: bytes, status: int, generation: int | None = None):
+        """Store a rendered body (unless a drop happened since `generation` was read) and return its entry."""
         if len(self.entries) >= self.max_entries:
             self.entries.clear()
         etag = '"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"'
         entry = (body, etag, time.monotonic(), status, format_datetime(_now_utc(), usegmt=True))
-        self.entries[key] = entry
+        if generation is None or generation == self.generation:
+            self.entries[key] = entry
         return entry
 
     def drop(self, petition_id: int) -> None:
+        self.generation += 1
         prefix = f"/petitions/{petition_id}"
         if self.http_cache is not None:
             self.http_cache.purge_prefix(prefix)
@@ -77,6 +81,7 @@ class PageCache:
             self.entries.pop(key, None)
 
     def drop_lists(self) -> None:
+        self.generation += 1
         if self.http_cache is not None:
             self.http_cache.purge_prefix("/petitions/")
         for key in [k for k in self.entries if k[0] in ("/petitions/", "/petitions/awaiting-response")]:
@@ -124,10 +129,11 @@ async def _cached_page(request: Request, build) -> Response:
     cache = _cache(request)
     entry = cache.get(key, settings.page_cache_seconds)
     if entry is None:
+        generation = cache.generation
         response = await build()
         if response.status_code != 200:
             return response
-        entry = cache.put(key, response.body, response.status_code)
+        entry = cache.put(key, response.body, response.status_code, generation)
     return _cached_response(request, entry, settings)
 
 
@@ -194,13 +200,14 @@ async def count(request: Request):
     cache = _cache(request)
     entry = cache.get(key, settings.page_cache_seconds)
     if entry is None:
+        generation = cache.generation
         view = await run_query(request, queries.count_view, petition_id=petition_id)
         if view is None or view.state not in queries.VISIBLE:
             raise NotFound(_("We couldn't find that petition."))
         html = request.app.state.templates.get_template("petitions/_count.html").render(
             {"p": view, "ps": settings, "polling": view.state == PetitionState.OPEN,
              "url_for": lambda name, **kw: request.app.state.renderer.path(name, **kw)})
-        entry = cache.put(key, html.encode(), 200)
+        entry = cache.put(key, html.encode(), 200, generation)
     return _cached_response(request, entry, settings)
 
 

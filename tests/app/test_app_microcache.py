@@ -61,3 +61,25 @@ def test_purge_forgets_a_changed_page():
     client.get("/public")
     assert calls["store"].purge_prefix("/public") == 1
     assert client.get("/public").text == "hit 2"
+
+
+def test_a_page_rendered_while_its_data_changed_is_not_stored():
+    """A response that was being rendered when a change purged the cache may show the old data: it is sent,
+    but not replayed to the next visitor."""
+    store = HttpCacheStore()
+    state = {"version": "old", "n": 0}
+
+    def page(request):
+        state["n"] += 1
+        body = f"{state['version']} {state['n']}"
+        if request.query_params.get("change"):  # the change commits (and purges) mid-render
+            state["version"] = "new"
+            store.purge_prefix("/page")
+        return PlainTextResponse(body, headers={"Cache-Control": "public, max-age=60"})
+
+    app = Starlette(routes=[Route("/page", page)], middleware=[Middleware(MicroCacheMiddleware, store=store)])
+    client = TestClient(app)
+    assert client.get("/page?change=1").text == "old 1"
+    assert client.get("/page?change=1").text == "new 2"  # not replayed: rendered anew
+    assert client.get("/page").text == "new 3"
+    assert client.get("/page").text == "new 3"  # an undisturbed render is stored as before
