@@ -53,6 +53,12 @@ class PageCache:
         self.max_entries = max_entries
         self.http_cache = http_cache  # the app-wide response cache in front of every route
         self.generation = 0  # bumped by every drop: a page rendered before a drop is not stored after it
+        self.refreshing: set = set()  # keys one request is re-rendering right now
+
+    def stale(self, key):
+        """An expired entry that another request is already re-rendering, to serve meanwhile: on a viral
+        day every visitor arriving in those milliseconds would otherwise render the same page again."""
+        return self.entries.get(key) if key in self.refreshing else None
 
     def get(self, key, ttl: float):
         entry = self.entries.get(key)
@@ -127,10 +133,14 @@ async def _cached_page(request: Request, build) -> Response:
         return response
     key = (request.url.path, request.url.query, request.scope.get("state", {}).get("locale", "en"), is_htmx(request))
     cache = _cache(request)
-    entry = cache.get(key, settings.page_cache_seconds)
+    entry = cache.get(key, settings.page_cache_seconds) or cache.stale(key)
     if entry is None:
         generation = cache.generation
-        response = await build()
+        cache.refreshing.add(key)
+        try:
+            response = await build()
+        finally:
+            cache.refreshing.discard(key)
         if response.status_code != 200:
             return response
         entry = cache.put(key, response.body, response.status_code, generation)
@@ -198,10 +208,14 @@ async def count(request: Request):
     settings = _settings(request)
     key = ("count", petition_id, request.scope.get("state", {}).get("locale", "en"))
     cache = _cache(request)
-    entry = cache.get(key, settings.page_cache_seconds)
+    entry = cache.get(key, settings.page_cache_seconds) or cache.stale(key)
     if entry is None:
         generation = cache.generation
-        view = await run_query(request, queries.count_view, petition_id=petition_id)
+        cache.refreshing.add(key)
+        try:
+            view = await run_query(request, queries.count_view, petition_id=petition_id)
+        finally:
+            cache.refreshing.discard(key)
         if view is None or view.state not in queries.VISIBLE:
             raise NotFound(_("We couldn't find that petition."))
         html = request.app.state.templates.get_template("petitions/_count.html").render(
