@@ -21,3 +21,12 @@ async def read_form(request: Request) -> FormData:
     body = await request.body()
     # latin-1 then percent-decoding as UTF-8: the same decoding Starlette's own form parser applies.
     return FormData(parse_qsl(body.decode("latin-1"), keep_blank_values=True, max_num_fields=MAX_FIELDS))
+
+
+def cookie_value(header: bytes, name: bytes) -> bytes | None:
+    """One cookie's value from a raw `Cookie` header (for pure-ASGI middleware that has no Request)."""
+    for item in header.split(b";"):
+        key, _, value = item.strip().partition(b"=")
+        if key == name:
+            return value
+    return None

@@ -12,6 +12,8 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 from babel.support import LazyProxy, NullTranslations, Translations
 
+from app.http import cookie_value
+
 LOCALES = ("en", "zh-Hans")
 LOCALE_NAMES = {"en": "English", "zh-Hans": "中文（简体）"}
 COOKIE = "civic_locale"
@@ -135,10 +137,8 @@ class LocaleMiddleware:
         accept = None
         for key, value in scope.get("headers", ()):
             if key == b"cookie":
-                for item in value.decode("latin-1").split(";"):
-                    name, _, val = item.strip().partition("=")
-                    if name == COOKIE:
-                        cookie = val
+                raw = cookie_value(value, COOKIE.encode())
+                cookie = raw.decode("latin-1") if raw is not None else cookie
             elif key == b"accept-language":
                 accept = value.decode("latin-1")
         locale = negotiate(cookie, accept, self.default_locale)

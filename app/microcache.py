@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 
+from app.http import cookie_value
+
 SESSION_COOKIE = b"civic_session"
 LOCALE_COOKIE = b"civic_locale"
 
@@ -63,10 +65,7 @@ class MicroCacheMiddleware:
             if name == b"cookie":
                 if SESSION_COOKIE in value:
                     return None
-                for item in value.split(b";"):
-                    k, _, v = item.strip().partition(b"=")
-                    if k == LOCALE_COOKIE:
-                        locale = v
+                locale = cookie_value(value, LOCALE_COOKIE) or locale
             elif name == b"accept-language":
                 accept_language = value[:2].lower()  # the app only distinguishes zh from the rest
             elif name == b"accept-encoding":
