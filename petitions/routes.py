@@ -1,6 +1,7 @@
 """Petitions pages: thin handlers calling services and queries (mounted at /petitions)."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from email.utils import format_datetime
@@ -55,16 +56,22 @@ class PageCache:
         self.generation = 0  # bumped by every drop: a page rendered before a drop is not stored after it
         self.refreshing: set = set()  # keys one request is re-rendering right now
 
-    def stale(self, key):
-        """An expired entry that another request is already re-rendering, to serve meanwhile: on a viral
-        day every visitor arriving in those milliseconds would otherwise render the same page again."""
-        return self.entries.get(key) if key in self.refreshing else None
-
     def get(self, key, ttl: float):
+        """The entry if it is fresh, or, expired, while another request re-renders it: on a viral day every
+        visitor arriving in those milliseconds would otherwise render the same page again."""
         entry = self.entries.get(key)
-        if entry is not None and time.monotonic() - entry[2] < ttl:
+        if entry is not None and (time.monotonic() - entry[2] < ttl or key in self.refreshing):
             return entry
         return None
+
+    @contextlib.contextmanager
+    def refresh(self, key):
+        """Mark `key` as being re-rendered; yields the generation to hand to `put`."""
+        self.refreshing.add(key)
+        try:
+            yield self.generation
+        finally:
+            self.refreshing.discard(key)
 
     def put(self, key, body: bytes, status: int, generation: int | None = None):
         """Store a rendered body (unless a drop happened since `generation` was read) and return its entry."""
@@ -133,14 +140,10 @@ async def _cached_page(request: Request, build) -> Response:
         return response
     key = (request.url.path, request.url.query, request.scope.get("state", {}).get("locale", "en"), is_htmx(request))
     cache = _cache(request)
-    entry = cache.get(key, settings.page_cache_seconds) or cache.stale(key)
+    entry = cache.get(key, settings.page_cache_seconds)
     if entry is None:
-        generation = cache.generation
-        cache.refreshing.add(key)
-        try:
+        with cache.refresh(key) as generation:
             response = await build()
-        finally:
-            cache.refreshing.discard(key)
         if response.status_code != 200:
             return response
         entry = cache.put(key, response.body, response.status_code, generation)
@@ -208,14 +211,10 @@ async def count(request: Request):
     settings = _settings(request)
     key = ("count", petition_id, request.scope.get("state", {}).get("locale", "en"))
     cache = _cache(request)
-    entry = cache.get(key, settings.page_cache_seconds) or cache.stale(key)
+    entry = cache.get(key, settings.page_cache_seconds)
     if entry is None:
-        generation = cache.generation
-        cache.refreshing.add(key)
-        try:
+        with cache.refresh(key) as generation:
             view = await run_query(request, queries.count_view, petition_id=petition_id)
-        finally:
-            cache.refreshing.discard(key)
         if view is None or view.state not in queries.VISIBLE:
             raise NotFound(_("We couldn't find that petition."))
         html = request.app.state.templates.get_template("petitions/_count.html").render(
@@ -261,13 +260,13 @@ async def sign(request: Request):
             action = (service.cached_petition_action(state.engine, petition_id)
                       or await run_query(request, service.petition_action, petition_id=petition_id))
             # rendered here, outside the write transaction, which then only inserts two rows
-            prepared = action and service.prepare_signature(
+            prepared = service.prepare_signature(
                 renderer=state.renderer, signer=state.signer, petition_id=petition_id, action=action, data=data,
-                locale=request.state.locale)
+                locale=request.state.locale) if action else None
             result = await run_batched_write(  # sign_petition raises before it writes: no savepoint needed
                 request, service.sign_petition, savepoint=False, petition_id=petition_id, data=data, settings=settings,
                 signer=state.signer, locale=request.state.locale, client_ip=_ip(request),
-                allowlisted=_allowlisted(request), prepared=prepared or None)
+                allowlisted=_allowlisted(request), prepared=prepared)
         except ValidationFailed as exc:
             errors, status = exc.errors, 422
         except RateLimited as exc:
