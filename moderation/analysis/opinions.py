@@ -392,11 +392,10 @@ def _in_conversation(n_votes: np.ndarray, excluded_votes: set, pids: dict, n_sta
     to ``min_participants`` by vote count, earliest participant first on ties.
     """
     counts = n_votes.astype(np.int64)  # a copy
-    if excluded_votes:
-        for pid, _ in excluded_votes:
-            i = pids.get(pid)
-            if i is not None:
-                counts[i] += 1
+    for pid, _ in excluded_votes:
+        i = pids.get(pid)
+        if i is not None:
+            counts[i] += 1
     need = max(min(min_votes, n_statements), 1)
     inconv = counts >= need
     short = min(min_participants, len(counts)) - int(inconv.sum())

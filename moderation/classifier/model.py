@@ -300,17 +300,18 @@ class AbuseModel:
             groups.setdefault(self.route(t), []).append(i)
         return groups
 
-    def logits(self, norm_texts: Sequence[str]) -> np.ndarray:
+    def _per_head(self, norm_texts: Sequence[str], method: str) -> np.ndarray:
+        """`LinearHead.<method>` of each text, each computed by the head of its language."""
         out = np.zeros(len(norm_texts))
         for key, idx in self.group(norm_texts).items():
-            out[idx] = self.heads[key].logits([norm_texts[i] for i in idx])
+            out[idx] = getattr(self.heads[key], method)([norm_texts[i] for i in idx])
         return out
 
+    def logits(self, norm_texts: Sequence[str]) -> np.ndarray:
+        return self._per_head(norm_texts, "logits")
+
     def probabilities(self, norm_texts: Sequence[str]) -> np.ndarray:
-        out = np.zeros(len(norm_texts))
-        for key, idx in self.group(norm_texts).items():
-            out[idx] = self.heads[key].probabilities([norm_texts[i] for i in idx])
-        return out
+        return self._per_head(norm_texts, "probabilities")
 
     def analyse(self, norm_text: str, explain: bool = True) -> Analysis:
         return self.heads[self.route(norm_text)].analyse_many([norm_text], explain=explain)[0]

@@ -318,13 +318,6 @@ def fit_linear(X: sparse.csr_matrix, y: np.ndarray, w: np.ndarray, hp: dict[str,
     return coef, float(clf.intercept_[0]), int(len(used))
 
 
-def fit_head(texts: list[str], labels: np.ndarray, weights: np.ndarray, hp: dict[str, Any], seed: int = 0):
-    """Featurise, scale by the NB ratio, fit a logistic regression; returns (LinearHead, info)."""
-    features, X = make_features(texts, hp)
-    coef, intercept, used = fit_linear(X, labels, weights, hp, seed)
-    return LinearHead(features, coef, intercept), {"min_df": features.min_df, "used_features": used}
-
-
 def fold_of(text: str) -> int:
     """Cross-fitting fold (0 or 1) of a validation post: a stable hash of its text."""
     return int(hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:8], 16) % FOLDS
