@@ -28,7 +28,9 @@ results can be compared with it):
    conversations get few groups); the k with the best silhouette of the
    base-cluster centres wins (as in Polis).  Polis warm-starts these k-means
    from its previous update and smooths k over updates; a one-shot run has no
-   history, so it takes the best of several k-means++ starts instead.
+   history, so it takes the best of several k-means++ starts instead, and does
+   the whole of step 3 from 11 independent starts, keeping the grouping that
+   agrees best with the others (so re-running does not reshuffle the groups).
 4. Statements are explained from raw vote counts only:
    * representative: a group agrees (or disagrees) more than everybody else,
      one-sided two-proportion z-test, or Fisher's exact test when counts are
@@ -51,7 +53,7 @@ import numpy as np
 from scipy.stats import fisher_exact, norm
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import silhouette_score
+from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 from ._text import with_thread_limit
 
@@ -61,6 +63,8 @@ __all__ = [
 ]
 
 _BASE_CLUSTERS = 100
+#: independently started groupings per analysis (see _group)
+_RUNS = 11
 _SIL_SAMPLE = 4000
 #: exponent of Polis's sparsity scaling (n_statements / n_votes) ** _SCALE; 0 disables it
 _SCALE = 0.5
@@ -407,6 +411,28 @@ def _in_conversation(n_votes: np.ndarray, excluded_votes: set, pids: dict, n_sta
 
 
 def _group(proj: np.ndarray, max_groups: int, seed: int) -> tuple[np.ndarray, float | None]:
+    """Group the map; of ``_RUNS`` independently started groupings keep the most typical one.
+
+    On weakly structured maps a single k-means run can land on any of several
+    partitions (and number of groups) depending on its random start, so the
+    groups officials see would change with the seed.  The grouping that agrees
+    best (summed adjusted Rand index) with all the others is the medoid of the
+    runs: the answer most starts lead to.
+    """
+    seeds = np.random.SeedSequence(seed).generate_state(_RUNS)
+    runs = [_group_once(proj, max_groups, int(s)) for s in seeds]
+    if len(runs) == 1:
+        return runs[0]
+    agree = np.zeros(len(runs))
+    for i in range(len(runs)):
+        for j in range(i + 1, len(runs)):
+            a = adjusted_rand_score(runs[i][0], runs[j][0])
+            agree[i] += a
+            agree[j] += a
+    return runs[int(np.argmax(agree))]
+
+
+def _group_once(proj: np.ndarray, max_groups: int, seed: int) -> tuple[np.ndarray, float | None]:
     n = proj.shape[0]
     n_distinct = len(np.unique(proj.round(9), axis=0))
     n_base = min(_BASE_CLUSTERS, n_distinct)

@@ -52,6 +52,27 @@ def test_planted_groups_are_recovered():
     assert res.silhouette is not None and res.silhouette > 0.3
 
 
+def test_the_same_noisy_votes_give_the_same_groups_whatever_the_seed(monkeypatch):
+    """Officials re-running an analysis must not see the groups reshuffle because a
+    k-means start changed: the grouping kept is the one most starts agree on."""
+    import moderation.analysis.opinions as opinions
+
+    votes, truth = planted_votes(100, 3, 10, seed=1)
+    rng = np.random.default_rng(5)
+    votes = [(p, c, v if rng.random() > 0.35 else -v) for p, c, v in votes]  # a third of votes flipped
+    people = list(truth)
+
+    def partitions():
+        results = [opinion_groups(votes, seed=s) for s in range(8)]
+        return [[r.participant_group.get(p, -1) for p in people] for r in results]
+
+    stable = partitions()
+    assert all(adjusted_rand_score(stable[0], other) == 1.0 for other in stable[1:])
+    monkeypatch.setattr(opinions, "_RUNS", 1)  # one start per analysis: this input is seed-sensitive
+    single = partitions()
+    assert min(adjusted_rand_score(single[0], other) for other in single[1:]) < 0.9
+
+
 def test_representative_consensus_and_divisive_statements():
     votes, truth = planted_votes()
     res = opinion_groups(votes)
