@@ -186,21 +186,27 @@ async def answer(request: Request) -> Response:
     key = request.path_params["theme_key"]
     form = await request.form()
     data, errors = forms.parse_response_form(form)
-    count = 0
+    count, queued = 0, False
     if not errors:
         try:
-            count = await run_in_session(request, jobs.answer_theme, consultation_id=cid, theme_key=key,
-                                         official_id=_actor_id(request), data=data)
+            count, queued = await run_in_session(request, jobs.request_theme_answer, consultation_id=cid,
+                                                 theme_key=key, official_id=_actor_id(request), data=data)
         except ValidationFailed as exc:
             errors = exc.errors
     if errors:
         values = {"decision": data.decision, "text": data.text, "commitment": data.commitment,
                   "follow_up_on": data.follow_up_on.isoformat() if data.follow_up_on else ""}
         return await _comments_response(request, theme_key=key, errors=errors, values=values, status_code=422)
-    flash(request, ngettext("Response published in %(num)s comment thread of this theme. Its author and the "
-                            "consultation's followers are being e-mailed.",
-                            "Response published in %(num)s comment threads of this theme. Their authors and the "
-                            "consultation's followers are being e-mailed.", count), "success")
+    if queued:
+        flash(request, ngettext("Your response is being published in %(num)s comment thread of this theme in the "
+                                "background. Reload this page in a minute to see it.",
+                                "Your response is being published in %(num)s comment threads of this theme in the "
+                                "background. Reload this page in a minute to see it.", count), "success")
+    else:
+        flash(request, ngettext("Response published in %(num)s comment thread of this theme. Its author and the "
+                                "consultation's followers are being e-mailed.",
+                                "Response published in %(num)s comment threads of this theme. Their authors and "
+                                "the consultation's followers are being e-mailed.", count), "success")
     return RedirectResponse(_url(request, "dashboard:theme", consultation_id=cid, theme_key=key) + "#responses", 303)
 
 

@@ -8,13 +8,19 @@ Jobs (registered by app.main.build_job_registry):
   short unit of work. Enqueued with a dedupe key per consultation and last run, so double clicks and the
   periodic scan never queue it twice.
 
+- `consultations.answer_theme` (payload: the comment ids and the response): publishes an official's answer to a
+  theme of more than `ANSWER_INLINE_LIMIT` comments in one transaction, so a theme of thousands never holds up a
+  request.
+
 Use cases (each runs inside the caller's unit of work, like service.py): `request_reanalysis`, `rename_theme`,
-`merge_themes`, `split_theme`, `answer_theme`.
+`merge_themes`, `split_theme`, `answer_theme`, `request_theme_answer`.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlmodel import Session, select
 
@@ -46,6 +52,9 @@ log = logging.getLogger("civic.consultations.analysis")
 MIN_NEW_COMMENTS = 10
 MIN_NEW_VOTES = 50
 SCAN_EVERY = timedelta(minutes=5)
+# Answering a theme costs about 2 ms per thread; beyond this many threads it runs as a job instead of in the request.
+ANSWER_INLINE_LIMIT = 250
+ANSWER_JOB = "consultations.answer_theme"
 
 
 # ----- jobs -----
@@ -97,6 +106,7 @@ def register(registry) -> None:
     """Register the analysis jobs and the periodic scan."""
     registry.register(dq.ANALYSE_JOB, analyse)
     registry.register("consultations.analysis_scan", scan, every=SCAN_EVERY)
+    registry.register(ANSWER_JOB, answer_theme_job)
 
 
 # ----- officials' actions -----
@@ -162,24 +172,76 @@ def answer_theme(session: Session, *, consultation_id: int, theme_key: int, offi
     Comments that already carry this exact response are skipped, so resubmitting does not duplicate it.
     Returns how many responses were published. Raises: ValidationFailed, NotFound, PermissionDenied, InvalidState.
     """
+    targets = _theme_targets(session, consultation_id=consultation_id, theme_key=theme_key,
+                             official_id=official_id, data=data)
+    return _publish(session, consultation_id, official_id, data, targets)
+
+
+def request_theme_answer(session: Session, *, consultation_id: int, theme_key: int, official_id: int,
+                         data: forms.ResponseData) -> tuple[int, bool]:
+    """Answer a theme: at once when it is small, else queue `answer_theme_job` so the request stays short.
+
+    Returns (number of threads answered or to be answered, queued). The job answers the comments the
+    official saw; its dedupe key makes a double submission of the same response queue it once.
+    Raises like `answer_theme`.
+    """
+    targets = _theme_targets(session, consultation_id=consultation_id, theme_key=theme_key,
+                             official_id=official_id, data=data)
+    if len(targets) <= ANSWER_INLINE_LIMIT:
+        return _publish(session, consultation_id, official_id, data, targets), False
+    payload = {"consultation_id": consultation_id, "official_id": official_id, "comment_ids": targets,
+               "decision": data.decision, "text": data.text, "commitment": data.commitment,
+               "follow_up_on": data.follow_up_on.isoformat() if data.follow_up_on else None}
+    digest = hashlib.sha256(json.dumps([payload[k] for k in ("decision", "text", "commitment", "follow_up_on")])
+                            .encode()).hexdigest()[:24]
+    enqueue(session, ANSWER_JOB, payload, dedupe_key=f"{ANSWER_JOB}:{consultation_id}:{theme_key}:{digest}",
+            max_attempts=3)
+    return len(targets), True
+
+
+def answer_theme_job(ctx, payload: dict) -> None:
+    """Publish a queued theme answer in one transaction (roles and comment states are checked again)."""
+    follow_up = payload.get("follow_up_on")
+    data = forms.ResponseData(payload["decision"], payload["text"], payload.get("commitment") or "",
+                              date.fromisoformat(follow_up) if follow_up else None)
+    with ctx.unit_of_work() as session:
+        _official(session, payload["official_id"])
+        targets = _unanswered(session, payload["consultation_id"], payload["comment_ids"], data)
+        count = _publish(session, payload["consultation_id"], payload["official_id"], data, targets) if targets else 0
+    log.info("theme answer published in %d comment threads of consultation %s", count, payload["consultation_id"])
+
+
+def _theme_targets(session: Session, *, consultation_id: int, theme_key: int, official_id: int,
+                   data: forms.ResponseData) -> list[int]:
     _official(session, official_id)
     errors = forms.check_response(data)
     if errors:
         raise ValidationFailed(errors)
     ids = dq.theme_member_ids(session, consultation_id=consultation_id, theme_key=theme_key)
-    targets = []
+    targets = _unanswered(session, consultation_id, ids, data)
+    if not targets:
+        raise InvalidState(_("Every published comment of this theme already has this response."))
+    return targets
+
+
+def _unanswered(session: Session, consultation_id: int, ids: list[int], data: forms.ResponseData) -> list[int]:
+    """Published comments among `ids` that do not carry this response yet, in id order."""
+    targets: list[int] = []
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
-        targets.extend(session.exec(select(Comment.id).where(
+        published = session.exec(select(Comment.id).where(
             Comment.consultation_id == consultation_id, Comment.id.in_(chunk),
-            Comment.status == CommentStatus.PUBLISHED)))
+            Comment.status == CommentStatus.PUBLISHED))
         done = set(session.exec(select(OfficialResponse.comment_id).where(
             OfficialResponse.consultation_id == consultation_id, OfficialResponse.comment_id.in_(chunk),
             OfficialResponse.text == data.text, OfficialResponse.decision == data.decision)))
-        targets = [t for t in targets if t not in done]
-    if not targets:
-        raise InvalidState(_("Every published comment of this theme already has this response."))
-    for position, comment_id in enumerate(sorted(targets)):
+        targets.extend(t for t in published if t not in done)
+    return sorted(targets)
+
+
+def _publish(session: Session, consultation_id: int, official_id: int, data: forms.ResponseData,
+             targets: list[int]) -> int:
+    for position, comment_id in enumerate(targets):
         service.publish_response(session, consultation_id=consultation_id, official_id=official_id, data=data,
                                  comment_id=comment_id, notify_followers=position == 0)
     return len(targets)

@@ -204,6 +204,34 @@ def test_answering_a_theme_publishes_into_each_thread_and_emails_authors(app, of
     assert r.status_code == 409
 
 
+def test_a_large_theme_is_answered_in_the_background(app, official_client, helpers, factories, monkeypatch):
+    monkeypatch.setattr(dashboard_jobs, "ANSWER_INLINE_LIMIT", 2)  # every theme here counts as large
+    cid, ids = _seed(app, factories, BIKES + BUSES + TREES)
+    _request_run(app, cid, official_client.user_id)
+    helpers.run_jobs(app)
+    theme = _latest(app, cid).themes[0]
+    assert len(theme.members) > 2
+    url = f"/officials/consultations/{cid}/analysis/themes/{theme.key}"
+    answer = {"decision": "will_act", "text": "A new cycling plan is coming."}
+    r = official_client.post(url + "/answer", data=answer, follow_redirects=True)
+    assert r.status_code == 200
+    assert f"Your response is being published in {len(theme.members)} comment threads" in r.text
+    first = f"/consultations/{cid}/comments/{theme.members[0]}"
+    assert "A new cycling plan is coming." not in official_client.get(first).text  # not yet: it is queued
+    # a double submission queues nothing more
+    assert official_client.post(url + "/answer", data=answer).status_code == 303
+    assert helpers.run_jobs(app) >= 1
+    for comment_id in theme.members:
+        assert official_client.get(f"/consultations/{cid}/comments/{comment_id}").text.count(
+            "A new cycling plan is coming.") == 1
+    authors = {f"r{ids.index(i)}@example.org" for i in theme.members}
+    for email in authors:
+        assert any("A new cycling plan is coming." in m.body for m in helpers.outbox(app, email)), email
+    # once published, the same answer is refused with a clear message
+    again = official_client.post(url + "/answer", data=answer)
+    assert again.status_code == 409 and "already has this response" in again.text
+
+
 def test_answering_a_theme_is_one_transaction(app, official_client, helpers, factories, monkeypatch):
     cid, ids = _seed(app, factories, BIKES + BUSES + TREES)
     _request_run(app, cid, official_client.user_id)
