@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import Session, select
 
 from app import ratelimit
@@ -197,6 +197,22 @@ def change_state(session: Session, *, user_id: int, consultation_id: int, action
     session.add(consultation)
     session.flush()
     return consultation
+
+
+def open_scheduled(session: Session, *, now: datetime | None = None) -> int:
+    """Open drafts whose opening date has come (an official set it, so it is their schedule); returns how many.
+
+    A draft whose closing date has also passed stays a draft: opening it only to close it would be no use to anyone.
+    """
+    now = now or utc_now()
+    rows = list(session.exec(select(Consultation).where(
+        Consultation.state == ConsultationState.DRAFT, Consultation.opens_at.is_not(None),
+        Consultation.opens_at <= now, or_(Consultation.closes_at.is_(None), Consultation.closes_at > now))))
+    for consultation in rows:
+        consultation.state = ConsultationState.OPEN
+        consultation.updated_at = now
+        session.add(consultation)
+    return len(rows)
 
 
 def close_expired(session: Session, *, now: datetime | None = None) -> int:

@@ -92,6 +92,40 @@ def test_expired_consultations_close_on_schedule(app, helpers, factories):
         assert session.get(Consultation, cid).state == "closed"
 
 
+def test_drafts_open_on_their_opening_date(app, client, make_client, helpers, factories):
+    from datetime import timedelta
+
+    from app.clock import utc_now
+    from app.main import build_job_registry
+    from consultations import service
+    from consultations.models import Consultation
+
+    due = factories.consultation(app, title="Scheduled bus lanes", state="draft")
+    later = factories.consultation(app, title="Next year's budget", state="draft")
+    stale = factories.consultation(app, title="Missed its window", state="draft")
+    with factories.uow(app) as session:
+        now = utc_now()
+        for cid, opens, closes in ((due, now - timedelta(minutes=1), now + timedelta(days=30)),
+                                   (later, now + timedelta(days=1), None),
+                                   (stale, now - timedelta(days=9), now - timedelta(days=2))):
+            row = session.get(Consultation, cid)
+            row.opens_at, row.closes_at = opens, closes
+            session.add(row)
+    assert client.get(f"/consultations/{due}").status_code == 404  # drafts are not public
+    staff = make_client()
+    helpers.sign_in(staff, app, "admin@example.org", role="admin")
+    draft = staff.get(f"/consultations/{due}").text
+    assert "Opens automatically on" in draft and "Opened" not in draft and "Closed" not in draft
+    with factories.uow(app) as session:
+        assert service.open_scheduled(session) == 1
+    page = client.get(f"/consultations/{due}")
+    assert page.status_code == 200 and "Scheduled bus lanes" in page.text
+    assert "Scheduled bus lanes" in client.get("/consultations/").text
+    assert client.get(f"/consultations/{later}").status_code == 404
+    assert client.get(f"/consultations/{stale}").status_code == 404
+    assert "consultations.open_scheduled" in {p.kind for p in build_job_registry().periodic}  # every 5 minutes
+
+
 def test_every_setting_has_a_docstring_and_reads_from_the_environment(monkeypatch):
     source = inspect.getsource(config.ConsultationSettings)
     body = ast.parse(source).body[0].body
