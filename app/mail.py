@@ -37,10 +37,13 @@ class Sender(Protocol):
     def send(self, message: OutboxMessage, mail_from: str) -> None: ...
 
 
-def queue_email(session: Session, *, to: str, template: str, context: dict, locale: str = "en") -> OutboxMessage:
+def queue_email(session: Session, *, to: str, template: str, context: dict, locale: str = "en",
+                unsubscribe: str = "") -> OutboxMessage:
     """Render `templates/emails/<template>.txt` in `locale` and add it to the outbox in this transaction.
 
-    The template's first line is `Subject: ...`, then a blank line, then the body.
+    The template's first line is `Subject: ...`, then a blank line, then the body. `unsubscribe`: an absolute
+    URL that stops this kind of e-mail when POSTed to (RFC 8058), sent as the List-Unsubscribe header so mail
+    programs can offer their own "unsubscribe" button; the body should carry the same link for people.
     """
     renderer = session.info.get("renderer")
     if renderer is None:
@@ -49,7 +52,7 @@ def queue_email(session: Session, *, to: str, template: str, context: dict, loca
     now = utc_now()
     message = OutboxMessage(
         to_addr=to, subject=subject[:300], body=body, template=template[:120],
-        status=OutboxStatus.QUEUED, created_at=now, next_attempt_at=now,
+        status=OutboxStatus.QUEUED, created_at=now, next_attempt_at=now, unsubscribe_url=unsubscribe,
     )
     session.add(message)
     return message
@@ -125,6 +128,9 @@ def _build_email(message: OutboxMessage, mail_from: str) -> EmailMessage:
     email["Subject"] = message.subject
     email["Message-ID"] = make_msgid(domain="civic.localhost")
     email["Auto-Submitted"] = "auto-generated"
+    if message.unsubscribe_url:
+        email["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
+        email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     email.set_content(message.body)
     return email
 

@@ -70,6 +70,8 @@ class OutboxMessage(SQLModel, table=True):
     locked_until: datetime | None = None
     sent_at: datetime | None = None
     last_error: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # One-click unsubscribe link for notifications people can stop (sent as List-Unsubscribe), else "".
+    unsubscribe_url: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
 class Job(SQLModel, table=True):

@@ -71,7 +71,8 @@ def notify_people_of_response(session: Session, *, response_id: int, followers: 
                              "decision": _decision_text(response.decision, locale), "text": response.text,
                              "commitment": response.commitment,
                              "follow_up_on": response.follow_up_on.isoformat() if response.follow_up_on else "",
-                             "link": link_url, "unsubscribe": unsubscribe, "to_author": to_author})
+                             "link": link_url, "unsubscribe": unsubscribe, "to_author": to_author},
+                    unsubscribe=unsubscribe)
     return len(recipients)
 
 
@@ -100,6 +101,7 @@ def notify_followers_of_report(session: Session, *, consultation_id: int) -> int
             "token": service.unfollow_token(signer, consultation.id, user.id)}) if signer else ""
         queue_email(session, to=user.email_display or user.email, template="consultations/report",
                     locale=locale, context={"title": consultation.title, "report": report, "responses": items,
-                                            "link": link, "unsubscribe": unsubscribe})
+                                            "link": link, "unsubscribe": unsubscribe},
+                    unsubscribe=unsubscribe)
         sent += 1
     return sent

@@ -430,16 +430,20 @@ async def follow(request: Request) -> Response:
 
 
 async def unsubscribe(request: Request) -> Response:
+    """The e-mailed link shows a button (link checkers open links, so a GET changes nothing); the button, or a
+    mail program's one-click POST (RFC 8058, token in the query string), stops the e-mails."""
     token = request.query_params.get("token", "")
     if request.method == "POST":
         token = forms.text(await request.form(), "token", 2000) or token
+    use_case = service.unfollow_by_token if request.method == "POST" else service.unfollow_target
     try:
-        consultation = await run_in_session(request, service.unfollow_by_token, token=token[:2000],
-                                            signer=request.app.state.signer)
+        consultation = await run_in_session(request, use_case, token=token[:2000], signer=request.app.state.signer)
     except DomainError as exc:
         return render(request, "consultations/unsubscribed.html", {"consultation": None, "message": exc.message},
                       status_code=exc.status_code)
-    return render(request, "consultations/unsubscribed.html", {"consultation": consultation, "message": ""})
+    return render(request, "consultations/unsubscribed.html",
+                  {"consultation": consultation, "message": "", "done": request.method == "POST", "token": token},
+                  headers={"Cache-Control": "no-store"})
 
 
 routes = [

@@ -561,6 +561,12 @@ def unfollow(session: Session, *, consultation_id: int, user_id: int) -> bool:
     return True
 
 
+def unfollow_target(session: Session, *, token: str, signer) -> Consultation:
+    """The consultation an unsubscribe link is for, changing nothing. Raises: TokenInvalid, NotFound."""
+    data = signer.unsign(UNFOLLOW_PURPOSE, token, max_age=None)
+    return get_consultation(session, int(data.get("c", 0)))
+
+
 def unfollow_by_token(session: Session, *, token: str, signer) -> Consultation:
     """One-click unsubscribe from an e-mailed link (the link works until the person follows again).
 

@@ -366,6 +366,22 @@ async def withdraw(request: Request):
     return RedirectResponse(request.app.state.renderer.path("petitions:detail", petition_id=petition_id), status_code=303)
 
 
+async def stop_updates(request: Request):
+    """The link in update e-mails shows a button (link checkers open links, so a GET changes nothing); the button,
+    or a mail program's one-click POST (RFC 8058, token in the query string), stops them."""
+    token = (request.query_params.get("token") or "")[:2000]
+    signer = request.app.state.signer
+    if request.method == "GET":
+        petition = await run_query(request, service.stop_updates_target, token=token, signer=signer)
+        return render(request, "petitions/stop_updates.html", {"petition": petition, "token": token, "done": False},
+                      headers={"Cache-Control": "no-store"})
+    form = await request.form()
+    token = (str(form.get("token") or "") or token)[:2000]
+    petition = await run_in_session(request, service.stop_updates, token=token, signer=signer)
+    return render(request, "petitions/stop_updates.html", {"petition": petition, "token": "", "done": True},
+                  headers={"Cache-Control": "no-store"})
+
+
 # ----- starting a petition -----
 
 async def start(request: Request):
@@ -527,6 +543,7 @@ routes = [
     Route("/signatures/confirm", confirm, methods=["GET", "POST"], name="confirm"),
     Route("/signatures/confirmed", confirmed, name="confirmed"),
     Route("/signatures/withdraw", withdraw, methods=["GET", "POST"], name="withdraw"),
+    Route("/signatures/stop-updates", stop_updates, methods=["GET", "POST"], name="stop_updates"),
     Route("/moderation", moderation_queue, name="moderation"),
     Route("/reasons", reasons, methods=["GET", "POST"], name="reasons"),
     Route("/{petition_id:int}", detail, name="detail"),

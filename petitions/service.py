@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 SIGNATURE_PURPOSE = "petitions.signature"
 WITHDRAW_PURPOSE = "petitions.withdraw"
+STOP_UPDATES_PURPOSE = "petitions.stop_updates"
 SPONSOR_PURPOSE = "petitions.sponsor"
 SETTLE_OVERLAP = timedelta(seconds=60)
 
@@ -433,6 +434,39 @@ def withdraw_signature(session: Session, *, token: str, signer, now: datetime | 
     return signature.petition_id
 
 
+def _updates_signature(session: Session, token: str, signer) -> Signature:
+    data = signer.unsign(STOP_UPDATES_PURPOSE, token, max_age=None)
+    signature = _signature_for(session, data)
+    if signature is None or signature.email == "":
+        raise TokenInvalid(_("This link is not valid any more: the signature no longer exists."))
+    return signature
+
+
+def stop_updates_target(session: Session, *, token: str, signer) -> Petition:
+    """The petition a stop-updates link is for, changing nothing. Raises: TokenInvalid."""
+    return get_petition(session, _updates_signature(session, token, signer).petition_id)
+
+
+def stop_updates(session: Session, *, token: str, signer) -> Petition:
+    """Stop e-mails about a petition to one signer (from the link in those e-mails); idempotent.
+
+    Raises: TokenInvalid.
+    """
+    signature = _updates_signature(session, token, signer)
+    if signature.notify:
+        signature.notify, signature.updated_at = False, utc_now()
+        session.add(signature)
+    return get_petition(session, signature.petition_id)
+
+
+def stop_updates_url(session: Session, signature_id: int) -> str:
+    signer = session.info.get("services", {}).get("signer")
+    if signer is None:
+        return ""
+    return _link_base(session, "petitions:stop_updates") + "?token=" + signer.sign(
+        STOP_UPDATES_PURPOSE, {"sid": signature_id}, single_use=False)
+
+
 # ----- moderation -----
 
 def _staff_emails(session: Session, petition: Petition) -> list[tuple[str, str]]:
@@ -633,8 +667,10 @@ def mail_signers_batch(session: Session, *, petition_id: int, kind: str, batch: 
         Signature.notify.is_(True), Signature.id > mailing.last_signature_id, Signature.email != "",
     ).order_by(Signature.id).limit(batch)).all()
     for sid, email, name, locale in rows:
-        queue_email(session, to=email, template=f"petitions/{kind}", locale=locale,
-                    context={"petition": petition, "response": response, "debate": debate, "name": name})
+        stop = stop_updates_url(session, sid)
+        queue_email(session, to=email, template=f"petitions/{kind}", locale=locale, unsubscribe=stop,
+                    context={"petition": petition, "response": response, "debate": debate, "name": name,
+                             "stop_updates": stop})
         mailing.last_signature_id = sid
     mailing.sent += len(rows)
     if len(rows) < batch:

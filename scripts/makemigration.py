@@ -52,7 +52,9 @@ def main() -> int:
             existing = [p for p in directory.glob("*.py")]
             kwargs = dict(message=args.message, autogenerate=True, version_path=str(directory))
             if existing:
-                kwargs["head"] = f"{args.package}@head"
+                # The package's own newest revision: "<package>@head" is ambiguous for "app", because every other
+                # branch starts from app's initial revision.
+                kwargs["head"] = _branch_head(cfg, directory)
             else:
                 kwargs["branch_label"] = args.package
                 kwargs["head"] = "app@head" if args.package != "app" else "base"
@@ -62,6 +64,19 @@ def main() -> int:
             command.revision(cfg, **kwargs)
     print(f"Wrote migration for {args.package} in {directory}")
     return 0
+
+
+def _branch_head(cfg, directory: Path) -> str:
+    from alembic.script import ScriptDirectory
+
+    mine = [r for r in ScriptDirectory.from_config(cfg).walk_revisions()
+            if Path(r.path).resolve().parent == directory.resolve()]
+    parents = {d for r in mine for d in ((r.down_revision,) if isinstance(r.down_revision, str)
+                                        else (r.down_revision or ()))}
+    heads = [r.revision for r in mine if r.revision not in parents]
+    if len(heads) != 1:
+        raise SystemExit(f"expected one head in {directory}, found {heads}")
+    return heads[0]
 
 
 if __name__ == "__main__":

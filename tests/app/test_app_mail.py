@@ -63,6 +63,20 @@ def test_outbox_message_is_delivered_over_smtp(app, smtp_server):
     assert len(inbox.messages) == 1
 
 
+def test_stoppable_notifications_carry_a_one_click_unsubscribe_header(app, smtp_server):
+    inbox, port = smtp_server
+    _queue(app, to="signin@example.org")  # a sign-in link is not a subscription: no header
+    with unit_of_work(app.state.engine, renderer=app.state.renderer) as session:
+        queue_email(session, to="follower@example.org", template="auth/sign_in", context={"token": "t", "name": ""},
+                    unsubscribe="https://testserver/consultations/unsubscribe?token=xyz")
+    assert deliver_pending(app.state.engine, SMTPSender(f"smtp://127.0.0.1:{port}"), "x@y.z").sent == 2
+    by_to = {rcpts[0]: email.message_from_string(content) for _, rcpts, content in inbox.messages}
+    assert by_to["signin@example.org"]["List-Unsubscribe"] is None
+    follower = by_to["follower@example.org"]
+    assert follower["List-Unsubscribe"] == "<https://testserver/consultations/unsubscribe?token=xyz>"
+    assert follower["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
 def test_unreachable_server_means_retry_later_not_loss(app, helpers):
     _queue(app)
     dead = SMTPSender(f"smtp://127.0.0.1:{helpers.free_port()}", timeout=2)

@@ -44,9 +44,14 @@ def test_official_answers_a_comment_author_and_followers_are_emailed(app, client
     assert "We will build a zebra crossing." in to_author[0].body
     to_follower = [m for m in helpers.outbox(app, "follower@example.org") if m.template.startswith("consultations/")]
     assert len(to_follower) == 1 and "Crossing built by spring." in to_follower[0].body
-    # One-click unsubscribe from the e-mailed link.
+    # The e-mailed link opens a page with a button: a link checker opening it changes nothing.
     link = helpers.last_link(app, "follower@example.org", r"https?://\S+/consultations/unsubscribe\?token=\S+")
-    done = make_client().get(link.replace(app.state.settings.base_url, ""))
+    path = link.replace(app.state.settings.base_url, "")
+    visitor = make_client()
+    page = visitor.get(path)
+    assert page.status_code == 200 and "Stop these e-mails" in page.text
+    assert "Stop following" in follower.get(f"/consultations/{cid}").text
+    done = visitor.post("/consultations/unsubscribe", data={"token": path.split("token=")[1]})
     assert done.status_code == 200 and "You are unsubscribed" in done.text
     assert "Follow this consultation" in follower.get(f"/consultations/{cid}").text
     helpers.run_jobs(app)
@@ -114,6 +119,11 @@ def test_closing_report_is_published_shown_and_sent_to_followers(app, client, ma
     assert "We will act on this: We will widen pavements." in reports[0].body
     mail = reports
     assert "/consultations/unsubscribe?token=" in mail[0].body
+    # the same link goes in the List-Unsubscribe header; a mail program's one-click POST stops the e-mails
+    assert mail[0].unsubscribe_url and mail[0].unsubscribe_url in mail[0].body
+    one_click = make_client().post(mail[0].unsubscribe_url.replace(app.state.settings.base_url, ""),
+                                   data={"List-Unsubscribe": "One-Click"})
+    assert one_click.status_code == 200 and "You are unsubscribed" in one_click.text
 
 
 def test_strict_mode_holds_comments_until_a_moderator_clears_them(app, client, make_client, helpers, factories):

@@ -148,3 +148,37 @@ def test_change_my_petition_goes_back_to_the_form_with_the_text(client):
     r = client.post("/petitions/start", data={**data, "stage": "edit"})
     assert r.status_code == 200
     assert 'value="Light the canal towpath"' in r.text and "Continue" in r.text
+
+
+def test_signers_can_stop_update_emails_from_the_link_in_them(flow, client, app, helpers, make_client):
+    pid = flow.open_petition()
+    for email in ("stop@example.org", "keep@example.org"):
+        flow.sign(pid, email)
+        flow.confirm(email)
+    official = make_client()
+    helpers.sign_in(official, app, "official@example.org", role="official", department="transport")
+    assert official.post(f"/petitions/{pid}/respond", data={
+        "summary": "We will build two new lanes.", "details": "Funding is agreed.",
+        "decision": "partly_accepted", "follow_up_on": "2027-06-30"}).status_code == 303
+    helpers.run_jobs(app)
+    mail = helpers.outbox(app, "stop@example.org")[-1]
+    assert mail.subject == "The official response to the petition"
+    link = helpers.last_link(app, "stop@example.org", r"https?://\S+/signatures/stop-updates\?token=\S+")
+    assert mail.unsubscribe_url == link  # also sent as List-Unsubscribe, for the mail program's own button
+    path = link.replace(app.state.settings.base_url, "")
+    visitor = make_client()
+    page = visitor.get(path)  # opening the link (or a link checker doing so) changes nothing
+    assert page.status_code == 200 and "Stop these e-mails" in page.text
+    assert "stop@example.org" not in page.text
+    done = visitor.post("/petitions/signatures/stop-updates", data={"token": path.split("token=")[1]})
+    assert done.status_code == 200 and "You won't get e-mails about this petition any more" in done.text
+    assert visitor.post(path, data={"List-Unsubscribe": "One-Click"}).status_code == 200  # idempotent, one-click
+    bad = visitor.get("/petitions/signatures/stop-updates?token=nonsense")
+    assert bad.status_code == 400 and "Copy the whole link from the e-mail" in bad.text
+
+    assert official.post(f"/petitions/{pid}/debate", data={"debated_on": "2027-01-15",
+                                                           "summary": "MPs debated it."}).status_code == 303
+    helpers.run_jobs(app)
+    assert helpers.outbox(app, "keep@example.org")[-1].subject == "The petition has been debated"
+    assert helpers.outbox(app, "stop@example.org")[-1].subject == "The official response to the petition"
+    assert "<strong>8</strong>" in client.get(f"/petitions/{pid}").text  # creator, 5 sponsors, both signers
