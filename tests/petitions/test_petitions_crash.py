@@ -1,4 +1,5 @@
-"""Crash test: kill -9 `civic serve` in the middle of a signing burst; every acknowledged signature survives."""
+"""Crash test: kill -9 `civic serve` in the middle of a signing burst; every acknowledged signature survives
+(on SQLite and on PostgreSQL)."""
 from __future__ import annotations
 
 import os
@@ -39,14 +40,34 @@ def _wait(url, proc, timeout=60):
     raise AssertionError("server did not start")
 
 
+@pytest.fixture
+def crash_database_url(tmp_path, _pg_database):
+    """A database of its own (on PostgreSQL, a new one beside the run's, dropped afterwards): the killed server's
+    connections and the restarted server must not meet other tests' data."""
+    if not _pg_database:
+        yield f"sqlite:///{tmp_path / 'crash.db'}"
+        return
+    from sqlalchemy import create_engine, text
+
+    base = _pg_database.rsplit("/", 1)[0]
+    name = f"civic_crash_{os.getpid()}_{int(time.time())}"
+    admin = create_engine(base + "/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.mark.slow
-def test_kill_9_mid_load_keeps_every_acknowledged_signature(tmp_path, _pg_database):
-    if _pg_database:
-        pytest.skip("the crash test runs on SQLite (the PostgreSQL server is shared by the test run)")
+def test_kill_9_mid_load_keeps_every_acknowledged_signature(tmp_path, crash_database_url):
     sys.path.insert(0, str(ROOT))
     from bench.viral_petition import seed
 
-    url = f"sqlite:///{tmp_path / 'crash.db'}"
+    url = crash_database_url
     pid = seed(url)
     port = _port()
     env = dict(os.environ, PYTHONPATH=str(ROOT), CRASH_CWD=str(tmp_path), CIVIC_DATABASE_URL=url,
@@ -93,9 +114,11 @@ def test_kill_9_mid_load_keeps_every_acknowledged_signature(tmp_path, _pg_databa
 
         proc = _serve(env, port, log)  # restart on the same database
         _wait(base + "/healthz", proc)
-        from sqlalchemy import create_engine, text
+        from sqlalchemy import text
 
-        engine = create_engine(url)
+        from app.db import make_engine
+
+        engine = make_engine(url)
         with engine.connect() as conn:
             rows = {r[0] for r in conn.execute(text("SELECT email FROM signature WHERE petition_id = :p"), {"p": pid})}
             outbox = {r[0] for r in conn.execute(text("SELECT to_addr FROM outbox_message"))}
