@@ -603,51 +603,50 @@ def publish_response(session: Session, *, petition_id: int, official_id: int, da
         PermissionDenied: not an official of the responsible department.
         InvalidState: the petition is not published.
     """
-    now = now or utc_now()
-    petition = get_petition(session, petition_id)
-    user = _check_official(session, official_id, petition)
-    response = session.execute(select(Response).where(Response.petition_id == petition_id)).scalar_one_or_none()
-    first = response is None
-    if response is None:
-        response = Response(petition_id=petition_id, summary="", details="", decision="", published_at=now)
-    response.summary, response.details, response.decision = data.summary, data.details, data.decision
-    response.follow_up_on, response.official_id, response.department_id = data.follow_up_on, user.id, petition.department_id
-    session.add(response)
-    petition.responded_at = petition.responded_at or now
-    petition.updated_at = now
-    session.add(petition)
-    if first:
-        enqueue(session, "petitions.mail_signers", {"petition_id": petition_id, "kind": "response"},
-                dedupe_key=f"petitions.mail_signers:response:{petition_id}")
-    session.flush()
-    return response
+    def fill(response: Response, user, petition: Petition) -> None:
+        response.summary, response.details, response.decision = data.summary, data.details, data.decision
+        response.follow_up_on, response.official_id = data.follow_up_on, user.id
+        response.department_id = petition.department_id
+        petition.responded_at = petition.responded_at or response.published_at
+
+    return _publish_outcome(session, Response, "response", petition_id, official_id, fill, now)
 
 
 def publish_debate(session: Session, *, petition_id: int, official_id: int, data: DebateInput,
                    now: datetime | None = None) -> Debate:
-    """Record the debate outcome; the first publication is e-mailed to consenting signers.
+    """Record (or correct) the debate outcome; the first publication is e-mailed to consenting signers.
 
     Raises:
         PermissionDenied: not an official of the responsible department.
         InvalidState: the petition is not published.
     """
+    def fill(debate: Debate, user, petition: Petition) -> None:
+        debate.debated_on, debate.summary, debate.links = data.debated_on, data.summary, "\n".join(data.links)
+        debate.official_id = user.id
+        petition.debated_at = petition.debated_at or debate.published_at
+
+    return _publish_outcome(session, Debate, "debate", petition_id, official_id, fill, now)
+
+
+def _publish_outcome(session: Session, model, kind: str, petition_id: int, official_id: int, fill, now):
+    """The one row of `model` (response or debate) per petition: create or correct it; signers are e-mailed
+    (by the `petitions.mail_signers` job) only when it is first published."""
     now = now or utc_now()
     petition = get_petition(session, petition_id)
     user = _check_official(session, official_id, petition)
-    debate = session.execute(select(Debate).where(Debate.petition_id == petition_id)).scalar_one_or_none()
-    first = debate is None
-    if debate is None:
-        debate = Debate(petition_id=petition_id, debated_on=data.debated_on, summary="", published_at=now)
-    debate.debated_on, debate.summary, debate.links, debate.official_id = data.debated_on, data.summary, "\n".join(data.links), user.id
-    session.add(debate)
-    petition.debated_at = petition.debated_at or now
+    row = session.execute(select(model).where(model.petition_id == petition_id)).scalar_one_or_none()
+    first = row is None
+    if first:
+        row = model(petition_id=petition_id, published_at=now)  # table models do not validate; fill() sets the rest
+    fill(row, user, petition)
     petition.updated_at = now
+    session.add(row)
     session.add(petition)
     if first:
-        enqueue(session, "petitions.mail_signers", {"petition_id": petition_id, "kind": "debate"},
-                dedupe_key=f"petitions.mail_signers:debate:{petition_id}")
+        enqueue(session, "petitions.mail_signers", {"petition_id": petition_id, "kind": kind},
+                dedupe_key=f"petitions.mail_signers:{kind}:{petition_id}")
     session.flush()
-    return debate
+    return row
 
 
 def mail_signers_batch(session: Session, *, petition_id: int, kind: str, batch: int = 500) -> bool:
