@@ -229,9 +229,9 @@ def _unanswered(session: Session, consultation_id: int, ids: list[int], data: fo
     targets: list[int] = []
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
-        published = session.exec(select(Comment.id).where(
+        published = list(session.exec(select(Comment.id).where(
             Comment.consultation_id == consultation_id, Comment.id.in_(chunk),
-            Comment.status == CommentStatus.PUBLISHED))
+            Comment.status == CommentStatus.PUBLISHED)))
         done = set(session.exec(select(OfficialResponse.comment_id).where(
             OfficialResponse.consultation_id == consultation_id, OfficialResponse.comment_id.in_(chunk),
             OfficialResponse.text == data.text, OfficialResponse.decision == data.decision)))
