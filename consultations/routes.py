@@ -435,9 +435,10 @@ async def unsubscribe(request: Request) -> Response:
     token = request.query_params.get("token", "")
     if request.method == "POST":
         token = forms.text(await request.form(), "token", 2000) or token
-    use_case = service.unfollow_by_token if request.method == "POST" else service.unfollow_target
+    run, use_case = (run_in_session, service.unfollow_by_token) if request.method == "POST" \
+        else (run_query, service.unfollow_target)
     try:
-        consultation = await run_in_session(request, use_case, token=token[:2000], signer=request.app.state.signer)
+        consultation = await run(request, use_case, token=token[:2000], signer=request.app.state.signer)
     except DomainError as exc:
         return render(request, "consultations/unsubscribed.html", {"consultation": None, "message": exc.message},
                       status_code=exc.status_code)
