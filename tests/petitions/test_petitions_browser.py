@@ -202,6 +202,14 @@ def test_whole_journey_in_the_browser(live_server, browser, helpers, axe, locale
             assert mail.subject == "The official response to the petition"
         # a signer who did not ask for updates is not e-mailed
         assert not any("We will open on Sundays" in m.body for m in helpers.outbox(app, f"second-{locale}@example.org"))
+        # the signer stops further updates from the link in that e-mail (a page with a button, then done)
+        visitor.goto(_url_in(mail, "/signatures/stop-updates"))
+        axe(visitor)
+        zh = locale == "zh-Hans"
+        visitor.get_by_role("button", name="停止接收这些电子邮件" if zh else "Stop these e-mails").click()
+        visitor.get_by_role("heading", name="您将不再收到有关此请愿的电子邮件" if zh
+                            else "You won't get e-mails about this petition any more").wait_for()
+        axe(visitor)
     finally:
         for ctx in contexts:
             ctx.close()
