@@ -156,7 +156,8 @@ def test_consultation_pages_pass_axe_in_both_languages(browser, live_server, hel
         qid = re.search(r"/questions/(\d+)", page.content()).group(1)
         for path in ["/consultations/", f"/consultations/{cid}", f"/consultations/{cid}/questions/{qid}",
                      f"/consultations/{cid}/comments/{cmt}", f"/consultations/{cid}/responses",
-                     f"/consultations/{closed}", f"/consultations/{cid}/comments/{cmt}/report"]:
+                     f"/consultations/{closed}", f"/consultations/{cid}/comments/{cmt}/report",
+                     "/consultations/unsubscribe?token=" + service.unfollow_token(app.state.signer, cid, official.id)]:
             page.goto(base + path)
             axe(page)
         # The error state of the comment form is accessible too.
