@@ -5,6 +5,7 @@ All text is escaped; the output is safe to mark as Markup.
 """
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from html import escape
 
@@ -15,6 +16,20 @@ PALETTE = ("#0b5394", "#a4161a", "#1e6b2f", "#8a4b00", "#5b2a86", "#00607a", "#6
 
 def _fmt(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def _text_width(text: str, font_px: float) -> float:
+    """Rough rendered width: wide (CJK) characters take a full em, others about 0.6 em (no font metrics here)."""
+    return sum(font_px if unicodedata.east_asian_width(ch) in "WF" else font_px * 0.6 for ch in text)
+
+
+def _fit(text: str, max_px: float, font_px: float) -> str:
+    """`text`, or as much of it as fits in `max_px` followed by an ellipsis."""
+    if _text_width(text, font_px) <= max_px:
+        return text
+    while text and _text_width(text + "…", font_px) > max_px:
+        text = text[:-1]
+    return text.rstrip() + "…"
 
 
 def bar_chart(items: Sequence[tuple[str, float]], *, title: str, description: str = "", width: int = 640,
@@ -34,8 +49,9 @@ def bar_chart(items: Sequence[tuple[str, float]], *, title: str, description: st
     for i, (label, value) in enumerate(items):
         y = 5 + i * (bar_height + gap)
         w = max(1.0, plot * (value / top)) if value else 0
-        short = label if len(label) <= 32 else label[:31] + "…"
-        bar = (f'<text x="{label_width - 8}" y="{y + bar_height * 0.7:.1f}" text-anchor="end" font-size="13">{escape(short)}</text>'
+        short = _fit(label, label_width - 12, 13)
+        full = f"<title>{escape(label)}</title>" if short != label else ""
+        bar = (f'<text x="{label_width - 8}" y="{y + bar_height * 0.7:.1f}" text-anchor="end" font-size="13">{full}{escape(short)}</text>'
                f'<rect x="{label_width}" y="{y}" width="{w:.1f}" height="{bar_height}" fill="{color}"/>'
                f'<text x="{label_width + w + 6:.1f}" y="{y + bar_height * 0.7:.1f}" font-size="13">{escape(_fmt(value))}{escape(value_suffix)}</text>')
         link = links[i] if links and i < len(links) else None

@@ -43,6 +43,9 @@ def test_official_follows_a_theme_and_answers_it(live_server, page, browser, hel
     assert page.get_by_text("Last analysed on").is_visible()
     assert page.get_by_role("heading", name="Opinion groups").is_visible()
     assert page.locator("svg.chart").count() >= 2  # theme bars and the participants' map
+    clipped = page.evaluate("Array.from(document.querySelectorAll('svg.chart text'))"
+                            ".filter(t => t.getBBox().x < 0).map(t => t.textContent)")
+    assert clipped == []  # every label is drawn inside its chart
     axe(page)
 
     # follow the first theme to the comments behind it
