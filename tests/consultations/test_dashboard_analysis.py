@@ -322,6 +322,7 @@ def test_opinion_groups_and_map_without_identities(app, official_client, helpers
     page = official_client.get(f"/officials/consultations/{cid}/analysis")
     assert "Map of participants by how they voted" in page.text
     assert "Group 2" in page.text and "of this group agree" in page.text
+    assert re.search(r"\(p (&lt;|=) 0\.\d{3}\)", page.text) and "e-0" not in page.text  # plain p-values
     assert "Voter Person" not in page.text and "voter0@" not in page.text
 
 
