@@ -46,6 +46,10 @@ def test_official_follows_a_theme_and_answers_it(live_server, page, browser, hel
     clipped = page.evaluate("Array.from(document.querySelectorAll('svg.chart text'))"
                             ".filter(t => t.getBBox().x < 0).map(t => t.textContent)")
     assert clipped == []  # every label is drawn inside its chart
+    page.set_viewport_size({"width": 320, "height": 800})  # a small phone: the page reflows, the wide table scrolls
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    axe(page)
+    page.set_viewport_size({"width": 1280, "height": 800})
     axe(page)
 
     # follow the first theme to the comments behind it
