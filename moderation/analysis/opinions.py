@@ -362,7 +362,7 @@ def opinion_groups(
         return _explain(res, A, obs, np.zeros(len(placed), dtype=np.int64), cid_list,
                         consensus_threshold, alpha, max_statements)
 
-    labels, sil = _group(proj, max_groups, seed)
+    labels, sil = _group(proj, n_distinct, max_groups, seed)
     # renumber by size
     sizes = np.bincount(labels)
     order = np.argsort(-sizes, kind="stable")
@@ -410,7 +410,7 @@ def _in_conversation(n_votes: np.ndarray, excluded_votes: set, pids: dict, n_sta
     return np.nonzero(inconv)[0], need
 
 
-def _group(proj: np.ndarray, max_groups: int, seed: int) -> tuple[np.ndarray, float | None]:
+def _group(proj: np.ndarray, n_distinct: int, max_groups: int, seed: int) -> tuple[np.ndarray, float | None]:
     """Group the map; of ``_RUNS`` independently started groupings keep the most typical one.
 
     On weakly structured maps a single k-means run can land on any of several
@@ -420,7 +420,7 @@ def _group(proj: np.ndarray, max_groups: int, seed: int) -> tuple[np.ndarray, fl
     runs: the answer most starts lead to.
     """
     seeds = np.random.SeedSequence(seed).generate_state(_RUNS)
-    runs = [_group_once(proj, max_groups, int(s)) for s in seeds]
+    runs = [_group_once(proj, n_distinct, max_groups, int(s)) for s in seeds]
     if len(runs) == 1:
         return runs[0]
     agree = np.zeros(len(runs))
@@ -432,9 +432,9 @@ def _group(proj: np.ndarray, max_groups: int, seed: int) -> tuple[np.ndarray, fl
     return runs[int(np.argmax(agree))]
 
 
-def _group_once(proj: np.ndarray, max_groups: int, seed: int) -> tuple[np.ndarray, float | None]:
+def _group_once(proj: np.ndarray, n_distinct: int, max_groups: int, seed: int) -> tuple[np.ndarray, float | None]:
+    """One grouping of the map (``n_distinct``: its number of distinct points) from one random start."""
     n = proj.shape[0]
-    n_distinct = len(np.unique(proj.round(9), axis=0))
     n_base = min(_BASE_CLUSTERS, n_distinct)
     if n_base < n:
         base = _kmeans(proj, n_base, seed, n_init=2)
