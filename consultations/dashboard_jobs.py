@@ -13,7 +13,7 @@ Jobs (registered by app.main.build_job_registry):
   request.
 
 Use cases (each runs inside the caller's unit of work, like service.py): `request_reanalysis`, `rename_theme`,
-`merge_themes`, `split_theme`, `answer_theme`, `request_theme_answer`.
+`merge_themes`, `split_theme`, `request_theme_answer`.
 """
 from __future__ import annotations
 
@@ -164,26 +164,16 @@ def split_theme(session: Session, *, consultation_id: int, theme_key: int, offic
         raise _edit_error(exc) from None
 
 
-def answer_theme(session: Session, *, consultation_id: int, theme_key: int, official_id: int,
-                 data: forms.ResponseData) -> int:
-    """Publish one official response into the thread of each published comment of a theme, all in this
-    transaction (through service.publish_response, so each is screened and e-mailed like any response).
-
-    Comments that already carry this exact response are skipped, so resubmitting does not duplicate it.
-    Returns how many responses were published. Raises: ValidationFailed, NotFound, PermissionDenied, InvalidState.
-    """
-    targets = _theme_targets(session, consultation_id=consultation_id, theme_key=theme_key,
-                             official_id=official_id, data=data)
-    return _publish(session, consultation_id, official_id, data, targets)
-
-
 def request_theme_answer(session: Session, *, consultation_id: int, theme_key: int, official_id: int,
                          data: forms.ResponseData) -> tuple[int, bool]:
-    """Answer a theme: at once when it is small, else queue `answer_theme_job` so the request stays short.
+    """Publish one official response into the thread of each published comment of a theme (through
+    service.publish_response, so each is screened and e-mailed like any response), all in one transaction:
+    this one when the theme is small, else `answer_theme_job`'s, so the request stays short.
 
-    Returns (number of threads answered or to be answered, queued). The job answers the comments the
-    official saw; its dedupe key makes a double submission of the same response queue it once.
-    Raises like `answer_theme`.
+    Comments that already carry this exact response are skipped, so resubmitting does not duplicate it; the
+    job answers the comments the official saw, and its dedupe key makes a double submission queue it once.
+    Returns (number of threads answered or to be answered, queued).
+    Raises: ValidationFailed, NotFound, PermissionDenied, InvalidState.
     """
     targets = _theme_targets(session, consultation_id=consultation_id, theme_key=theme_key,
                              official_id=official_id, data=data)

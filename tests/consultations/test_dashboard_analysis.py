@@ -252,9 +252,9 @@ def test_answering_a_theme_is_one_transaction(app, official_client, helpers, fac
     with pytest.raises(RuntimeError), unit_of_work(app.state.engine, app.state.events, app.state.renderer,
                                                    app.state.services) as session:
         from consultations import forms
-        dashboard_jobs.answer_theme(session, consultation_id=cid, theme_key=theme.key,
-                                    official_id=official_client.user_id,
-                                    data=forms.ResponseData("noted", "Thanks", "", None))
+        dashboard_jobs.request_theme_answer(session, consultation_id=cid, theme_key=theme.key,
+                                            official_id=official_client.user_id,
+                                            data=forms.ResponseData("noted", "Thanks", "", None))
     for comment_id in theme.members:
         assert "Thanks" not in official_client.get(f"/consultations/{cid}/comments/{comment_id}").text
 
