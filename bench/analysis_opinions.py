@@ -187,7 +187,7 @@ def report(data, kwargs, opinion_groups, adjusted_rand_score) -> None:
         dt = time.perf_counter() - t0
         ours = res.participant_group
         both = [p for p in polis if p in ours]
-        ari = adjusted_rand_score([polis[p] for p in both], [ours[p] for p in both]) if both else float("nan")
+        ari = _ari(res, polis, adjusted_rand_score)
         ari_all = adjusted_rand_score(list(polis.values()), [ours.get(p, "not placed") for p in polis])
         counts, need = min_votes_needed(votes)
         polis_only = [p for p in polis if p not in ours]
