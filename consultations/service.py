@@ -561,10 +561,14 @@ def unfollow(session: Session, *, consultation_id: int, user_id: int) -> bool:
     return True
 
 
+def _unfollow_link(session: Session, token: str, signer) -> tuple[Consultation, int]:
+    data = signer.unsign(UNFOLLOW_PURPOSE, token, max_age=None)
+    return get_consultation(session, int(data.get("c", 0))), int(data.get("u", 0))
+
+
 def unfollow_target(session: Session, *, token: str, signer) -> Consultation:
     """The consultation an unsubscribe link is for, changing nothing. Raises: TokenInvalid, NotFound."""
-    data = signer.unsign(UNFOLLOW_PURPOSE, token, max_age=None)
-    return get_consultation(session, int(data.get("c", 0)))
+    return _unfollow_link(session, token, signer)[0]
 
 
 def unfollow_by_token(session: Session, *, token: str, signer) -> Consultation:
@@ -572,9 +576,8 @@ def unfollow_by_token(session: Session, *, token: str, signer) -> Consultation:
 
     Raises: TokenInvalid, NotFound.
     """
-    data = signer.unsign(UNFOLLOW_PURPOSE, token, max_age=None)
-    consultation = get_consultation(session, int(data.get("c", 0)))
-    unfollow(session, consultation_id=consultation.id, user_id=int(data.get("u", 0)))
+    consultation, user_id = _unfollow_link(session, token, signer)
+    unfollow(session, consultation_id=consultation.id, user_id=user_id)
     return consultation
 
 
