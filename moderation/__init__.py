@@ -29,10 +29,11 @@ from moderation.analysis.api import (
     save_analysis,
     split_theme,
 )
+from moderation.models import ReportReason
 
 __all__ = [
     "ContentRef", "Decision", "ModerationDecided", "ModerationSettings", "ReportOutcome", "Route",
-    "Screening", "is_blocked", "latest_score", "report_content", "screen_content",
+    "ReportReason", "Screening", "is_blocked", "latest_score", "report_content", "screen_content",
     "AnalysisEditError", "AnalysisItem", "AnalysisView", "analyse_subject", "analysis_status", "compute_analysis",
     "latest_analysis", "merge_themes", "needs_reanalysis", "rename_theme", "save_analysis", "split_theme",
 ]

@@ -37,6 +37,19 @@ class CaseReason(StrEnum):
 OPEN_STATES = frozenset({CaseState.OPEN})
 
 
+class ReportReason(StrEnum):
+    """The reasons a resident can pick when reporting content (petitions, comments, responses).
+
+    Each is a code of `policy.REASONS`, so a report arrives in the moderators' queue with the reason picked.
+    Other domains store and send these values as they are (import it from `moderation`).
+    """
+
+    SPAM = "spam"
+    ABUSE = "abuse"
+    PERSONAL_INFORMATION = "personal-information"
+    OFF_TOPIC = "off-topic"
+
+
 class ModerationItem(SQLModel, table=True):
     """The latest screening of one item of another domain, with its text snapshot."""
 
