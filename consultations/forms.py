@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
 from app.i18n import gettext as _
+from moderation import ReportReason
 
-from .models import ReportReason, ResponseDecision, Vote
+from .models import ResponseDecision, Vote
 
 TITLE_MAX, SUMMARY_MAX, BODY_MAX, QUESTION_MAX, QUESTIONS_MAX = 200, 600, 50_000, 500, 20
 RESPONSE_MAX, REPORT_MAX = 5_000, 50_000
@@ -106,7 +107,15 @@ def parse_vote(value: str) -> Vote | None:
         return None
 
 
+# Values an earlier report form posted (a page open in a browser since then still sends them).
+_LEGACY_REASONS = {"abusive": ReportReason.ABUSE, "personal_information": ReportReason.PERSONAL_INFORMATION,
+                   "off_topic": ReportReason.OFF_TOPIC}
+
+
 def parse_reason(value: str) -> ReportReason | None:
+    """A report reason in moderation's vocabulary (which consultations store and send as it is)."""
+    if value in _LEGACY_REASONS:
+        return _LEGACY_REASONS[value]
     try:
         return ReportReason(value)
     except ValueError:

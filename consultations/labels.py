@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from app.i18n import gettext as _
+from moderation import ReportReason
 
-from .models import ReportReason, ResponseDecision
+from .models import ResponseDecision
 
 
 def decision_label(value: str) -> str:
@@ -16,12 +17,14 @@ def decision_label(value: str) -> str:
 
 
 def reason_options() -> list[tuple[str, str]]:
-    return [
-        (ReportReason.SPAM.value, _("Spam or advertising")),
-        (ReportReason.ABUSIVE.value, _("Abusive or hateful")),
-        (ReportReason.PERSONAL_INFORMATION.value, _("Shares someone's personal information")),
-        (ReportReason.OFF_TOPIC.value, _("Off-topic")),
-    ]
+    """The report form's choices: every reason moderation lets a resident pick, in moderation's codes."""
+    labels = {
+        ReportReason.SPAM: _("Spam or advertising"),
+        ReportReason.ABUSE: _("Abusive or hateful"),
+        ReportReason.PERSONAL_INFORMATION: _("Shares someone's personal information"),
+        ReportReason.OFF_TOPIC: _("Off-topic"),
+    }
+    return [(reason.value, labels.get(reason, reason.value)) for reason in ReportReason]
 
 
 def comment_labels() -> dict[str, str]:

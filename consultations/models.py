@@ -52,13 +52,6 @@ class ResponseDecision(StrEnum):
     ALREADY_HAPPENING = "already_happening"
 
 
-class ReportReason(StrEnum):
-    SPAM = "spam"
-    ABUSIVE = "abusive"
-    PERSONAL_INFORMATION = "personal_information"
-    OFF_TOPIC = "off_topic"
-
-
 class Consultation(SQLModel, table=True):
     """A proposal officials put to the public, with an optional list of questions."""
 

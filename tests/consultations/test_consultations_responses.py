@@ -149,7 +149,7 @@ def test_moderators_can_hide_and_redact_keeping_the_original_for_audit(app, clie
     from app.events import publish
     with factories.uow(app) as session:
         publish(session, ModerationDecided(kind="comment", item_id=cmt, decision=Decision.REDACT,
-                                           reason_code="personal_information",
+                                           reason_code="personal-information",
                                            redacted_text="Call me on [phone number removed]"))
     page = client.get(f"/consultations/{cid}").text
     assert "[phone number removed]" in page and "07700" not in page
@@ -179,3 +179,35 @@ def test_repeated_reports_hide_a_comment_pending_review(app, make_client, helper
             assert twice.status_code == 409 and "already reported" in twice.text
         visible = "Buy cheap watches" in make_client().get(f"/consultations/{cid}").text
         assert visible == (i < 2)
+
+
+def test_every_report_reason_a_resident_can_pick_arrives_intact_in_the_moderators_queue(app, make_client, helpers,
+                                                                                         factories):
+    from moderation.models import ModerationCase, ModerationItem, ModerationReport
+    from moderation.policy import reason_title
+
+    cid = factories.consultation(app)
+    reporter = make_client()
+    helpers.sign_in(reporter, app, "reporter@example.org")
+    picked = {}
+    for n in range(4):
+        cmt = factories.comment(app, cid, f"author{n}@example.org", f"Comment number {n}")
+        form = reporter.get(f"/consultations/{cid}/comments/{cmt}/report").text
+        choices = re.findall(r'name="reason" value="([^"]+)"', form)
+        assert len(choices) == 4
+        reason = choices[n]  # each comment reported with another of the reasons on the form
+        assert reporter.post(f"/consultations/{cid}/comments/{cmt}/report",
+                             data={"reason": reason}).status_code == 303
+        picked[cmt] = reason
+    moderator = make_client()
+    helpers.sign_in(moderator, app, "mod@example.org", role="moderator")
+    with app.state.engine.connect() as conn:
+        rows = conn.execute(select(ModerationItem.item_id, ModerationReport.reason, ModerationCase.id)
+                            .join(ModerationReport, ModerationReport.item_pk == ModerationItem.id)
+                            .join(ModerationCase, ModerationCase.item_pk == ModerationItem.id)
+                            .where(ModerationItem.kind == "comment")).all()
+    assert {item_id: reason for item_id, reason, _case in rows} == picked
+    for item_id, reason, case_id in rows:
+        page = moderator.get(f"/moderation/cases/{case_id}").text
+        title = reason_title(reason)  # the title moderators read for that code ("Abusive language", ...)
+        assert f"{title}: 1" in page and "Other: 1" not in page, (reason, title)
