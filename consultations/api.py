@@ -1,7 +1,8 @@
 """Consultations open-data API (mounted under /api): JSON listings and Polis-compatible CSV exports.
 
 No names, e-mail addresses or user ids of residents: participants appear only as pseudonymous ids that are
-stable within one consultation (HMAC of the site's secret key).
+stable within one consultation (HMAC of the site's secret key); voter ids and author ids come from two unlinked
+namespaces, so votes can't be tied to named comments.
 """
 from __future__ import annotations
 
@@ -152,9 +153,10 @@ OPENAPI_PATHS: dict = {
     }},
     "/consultations/{id}/votes.csv": {"get": {
         "summary": "Every vote with its time, in Polis's votes.csv format",
-        "description": "Columns: timestamp (ms), datetime, comment-id, voter-id (pseudonymous, same ids as "
-                       "author-id), vote (1 agree, -1 disagree, 0 pass). A participant who changed a vote appears "
-                       "again later; their latest row is their current vote.",
+        "description": "Columns: timestamp (ms), datetime, comment-id, voter-id (pseudonymous, stable within this "
+                       "consultation, and deliberately not the same ids as comments.csv's author-id, so votes "
+                       "cannot be tied to named comments), vote (1 agree, -1 disagree, 0 pass). A participant who "
+                       "changed a vote appears again later; their latest row is their current vote.",
         "parameters": [_ID],
         "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
                       "404": _ERR},

@@ -20,7 +20,7 @@ from moderation import AnalysisItem, AnalysisView, latest_analysis
 
 from . import queries
 from .models import Comment, CommentStatus, CommentVote, Consultation, OfficialResponse
-from .polis import pseudonym
+from .polis import voter_pseudonym
 
 SUBJECT = "consultation"
 ANALYSE_JOB = "consultations.analyse"
@@ -54,7 +54,7 @@ def analysis_inputs(session: Session, *, consultation_id: int, secret: str) -> t
         if comment_id in ids:
             key = keys.get(user_id)
             if key is None:
-                key = keys[user_id] = pseudonym(secret, consultation_id, user_id)
+                key = keys[user_id] = voter_pseudonym(secret, consultation_id, user_id)
             votes.append((key, comment_id, vote))
     return items, votes
 

@@ -46,9 +46,23 @@ def placeholder_email(conversation: str, pid: int | str) -> str:
     return f"polis-{safe}-{pid}@invalid"
 
 
+VOTER_PURPOSE = b"consultations.voter-id"
+
+
 def pseudonym(secret: str, consultation_id: int, user_id: int) -> int:
-    """A participant id for exports: stable within one consultation, unlinkable to user ids or across consultations."""
+    """An author id for exports (comments.csv `author-id`): stable within one consultation, unlinkable to user ids
+    or across consultations."""
     digest = hmac.new(secret.encode(), f"consultation:{consultation_id}:user:{user_id}".encode(), hashlib.sha256)
+    return int(digest.hexdigest()[:12], 16)
+
+
+def voter_pseudonym(secret: str, consultation_id: int, user_id: int) -> int:
+    """A voter id for exports (votes.csv `voter-id`) and the analysis: stable within one consultation, but from a
+    namespace of its own (another key, derived for this purpose), so it cannot be joined to the same person's
+    author id. Otherwise the thread's named comments would tie every vote to a name. Polis tools accept this:
+    an author is then a participant who cast no vote, and a voter one who wrote nothing."""
+    key = hmac.new(secret.encode(), VOTER_PURPOSE, hashlib.sha256).digest()
+    digest = hmac.new(key, f"consultation:{consultation_id}:user:{user_id}".encode(), hashlib.sha256)
     return int(digest.hexdigest()[:12], 16)
 
 
@@ -224,7 +238,9 @@ def export_comments_csv(session: Session, *, consultation_id: int, secret: str) 
 
 
 def export_votes_csv(session: Session, *, consultation_id: int, secret: str) -> str:
-    """votes.csv in Polis's format: every vote with its time, oldest first (a changed vote appears again later)."""
+    """votes.csv in Polis's format: every vote with its time, oldest first (a changed vote appears again later).
+
+    Voter ids come from `voter_pseudonym`, unlinked to comments.csv's author ids."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(VOTE_COLUMNS)
@@ -236,6 +252,6 @@ def export_votes_csv(session: Session, *, consultation_id: int, secret: str) -> 
     for created_at, comment_id, user_id, vote in session.exec(query):
         pid = cache.get(user_id)
         if pid is None:
-            pid = cache[user_id] = pseudonym(secret, consultation_id, user_id)
+            pid = cache[user_id] = voter_pseudonym(secret, consultation_id, user_id)
         writer.writerow([_ms(created_at), _polis_datetime(created_at), comment_id, pid, vote])
     return out.getvalue()

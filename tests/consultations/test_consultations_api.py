@@ -59,6 +59,43 @@ def test_csv_exports_use_pseudonymous_ids_and_hide_hidden_text(app, client, make
     assert "Ada" not in str(comments) and "example.org" not in str(comments) + str(votes)
 
 
+def test_voter_ids_cannot_be_joined_to_author_ids(app, client, make_client, helpers, factories):
+    """A commenter's name is on the thread; their votes must not be findable through comments.csv's author-id."""
+    cid = factories.consultation(app)
+    other = factories.consultation(app, title="Another consultation")
+    people = []
+    for n in range(3):
+        email = f"person{n}@example.org"
+        comment_id = factories.comment(app, cid, email, f"Comment by person {n}")
+        factories.comment(app, other, email, f"Elsewhere by person {n}")
+        c = make_client()
+        user = helpers.sign_in(c, app, email, name=f"Person {n}")
+        people.append((c, user, comment_id))
+    for c, _user, own in people:
+        for _c2, _u2, target in people:
+            if target != own:
+                assert c.post(f"/consultations/{cid}/comments/{target}/vote", data={"vote": "agree"}).status_code == 303
+
+    def export(consultation_id):
+        comments = list(csv.DictReader(io.StringIO(
+            client.get(f"/api/consultations/{consultation_id}/comments.csv").text)))
+        votes = list(csv.DictReader(io.StringIO(client.get(f"/api/consultations/{consultation_id}/votes.csv").text)))
+        return comments, votes
+
+    comments, votes = export(cid)
+    assert (comments, votes) == export(cid)  # the same ids in every export
+    author_of = {int(row["comment-id"]): row["author-id"] for row in comments}
+    author_ids, voter_ids = set(author_of.values()), {v["voter-id"] for v in votes}
+    assert len(author_ids) == 3 and len(voter_ids) == 3
+    assert not author_ids & voter_ids  # two namespaces: no voter-id is anyone's author-id
+    # Per consultation: the same resident's ids differ between consultations.
+    other_comments, _ = export(other)
+    assert not {row["author-id"] for row in other_comments} & author_ids
+    assert int(next(iter(voter_ids))) > 0 and all(v.isdigit() for v in voter_ids)  # still Polis's integer ids
+    about = client.get("/about").text
+    assert "votes.csv" in about and "voter number" in about
+
+
 POLIS_CONVERSATION = "15-per-hour-seattle"
 
 
