@@ -1,0 +1,250 @@
+"""Authorization matrix: every route and method of the real routing table, called by every role, each with a
+fresh session and with a revoked one (a cookie replayed after sign-out), against a declared table of who may
+do what. A route missing from the table fails the test: add it to TABLE when you add the route.
+
+Allowed: 2xx, a 3xx that is not a sign-in redirect, or a 4xx that answers the request's content (validation
+400/409/410/422/429; 404 only where the entry says the empty request names nothing, e.g. a missing token).
+Refused: 401, 403, 404, or a redirect to the sign-in page.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from security_world import OWN_OFFICIAL, ROLES, all_routes, revoked_session_for, session_for
+
+MATRIX_ROLES = (*ROLES, OWN_OFFICIAL)
+EVERYONE = frozenset(MATRIX_ROLES)
+SIGNED_IN = EVERYONE - {"anonymous"}
+OFFICIALS = frozenset({"official_own", "official_other", "admin"})   # any department
+DEPARTMENT = frozenset({"official_own", "admin"})                    # the department that owns the object
+MODERATORS = frozenset({"moderator", "admin"})
+ADMINS = frozenset({"admin"})
+NOBODY = frozenset()  # e.g. only the comment's author, who is none of the matrix roles
+
+
+@dataclass(frozen=True)
+class Rule:
+    who: frozenset
+    missing_ok: bool = False   # an allowed caller may get 404: the bare request names nothing (no token, no data)
+    why: str = ""
+
+
+R = Rule
+TABLE: dict[str, Rule] = {
+    # site
+    "GET /": R(EVERYONE),
+    "GET /about": R(EVERYONE),
+    "GET /locale": R(EVERYONE),
+    "POST /locale": R(EVERYONE),
+    "GET /healthz": R(EVERYONE),
+    "GET /robots.txt": R(EVERYONE),
+    "GET /static/{path}": R(EVERYONE),
+    "GET /account": R(SIGNED_IN),
+    "POST /account": R(SIGNED_IN),
+    "GET /auth/sign-in": R(EVERYONE),
+    "POST /auth/sign-in": R(EVERYONE),
+    "GET /auth/confirm": R(EVERYONE),
+    "POST /auth/confirm": R(EVERYONE, why="the token is the credential; a bad one is 400"),
+    "POST /auth/sign-out": R(EVERYONE),
+    # petitions (public pages; signing and sponsoring work by e-mailed link, not by account)
+    "GET /petitions/": R(EVERYONE),
+    "GET /petitions/awaiting-response": R(EVERYONE),
+    "GET /petitions/start": R(EVERYONE),
+    "POST /petitions/start": R(EVERYONE),
+    "GET /petitions/similar": R(EVERYONE),
+    "GET /petitions/signatures/confirm": R(EVERYONE),
+    "POST /petitions/signatures/confirm": R(EVERYONE, missing_ok=True),
+    "GET /petitions/signatures/confirmed": R(EVERYONE, missing_ok=True),
+    "GET /petitions/signatures/withdraw": R(EVERYONE, missing_ok=True),
+    "POST /petitions/signatures/withdraw": R(EVERYONE, missing_ok=True),
+    "GET /petitions/signatures/stop-updates": R(EVERYONE, missing_ok=True),
+    "POST /petitions/signatures/stop-updates": R(EVERYONE, missing_ok=True),
+    "GET /petitions/moderation": R(MODERATORS),
+    "GET /petitions/reasons": R(ADMINS),
+    "POST /petitions/reasons": R(ADMINS),
+    "GET /petitions/{petition_id:int}": R(EVERYONE),
+    "GET /petitions/{petition_id:int}/count": R(EVERYONE),
+    "GET /petitions/{petition_id:int}/sign": R(EVERYONE),
+    "POST /petitions/{petition_id:int}/sign": R(EVERYONE),
+    "GET /petitions/{petition_id:int}/sponsor": R(EVERYONE, missing_ok=True, why="needs the sponsor token"),
+    "POST /petitions/{petition_id:int}/sponsor": R(EVERYONE, missing_ok=True, why="needs the sponsor token"),
+    "GET /petitions/{petition_id:int}/moderate": R(MODERATORS),
+    "POST /petitions/{petition_id:int}/moderate": R(MODERATORS),
+    "GET /petitions/{petition_id:int}/respond": R(DEPARTMENT),
+    "POST /petitions/{petition_id:int}/respond": R(DEPARTMENT),
+    "GET /petitions/{petition_id:int}/debate": R(DEPARTMENT),
+    "POST /petitions/{petition_id:int}/debate": R(DEPARTMENT),
+    # officials' analysis dashboard: the consultation's department only
+    "GET /officials/consultations/{consultation_id:int}/analysis": R(DEPARTMENT),
+    "GET /officials/consultations/{consultation_id:int}/analysis.json": R(DEPARTMENT, missing_ok=True,
+                                                                           why="no analysis has run in the world"),
+    "GET /officials/consultations/{consultation_id:int}/analysis.csv": R(DEPARTMENT, missing_ok=True),
+    "GET /officials/consultations/{consultation_id:int}/analysis/report": R(DEPARTMENT),
+    "POST /officials/consultations/{consultation_id:int}/analysis/run": R(DEPARTMENT),
+    "POST /officials/consultations/{consultation_id:int}/analysis/merge": R(DEPARTMENT),
+    "GET /officials/consultations/{consultation_id:int}/analysis/themes/{theme_key:int}":
+        R(DEPARTMENT, missing_ok=True, why="no analysis has run in the world"),
+    "POST /officials/consultations/{consultation_id:int}/analysis/themes/{theme_key:int}/rename":
+        R(DEPARTMENT, missing_ok=True),
+    "POST /officials/consultations/{consultation_id:int}/analysis/themes/{theme_key:int}/split":
+        R(DEPARTMENT, missing_ok=True),
+    "POST /officials/consultations/{consultation_id:int}/analysis/themes/{theme_key:int}/answer":
+        R(DEPARTMENT, missing_ok=True),
+    "GET /officials/consultations/{consultation_id:int}/analysis/campaigns/{position:int}":
+        R(DEPARTMENT, missing_ok=True),
+    # consultations
+    "GET /consultations/": R(EVERYONE),
+    "GET /consultations/new": R(OFFICIALS),
+    "POST /consultations/new": R(OFFICIALS),
+    "GET /consultations/unsubscribe": R(EVERYONE, missing_ok=True),
+    "POST /consultations/unsubscribe": R(EVERYONE, missing_ok=True),
+    "GET /consultations/{consultation_id:int}": R(EVERYONE),
+    "GET /consultations/{consultation_id:int}/edit": R(DEPARTMENT),
+    "POST /consultations/{consultation_id:int}/edit": R(DEPARTMENT),
+    "POST /consultations/{consultation_id:int}/state": R(DEPARTMENT),
+    "GET /consultations/{consultation_id:int}/report": R(DEPARTMENT),
+    "POST /consultations/{consultation_id:int}/report": R(DEPARTMENT),
+    "GET /consultations/{consultation_id:int}/responses": R(EVERYONE),
+    "POST /consultations/{consultation_id:int}/respond": R(DEPARTMENT),
+    "POST /consultations/{consultation_id:int}/follow": R(SIGNED_IN),
+    "GET /consultations/{consultation_id:int}/questions/{question_id:int}": R(EVERYONE),
+    "POST /consultations/{consultation_id:int}/comments": R(SIGNED_IN),
+    "GET /consultations/{consultation_id:int}/comments/{comment_id:int}": R(EVERYONE),
+    "GET /consultations/{consultation_id:int}/comments/{comment_id:int}/edit": R(NOBODY, why="author only"),
+    "POST /consultations/{consultation_id:int}/comments/{comment_id:int}/edit": R(NOBODY, why="author only"),
+    "POST /consultations/{consultation_id:int}/comments/{comment_id:int}/delete": R(NOBODY, why="author only"),
+    "POST /consultations/{consultation_id:int}/comments/{comment_id:int}/vote": R(SIGNED_IN),
+    "GET /consultations/{consultation_id:int}/comments/{comment_id:int}/report": R(SIGNED_IN),
+    "POST /consultations/{consultation_id:int}/comments/{comment_id:int}/report": R(SIGNED_IN),
+    # moderation
+    "GET /moderation/": R(MODERATORS),
+    "GET /moderation/cases/{case_id:int}": R(MODERATORS),
+    "POST /moderation/cases/{case_id:int}/claim": R(MODERATORS),
+    "POST /moderation/cases/{case_id:int}/release": R(MODERATORS),
+    "POST /moderation/cases/{case_id:int}/decide": R(MODERATORS),
+    "GET /moderation/groups/{case_id:int}": R(MODERATORS),
+    "POST /moderation/groups/{case_id:int}/decide": R(MODERATORS),
+    "GET /moderation/quality": R(MODERATORS),
+    "GET /moderation/audit": R(ADMINS),
+    "GET /moderation/audit.csv": R(ADMINS),
+    "GET /moderation/log": R(EVERYONE),
+    "GET /moderation/appeal": R(EVERYONE, missing_ok=True, why="needs the e-mailed appeal token"),
+    "POST /moderation/appeal": R(EVERYONE, missing_ok=True, why="needs the e-mailed appeal token"),
+    # public read-only API
+    "GET /api/openapi.json": R(EVERYONE),
+    "GET /api/petitions": R(EVERYONE),
+    "GET /api/petitions.csv": R(EVERYONE),
+    "GET /api/petitions/{petition_id:int}": R(EVERYONE),
+    "GET /api/petitions/{petition_id:int}/signatures-by-hour": R(EVERYONE),
+    "GET /api/consultations": R(EVERYONE),
+    "GET /api/consultations/{consultation_id:int}": R(EVERYONE),
+    "GET /api/consultations/{consultation_id:int}/comments.csv": R(EVERYONE),
+    "GET /api/consultations/{consultation_id:int}/votes.csv": R(EVERYONE),
+}
+
+# Staff reads of objects the public must not see: (path template, who may read it). Checked like the table.
+PRIVATE_READS = {
+    "GET /consultations/{draft}": R(DEPARTMENT),
+    "GET /consultations/{draft}/questions/{draft_question}": R(DEPARTMENT),
+    "GET /consultations/{draft}/comments/{comment_draft}": R(DEPARTMENT),
+    "GET /api/consultations/{draft}": R(NOBODY, why="the API is public: it shows what the public page shows"),
+    "GET /api/consultations/{draft}/comments.csv": R(NOBODY),
+    "GET /api/petitions/{petition_hidden}": R(EVERYONE, why="like its page, a notice without its text"),
+    "GET /api/petitions/{petition_pending}": R(NOBODY),
+    "GET /petitions/{petition_pending}": R(MODERATORS),
+    "GET /petitions/{petition_hidden}": R(EVERYONE, why="a notice that it was hidden (test_visibility keeps its "
+                                                       "text out)"),
+}
+
+ALLOWED_4XX = {400, 409, 410, 422, 429}
+REFUSED = {401, 403, 404}
+
+
+def _params(world) -> dict:
+    return {"petition_id": world.petition, "consultation_id": world.consultation, "comment_id": world.comment,
+            "question_id": world.question, "case_id": world.case, "theme_key": 0, "position": 0,
+            "path": "civic.css", "draft": world.draft, "draft_question": world.draft_question,
+            "comment_draft": world.comment_draft, "petition_hidden": world.petition_hidden,
+            "petition_pending": world.petition_pending}
+
+
+def _is_sign_in_redirect(response) -> bool:
+    return response.status_code in (301, 302, 303, 307, 308) and "/auth/sign-in" in response.headers.get("location", "")
+
+
+def _judge(rule: Rule, role: str, response) -> str | None:
+    status = response.status_code
+    if status >= 500:
+        return f"{status} (server error)"
+    refused = status in REFUSED or _is_sign_in_redirect(response)
+    if role in rule.who:
+        if refused and not (status == 404 and rule.missing_ok):
+            return f"{status} {response.headers.get('location', '')} but {role} may use it"
+        if not refused and not (200 <= status < 400 or status in ALLOWED_4XX or status == 404):
+            return f"unexpected {status}"
+        return None
+    if not refused:
+        return f"{status} {response.headers.get('location', '')} but {role} may not use it"
+    return None
+
+
+def _call(client, method: str, path: str):
+    if method == "GET":
+        return client.get(path)
+    return client.request(method, path, data={})
+
+
+def _ordered(routes):
+    return sorted(routes, key=lambda r: r.key == SIGN_OUT)
+
+
+SIGN_OUT = "POST /auth/sign-out"  # ends the session: called last so it does not change what other calls see
+
+
+def run_matrix(clients: dict, app, world, *, as_if: dict | None = None) -> tuple[int, list[str]]:
+    """Call every route with every client; `as_if` maps a client to the role whose rights it must have."""
+    params = _params(world)
+    checked, failures = 0, []
+    routes = _ordered(all_routes(app))
+    for role, client in clients.items():
+        expected_role = (as_if or {}).get(role, role)
+        calls = [(key.split(" ", 1)[0], key.split(" ", 1)[1].format(**params), rule)
+                 for key, rule in PRIVATE_READS.items()]
+        calls = [(route.method, route.fill(params), TABLE[route.key]) for route in routes][:-1] + calls \
+            + [(routes[-1].method, routes[-1].fill(params), TABLE[routes[-1].key])]
+        assert routes[-1].key == SIGN_OUT
+        for method, path, rule in calls:
+            checked += 1
+            problem = _judge(rule, expected_role, _call(client, method, path))
+            if problem:
+                failures.append(f"{role}: {method} {path} -> {problem}")
+    return checked, failures
+
+
+def test_every_route_has_an_entry_in_the_table(app):
+    missing = sorted({r.key for r in all_routes(app)} - set(TABLE))
+    assert not missing, ("routes without an entry in the authorization table (say who may use them in "
+                         f"tests/security/test_authorization_matrix.py TABLE): {missing}")
+    stale = sorted(set(TABLE) - {r.key for r in all_routes(app)})
+    assert not stale, f"entries for routes that no longer exist: {stale}"
+
+
+def test_every_route_refuses_every_role_it_should_with_a_fresh_session(app, world, make_client, helpers):
+    missing = sorted({r.key for r in all_routes(app)} - set(TABLE))
+    assert not missing, f"routes without an entry in the authorization table: {missing}"
+    clients = {role: session_for(make_client, app, helpers, role) for role in MATRIX_ROLES}
+    checked, failures = run_matrix(clients, app, world)
+    n_routes = len(all_routes(app)) + len(PRIVATE_READS)
+    print(f"\nauthorization matrix (fresh sessions): {n_routes} routes x {len(clients)} roles = {checked} checks, "
+          f"{len(failures)} failures")
+    assert not failures, "\n".join(failures)
+
+
+def test_a_cookie_replayed_after_sign_out_has_no_rights(app, world, make_client, helpers):
+    clients = {role: revoked_session_for(make_client, app, helpers, role) for role in MATRIX_ROLES
+               if role != "anonymous"}
+    checked, failures = run_matrix(clients, app, world, as_if={role: "anonymous" for role in clients})
+    n_routes = len(all_routes(app)) + len(PRIVATE_READS)
+    print(f"\nauthorization matrix (revoked sessions): {n_routes} routes x {len(clients)} roles = {checked} checks, "
+          f"{len(failures)} failures")
+    assert not failures, "\n".join(failures)
