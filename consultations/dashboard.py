@@ -3,13 +3,13 @@ and `dashboard_jobs` (writes). Every page works without JavaScript; htmx swaps t
 """
 from __future__ import annotations
 
-import csv
 import io
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from app import csv_export
 from app.auth import current_actor, require_roles
 from app.charts import bar_chart, line_chart, scatter_map
 from app.db import run_in_session, run_query
@@ -221,7 +221,7 @@ async def export_json(request: Request) -> Response:
 async def export_csv(request: Request) -> Response:
     data = await run_query(request, dq.export_data, consultation_id=request.path_params["consultation_id"])
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=dq.CSV_COLUMNS, extrasaction="ignore")
+    writer = csv_export.dict_writer(out, dq.CSV_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for row in dq.export_rows(data):
         writer.writerow(row)

@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
+from app import csv_export
 from app.clock import utc_now
 from app.errors import ValidationFailed
 from app.models import Department, Role, User
@@ -226,7 +227,7 @@ def export_comments_csv(session: Session, *, consultation_id: int, secret: str) 
     """comments.csv in Polis's format. Text of comments that aren't shown on the site (hidden, held, deleted by
     their author) is left out; the row stays, so ids and vote counts still line up."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_export.writer(out, lineterminator="\n")
     writer.writerow(COMMENT_COLUMNS)
     rows = session.exec(select(Comment).where(Comment.consultation_id == consultation_id).order_by(Comment.id))
     for c in rows:
@@ -242,7 +243,7 @@ def export_votes_csv(session: Session, *, consultation_id: int, secret: str) -> 
 
     Voter ids come from `voter_pseudonym`, unlinked to comments.csv's author ids."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_export.writer(out, lineterminator="\n")
     writer.writerow(VOTE_COLUMNS)
     query = (select(CommentVoteEvent.created_at, CommentVoteEvent.comment_id, CommentVoteEvent.user_id,
                     CommentVoteEvent.vote)

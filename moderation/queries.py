@@ -402,21 +402,16 @@ AUDIT_CSV_HEADER = ("decision_id", "decided_at", "moderator", "moderator_email",
                     "score", "model_version")
 
 
-def _csv_safe(value) -> str:
-    """Neutralise spreadsheet formulas (cells starting with = + - @ or a tab/CR)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def audit_csv_rows(session: Session) -> list[list[str]]:
+def audit_csv_rows(session: Session) -> list[list]:
+    """The audit log as CSV rows (written with `app.csv_export`, which neutralises spreadsheet formulas)."""
     rows, _ = audit_log(session, per_page=None)
     out = [list(AUDIT_CSV_HEADER)]
     for r in rows:
-        out.append([_csv_safe(v) for v in (
+        out.append([
             r.decision_id, r.decided_at.isoformat(), r.moderator_name, r.moderator_email, r.kind, r.item_id, r.url,
             r.decision, r.reason_code, r.note, r.original_text, r.redacted_text or "",
             r.blocked_until.isoformat() if r.blocked_until else "", "yes" if r.is_appeal else "no",
-            r.author_id or "", "" if r.score is None else f"{r.score:.4f}", r.model_version)])
+            r.author_id or "", "" if r.score is None else f"{r.score:.4f}", r.model_version])
     return out
 
 

@@ -1,13 +1,13 @@
 """Moderators' pages (queue, cases, groups, model quality, audit) and the public pages (log, appeals)."""
 from __future__ import annotations
 
-import csv
 import io
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from app import csv_export
 from app.auth import current_actor, require_roles
 from app.db import run_in_session, run_query
 from app.errors import InvalidState, NotFound, ValidationFailed
@@ -159,7 +159,7 @@ async def audit(request: Request):
 async def audit_csv(request: Request):
     rows = await run_query(request, queries.audit_csv_rows)
     buf = io.StringIO()
-    csv.writer(buf).writerows(rows)
+    csv_export.writer(buf).writerows(rows)
     return Response("\ufeff" + buf.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="moderation-audit.csv"',
                              "Cache-Control": "no-store"})

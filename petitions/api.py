@@ -1,20 +1,19 @@
 """Petitions open-data API (mounted under /api). Never includes signers' names, e-mail or IP addresses."""
 from __future__ import annotations
 
-import csv
 import io
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app import csv_export
 from app.db import run_query
 from app.errors import NotFound
 
 from . import queries
 
 CACHE = "public, max-age=60, stale-while-revalidate=300"
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _iso(value):
@@ -76,11 +75,6 @@ async def detail_api(request: Request) -> JSONResponse:
     return JSONResponse(petition_json(request, view), headers={"Cache-Control": CACHE})
 
 
-def _safe_cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
-
-
 def _all_views(session, state: str, q: str):
     views, page = [], 1
     while True:
@@ -95,15 +89,15 @@ async def csv_api(request: Request) -> Response:
     params = request.query_params
     views = await run_query(request, _all_views, state=params.get("state", ""), q=params.get("q", ""))
     buf = io.StringIO()
-    writer = csv.writer(buf)
+    writer = csv_export.writer(buf)
     writer.writerow(["id", "url", "title", "state", "signature_count", "created_at", "opened_at", "closes_at",
                      "response_decision", "response_summary", "debated_on"])
     for v in views:
         data = petition_json(request, v)
-        writer.writerow([_safe_cell(x) for x in (
+        writer.writerow([
             v.id, data["url"], v.action, v.state, v.signature_count, data["created_at"], data["opened_at"],
             data["closes_at"], v.response.decision if v.response else "", v.response.summary if v.response else "",
-            _iso(v.debate.debated_on) if v.debate else "")])
+            _iso(v.debate.debated_on) if v.debate else ""])
     return Response(buf.getvalue(), media_type="text/csv; charset=utf-8", headers={
         "Cache-Control": CACHE, "Content-Disposition": 'attachment; filename="petitions.csv"'})
 

@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from app.csv_export import FORMULA_START
 from app.emails import is_valid_email
 from app.errors import ValidationFailed
 from app.i18n import gettext as _
@@ -12,8 +13,6 @@ from app.i18n import gettext as _
 from .models import Decision
 
 ACTION_MAX, BACKGROUND_MAX, DETAILS_MAX, NAME_MAX = 80, 300, 800, 100
-# Cells starting with these run as formulas in spreadsheets (CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)\s*([0-9][A-Z]{2})?$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
