@@ -6,9 +6,11 @@ language. The locale comes from the visitor's choice (cookie), then Accept-Langu
 from __future__ import annotations
 
 import contextvars
+import functools
 from contextlib import contextmanager
 from pathlib import Path
 
+from babel import negotiate_locale
 from babel.messages.pofile import read_po
 from babel.support import LazyProxy, NullTranslations, Translations
 
@@ -108,19 +110,61 @@ def use_locale(locale: str):
         _current_locale.reset(t2)
 
 
+# What Babel may pick from an Accept-Language header, and the site locale each one means. A bare `zh` (and any
+# `zh-*`, Traditional-script tags included: closer than English for most readers) gets simplified Chinese.
+_NEGOTIABLE = {"en": "en", "zh": "zh-Hans", "zh-hans": "zh-Hans"}
+
+
+def parse_accept_language(header: str) -> list[str]:
+    """The language tags of an Accept-Language header, most preferred first (by q-value, then order); q=0 and `*`
+    are left out."""
+    weighted = []
+    for position, part in enumerate(header.split(",")[:40]):
+        tag, _, params = part.strip().partition(";")
+        tag = tag.strip()
+        if not tag or tag == "*" or len(tag) > 40:
+            continue
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if q > 0:
+            weighted.append((-q, position, tag))
+    return [tag for _, _, tag in sorted(weighted)]
+
+
+@functools.lru_cache(maxsize=2048)  # asked on every request (and by the page cache in front of the app)
+def negotiate_accept_language(header: str) -> str | None:
+    """The site locale that best matches an Accept-Language header (Babel's negotiation), or None."""
+    found = negotiate_locale(parse_accept_language(header), list(_NEGOTIABLE), sep="-")
+    return _NEGOTIABLE.get(found.lower()) if found else None
+
+
 def negotiate(cookie_value: str | None, accept_language: str | None, default: str) -> str:
+    """The locale of a request: the visitor's choice (cookie), then Accept-Language, then the default."""
     if cookie_value in LOCALES:
         return cookie_value
-    for part in (accept_language or "").split(","):
-        tag = part.split(";")[0].strip().lower()
-        if not tag:
-            continue
-        if tag.startswith("zh"):
-            # Traditional-script tags still get simplified Chinese: closer than English for most readers.
-            return "zh-Hans"
-        if tag.startswith("en"):
-            return "en"
+    found = negotiate_accept_language(accept_language) if accept_language else None
+    if found:
+        return found
     return default if default in LOCALES else "en"
+
+
+def request_locale(headers, default: str) -> str:
+    """The negotiated locale from raw ASGI headers (for pure-ASGI middleware)."""
+    cookie = None
+    accept = None
+    for key, value in headers:
+        if key == b"cookie":
+            raw = cookie_value(value, COOKIE.encode())
+            cookie = raw.decode("latin-1") if raw is not None else cookie
+        elif key == b"accept-language":
+            accept = value.decode("latin-1")
+    return negotiate(cookie, accept, default)
 
 
 class LocaleMiddleware:
@@ -133,15 +177,7 @@ class LocaleMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        cookie = None
-        accept = None
-        for key, value in scope.get("headers", ()):
-            if key == b"cookie":
-                raw = cookie_value(value, COOKIE.encode())
-                cookie = raw.decode("latin-1") if raw is not None else cookie
-            elif key == b"accept-language":
-                accept = value.decode("latin-1")
-        locale = negotiate(cookie, accept, self.default_locale)
+        locale = request_locale(scope.get("headers", ()), self.default_locale)
         scope.setdefault("state", {})["locale"] = locale
         with use_locale(locale):
             await self.app(scope, receive, send)

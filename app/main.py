@@ -130,7 +130,7 @@ def create_app(
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     middleware = [
-        Middleware(MicroCacheMiddleware, store=all_services["http_cache"]),
+        Middleware(MicroCacheMiddleware, store=all_services["http_cache"], default_locale=settings.default_locale),
         Middleware(SecurityHeadersMiddleware, hsts=not settings.debug and settings.base_url.startswith("https")),
         Middleware(GZipMiddleware, minimum_size=800),
         Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),

@@ -11,10 +11,9 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 
-from app.http import cookie_value
+from app.i18n import request_locale
 
 SESSION_COOKIE = b"civic_session"
-LOCALE_COOKIE = b"civic_locale"
 
 
 def _max_age(cache_control: bytes) -> int:
@@ -49,35 +48,38 @@ class HttpCacheStore:
 
 
 class MicroCacheMiddleware:
-    def __init__(self, app, *, store: HttpCacheStore | None = None):
+    def __init__(self, app, *, store: HttpCacheStore | None = None, default_locale: str = "en"):
         self.app = app
         self.store = store or HttpCacheStore()
+        self.default_locale = default_locale
 
     def _key(self, scope) -> tuple | None:
+        """What the stored response depends on: path, query, host, gzip, the NEGOTIATED locale (as the app will
+        negotiate it, not the raw header) and whether the app answers with a fragment or a whole page (an htmx
+        request, except a history restore, which gets the whole page: `app.templating.is_htmx`)."""
         if scope["type"] != "http" or scope["method"] != "GET" or scope["path"].startswith("/static/"):
             return None
-        locale = b""
-        accept_language = b""
         gzip = False
-        hx = b""
+        hx_request = history_restore = False
         host = b""
         for name, value in scope["headers"]:
             if name == b"cookie":
                 if SESSION_COOKIE in value:
                     return None
-                locale = cookie_value(value, LOCALE_COOKIE) or locale
-            elif name == b"accept-language":
-                accept_language = value[:2].lower()  # the app only distinguishes zh from the rest
             elif name == b"accept-encoding":
                 gzip = b"gzip" in value
             elif name == b"hx-request":
-                hx = value
+                hx_request = value == b"true"
+            elif name == b"hx-history-restore-request":
+                history_restore = value == b"true"
             elif name == b"host":
                 host = value
             elif name == b"authorization":
                 return None
+        fragment = hx_request and not history_restore
+        locale = request_locale(scope["headers"], self.default_locale)
         # Host is part of the key, so a response is only replayed for a host the app itself accepted.
-        return (scope["path"], scope["query_string"], locale or accept_language, gzip, hx, host)
+        return (scope["path"], scope["query_string"], locale, gzip, fragment, host)
 
     async def __call__(self, scope, receive, send):
         key = self._key(scope)

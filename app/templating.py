@@ -234,5 +234,5 @@ def render(
     ctx.update(context or {})
     html = env.get_template(name).render(ctx)
     response = HTMLResponse(html, status_code=status_code, headers=headers)
-    response.headers.setdefault("Vary", "HX-Request, Cookie, Accept-Language")
+    response.headers.setdefault("Vary", "HX-Request, HX-History-Restore-Request, Cookie, Accept-Language")
     return response

@@ -122,7 +122,7 @@ def _anonymous(request: Request) -> bool:
 def _cached_response(request: Request, entry, settings) -> Response:
     body, etag, _, status, modified = entry
     headers = {
-        "ETag": etag, "Last-Modified": modified, "Vary": "HX-Request, Cookie, Accept-Language",
+        "ETag": etag, "Last-Modified": modified, "Vary": "HX-Request, HX-History-Restore-Request, Cookie, Accept-Language",
         "Cache-Control": f"public, max-age={settings.page_cache_seconds}, "
                          f"stale-while-revalidate={settings.stale_while_revalidate_seconds}",
     }
