@@ -1,0 +1,88 @@
+"""Visibility: a petition in every non-public state and a comment in every non-public state each carry a unique
+marker; an anonymous visitor (and a signed-in resident who wrote none of them) crawls every GET route of the
+routing table, pages, API and exports, with the ids of those objects in the path and in the query parameters
+handlers read. No marker may appear anywhere. Rule: what the public page does not show, no route shows."""
+from __future__ import annotations
+
+import itertools
+import re
+import time
+
+from security_world import all_routes, session_for
+
+# Query strings the crawler adds to every route (handlers read these; unknown ones are ignored).
+STATIC_QUERIES = [
+    "", "facet=draft", "facet=all", "state=hidden", "state=pending", "state=sponsoring", "state=unconfirmed",
+    "state=all", "all=1", "q=SECRET", "action=SECRET&background=SECRET", "include=hidden", "status=held",
+    "status=hidden", "sort=new", "page=1",
+]
+
+
+def _id_queries(world) -> list[str]:
+    petitions = [world.petition_unconfirmed, world.petition_sponsoring, world.petition_pending, world.petition_hidden]
+    out = []
+    for pid in petitions:
+        out += [f"petition={pid}&kind=creator", f"petition={pid}&kind=signature", f"petition={pid}&kind=sponsor",
+                f"petition={pid}", f"petition_id={pid}", f"id={pid}"]
+    for cid in (world.draft, world.strict_consultation):
+        out += [f"consultation={cid}", f"consultation_id={cid}"]
+    for comment in (world.comment_held, world.comment_hidden, world.comment_removed, world.comment_draft):
+        out += [f"comment={comment}", f"parent={comment}", f"highlight={comment}"]
+    return out
+
+
+def _values(world) -> dict[str, list]:
+    return {
+        "petition_id": [world.petition, world.petition_unconfirmed, world.petition_sponsoring,
+                        world.petition_pending, world.petition_hidden],
+        "consultation_id": [world.consultation, world.strict_consultation, world.draft],
+        "comment_id": [world.comment, world.comment_held, world.comment_hidden, world.comment_hidden_reply,
+                       world.comment_removed, world.comment_draft],
+        "question_id": [world.question, world.draft_question],
+        "case_id": [world.case],
+        "theme_key": [0, 1],
+        "position": [0],
+        "path": ["civic.css"],
+    }
+
+
+def crawl(client, app, world, static_queries=STATIC_QUERIES) -> tuple[int, list[str]]:
+    values = _values(world)
+    id_queries = _id_queries(world)
+    markers = re.compile("|".join(re.escape(m) for m in world.secrets.values()))
+    requests, leaks = 0, []
+    for route in all_routes(app):
+        if route.method != "GET" or route.path.startswith("/static"):
+            continue
+        names = route.params
+        combos = itertools.product(*(values[n] for n in names)) if names else [()]
+        queries = list(static_queries) + (id_queries if not names else [])
+        for combo in combos:
+            path = route.fill(dict(zip(names, combo)))
+            for query in queries:
+                url = path + ("?" + query if query else "")
+                response = client.get(url)
+                requests += 1
+                if response.status_code >= 500:
+                    leaks.append(f"GET {url} -> {response.status_code}")
+                    continue
+                found = set(markers.findall(response.text))
+                if found:
+                    leaks.append(f"GET {url} ({response.status_code}) shows {sorted(found)}")
+    return requests, leaks
+
+
+def test_nothing_unpublished_shows_to_the_public(app, world, client):
+    assert len(world.secrets) >= 12
+    started = time.monotonic()
+    requests, leaks = crawl(client, app, world)
+    print(f"\nvisibility: {len(world.secrets)} markers in {requests} anonymous requests "
+          f"({time.monotonic() - started:.1f} s), {len(leaks)} leaks")
+    assert not leaks, "\n".join(leaks)
+
+
+def test_nothing_unpublished_shows_to_a_resident_who_did_not_write_it(app, world, make_client, helpers):
+    c = session_for(make_client, app, helpers, "author")  # wrote only the world's public comment
+    requests, leaks = crawl(c, app, world, static_queries=("", "facet=draft", "state=hidden"))
+    print(f"\nvisibility (signed-in resident): {requests} requests, {len(leaks)} leaks")
+    assert not leaks, "\n".join(leaks)
