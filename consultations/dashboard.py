@@ -21,7 +21,7 @@ from app.templating import flash, is_htmx, render
 
 from . import dashboard_jobs as jobs
 from . import dashboard_queries as dq
-from . import forms
+from . import forms, queries
 from .labels import decision_label
 from .models import ResponseDecision
 
@@ -34,6 +34,20 @@ def _url(request: Request, name: str, _query: dict | None = None, **params) -> s
 
 def _actor_id(request: Request) -> int:
     return current_actor(request).user_id
+
+
+async def _staff(request: Request) -> queries.StaffScope | None:
+    """The viewer's reach as staff, from the database: every dashboard page and action is for staff who may
+    manage the consultation (officials of its department, administrators)."""
+    return await run_query(request, queries.staff_scope, user_id=_actor_id(request))
+
+
+async def _guard(request: Request) -> queries.StaffScope:
+    """Refuse (403) an official of another department before reading or changing anything."""
+    staff = await _staff(request)
+    await run_query(request, queries.managed_consultation, consultation_id=request.path_params["consultation_id"],
+                    staff=staff)
+    return staff
 
 
 def _page_number(request: Request) -> int:
@@ -73,7 +87,7 @@ def _charts(request: Request, page: dq.DashboardPage) -> dict:
 async def _dashboard_response(request: Request, *, errors: dict | None = None, values: dict | None = None,
                               notice: str = "", status_code: int = 200) -> Response:
     cid = request.path_params["consultation_id"]
-    page = await run_query(request, dq.dashboard_page, consultation_id=cid)
+    page = await run_query(request, dq.dashboard_page, consultation_id=cid, staff=await _staff(request))
     ctx = {"p": page, "consultation": page.consultation, "a": page.analysis, "charts": _charts(request, page),
            "errors": errors or {}, "values": values or {}, "notice": notice, "printable": False,
            "lang_of": dq.lang_of}
@@ -88,7 +102,7 @@ async def analysis(request: Request) -> Response:
 @require_roles(Role.OFFICIAL)
 async def report(request: Request) -> Response:
     cid = request.path_params["consultation_id"]
-    page = await run_query(request, dq.dashboard_page, consultation_id=cid)
+    page = await run_query(request, dq.dashboard_page, consultation_id=cid, staff=await _staff(request))
     return render(request, "consultations/dashboard/report.html",
                   {"p": page, "consultation": page.consultation, "a": page.analysis,
                    "charts": _charts(request, page), "errors": {}, "values": {}, "notice": "", "printable": True,
@@ -99,7 +113,8 @@ async def _comments_response(request: Request, *, theme_key=None, campaign_posit
                              values=None, status_code: int = 200) -> Response:
     cid = request.path_params["consultation_id"]
     cp = await run_query(request, dq.comments_page, consultation_id=cid, theme_key=theme_key,
-                         campaign_position=campaign_position, page=_page_number(request))
+                         campaign_position=campaign_position, page=_page_number(request),
+                         staff=await _staff(request))
     trend_chart = None
     if cp.theme is not None and len(cp.trend) > 1:
         trend_chart = line_chart([(b, n) for b, n in cp.trend], title=_("Comments in this theme over time"),
@@ -135,6 +150,7 @@ async def _after_edit(request: Request, message: str) -> Response:
 
 @require_roles(Role.OFFICIAL)
 async def rename(request: Request) -> Response:
+    await _guard(request)
     form = await request.form()
     label = forms.text(form, "label", 400)
     key = request.path_params["theme_key"]
@@ -150,6 +166,7 @@ async def rename(request: Request) -> Response:
 
 @require_roles(Role.OFFICIAL)
 async def merge(request: Request) -> Response:
+    await _guard(request)
     form = await request.form()
     keys = [int(v) for v in form.getlist("theme") if isinstance(v, str) and v.isdigit()]
     label = forms.text(form, "merge-label", 400)
@@ -164,6 +181,7 @@ async def merge(request: Request) -> Response:
 
 @require_roles(Role.OFFICIAL)
 async def split(request: Request) -> Response:
+    await _guard(request)
     await run_in_session(request, jobs.split_theme, consultation_id=request.path_params["consultation_id"],
                          theme_key=request.path_params["theme_key"], official_id=_actor_id(request))
     return await _after_edit(request, _("Theme split in two. The split is repeated after re-analysis."))
@@ -171,6 +189,7 @@ async def split(request: Request) -> Response:
 
 @require_roles(Role.OFFICIAL)
 async def reanalyse(request: Request) -> Response:
+    await _guard(request)
     queued = await run_in_session(request, jobs.request_reanalysis,
                                   consultation_id=request.path_params["consultation_id"],
                                   official_id=_actor_id(request))
@@ -182,6 +201,7 @@ async def reanalyse(request: Request) -> Response:
 
 @require_roles(Role.OFFICIAL)
 async def answer(request: Request) -> Response:
+    await _guard(request)
     cid = request.path_params["consultation_id"]
     key = request.path_params["theme_key"]
     form = await request.form()
@@ -212,14 +232,16 @@ async def answer(request: Request) -> Response:
 
 @require_roles(Role.OFFICIAL)
 async def export_json(request: Request) -> Response:
-    data = await run_query(request, dq.export_data, consultation_id=request.path_params["consultation_id"])
+    data = await run_query(request, dq.export_data, consultation_id=request.path_params["consultation_id"],
+                           staff=await _staff(request))
     return Response(dq.export_json(data), media_type="application/json", headers={
         "Content-Disposition": f'attachment; filename="consultation-{data["consultation"]["id"]}-analysis.json"'})
 
 
 @require_roles(Role.OFFICIAL)
 async def export_csv(request: Request) -> Response:
-    data = await run_query(request, dq.export_data, consultation_id=request.path_params["consultation_id"])
+    data = await run_query(request, dq.export_data, consultation_id=request.path_params["consultation_id"],
+                           staff=await _staff(request))
     out = io.StringIO()
     writer = csv_export.dict_writer(out, dq.CSV_COLUMNS, extrasaction="ignore")
     writer.writeheader()

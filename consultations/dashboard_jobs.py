@@ -24,13 +24,11 @@ from datetime import date, timedelta
 
 from sqlmodel import Session, select
 
-from app.auth import require_user_role
 from app.clock import utc_now
 from app.db import read_session
 from app.errors import InvalidState, NotFound, ValidationFailed
 from app.i18n import gettext as _
 from app.jobs import enqueue
-from app.models import Role
 from moderation import (
     AnalysisEditError,
     analysis_status,
@@ -111,8 +109,9 @@ def register(registry) -> None:
 
 # ----- officials' actions -----
 
-def _official(session: Session, official_id: int | None):
-    return require_user_role(session, official_id, Role.OFFICIAL)
+def _official(session: Session, official_id: int | None, consultation_id: int):
+    """An official who may act on this consultation (the department rule). Raises: NotFound, PermissionDenied."""
+    return service.require_manager(session, user_id=official_id, consultation_id=consultation_id)
 
 
 def _edit_error(exc: AnalysisEditError):
@@ -129,13 +128,12 @@ def _edit_error(exc: AnalysisEditError):
 
 def request_reanalysis(session: Session, *, consultation_id: int, official_id: int) -> bool:
     """Queue a re-analysis now (not in the request: the worker runs it). True if queued, False if already."""
-    _official(session, official_id)
-    service.get_consultation(session, consultation_id)
+    _official(session, official_id, consultation_id)
     return enqueue_analysis(session, consultation_id)
 
 
 def rename_theme(session: Session, *, consultation_id: int, theme_key: int, label: str, official_id: int) -> int:
-    _official(session, official_id)
+    _official(session, official_id, consultation_id)
     try:
         return _rename(session, subject_kind=dq.SUBJECT, subject_id=consultation_id, theme_key=theme_key,
                        label=label, actor_id=official_id, now=utc_now())
@@ -145,7 +143,7 @@ def rename_theme(session: Session, *, consultation_id: int, theme_key: int, labe
 
 def merge_themes(session: Session, *, consultation_id: int, theme_keys: list[int], label: str,
                  official_id: int) -> int:
-    _official(session, official_id)
+    _official(session, official_id, consultation_id)
     try:
         return _merge(session, subject_kind=dq.SUBJECT, subject_id=consultation_id, theme_keys=theme_keys,
                       label=label, actor_id=official_id, now=utc_now())
@@ -154,7 +152,7 @@ def merge_themes(session: Session, *, consultation_id: int, theme_keys: list[int
 
 
 def split_theme(session: Session, *, consultation_id: int, theme_key: int, official_id: int) -> list[int]:
-    _official(session, official_id)
+    _official(session, official_id, consultation_id)
     try:
         ids = dq.theme_member_ids(session, consultation_id=consultation_id, theme_key=theme_key)
         items = dq.items_for(session, consultation_id=consultation_id, ids=ids)
@@ -195,7 +193,7 @@ def answer_theme_job(ctx, payload: dict) -> None:
     data = forms.ResponseData(payload["decision"], payload["text"], payload.get("commitment") or "",
                               date.fromisoformat(follow_up) if follow_up else None)
     with ctx.unit_of_work() as session:
-        _official(session, payload["official_id"])
+        _official(session, payload["official_id"], payload["consultation_id"])
         targets = _unanswered(session, payload["consultation_id"], payload["comment_ids"], data)
         count = _publish(session, payload["consultation_id"], payload["official_id"], data, targets) if targets else 0
     log.info("theme answer published in %d comment threads of consultation %s", count, payload["consultation_id"])
@@ -203,7 +201,7 @@ def answer_theme_job(ctx, payload: dict) -> None:
 
 def _theme_targets(session: Session, *, consultation_id: int, theme_key: int, official_id: int,
                    data: forms.ResponseData) -> list[int]:
-    _official(session, official_id)
+    _official(session, official_id, consultation_id)
     errors = forms.check_response(data)
     if errors:
         raise ValidationFailed(errors)

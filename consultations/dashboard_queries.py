@@ -174,13 +174,14 @@ def _pending(session: Session, consultation_id: int, run_id: int | None) -> bool
     return session.exec(select(Job.id).where(Job.dedupe_key == key, Job.finished_at.is_(None))).first() is not None
 
 
-def _consultation(session: Session, consultation_id: int) -> queries.ConsultationView:
-    return queries.get_consultation(session, consultation_id=consultation_id, staff=True)
+def _consultation(session: Session, consultation_id: int, staff: queries.StaffScope | None) -> queries.ConsultationView:
+    """Every dashboard read is a staff read: only for staff who may manage the consultation (the department rule)."""
+    return queries.managed_consultation(session, consultation_id=consultation_id, staff=staff)
 
 
-def dashboard_page(session: Session, *, consultation_id: int) -> DashboardPage:
-    """Everything the dashboard shows. Raises: NotFound."""
-    consultation = _consultation(session, consultation_id)
+def dashboard_page(session: Session, *, consultation_id: int, staff: queries.StaffScope | None) -> DashboardPage:
+    """Everything the dashboard shows. Raises: NotFound, PermissionDenied."""
+    consultation = _consultation(session, consultation_id, staff)
     analysis = latest_analysis(session, SUBJECT, consultation_id)
     wanted: list[int] = []
     responses: dict[int, int] = {}
@@ -219,9 +220,12 @@ def _theme_not_found() -> NotFound:
 
 
 def comments_page(session: Session, *, consultation_id: int, theme_key: int | None = None,
-                  campaign_position: int | None = None, page: int = 1, page_size: int = PAGE_SIZE) -> CommentsPage:
-    """The comments behind a theme or a campaign (paginated), with the responses already given to them."""
-    consultation = _consultation(session, consultation_id)
+                  campaign_position: int | None = None, page: int = 1, page_size: int = PAGE_SIZE,
+                  staff: queries.StaffScope | None = None) -> CommentsPage:
+    """The comments behind a theme or a campaign (paginated), with the responses already given to them.
+
+    Raises: NotFound, PermissionDenied."""
+    consultation = _consultation(session, consultation_id, staff)
     analysis = _require_analysis(session, consultation_id)
     theme = campaign = None
     if theme_key is not None:
@@ -275,9 +279,11 @@ def theme_member_ids(session: Session, *, consultation_id: int, theme_key: int) 
 
 # ----- exports (no names, e-mail addresses or user ids: comment ids, texts and counts only) -----
 
-def export_data(session: Session, *, consultation_id: int) -> dict:
-    """The analysis as plain data for the JSON/CSV exports and the printable report. Raises: NotFound."""
-    page = dashboard_page(session, consultation_id=consultation_id)
+def export_data(session: Session, *, consultation_id: int, staff: queries.StaffScope | None) -> dict:
+    """The analysis as plain data for the JSON/CSV exports and the printable report.
+
+    Raises: NotFound, PermissionDenied."""
+    page = dashboard_page(session, consultation_id=consultation_id, staff=staff)
     a = page.analysis
     if a is None:
         raise NotFound(_("This consultation has not been analysed yet, so there is nothing to export. Press "

@@ -15,7 +15,9 @@ from sqlmodel import Session, select
 from app.clock import utc_now
 from app.errors import NotFound, PermissionDenied
 from app.i18n import gettext as _
-from app.models import Department, User
+from app.models import Department, Role, User
+
+from .access import StaffScope, denied, staff_scope  # noqa: F401  (routes read the viewer's reach here)
 
 from .models import (
     VISIBLE_STATES,
@@ -171,13 +173,29 @@ def _not_found() -> NotFound:
     return NotFound(_("We couldn't find that consultation. It may have been removed; see the list of consultations."))
 
 
-def get_consultation(session: Session, *, consultation_id: int, staff: bool = False) -> ConsultationView:
-    """The consultation as the public (or staff, who also see drafts) may see it. Raises: NotFound."""
+def get_consultation(session: Session, *, consultation_id: int, staff: StaffScope | None = None) -> ConsultationView:
+    """The consultation as the viewer may see it: the public sees no drafts; staff see the drafts of the
+    consultations they may manage (`access.may_manage`). Raises: NotFound."""
     row = session.exec(select(Consultation, Department).join(Department, isouter=True,
                        onclause=Department.id == Consultation.department_id)
                        .where(Consultation.id == consultation_id)).first()
-    if row is None or (row[0].state not in VISIBLE_STATES and not staff):
+    if row is None or (row[0].state not in VISIBLE_STATES
+                       and not (staff is not None and staff.may_manage(row[0].department_id))):
         raise _not_found()
+    return _consultation_view(*row)
+
+
+def managed_consultation(session: Session, *, consultation_id: int, staff: StaffScope | None) -> ConsultationView:
+    """The consultation for a staff page or action, only when the viewer may manage it.
+
+    Raises: NotFound, PermissionDenied (not staff, or an official of another department)."""
+    row = session.exec(select(Consultation, Department).join(Department, isouter=True,
+                       onclause=Department.id == Consultation.department_id)
+                       .where(Consultation.id == consultation_id)).first()
+    if row is None:
+        raise _not_found()
+    if staff is None or not staff.may_manage(row[0].department_id):
+        raise denied()
     return _consultation_view(*row)
 
 
@@ -187,11 +205,22 @@ def list_questions(session: Session, consultation_id: int) -> list[QuestionView]
     return [QuestionView(id=q.id, position=q.position, text=q.text, comment_count=q.comment_count) for q in rows]
 
 
+def _draft_scope(staff: StaffScope | None):
+    """The drafts a viewer may see: the ones they may manage (officials: their department's and nobody's)."""
+    if staff is None:
+        return Consultation.state != ConsultationState.DRAFT
+    if staff.role == Role.ADMIN:
+        return Consultation.id.is_not(None)
+    return or_(Consultation.state != ConsultationState.DRAFT, Consultation.department_id.is_(None),
+               Consultation.department_id == staff.department_id)
+
+
 def list_consultations(session: Session, *, facet: str = "open", q: str = "", page: int = 1, per_page: int = 20,
-                       staff: bool = False) -> ListPage:
-    """Consultations by facet (open / closed / reported / all; drafts for staff) with a text search."""
+                       staff: StaffScope | None = None) -> ListPage:
+    """Consultations by facet (open / closed / reported / all; drafts for staff, of the consultations they may
+    manage) with a text search."""
     facet = facet if facet in FACETS else "open"
-    if facet == "draft" and not staff:
+    if facet == "draft" and staff is None:
         facet = "open"
 
     def base():
@@ -206,13 +235,14 @@ def list_consultations(session: Session, *, facet: str = "open", q: str = "", pa
     states = {"open": [ConsultationState.OPEN], "closed": [ConsultationState.CLOSED],
               "reported": [ConsultationState.REPORTED], "draft": [ConsultationState.DRAFT],
               "all": list(VISIBLE_STATES)}[facet]
-    query = base().where(Consultation.state.in_(states))
+    query = base().where(Consultation.state.in_(states), _draft_scope(staff))
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, page), pages)
     rows = session.exec(query.order_by(Consultation.created_at.desc(), Consultation.id.desc())
                         .offset((page - 1) * per_page).limit(per_page)).all()
-    count_rows = session.exec(select(Consultation.state, func.count()).group_by(Consultation.state)).all()
+    count_rows = session.exec(select(Consultation.state, func.count()).where(_draft_scope(staff))
+                              .group_by(Consultation.state)).all()
     counts = {state: n for state, n in count_rows}
     counts["all"] = sum(counts.get(s, 0) for s in VISIBLE_STATES)
     return ListPage(items=[_consultation_view(c, d) for c, d in rows], facet=facet, q=q, page=page, pages=pages,
@@ -278,7 +308,7 @@ def _response_view(r: OfficialResponse, d: Department | None, name: str, excerpt
 
 def thread_page(session: Session, *, consultation_id: int, question_id: int | None = None, sort: str = "newest",
                 page: int = 1, viewer_id: int | None = None, page_size: int = 20, edit_window: int = 15,
-                staff: bool = False, with_questions: bool = False) -> ThreadPage:
+                staff: StaffScope | None = None, with_questions: bool = False) -> ThreadPage:
     """One page of a thread's top-level comments with its pinned officials' responses (and, for the
     consultation's page, its questions and whether the viewer follows it), in one read. Raises: NotFound."""
     consultation = get_consultation(session, consultation_id=consultation_id, staff=staff)
@@ -314,7 +344,8 @@ def thread_page(session: Session, *, consultation_id: int, question_id: int | No
 
 
 def comment_page(session: Session, *, consultation_id: int, comment_id: int, viewer_id: int | None = None,
-                 page: int = 1, page_size: int = 50, edit_window: int = 15, staff: bool = False) -> CommentPage:
+                 page: int = 1, page_size: int = 50, edit_window: int = 15,
+                 staff: StaffScope | None = None) -> CommentPage:
     """A comment with its pinned responses and one page of its direct replies (oldest first). Raises: NotFound."""
     consultation = get_consultation(session, consultation_id=consultation_id, staff=staff)
     row = session.exec(select(Comment, User.name).join(User, onclause=User.id == Comment.author_id)
@@ -380,7 +411,8 @@ def get_comment(session: Session, *, consultation_id: int, comment_id: int) -> C
     return _comment_views(session, [row], None, 0)[0]
 
 
-def list_responses(session: Session, *, consultation_id: int, staff: bool = False) -> tuple[ConsultationView, list]:
+def list_responses(session: Session, *, consultation_id: int,
+                   staff: StaffScope | None = None) -> tuple[ConsultationView, list]:
     """Every published response of a consultation with what it answers ("What we heard, what we'll do")."""
     consultation = get_consultation(session, consultation_id=consultation_id, staff=staff)
     rows = session.exec(

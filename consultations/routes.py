@@ -42,6 +42,23 @@ def _is_staff(request: Request) -> bool:
     return bool(actor and actor.has_role(Role.OFFICIAL))
 
 
+async def _staff(request: Request) -> queries.StaffScope | None:
+    """The viewer's reach as staff, read from the database (None for everyone else): drafts and staff actions
+    are shown and allowed only on the consultations it may manage."""
+    if not _is_staff(request):
+        return None
+    return await run_query(request, queries.staff_scope, user_id=_actor_id(request))
+
+
+async def _managed(request: Request, cid: int) -> queries.ConsultationView:
+    """A staff page or action: the consultation, only for staff who may manage it (else 403, or 404)."""
+    return await run_query(request, queries.managed_consultation, consultation_id=cid, staff=await _staff(request))
+
+
+def _can_manage(staff: queries.StaffScope | None, consultation) -> bool:
+    return staff is not None and staff.may_manage(consultation.department_id)
+
+
 def _int(value, default: int = 1) -> int:
     try:
         return max(1, int(value))
@@ -61,7 +78,8 @@ def _common(request: Request) -> dict:
     settings = _settings(request)
     renderer = request.app.state.renderer
     return {"decision_label": decision_label, "max_length": settings.comment_max_length,
-            "max_depth": settings.max_reply_depth, "is_official": _is_staff(request), "t": comment_labels(),
+            "max_depth": settings.max_reply_depth, "is_official": _is_staff(request), "can_manage": False,
+            "t": comment_labels(),
             "comment_url": CommentUrls(lambda name, **params: renderer.path(name, **params))}
 
 
@@ -71,7 +89,7 @@ async def index(request: Request) -> Response:
     params = request.query_params
     listing = await run_query(request, queries.list_consultations, facet=params.get("facet", "open"),
                               q=params.get("q", "").strip()[:200], page=_int(params.get("page")),
-                              staff=_is_staff(request))
+                              staff=await _staff(request))
     return render(request, "consultations/index.html", {"listing": listing, **_common(request)},
                   partial="consultations/_list.html")
 
@@ -117,7 +135,7 @@ async def new(request: Request) -> Response:
 async def edit(request: Request) -> Response:
     actor = current_actor(request)
     cid = request.path_params["consultation_id"]
-    consultation = await run_query(request, queries.get_consultation, consultation_id=cid, staff=True)
+    consultation = await _managed(request, cid)
     questions = await run_query(request, queries.list_questions, consultation_id=cid)
     values, errors, status = _form_values(c=consultation, questions=questions), {}, 200
     if request.method == "POST":
@@ -143,6 +161,7 @@ async def edit(request: Request) -> Response:
 async def change_state(request: Request) -> Response:
     form = await request.form()
     cid = request.path_params["consultation_id"]
+    await _managed(request, cid)
     action = forms.text(form, "action", 10)
     await run_in_session(request, service.change_state, user_id=_actor_id(request), consultation_id=cid,
                          action=action)
@@ -154,7 +173,7 @@ async def change_state(request: Request) -> Response:
 @require_roles(Role.OFFICIAL)
 async def report(request: Request) -> Response:
     cid = request.path_params["consultation_id"]
-    consultation = await run_query(request, queries.get_consultation, consultation_id=cid, staff=True)
+    consultation = await _managed(request, cid)
     values, errors, status = {"report": consultation.report_text}, {}, 200
     if request.method == "POST":
         form = await request.form()
@@ -177,12 +196,13 @@ async def _thread_context(request: Request, cid: int, question_id: int | None, w
     settings = _settings(request)
     params = request.query_params
     viewer = _actor_id(request)
+    staff = await _staff(request)
     thread = await run_query(request, queries.thread_page, consultation_id=cid, question_id=question_id,
                              sort=params.get("sort", "newest"), page=_int(params.get("page")), viewer_id=viewer,
                              page_size=settings.page_size, edit_window=settings.edit_window_minutes,
-                             staff=_is_staff(request), with_questions=with_questions)
+                             staff=staff, with_questions=with_questions)
     return {"thread": thread, "consultation": thread.consultation, "following": thread.following,
-            "questions": thread.questions, **_common(request)}
+            "questions": thread.questions, **_common(request), "can_manage": _can_manage(staff, thread.consultation)}
 
 
 async def detail(request: Request, *, values=None, errors=None, status_code: int = 200) -> Response:
@@ -207,13 +227,14 @@ async def comment(request: Request, *, values=None, errors=None, response_values
                   status_code: int = 200) -> Response:
     cid = request.path_params["consultation_id"]
     settings = _settings(request)
+    staff = await _staff(request)
     page = await run_query(request, queries.comment_page, consultation_id=cid,
                            comment_id=request.path_params["comment_id"], viewer_id=_actor_id(request),
                            page=_int(request.query_params.get("page")), page_size=settings.replies_page_size,
-                           edit_window=settings.edit_window_minutes, staff=_is_staff(request))
+                           edit_window=settings.edit_window_minutes, staff=staff)
     ctx = {"cp": page, "consultation": page.consultation, "values": values or {"body": ""}, "errors": errors or {},
            "response_values": response_values or {}, "response_errors": response_errors or {},
-           "decisions": _decision_options(), **_common(request)}
+           "decisions": _decision_options(), **_common(request), "can_manage": _can_manage(staff, page.consultation)}
     return render(request, "consultations/comment.html", ctx, partial="consultations/_replies.html",
                   status_code=status_code)
 
@@ -221,7 +242,7 @@ async def comment(request: Request, *, values=None, errors=None, response_values
 async def responses(request: Request) -> Response:
     consultation, items = await run_query(request, queries.list_responses,
                                           consultation_id=request.path_params["consultation_id"],
-                                          staff=_is_staff(request))
+                                          staff=await _staff(request))
     return render(request, "consultations/responses.html", {"consultation": consultation, "items": items,
                                                             **_common(request)})
 
@@ -368,6 +389,7 @@ async def report_comment(request: Request) -> Response:
 @require_roles(Role.OFFICIAL)
 async def respond(request: Request) -> Response:
     cid = request.path_params["consultation_id"]
+    await _managed(request, cid)
     form = await request.form()
     comment_id = forms.optional_int(form, "comment_id")
     question_id = forms.optional_int(form, "question_id")

@@ -22,7 +22,7 @@ from app.models import Role, User
 from app.sanitize import clean_rich_text
 from moderation import ContentRef, Decision, Route, is_blocked, report_content, screen_content
 
-from . import forms
+from . import access, forms
 from .models import (
     LISTED_STATUSES,
     PARTICIPATION_STATES,
@@ -71,10 +71,18 @@ def _get_comment(session: Session, comment_id: int, consultation_id: int | None 
 
 
 def _require_official_for(session: Session, user_id: int, consultation: Consultation | None = None) -> User:
+    """An official (or admin); with a consultation, one who may act on it (`access.may_manage`)."""
     user = require_user_role(session, user_id, Role.OFFICIAL)
-    if consultation is not None and user.role != Role.ADMIN and consultation.department_id not in (None, user.department_id):
-        raise PermissionDenied(_("Only officials of the department running this consultation can change it."))
+    if consultation is not None:
+        access.require_manager(session, user, consultation.department_id)
     return user
+
+
+def require_manager(session: Session, *, user_id: int | None, consultation_id: int) -> Consultation:
+    """The consultation, when `user_id` may act on it as staff. Raises: NotFound, PermissionDenied."""
+    consultation = get_consultation(session, consultation_id)
+    _require_official_for(session, user_id, consultation)
+    return consultation
 
 
 def _bump(session: Session, model, row_id: int, column: str, delta: int) -> None:
@@ -483,10 +491,11 @@ def publish_response(session: Session, *, consultation_id: int, official_id: int
                      notify_followers: bool = True) -> OfficialResponse:
     """Answer a comment, a question's thread or the general discussion; e-mails the author and followers.
 
-    Raises: PermissionDenied (not an official), NotFound, InvalidState (draft or hidden comment), ValidationFailed.
+    Raises: PermissionDenied (not an official of its department), NotFound, InvalidState (draft or hidden comment),
+    ValidationFailed.
     """
-    user = require_user_role(session, official_id, Role.OFFICIAL)
     consultation = get_consultation(session, consultation_id)
+    user = _require_official_for(session, official_id, consultation)
     if consultation.state not in RESPONDABLE_STATES:
         raise InvalidState(_("Open the consultation before responding in it."))
     if comment_id is not None:

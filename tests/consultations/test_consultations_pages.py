@@ -6,8 +6,10 @@ import dataclasses
 import inspect
 import re
 
+import pytest
+
 from consultations import config
-from consultations.models import Question
+from consultations.models import Consultation, Question
 
 
 def test_official_creates_edits_and_opens_a_consultation(app, client, helpers):
@@ -160,3 +162,80 @@ def test_demo_content_loads_once(app):
         assert demo.load(session, renderer=state.renderer) > 3
     with unit_of_work(state.engine, state.events, state.renderer, state.services) as session:
         assert demo.load(session, renderer=state.renderer) == 0
+
+
+def test_one_department_rule_for_every_official_action_and_staff_read(app, client, make_client, helpers, factories):
+    """A Transport consultation: an Environment official sees no staff action on it and every one is refused
+    (page and service), while its own official and an administrator keep them."""
+    from sqlmodel import select
+
+    from app.db import unit_of_work
+    from app.errors import PermissionDenied
+    from consultations import dashboard_jobs, forms, service
+    from consultations.models import OfficialResponse
+
+    cid = factories.consultation(app)  # Transport's
+    closed = factories.consultation(app, title="Closed transport one", state="closed")
+    draft = factories.consultation(app, title="Transport draft plan", state="draft")
+    cmt = factories.comment(app, cid, "author@example.org", "Please add a crossing")
+    env = helpers.sign_in(client, app, "env@example.org", role="official", department="environment")
+
+    page = client.get(f"/consultations/{cid}").text
+    for action in ("Edit consultation", "Close consultation", "Feedback analysis", "Publish response",
+                   "Respond officially"):
+        assert action not in page, action
+    assert "Respond officially" not in client.get(f"/consultations/{cid}/comments/{cmt}").text
+    assert "Write the closing report" not in client.get(f"/consultations/{closed}").text
+
+    refused = [
+        client.get(f"/consultations/{cid}/edit"),
+        client.post(f"/consultations/{cid}/edit", data={"title": "Taken over", "body": "<p>x</p>"}),
+        client.post(f"/consultations/{cid}/state", data={"action": "close"}),
+        client.get(f"/consultations/{closed}/report"),
+        client.post(f"/consultations/{closed}/report", data={"report": "<p>Ours now</p>"}),
+        client.post(f"/consultations/{cid}/respond", data={"comment_id": str(cmt), "decision": "will_act",
+                                                          "text": "Environment answers for Transport."}),
+        client.get(f"/consultations/{draft}/edit"),
+        client.get(f"/officials/consultations/{cid}/analysis"),
+        client.get(f"/officials/consultations/{cid}/analysis/report"),
+        client.get(f"/officials/consultations/{cid}/analysis.csv"),
+        client.get(f"/officials/consultations/{cid}/analysis.json"),
+        client.get(f"/officials/consultations/{cid}/analysis/themes/0"),
+        client.post(f"/officials/consultations/{cid}/analysis/run"),
+        client.post(f"/officials/consultations/{cid}/analysis/themes/0/rename", data={"label": "Renamed"}),
+        client.post(f"/officials/consultations/{cid}/analysis/merge", data={"theme": ["0", "1"]}),
+        client.post(f"/officials/consultations/{cid}/analysis/themes/0/split"),
+        client.post(f"/officials/consultations/{cid}/analysis/themes/0/answer",
+                    data={"decision": "noted", "text": "Environment answers for Transport."}),
+    ]
+    assert [r.status_code for r in refused] == [403] * len(refused), [(r.url, r.status_code) for r in refused]
+    assert "another department" in refused[0].text
+    # Another department's draft is as invisible as to the public.
+    assert client.get(f"/consultations/{draft}").status_code == 404
+    assert "Transport draft plan" not in client.get("/consultations/?facet=draft").text
+    # The services refuse too, whoever calls them.
+    data = forms.ResponseData("will_act", "Environment answers for Transport.", "", None)
+    state = app.state
+    for call in (lambda s: service.publish_response(s, consultation_id=cid, official_id=env.id, data=data,
+                                                    comment_id=cmt),
+                 lambda s: service.change_state(s, user_id=env.id, consultation_id=cid, action="close"),
+                 lambda s: dashboard_jobs.request_reanalysis(s, consultation_id=cid, official_id=env.id),
+                 lambda s: dashboard_jobs.rename_theme(s, consultation_id=cid, theme_key=0, label="x",
+                                                       official_id=env.id)):
+        with pytest.raises(PermissionDenied):
+            with unit_of_work(state.engine, state.events, state.renderer, state.services) as session:
+                call(session)
+    with state.engine.connect() as conn:
+        assert conn.execute(select(OfficialResponse.id)).all() == []
+        assert conn.execute(select(Consultation.state).where(Consultation.id == cid)).scalar_one() == "open"
+
+    # Transport's official and an administrator do see and may use them.
+    for email, role, dept in (("official@example.org", "official", "transport"), ("admin@example.org", "admin", None)):
+        c = make_client()
+        helpers.sign_in(c, app, email, role=role, department=dept)
+        page = c.get(f"/consultations/{cid}").text
+        assert "Edit consultation" in page and "Close consultation" in page and "Publish response" in page
+        assert c.get(f"/consultations/{draft}").status_code == 200
+        assert "Transport draft plan" in c.get("/consultations/?facet=draft").text
+        assert c.get(f"/consultations/{cid}/edit").status_code == 200
+        assert c.get(f"/officials/consultations/{cid}/analysis").status_code == 200
