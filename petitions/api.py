@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import io
 
+from sqlalchemy import select
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from app import csv_export
 from app.db import run_query
-from app.errors import NotFound
+from app.errors import N_, NotFound, ValidationFailed
 
 from . import queries
+from .models import Petition
 
 CACHE = "public, max-age=60, stale-while-revalidate=300"
 
@@ -35,7 +37,9 @@ def petition_json(request: Request, view) -> dict:
         "opened_at": _iso(view.opened_at),
         "closes_at": _iso(view.closes_at),
         "closed_at": _iso(view.closed_at),
-        "rejection": {"code": view.rejection_code, "details": view.rejection_detail} if view.rejection_code else None,
+        # the moderator's explanation is public only where the petition's page shows it (not for hidden ones)
+        "rejection": {"code": view.rejection_code, "details": "" if hidden else view.rejection_detail}
+        if view.rejection_code else None,
         "department": view.department_name or None,
         "response_threshold_reached_at": _iso(view.response_threshold_at),
         "debate_threshold_reached_at": _iso(view.debate_threshold_at),
@@ -49,9 +53,21 @@ def petition_json(request: Request, view) -> dict:
 
 
 def _list_views(session, *, state: str, q: str, page: int, page_size: int):
+    """A page of petitions with everything the API shows, in a fixed number of queries whatever the page size."""
     result = queries.list_petitions(session, facet=state, q=q, sort="newest", page=page, page_size=page_size)
-    views = [queries.petition_view(session, petition_id=c.id) for c in result.items]
+    rows = {p.id: p for p in session.execute(select(Petition).where(Petition.id.in_([c.id for c in result.items])))
+            .scalars()} if result.items else {}
+    views = queries.petition_views(session, [rows[c.id] for c in result.items if c.id in rows])
     return result, views
+
+
+def _state_filter(request: Request) -> str:
+    """The `state` filter: empty or one of the facets; anything else is a 422 that lists the valid values."""
+    state = request.query_params.get("state", "")
+    if state and state not in queries.FACETS:
+        raise ValidationFailed({"state": "invalid"}, message=N_(
+            "Unknown state filter. Use one of: open, closed, awaiting, responded, debated, rejected (or none for all)."))
+    return state
 
 
 async def list_api(request: Request) -> JSONResponse:
@@ -60,8 +76,9 @@ async def list_api(request: Request) -> JSONResponse:
         page = max(1, int(params.get("page", "1")))
     except ValueError:
         page = 1
+    state = _state_filter(request)
     size = request.app.state.domain_settings["petitions"].page_size
-    result, views = await run_query(request, _list_views, state=params.get("state", ""), q=params.get("q", ""),
+    result, views = await run_query(request, _list_views, state=state, q=params.get("q", ""),
                                     page=page, page_size=size)
     return JSONResponse({"data": [petition_json(request, v) for v in views], "meta": {
         "page": result.page, "pages": result.pages, "total": result.total, "state": result.facet or None, "q": result.q or None,
@@ -75,30 +92,29 @@ async def detail_api(request: Request) -> JSONResponse:
     return JSONResponse(petition_json(request, view), headers={"Cache-Control": CACHE})
 
 
-def _all_views(session, state: str, q: str):
-    views, page = [], 1
-    while True:
-        result, batch = _list_views(session, state=state, q=q, page=page, page_size=500)
-        views.extend(batch)
-        if page >= result.pages:
-            return views
-        page += 1
-
-
 async def csv_api(request: Request) -> Response:
+    """Every petition of the list as CSV: one query, written out in chunks as it streams."""
     params = request.query_params
-    views = await run_query(request, _all_views, state=params.get("state", ""), q=params.get("q", ""))
-    buf = io.StringIO()
-    writer = csv_export.writer(buf)
-    writer.writerow(["id", "url", "title", "state", "signature_count", "created_at", "opened_at", "closes_at",
-                     "response_decision", "response_summary", "debated_on"])
-    for v in views:
-        data = petition_json(request, v)
-        writer.writerow([
-            v.id, data["url"], v.action, v.state, v.signature_count, data["created_at"], data["opened_at"],
-            data["closes_at"], v.response.decision if v.response else "", v.response.summary if v.response else "",
-            _iso(v.debate.debated_on) if v.debate else ""])
-    return Response(buf.getvalue(), media_type="text/csv; charset=utf-8", headers={
+    state = _state_filter(request)
+    rows = await run_query(request, queries.export_rows, facet=state, q=params.get("q", ""))
+    base = request.app.state.settings.base_url.rstrip("/")
+    path = request.app.state.renderer.path
+
+    def chunks():
+        buf = io.StringIO()
+        writer = csv_export.writer(buf)
+        writer.writerow(["id", "url", "title", "state", "signature_count", "created_at", "opened_at", "closes_at",
+                         "response_decision", "response_summary", "debated_on"])
+        for n, (pid, action, state_, count, created, opened, closes, decision, summary, debated) in enumerate(rows, 1):
+            writer.writerow((pid, base + path("petitions:detail", petition_id=pid), action, state_, count,
+                             _iso(created), _iso(opened), _iso(closes), decision or "", summary or "", _iso(debated)))
+            if n % 500 == 0:
+                yield buf.getvalue()
+                buf.seek(0)
+                buf.truncate()
+        yield buf.getvalue()
+
+    return StreamingResponse(chunks(), media_type="text/csv; charset=utf-8", headers={
         "Cache-Control": CACHE, "Content-Disposition": 'attachment; filename="petitions.csv"'})
 
 

@@ -30,6 +30,8 @@ class PetitionSettings:
     """How many times a confirmation e-mail is sent for one signature (repeat attempts re-send it)."""
     confirm_token_days: int = 30
     """Days an e-mailed confirmation link stays valid."""
+    sponsor_link_days: int = 30
+    """Days the supporter link e-mailed to a petition's creator stays usable (it stops working anyway once the petition is published or rejected)."""
     anonymise_after_days: int = 182
     """Days after closing when signers' names, e-mail and IP addresses are erased."""
     settle_interval_seconds: float = 1.0

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -21,6 +22,19 @@ def _text(form, name: str, limit: int = 20_000) -> str:
     value = form.get(name, "")
     value = value if isinstance(value, str) else ""
     return _CONTROL.sub("", value.replace("\r\n", "\n")).strip()[:limit]
+
+
+# Bidirectional overrides and isolates, and zero-width characters other than the joiners some scripts need.
+_INVISIBLE = re.compile("[\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def _name(form, name: str = "name", limit: int = 400) -> str:
+    """A person's name on one line: control characters (newlines and tabs too) and invisible direction marks
+    removed, runs of spaces made one. Names are mailed and shown to staff: they carry no layout and no tricks."""
+    value = form.get(name, "")
+    value = value if isinstance(value, str) else ""
+    value = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in value)
+    return " ".join(_INVISIBLE.sub("", value).split())[:limit]
 
 
 def _check_name(name: str, errors: dict) -> None:
@@ -69,7 +83,7 @@ class SignatureInput:
 
 
 def sign_values(form) -> dict:
-    return {"name": _text(form, "name", 400), "email": _text(form, "email", 400),
+    return {"name": _name(form), "email": _text(form, "email", 400),
             "area": _text(form, "area", 200), "notify": bool(form.get("notify"))}
 
 

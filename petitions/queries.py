@@ -14,6 +14,7 @@ from sqlmodel import Session
 from app.clock import utc_now
 from app.models import Department
 
+from .reasons import reason_description, reason_title
 from .models import (
     PUBLISHED, VISIBLE, AreaCount, CountSnapshot, Debate, Petition, PetitionState, RejectionReason, Response,
 )
@@ -79,15 +80,19 @@ def _escape_like(q: str) -> str:
     return q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _search(stmt, q: str):
+    if q:
+        pattern = f"%{_escape_like(q)}%"
+        stmt = stmt.where(or_(Petition.action.ilike(pattern, escape="\\"), Petition.background.ilike(pattern, escape="\\")))
+    return stmt
+
+
 def list_petitions(session: Session, *, facet: str = "", q: str = "", sort: str = "signatures", page: int = 1,
                    page_size: int = 20) -> PetitionList:
     facet = facet if facet in FACETS else ""
     sort = sort if sort in SORTS else "signatures"
     q = " ".join(q.split())[:100]
-    stmt = _facet_filter(select(Petition), facet)
-    if q:
-        pattern = f"%{_escape_like(q)}%"
-        stmt = stmt.where(or_(Petition.action.ilike(pattern, escape="\\"), Petition.background.ilike(pattern, escape="\\")))
+    stmt = _search(_facet_filter(select(Petition), facet), q)
     total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     pages = max(1, math.ceil(total / page_size))
     page = min(max(1, page), pages)
@@ -150,6 +155,15 @@ class PetitionView:
         return self.state in VISIBLE
 
     @property
+    def rejection_title_text(self) -> str:
+        """The rejection reason's title as shown (built-in titles translated by code, admin text as written)."""
+        return reason_title(self.rejection_code, self.rejection_title)
+
+    @property
+    def rejection_description_text(self) -> str:
+        return reason_description(self.rejection_code, self.rejection_description)
+
+    @property
     def awaiting_response(self) -> bool:
         return self.response_threshold_at is not None and self.response is None and self.state in PUBLISHED
 
@@ -164,6 +178,33 @@ def petition_view(session: Session, *, petition_id: int) -> PetitionView | None:
                             .order_by(AreaCount.count.desc(), AreaCount.area)).all()
     reason = session.get(RejectionReason, p.rejection_code) if p.rejection_code else None
     dept = session.get(Department, p.department_id) if p.department_id else None
+    return _view(p, response, debate, areas, reason, dept)
+
+
+def petition_views(session: Session, petitions) -> list[PetitionView]:
+    """Full views of several petitions in a fixed number of queries (one per related table), not per petition."""
+    petitions = list(petitions)
+    ids = [p.id for p in petitions]
+    if not ids:
+        return []
+    responses = {r.petition_id: r for r in session.execute(select(Response).where(Response.petition_id.in_(ids))).scalars()}
+    debates = {d.petition_id: d for d in session.execute(select(Debate).where(Debate.petition_id.in_(ids))).scalars()}
+    areas: dict[int, list] = {}
+    for pid, area, n in session.execute(select(AreaCount.petition_id, AreaCount.area, AreaCount.count)
+                                        .where(AreaCount.petition_id.in_(ids))
+                                        .order_by(AreaCount.petition_id, AreaCount.count.desc(), AreaCount.area)):
+        areas.setdefault(pid, []).append((area, n))
+    codes = {p.rejection_code for p in petitions if p.rejection_code}
+    reasons = {r.code: r for r in session.execute(select(RejectionReason).where(RejectionReason.code.in_(codes))).scalars()} \
+        if codes else {}
+    dept_ids = {p.department_id for p in petitions if p.department_id}
+    depts = {d.id: d for d in session.execute(select(Department).where(Department.id.in_(dept_ids))).scalars()} \
+        if dept_ids else {}
+    return [_view(p, responses.get(p.id), debates.get(p.id), areas.get(p.id, ()), reasons.get(p.rejection_code),
+                  depts.get(p.department_id)) for p in petitions]
+
+
+def _view(p: Petition, response, debate, areas, reason, dept) -> PetitionView:
     return PetitionView(
         id=p.id, action=p.action, background=p.background, details=p.details, state=p.state,
         signature_count=p.signature_count, sponsor_count=p.sponsor_count, created_at=_aware(p.created_at),
@@ -186,6 +227,25 @@ class CountView:
     id: int
     state: str
     signature_count: int
+
+
+CSV_COLUMNS = (Petition.id, Petition.action, Petition.state, Petition.signature_count, Petition.created_at,
+               Petition.opened_at, Petition.closes_at, Response.decision, Response.summary, Debate.debated_on)
+
+
+def export_rows(session: Session, *, facet: str = "", q: str = ""):
+    """Every petition of a list (same filters, newest first) as flat rows for the CSV export, in ONE query.
+
+    Yields tuples in the order of CSV_COLUMNS, with aware datetimes."""
+    facet = facet if facet in FACETS else ""
+    q = " ".join(q.split())[:100]
+    stmt = (select(*CSV_COLUMNS).select_from(Petition)
+            .outerjoin(Response, Response.petition_id == Petition.id)
+            .outerjoin(Debate, Debate.petition_id == Petition.id))
+    stmt = _search(_facet_filter(stmt, facet), q).order_by(Petition.id.desc())
+    return [(pid, action, state, count, _aware(created), _aware(opened), _aware(closes), decision, summary, debated)
+            for pid, action, state, count, created, opened, closes, decision, summary, debated
+            in session.execute(stmt).all()]
 
 
 def count_view(session: Session, *, petition_id: int) -> CountView | None:
@@ -246,6 +306,15 @@ class ReasonView:
     title: str
     description: str
     hides_petition: bool
+
+    @property
+    def title_text(self) -> str:
+        """The title as shown: built-in titles translated by code, admin text as written (escaped by templates)."""
+        return reason_title(self.code, self.title)
+
+    @property
+    def description_text(self) -> str:
+        return reason_description(self.code, self.description)
 
 
 def rejection_reasons(session: Session) -> tuple[ReasonView, ...]:

@@ -19,7 +19,7 @@ from app.models import Role
 from app.templating import flash, is_htmx, render
 
 from . import forms, queries, service
-from .models import PetitionState
+from .models import SPONSORABLE, PetitionState
 from .writes import run_batched_write
 
 SESSION_COOKIE = "civic_session"
@@ -302,12 +302,18 @@ async def sponsor(request: Request):
     if request.method == "POST":
         form = await request.form()
         token = str(form.get("token", ""))[:2000]
-    data = signer.unsign(service.SPONSOR_PURPOSE, token, max_age=None)
-    if int(data.get("pid", 0)) != petition_id:
+    data = signer.unsign(service.SPONSOR_PURPOSE, token, max_age=settings.sponsor_link_days * 86400)
+    if _int(data.get("pid"), 0) != petition_id:
         raise TokenInvalid(_("This supporter link is for a different petition. Ask the creator for the right link."))
     view = await run_query(request, queries.petition_view, petition_id=petition_id)
     if view is None:
         raise NotFound(_("We couldn't find that petition."))
+    if view.state in queries.PUBLISHED:  # public now: its own page shows it, and signing replaces supporting
+        return RedirectResponse(request.app.state.renderer.path("petitions:detail", petition_id=petition_id),
+                                status_code=303)
+    if view.state not in SPONSORABLE:  # rejected or hidden: the link shows nothing any more
+        raise NotFound(_("This supporter link no longer works: the petition was not published. "
+                         "See the list of petitions for the ones you can sign."))
     values, errors, status = _blank_values(), {}, 200
     if request.method == "POST":
         values = forms.sign_values(form)

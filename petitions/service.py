@@ -27,6 +27,7 @@ from app.jobs import enqueue
 from app.mail import queue_email
 from app.models import Department, Role
 
+from . import reasons
 from .config import PetitionSettings
 from .forms import PetitionInput, ResponseInput, DebateInput, SignatureInput
 from .models import (
@@ -42,17 +43,7 @@ STOP_UPDATES_PURPOSE = "petitions.stop_updates"
 SPONSOR_PURPOSE = "petitions.sponsor"
 SETTLE_OVERLAP = timedelta(seconds=60)
 
-DEFAULT_REASONS = (
-    ("duplicate", N_("Duplicate of an existing petition"), N_("There's already a petition about this. Please sign that one instead."), False),
-    ("not-government-responsibility", N_("Not the government's responsibility"), N_("It's about something the government is not directly responsible for."), False),
-    ("offensive", N_("Offensive or abusive"), N_("It contains language that is offensive, joking or abusive."), True),
-    ("defamatory", N_("Defamatory"), N_("It includes potentially defamatory statements."), True),
-    ("advert", N_("Advertising"), N_("It promotes a commercial product or service."), False),
-    ("personal-information", N_("Personal information"), N_("It includes information that could identify a person."), True),
-    ("already-happening", N_("Already happening"), N_("The government is already doing what the petition asks for."), False),
-    ("nonsense", N_("Not a request for action"), N_("It does not ask for a clear action, or makes no sense."), False),
-    ("other", N_("Other reason"), N_("It doesn't meet the petition standards."), False),
-)
+DEFAULT_REASONS = reasons.DEFAULT_REASONS  # the built-in rejection reasons (data: admins may edit them)
 
 
 # ----- helpers -----
@@ -174,7 +165,7 @@ def start_petition(session: Session, *, data: PetitionInput, settings: PetitionS
     session.add(signature)
     session.flush()
     queue_email(session, to=data.signer.email, template="petitions/confirm_petition", locale=locale,
-                context={"petition": petition, "name": data.signer.name, **_signature_tokens(signer, signature.id)})
+                context={"petition": petition, **_signature_tokens(signer, signature.id)})
     return petition
 
 
@@ -222,8 +213,8 @@ def prepare_signature(*, renderer, signer, petition_id: int, action: str, data: 
         _LINK_BASES[key] = renderer.absolute_url("petitions:confirm")
         _LINK_BASES[(id(renderer), "petitions:withdraw")] = renderer.absolute_url("petitions:withdraw")
     template = "petitions/confirm_sponsor" if sponsor else "petitions/confirm_signature"
+    # No names in e-mails: a name is whatever the signer typed, and the mail goes to an address anyone can type.
     subject, body = renderer.render_email_personal(template, {"petition_id": petition_id, "action": action}, {
-        "name": data.name,
         "confirm_url": _LINK_BASES[key] + "?token=" + token,
         "withdraw_url": _LINK_BASES[(id(renderer), "petitions:withdraw")] + "?token=" + withdraw_token,
     }, locale)
@@ -297,7 +288,7 @@ def sign_petition(session: Session, *, petition_id: int, data: SignatureInput, s
     rows = execute_fast(session, _sign_insert(session), params)
     new_id = rows[0][0] if rows else None
     template = "petitions/confirm_sponsor" if sponsor else "petitions/confirm_signature"
-    context = {"petition_id": petition_id, "action": action, "name": data.name}
+    context = {"petition_id": petition_id, "action": action}
     if new_id is not None:
         if prepared is not None:
             _queue_prepared(session, prepared, now)
@@ -539,7 +530,8 @@ def reject_petition(session: Session, *, petition_id: int, moderator_id: int, co
     session.add(petition)
     for email, locale in _staff_emails(session, petition):
         queue_email(session, to=email, template="petitions/rejected", locale=locale,
-                    context={"petition": petition, "reason": reason})
+                    context={"petition": petition, "reason": reasons.ReasonText(
+                        reason.code, reason.title, reason.description, reason.hides_petition)})
     return petition
 
 
@@ -661,14 +653,14 @@ def mail_signers_batch(session: Session, *, petition_id: int, kind: str, batch: 
     petition = get_petition(session, petition_id)
     response = session.execute(select(Response).where(Response.petition_id == petition_id)).scalar_one_or_none()
     debate = session.execute(select(Debate).where(Debate.petition_id == petition_id)).scalar_one_or_none()
-    rows = session.execute(select(Signature.id, Signature.email, Signature.name, Signature.locale).where(
+    rows = session.execute(select(Signature.id, Signature.email, Signature.locale).where(
         Signature.petition_id == petition_id, Signature.state == SignatureState.VALIDATED,
         Signature.notify.is_(True), Signature.id > mailing.last_signature_id, Signature.email != "",
     ).order_by(Signature.id).limit(batch)).all()
-    for sid, email, name, locale in rows:
+    for sid, email, locale in rows:
         stop = stop_updates_url(session, sid)
         queue_email(session, to=email, template=f"petitions/{kind}", locale=locale, unsubscribe=stop,
-                    context={"petition": petition, "response": response, "debate": debate, "name": name,
+                    context={"petition": petition, "response": response, "debate": debate,
                              "stop_updates": stop})
         mailing.last_signature_id = sid
     mailing.sent += len(rows)

@@ -57,17 +57,32 @@ class Flow:
     def open_petition(self, action="Build more cycle lanes in the city centre", sponsors: int = 5,
                       department: str = "transport") -> int:
         """Start, confirm, sponsor and approve a petition; returns its id."""
+        pid = self.pending_petition(action=action, sponsors=sponsors)
+        mod = self.make_client()
+        self.helpers.sign_in(mod, self.app, "mod@example.org", role="moderator")
+        self.helpers.add_user(self.app, "official@example.org", role="official", department=department)
+        r = mod.post(f"/petitions/{pid}/moderate", data={"decision": "approve"})
+        assert r.status_code == 303, r.text
+        return pid
+
+    def sponsoring_petition(self, action="Build more cycle lanes in the city centre",
+                            email="creator@example.org") -> tuple[int, str]:
+        """Start and confirm a petition; returns its id and the supporter link's path."""
         from sqlmodel import select
 
         from app.db import read_session
         from petitions.models import Petition
 
-        self.start(action=action)
-        r = self.confirm("creator@example.org")
+        self.start(action=action, email=email)
+        r = self.confirm(email)
         assert r.status_code == 303, r.text
         with read_session(self.app.state.engine) as s:
             pid = s.exec(select(Petition.id).where(Petition.action == action)).first()
-        sponsor_path = self.path(self.link("creator@example.org", "/sponsor"))
+        return pid, self.path(self.link(email, "/sponsor"))
+
+    def pending_petition(self, action="Build more cycle lanes in the city centre", sponsors: int = 5) -> int:
+        """Start, confirm and sponsor a petition: it waits for a moderator. Returns its id."""
+        pid, sponsor_path = self.sponsoring_petition(action=action)
         for i in range(sponsors):
             c = self.make_client()
             page = c.get(sponsor_path)
@@ -77,11 +92,6 @@ class Flow:
                                                           "email": f"sponsor{i}@example.org", "area": "South"})
             assert r.status_code == 200, r.text
             assert self.confirm(f"sponsor{i}@example.org", client=c).status_code == 303
-        mod = self.make_client()
-        self.helpers.sign_in(mod, self.app, "mod@example.org", role="moderator")
-        self.helpers.add_user(self.app, "official@example.org", role="official", department=department)
-        r = mod.post(f"/petitions/{pid}/moderate", data={"decision": "approve"})
-        assert r.status_code == 303, r.text
         return pid
 
 
