@@ -138,6 +138,8 @@ routes = [
 
 _ERR = {"description": "Not found", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_BAD = {"description": "An unknown `state` filter", "content": {"application/json": {"schema": {
+    "$ref": "#/components/schemas/Error"}}}}
 OPENAPI_PATHS = {
     "/petitions": {"get": {
         "summary": "List petitions (newest first)", "tags": ["petitions"],
@@ -151,14 +153,16 @@ OPENAPI_PATHS = {
             "type": "object", "properties": {
                 "data": {"type": "array", "items": {"$ref": "#/components/schemas/Petition"}},
                 "meta": {"type": "object", "properties": {"page": {"type": "integer"}, "pages": {"type": "integer"},
-                                                          "total": {"type": "integer"}}}}}}}}},
+                                                          "total": {"type": "integer"}}}}}}}},
+                      "422": _BAD},
     }},
     "/petitions.csv": {"get": {
         "summary": "All petitions as CSV (same filters as /petitions, without paging)", "tags": ["petitions"],
-        "parameters": [{"name": "state", "in": "query", "schema": {"type": "string"}},
+        "parameters": [{"name": "state", "in": "query", "schema": {"type": "string", "enum": list(queries.FACETS)}},
                        {"name": "q", "in": "query", "schema": {"type": "string"}}],
         "responses": {"200": {"description": "CSV; cells that a spreadsheet would run as formulas are prefixed with '",
-                              "content": {"text/csv": {"schema": {"type": "string"}}}}},
+                              "content": {"text/csv": {"schema": {"type": "string"}}}},
+                      "422": _BAD},
     }},
     "/petitions/{id}": {"get": {
         "summary": "One petition with its response, debate and signatures by area", "tags": ["petitions"],
