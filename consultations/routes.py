@@ -4,6 +4,8 @@ Every form posts normally and redirects (PRG); with htmx the same handler return
 """
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -234,7 +236,9 @@ async def comment(request: Request, *, values=None, errors=None, response_values
                            edit_window=settings.edit_window_minutes, staff=staff)
     ctx = {"cp": page, "consultation": page.consultation, "values": values or {"body": ""}, "errors": errors or {},
            "response_values": response_values or {}, "response_errors": response_errors or {},
-           "decisions": _decision_options(), **_common(request), "can_manage": _can_manage(staff, page.consultation)}
+           "decisions": _decision_options(), **_common(request), "can_manage": _can_manage(staff, page.consultation),
+           "reply_count_oob": _on_page(request, _url(request, "consultations:comment", consultation_id=cid,
+                                                     comment_id=page.comment.id))}
     return render(request, "consultations/comment.html", ctx, partial="consultations/_replies.html",
                   status_code=status_code)
 
@@ -278,6 +282,13 @@ async def post_comment(request: Request) -> Response:
     if is_htmx(request):
         return await _rerender_after_post(request, cid, parent_id, question_id)
     return RedirectResponse(f"{target}#comment-{new_comment.id}", 303)
+
+
+def _on_page(request: Request, path: str) -> bool:
+    """An htmx post made from the page at `path` (its other regions, such as a heading's count, can be updated)."""
+    if request.method != "POST" or not is_htmx(request):
+        return False
+    return urlsplit(request.headers.get("hx-current-url", "")).path == path
 
 
 async def _with_params(request: Request, **path_params) -> Request:

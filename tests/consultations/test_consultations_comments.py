@@ -112,6 +112,29 @@ def test_htmx_reply_returns_the_replies_region(app, client, helpers, factories):
     assert f'id="reply-form-{top}"' in response.text
 
 
+def test_the_reply_count_in_the_heading_follows_a_reply_with_and_without_javascript(app, client, helpers,
+                                                                                     factories):
+    cid = factories.consultation(app)
+    top = factories.comment(app, cid, "a@example.org", "Top level")
+    page_url = f"/consultations/{cid}/comments/{top}"
+    helpers.sign_in(client, app, "rita@example.org")
+    assert re.search(r'id="reply-count-\d+">\(0\)<', client.get(page_url).text)
+    # Without JavaScript: the page after the redirect counts the reply.
+    done = client.post(f"/consultations/{cid}/comments", data={"body": "First reply", "parent_id": str(top)})
+    assert done.status_code == 303
+    page = client.get(done.headers["location"].split("#")[0]).text
+    assert "First reply" in page and re.search(rf'id="reply-count-{top}">\(1\)<', page)
+    # With htmx the replies region is swapped, and the heading's count comes along out of band.
+    swapped = client.post(f"/consultations/{cid}/comments", data={"body": "Second reply", "parent_id": str(top)},
+                          headers={"HX-Request": "true", "HX-Current-URL": f"https://testserver{page_url}"})
+    assert swapped.status_code == 200 and "Second reply" in swapped.text
+    assert re.search(rf'<span class="count" id="reply-count-{top}" hx-swap-oob="true">\(2\)</span>', swapped.text)
+    # Replying inside a thread page (replies opened in place) has no such heading to update.
+    inline = client.post(f"/consultations/{cid}/comments", data={"body": "Third reply", "parent_id": str(top)},
+                         headers={"HX-Request": "true", "HX-Current-URL": f"https://testserver/consultations/{cid}"})
+    assert "Third reply" in inline.text and "hx-swap-oob" not in inline.text
+
+
 def test_replies_to_deleted_or_hidden_comments_are_refused(app, client, helpers, factories):
     cid = factories.consultation(app)
     helpers.sign_in(client, app, "rita@example.org")
