@@ -435,6 +435,33 @@ def list_responses(session: Session, *, consultation_id: int,
     return consultation, views
 
 
+@dataclass(frozen=True)
+class ResponseGroup:
+    """One response as residents read it: a theme answered at once puts the same response into many comment
+    threads, and "What we heard, what we'll do" shows it once, with the comments it answers."""
+
+    response: ResponseView  # the first of them (decision, text, commitment, department, date)
+    comments: tuple[tuple[int, str], ...] = ()  # (comment id, excerpt) of every comment it answers
+
+    @property
+    def comment_id(self) -> int | None:
+        return self.comments[0][0] if len(self.comments) == 1 else None
+
+
+def group_responses(views: list[ResponseView]) -> list[ResponseGroup]:
+    """The same response (same department, decision, text, commitment and follow-up date) given to several
+    comments becomes one entry listing those comments; responses to a question or to the whole consultation stay
+    as they are. Order: where each response first appears."""
+    groups: dict[tuple, list[ResponseView]] = {}
+    for r in views:
+        key = (("comment",) if r.comment_id is not None else ("thread", r.id)) + (
+            r.department, r.decision, r.text, r.commitment, r.follow_up_on)
+        groups.setdefault(key, []).append(r)
+    return [ResponseGroup(response=rs[0], comments=tuple((r.comment_id, r.comment_excerpt) for r in rs
+                                                          if r.comment_id is not None))
+            for rs in groups.values()]
+
+
 def is_following(session: Session, *, consultation_id: int, user_id: int | None) -> bool:
     if user_id is None:
         return False

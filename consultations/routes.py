@@ -212,7 +212,8 @@ async def detail(request: Request, *, values=None, errors=None, status_code: int
     ctx = await _thread_context(request, cid, None, with_questions=True)
     ctx.update(values=values or {"body": ""}, errors=errors or {}, decisions=_decision_options())
     if ctx["consultation"].report_published_at and not is_htmx(request):
-        ctx["report_responses"] = (await run_query(request, queries.list_responses, consultation_id=cid))[1]
+        ctx["report_responses"] = queries.group_responses(
+            (await run_query(request, queries.list_responses, consultation_id=cid))[1])
     return render(request, "consultations/detail.html", ctx, partial="consultations/_thread.html",
                   status_code=status_code)
 
@@ -247,7 +248,8 @@ async def responses(request: Request) -> Response:
     consultation, items = await run_query(request, queries.list_responses,
                                           consultation_id=request.path_params["consultation_id"],
                                           staff=await _staff(request))
-    return render(request, "consultations/responses.html", {"consultation": consultation, "items": items,
+    return render(request, "consultations/responses.html", {"consultation": consultation,
+                                                            "items": queries.group_responses(items),
                                                             **_common(request)})
 
 

@@ -211,3 +211,29 @@ def test_every_report_reason_a_resident_can_pick_arrives_intact_in_the_moderator
         page = moderator.get(f"/moderation/cases/{case_id}").text
         title = reason_title(reason)  # the title moderators read for that code ("Abusive language", ...)
         assert f"{title}: 1" in page and "Other: 1" not in page, (reason, title)
+
+
+def test_a_theme_answered_at_once_appears_once_on_what_we_heard(app, client, helpers, factories):
+    """Answering a theme puts the same response into each of its comments' threads (dashboard_jobs._publish);
+    "What we heard, what we'll do" and the closing report show it once, with the comments it answers."""
+    from consultations import dashboard_jobs
+
+    cid = factories.consultation(app)
+    ids = [factories.comment(app, cid, f"r{i}@example.org", f"Bike lanes please, number {i}") for i in range(12)]
+    other = factories.comment(app, cid, "bus@example.org", "Cheaper buses")
+    official = helpers.add_user(app, "official@example.org", role="official", department="transport")
+    theme_answer = forms.ResponseData("will_act", "We will build protected bike lanes.", "By 2028.", None)
+    with factories.uow(app) as session:
+        dashboard_jobs._publish(session, cid, official.id, theme_answer, ids)
+        service.publish_response(session, consultation_id=cid, official_id=official.id, comment_id=other,
+                                 data=forms.ResponseData("noted", "We hear you on fares.", "", None))
+    page = client.get(f"/consultations/{cid}/responses").text
+    assert page.count("We will build protected bike lanes.") == 1
+    assert "In reply to 12 comments" in page and "2 official responses" in page
+    assert all(f"/comments/{i}\"" in page for i in ids)  # each answered comment is still one click away
+    assert page.count("We hear you on fares.") == 1 and "In reply to a comment:" in page
+    with factories.uow(app) as session:
+        service.change_state(session, user_id=official.id, consultation_id=cid, action="close")
+        service.publish_report(session, user_id=official.id, consultation_id=cid, text="<p>Thank you.</p>")
+    report = client.get(f"/consultations/{cid}").text.split('id="report"')[1].split("</section>")[0]
+    assert report.count("We will build protected bike lanes.") == 1 and "in reply to 12 comments" in report
