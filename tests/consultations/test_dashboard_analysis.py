@@ -367,3 +367,34 @@ def test_edits_follow_a_theme_whose_members_mostly_stay(app):
     renamed = next(t for t in themes if 1 in t.members)
     assert renamed.label == "Cycling" and renamed.key == bikes.key and {9, 10} <= set(renamed.members)
     assert all(t.label != "Cycling" for t in themes if t is not renamed)
+
+
+def test_consensus_is_split_into_agreed_and_rejected_statements(app, official_client, helpers, factories):
+    """A statement every group disagrees with is consensus too, but not under "every group agrees on"."""
+    from consultations import service
+
+    cid, ids = _seed(app, factories, BIKES + BUSES)
+    everyone_agrees, everyone_disagrees = ids[12], ids[13]
+    limits = service.CommentLimits(vote_rate="1000/60")
+    for p in range(12):
+        user = helpers.add_user(app, f"voter{p}@example.org")
+        with factories.uow(app) as session:
+            for n, comment_id in enumerate(ids):
+                if comment_id == everyone_agrees:
+                    side = "agree"
+                elif comment_id == everyone_disagrees:
+                    side = "disagree"
+                else:
+                    side = "agree" if (n < 5) == (p < 6) else "disagree"
+                service.cast_vote(session, comment_id=comment_id, user_id=user.id, vote=side, limits=limits)
+    _request_run(app, cid, official_client.user_id)
+    helpers.run_jobs(app)
+    consensus = {s.item: s.direction for s in _latest(app, cid).opinions.consensus}
+    assert consensus.get(everyone_agrees) == "agree" and consensus.get(everyone_disagrees) == "disagree"
+    page = official_client.get(f"/officials/consultations/{cid}/analysis").text
+    agreed = page.split('id="consensus-heading"')[1].split("<h3")[0]
+    rejected = page.split('id="consensus-against-heading"')[1].split("<h3")[0]
+    assert "statements every group agrees on" in page and "statements every group disagrees with" in page
+    assert f"/comments/{everyone_agrees}\"" in agreed and f"/comments/{everyone_disagrees}\"" not in agreed
+    assert "Every group disagrees" not in agreed
+    assert f"/comments/{everyone_disagrees}\"" in rejected and "Every group disagrees" in rejected
