@@ -1,6 +1,7 @@
 """Follow-ups to moderators' decisions: an upheld appeal restores a redacted comment; blocked authors can't post."""
 from datetime import timedelta
 
+import pytest
 from sqlmodel import select
 
 from app.clock import utc_now
@@ -58,3 +59,27 @@ def test_blocked_author_cannot_post(app, helpers, client):
     assert "paused your account" in response.text
     with unit_of_work(app.state.engine) as session:
         assert session.exec(select(Comment)).all() == []
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-Hans"])
+def test_decision_email_subjects_name_the_kind_in_lower_case_in_both_languages(app, locale):
+    """"Your Comment was hidden": the kind's queue label was put mid-sentence. Each kind has its own subject."""
+    expected = {
+        "en": {("comment", "hide"): "Your comment was hidden", ("petition", "hide"): "Your petition was hidden",
+               ("response", "hide"): "Your response was hidden",
+               ("comment", "redact"): "Part of your comment was removed",
+               ("petition", "redact"): "Part of your petition was removed",
+               ("response", "redact"): "Part of your response was removed"},
+        "zh-Hans": {("comment", "hide"): "您的评论已被隐藏", ("petition", "hide"): "您的请愿已被隐藏",
+                    ("response", "hide"): "您的回应已被隐藏",
+                    ("comment", "redact"): "您的评论中有部分内容被删除",
+                    ("petition", "redact"): "您的请愿中有部分内容被删除",
+                    ("response", "redact"): "您的回应中有部分内容被删除"},
+    }[locale]
+    labels = {"comment": "Comment", "petition": "Petition", "response": "Response"}  # as moderation passes them
+    for (kind, decision), subject in expected.items():
+        context = {"name": "Rita", "kind": kind, "kind_label": labels[kind], "decision": decision,
+                   "reason_title": "Spam", "reason_description": "", "excerpt": "text", "redacted_text": "",
+                   "blocked_until": None, "item_url": "/x", "context_title": "", "token": "t", "appeal_days": 14}
+        rendered, _body = app.state.renderer.render_email("moderation/decision", context, locale)
+        assert rendered == subject
