@@ -390,15 +390,18 @@ def comment_page(session: Session, *, consultation_id: int, comment_id: int, vie
         pending=_comment_views(session, pending, viewer_id, edit_window), page=page, pages=pages)
 
 
-def get_comment_for_author(session: Session, *, comment_id: int, user_id: int) -> CommentView:
-    """A comment as its author sees it (for the edit form). Raises: NotFound, PermissionDenied."""
+def get_comment_for_author(session: Session, *, comment_id: int, user_id: int, consultation_id: int | None = None,
+                           edit_window: int = 15) -> CommentView:
+    """A comment as its author sees it (for the edit form; `editable` says whether the window is still open).
+
+    Raises: NotFound, PermissionDenied."""
     row = session.exec(select(Comment, User.name).join(User, onclause=User.id == Comment.author_id)
                        .where(Comment.id == comment_id)).first()
-    if row is None:
+    if row is None or (consultation_id is not None and row[0].consultation_id != consultation_id):
         raise NotFound(_("We couldn't find that comment. It may have been removed."))
     if row[0].author_id != user_id:
         raise PermissionDenied(_("You can only edit your own comments."))
-    return _comment_views(session, [row], user_id, 10**6)[0]
+    return _comment_views(session, [row], user_id, edit_window)[0]
 
 
 def get_comment(session: Session, *, consultation_id: int, comment_id: int) -> CommentView:

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from app.auth import current_actor, require_roles, require_signed_in, safe_next
 from app.db import run_in_session, run_query
-from app.errors import DomainError, ValidationFailed
+from app.errors import DomainError, InvalidState, ValidationFailed
 from app.i18n import gettext as _
 from app.models import Role
 from app.templating import flash, is_htmx, render
@@ -323,8 +323,12 @@ async def _rerender_after_post(request, cid, parent_id, question_id) -> Response
 async def edit_comment(request: Request) -> Response:
     cid, comment_id = request.path_params["consultation_id"], request.path_params["comment_id"]
     user_id = _actor_id(request)
-    existing = await run_query(request, queries.get_comment_for_author, comment_id=comment_id, user_id=user_id)
+    settings = _settings(request)
+    existing = await run_query(request, queries.get_comment_for_author, comment_id=comment_id, user_id=user_id,
+                               consultation_id=cid, edit_window=settings.edit_window_minutes)
+    consultation = await run_query(request, queries.get_consultation, consultation_id=cid)
     values, errors, status = {"body": existing.body}, {}, 200
+    locked = _why_not_editable(consultation, existing, settings.edit_window_minutes)
     if request.method == "POST":
         values = {"body": forms.text(await request.form(), "body", 200_000)}
         try:
@@ -332,14 +336,28 @@ async def edit_comment(request: Request) -> Response:
                                  body=values["body"], limits=_limits(request), consultation_id=cid)
         except ValidationFailed as exc:
             errors, status = exc.errors, 422
+        except InvalidState as exc:  # the window closed while the form was open: say so, keep what they wrote
+            locked, status = exc.message, exc.status_code
         else:
             flash(request, _("Your comment is updated."), "success")
             return RedirectResponse(_url(request, "consultations:comment", consultation_id=cid,
                                          comment_id=comment_id), 303)
-    consultation = await run_query(request, queries.get_consultation, consultation_id=cid)
     return render(request, "consultations/edit_comment.html", {"consultation": consultation, "comment": existing,
                                                                "values": values, "errors": errors,
-                                                               **_common(request)}, status_code=status)
+                                                               "locked": locked, **_common(request)},
+                  status_code=status)
+
+
+def _why_not_editable(consultation: queries.ConsultationView, comment: queries.CommentView, window: int) -> str:
+    """Why the edit form would only fail (the service's own refusals, said before anyone types), or ""."""
+    if not consultation.is_open:
+        return _("This consultation is closed, so comments can't be changed any more.")
+    if comment.status not in ("published", "held"):
+        return _("This comment was removed or hidden, so it can't be edited.")
+    if not comment.editable:
+        return _("Comments can be edited for %(minutes)s minutes after posting. Post a reply to add to what you "
+                 "said.", minutes=window)
+    return ""
 
 
 @require_signed_in

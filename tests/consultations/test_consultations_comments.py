@@ -189,9 +189,25 @@ def test_edit_within_the_window_keeps_history_and_only_the_author_may_edit(app, 
         row = session.get(Comment, cmt)
         row.created_at = row.created_at - timedelta(minutes=16)
         session.add(row)
+    # The edit page says so instead of offering a form that can only fail.
+    page = client.get(f"/consultations/{cid}/comments/{cmt}/edit")
+    assert page.status_code == 200 and "This comment can no longer be edited" in page.text
+    assert "15 minutes" in page.text and 'name="body"' not in page.text and "Save changes" not in page.text
     late = client.post(f"/consultations/{cid}/comments/{cmt}/edit", data={"body": "Too late"})
-    assert late.status_code == 409 and "15 minutes" in late.text
+    assert late.status_code == 409 and "15 minutes" in late.text and "can no longer be edited" in late.text
+    assert "Too late" in late.text and 'name="body"' not in late.text  # what they typed, to copy into a reply
     assert _comments(app)[-1].body == "First draft"
+    # A closed consultation's comments, likewise.
+    with factories.uow(app) as session:
+        row = session.get(Comment, cmt)
+        row.created_at = row.created_at + timedelta(minutes=16)
+        session.add(row)
+    assert "Save changes" in client.get(f"/consultations/{cid}/comments/{cmt}/edit").text
+    official = helpers.add_user(app, "official@example.org", role="official", department="transport")
+    with factories.uow(app) as session:
+        service.change_state(session, user_id=official.id, consultation_id=cid, action="close")
+    closed = client.get(f"/consultations/{cid}/comments/{cmt}/edit").text
+    assert "can no longer be edited" in closed and "closed" in closed and "Save changes" not in closed
 
 
 def test_comments_are_rate_limited_per_resident(app, client, helpers, factories, domain_settings):
