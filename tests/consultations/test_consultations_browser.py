@@ -61,6 +61,7 @@ def test_resident_comments_replies_and_votes_without_javascript(browser, live_se
         page.get_by_role("button", name="Post comment").click()
         page.wait_for_url(re.compile(rf"/comments/{other}#comment-\d+$"))
         assert page.locator("#replies-" + str(other)).get_by_text("Buses could still pass at walking pace.").count() == 1
+        assert page.locator("#replies-heading").inner_text() == "Replies (1)"
         # Back in the thread, the reply count link works as a plain link.
         page.goto(f"{app.state.base_url}/consultations/{cid}")
         page.get_by_role("link", name="Show 1 reply").click()
@@ -102,6 +103,15 @@ def test_resident_comments_replies_and_votes_with_javascript(page, live_server, 
     replies.get_by_text("Inline reply with htmx").wait_for()
     assert page.evaluate("window.__noReload") is True
     assert page.url.endswith(f"/consultations/{cid}")
+    # On the comment's own page, the heading's count follows a reply posted with htmx.
+    page.goto(f"{app.state.base_url}/consultations/{cid}/comments/{other}")
+    page.evaluate("window.__noReload = true")
+    assert page.locator("#replies-heading").inner_text() == "Replies (2)"
+    page.locator(f"#replies-{other}").get_by_label("Your comment").fill("A reply on the comment's page")
+    page.locator(f"#replies-{other}").get_by_role("button", name="Post comment").click()
+    page.locator(f"#replies-{other}").get_by_text("A reply on the comment's page").wait_for()
+    assert page.locator("#replies-heading").inner_text() == "Replies (3)"
+    assert page.evaluate("window.__noReload") is True
 
 
 def test_official_answers_a_thread_and_the_author_gets_the_email(page, live_server, helpers, factories, axe):
@@ -130,6 +140,27 @@ def test_official_answers_a_thread_and_the_author_gets_the_email(page, live_serv
     link = re.search(r"https?://\S+#response-\d+", mail[0].body).group(0)
     page.goto(link)
     assert page.locator("#responses").get_by_text("We will add a signalled crossing.").count() == 1
+
+
+def test_an_official_of_another_department_sees_no_action_they_cannot_take(page, live_server, helpers, factories,
+                                                                         axe):
+    app = live_server
+    cid = factories.consultation(app)  # Transport's
+    cmt = factories.comment(app, cid, "author@example.org", "The crossing near the park is dangerous")
+    _sign_in(page, app, helpers, "env@example.org", role="official", name="Eve Environment",
+             department="environment")
+    base = app.state.base_url
+    for path in (f"/consultations/{cid}", f"/consultations/{cid}/comments/{cmt}"):
+        page.goto(base + path)
+        main = page.locator("main")
+        for name in ("Edit consultation", "Feedback analysis", "Respond officially"):
+            assert main.get_by_role("link", name=name).count() == 0, (path, name)
+        for name in ("Close consultation", "Open for comments", "Publish response"):
+            assert main.get_by_role("button", name=name).count() == 0, (path, name)
+        axe(page)
+    # What a resident may do stays: voting and replying.
+    page.goto(f"{base}/consultations/{cid}")
+    assert page.locator(f"#comment-{cmt}").get_by_role("button", name="Agree", exact=True).count() == 1
 
 
 @pytest.mark.parametrize("locale", ["en", "zh-Hans"])
