@@ -43,6 +43,13 @@ def cmd_demo(args, settings) -> int:
     return 0
 
 
+def proxy_options(settings) -> dict:
+    """uvicorn's proxy settings: X-Forwarded-For is believed only from CIVIC_TRUSTED_PROXIES (by default from
+    nobody, so a client can't choose the IP address that rate limits and abuse checks see)."""
+    trusted = ",".join(settings.trusted_proxies)
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
+
+
 def cmd_serve(args, settings) -> int:
     import uvicorn
 
@@ -63,8 +70,7 @@ def cmd_serve(args, settings) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        proxy_headers=True,
-        forwarded_allow_ips=",".join(settings.trusted_proxies),
+        **proxy_options(settings),
         log_level="warning" if not settings.debug else "info",
         access_log=args.access_log,
     )

@@ -59,10 +59,12 @@ class Settings:
     """Language for visitors who have not chosen one and send no usable Accept-Language (`en` or `zh-Hans`)."""
     run_worker_in_process: bool = True
     """Run background jobs (mail, counts, closing petitions, analysis) inside each app process. Set false when running `civic worker` separately."""
-    trusted_proxies: tuple[str, ...] = ("127.0.0.1",)
-    """Proxy addresses whose X-Forwarded-For header is trusted for the client IP."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses of your reverse proxies (comma-separated IPs or CIDR ranges). Only requests from these may set the client IP with `X-Forwarded-For`; empty trusts none, so the client IP is the connecting address. Set it (e.g. `127.0.0.1`) only when a proxy on that address always overwrites the header."""
     rate_limit_allowlist: tuple[str, ...] = ()
     """CIDR ranges exempt from per-IP rate limits (shared networks such as libraries or council offices)."""
+    session_max_age_days: int = 14
+    """How long a sign-in lasts, in days, however active the browser is; then the person signs in again. Signing out, "sign out everywhere" and role changes end sessions at once."""
     login_rate_limit: str = "5/300"
     """Sign-in link requests allowed per IP and per address: `count/seconds`."""
     max_body_bytes: int = 1_000_000

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -54,6 +55,12 @@ class RateLimited(DomainError):
         self.retry_after = retry_after
 
 
+class TooManyFields(DomainError):
+    """A form with more fields than any page of the site sends."""
+
+    status_code = 413
+
+
 class ValidationFailed(DomainError):
     """Field-level errors: `errors` maps field name to a message shown next to the field."""
 
@@ -74,6 +81,7 @@ _TITLES = {
     422: N_("Please check what you entered"),
     429: N_("Too many attempts"),
     500: N_("Something went wrong"),
+    503: N_("Temporarily unavailable"),
 }
 
 _DEFAULT_MESSAGES = {
@@ -84,7 +92,20 @@ _DEFAULT_MESSAGES = {
     413: N_("What you sent is too large. Shorten it and try again."),
     429: N_("You've tried this too many times. Wait a few minutes and try again."),
     500: N_("Sorry, something went wrong on our side. Try again in a moment; if it keeps happening, contact the site team."),
+    503: N_("We can't save anything right now because the database is unavailable or read-only. Nothing you sent "
+            "was saved. Try again in a few minutes; if it keeps happening, contact the site team."),
 }
+
+# SQLSTATEs (PostgreSQL) meaning the database can't take writes now: read-only transaction, disk full, out of memory,
+# too many connections, shutting down. SQLite reports these conditions as OperationalError.
+_UNAVAILABLE_SQLSTATES = frozenset({"25006", "53100", "53200", "53300", "57P01", "57P02", "57P03"})
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether a database error means "can't read or write now" (a 503), not a bug (a 500)."""
+    if isinstance(exc, OperationalError):
+        return True
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in _UNAVAILABLE_SQLSTATES
 
 
 def _wants_json(request: Request) -> bool:
@@ -131,10 +152,22 @@ async def _domain_error(request: Request, exc: DomainError) -> Response:
     return error_response(request, exc.status_code, _(exc.message) if exc.message else "", headers=headers)
 
 
+def database_unavailable_response(request: Request) -> Response:
+    return error_response(request, 503, headers={"Retry-After": "60"})
+
+
+async def _database_error(request: Request, exc: DBAPIError) -> Response:
+    if not database_unavailable(exc):
+        raise exc
+    log.error("Database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
+    return database_unavailable_response(request)
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.exception("Unhandled error on %s %s", request.method, request.url.path)
     return error_response(request, 500)
 
 
 def exception_handlers() -> dict:
-    return {HTTPException: _http_exception, DomainError: _domain_error, 500: _server_error}
+    return {HTTPException: _http_exception, DomainError: _domain_error, DBAPIError: _database_error,
+            500: _server_error}

@@ -1,12 +1,24 @@
 """Small request helpers shared by the hot paths."""
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl
 
+from starlette.convertors import IntegerConvertor
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from app.errors import TooManyFields
+
 MAX_FIELDS = 1000
+
+
+def _too_many_fields() -> TooManyFields:
+    from app.i18n import gettext as _
+
+    return TooManyFields(_("This form sent more than %(max)s fields, more than any page of this site sends. "
+                           "Reload the page and send the form again.", max=MAX_FIELDS))
 
 
 async def read_form(request: Request) -> FormData:
@@ -14,13 +26,24 @@ async def read_form(request: Request) -> FormData:
 
     Ordinary (url-encoded) forms are parsed with the standard library: on the signing path the streaming
     multipart parser cost as much CPU as the database work. Multipart bodies still go to Starlette.
+
+    Raises:
+        TooManyFields: more than `MAX_FIELDS` fields (413, instead of the parsers' ValueError or a bare 400).
     """
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith("application/x-www-form-urlencoded"):
-        return await request.form()
+        try:
+            return await request.form(max_fields=MAX_FIELDS, max_files=MAX_FIELDS)
+        except HTTPException as exc:
+            if exc.status_code == 400 and "Too many" in str(exc.detail):
+                raise _too_many_fields() from None
+            raise
     body = await request.body()
     # latin-1 then percent-decoding as UTF-8: the same decoding Starlette's own form parser applies.
-    return FormData(parse_qsl(body.decode("latin-1"), keep_blank_values=True, max_num_fields=MAX_FIELDS))
+    try:
+        return FormData(parse_qsl(body.decode("latin-1"), keep_blank_values=True, max_num_fields=MAX_FIELDS))
+    except ValueError:
+        raise _too_many_fields() from None
 
 
 def cookie_value(header: bytes, name: bytes) -> bytes | None:
@@ -30,3 +53,36 @@ def cookie_value(header: bytes, name: bytes) -> bytes | None:
         if key == name:
             return value
     return None
+
+
+class DatabaseIntConvertor(IntegerConvertor):
+    """`{name:int}` path parameters that fit a database integer: at most 18 digits, so every value is below
+    2^63 - 1 (a bigger one used to reach the database and fail with OverflowError). Longer numbers don't match
+    the route, so they get the ordinary 404."""
+
+    regex = "[0-9]{1,18}"
+
+
+_DB_INT = DatabaseIntConvertor()
+
+
+def bound_int_path_params(routes) -> int:
+    """Make every `{name:int}` of `routes` (and of mounted route lists) a `DatabaseIntConvertor`; returns how many.
+
+    Called once by the composition root, so no route file has to remember a special convertor.
+    """
+    changed = 0
+    for route in routes:
+        convertors = getattr(route, "param_convertors", None) or {}
+        ints = [name for name, convertor in convertors.items() if type(convertor) is IntegerConvertor]
+        if ints:
+            pattern = route.path_regex.pattern
+            for name in ints:
+                old, new = f"(?P<{name}>{IntegerConvertor.regex})", f"(?P<{name}>{_DB_INT.regex})"
+                assert old in pattern, (route.path, name)
+                pattern = pattern.replace(old, new)
+                convertors[name] = _DB_INT
+            route.path_regex = re.compile(pattern)
+            changed += len(ints)
+        changed += bound_int_path_params(getattr(route, "routes", None) or [])
+    return changed

@@ -42,6 +42,7 @@ from app.config import Settings, load_section, load_settings
 from app.csrf import BodySizeLimitMiddleware, CrossOriginProtectionMiddleware, SecurityHeadersMiddleware
 from app.db import make_engine
 from app.events import EventBus
+from app.http import bound_int_path_params
 from app.jobs import JobContext, JobRegistry, worker_loop
 from app.mail import build_sender, deliver_pending
 from app.microcache import HttpCacheStore, MicroCacheMiddleware
@@ -85,6 +86,7 @@ def build_job_registry() -> JobRegistry:
     def purge_rate_limits(ctx: JobContext, payload: dict) -> None:
         with ctx.unit_of_work() as session:
             ratelimit.purge_expired(session)
+            auth.purge_expired_sessions(session)  # (signed-in sessions past their lifetime, in the same sweep)
 
     registry.register("app.purge_rate_limits", purge_rate_limits, every=timedelta(hours=1))
     petitions.jobs.register(registry)
@@ -137,7 +139,8 @@ def create_app(
         Middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts) or ["*"]),
         Middleware(app_api.OpenCORSMiddleware),
         Middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="civic_session",
-                   https_only=settings.https_only, same_site="lax", max_age=14 * 86400),
+                   https_only=settings.https_only, same_site="lax", max_age=settings.session_max_age_days * 86400),
+        Middleware(auth.SessionCheckMiddleware),
         Middleware(i18n.LocaleMiddleware, default_locale=settings.default_locale),
         Middleware(CrossOriginProtectionMiddleware),
     ]
@@ -170,6 +173,7 @@ def create_app(
 
     app = Starlette(debug=settings.debug, routes=routes, middleware=middleware,
                     exception_handlers=errors.exception_handlers(), lifespan=lifespan)
+    bound_int_path_params(app.routes)  # an id above 2^63 - 1 is a 404, not an OverflowError in the database
     renderer = Renderer(env, settings, router=app.router)
     ctx = JobContext(engine=engine, settings=settings, bus=bus, renderer=renderer, services=all_services)
     ctx_holder["ctx"] = ctx

@@ -46,6 +46,18 @@ class User(SQLModel, table=True):
     blocked_reason: str = Field(default="", max_length=200)
 
 
+class UserSession(SQLModel, table=True):
+    """One signed-in browser. The session cookie carries a random secret; this row holds its SHA-256. Deleting the
+    row (sign-out, "sign out everywhere", a role change) signs that browser out, whatever its cookie says."""
+
+    __tablename__ = "user_session"
+
+    id: str = Field(primary_key=True, max_length=64)  # sha256 hex of the cookie's secret
+    user_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime
+    expires_at: datetime = Field(index=True)
+
+
 class OutboxStatus(StrEnum):
     QUEUED = "queued"
     SENT = "sent"

@@ -1,16 +1,23 @@
 """Site-wide pages: home, language switch, health check, about."""
 from __future__ import annotations
 
-from sqlalchemy import text
+import logging
+import uuid
+
+from sqlalchemy import insert, text
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from app.auth import safe_next
-from app.db import read_session
+from app.clock import utc_now
+from app.db import read_session, write_session
 from app.i18n import COOKIE, LOCALES
+from app.models import UsedToken
 from app.templating import render
+
+log = logging.getLogger("civic")
 
 
 def _home_sections(app_state) -> list[dict]:
@@ -48,11 +55,30 @@ def _db_ok(engine) -> bool:
     return True
 
 
+def _db_writable(engine) -> bool:
+    """Try a write (rolled back): a database that answers reads but can't save is not healthy."""
+    with write_session(engine) as session:
+        try:
+            session.execute(insert(UsedToken.__table__).values(jti=f"healthz-{uuid.uuid4().hex}", purpose="healthz",
+                                                               used_at=utc_now()))
+        finally:
+            session.rollback()
+    return True
+
+
 async def healthz(request: Request) -> Response:
+    engine = request.app.state.engine
     try:
-        await run_in_threadpool(_db_ok, request.app.state.engine)
+        await run_in_threadpool(_db_ok, engine)
     except Exception:
         return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+    try:
+        await run_in_threadpool(_db_writable, engine)
+    except Exception as exc:
+        log.error("Health check: the database refuses writes: %s", exc)
+        return JSONResponse({"status": "error", "database": "read-only",
+                             "message": "The database answers reads but refuses writes (read-only, full disk or "
+                                        "locked). Nothing can be saved until this is fixed."}, status_code=503)
     classifier = request.app.state.services.get("classifier")
     model = getattr(classifier, "version", "none") if classifier is not None else "none"
     return JSONResponse({"status": "ok", "database": "ok", "model": model})
