@@ -10,6 +10,7 @@ from moderation.facade import (
     ReportOutcome,
     Route,
     Screening,
+    close_content_cases,
     is_blocked,
     latest_score,
     report_content,
@@ -33,7 +34,7 @@ from moderation.models import ReportReason
 
 __all__ = [
     "ContentRef", "Decision", "ModerationDecided", "ModerationSettings", "ReportOutcome", "Route",
-    "ReportReason", "Screening", "is_blocked", "latest_score", "report_content", "screen_content",
+    "ReportReason", "Screening", "close_content_cases", "is_blocked", "latest_score", "report_content", "screen_content",
     "AnalysisEditError", "AnalysisItem", "AnalysisView", "analyse_subject", "analysis_status", "compute_analysis",
     "latest_analysis", "merge_themes", "needs_reanalysis", "rename_theme", "save_analysis", "split_theme",
 ]

@@ -8,6 +8,8 @@ Contract (kept stable; the implementation behind it grows):
   transaction, so the owning domain can hide, redact or restore it (`extra` carries `case_id`, `decision_id`,
   `moderator_id`, `appeal`, `blocked_until` and, when a redaction is undone, `original_text`);
 - `is_blocked(session, user_id)` says whether a moderator's block on an author is running (`User.blocked_until`).
+- `close_content_cases(session, kind, item_id, moderator_id=..., hidden=...)` closes an item's open queue cases
+  when the owning domain decided it in its own workflow (petitions are approved or rejected on their own page).
 `Screening` also carries the detected `language` and the routing `reason`. `build_services` provides a
 `ClassifierHolder` that loads the current model lazily and follows retraining; `on_startup` queues first-start
 training. Moderation imports neither petitions nor consultations.
@@ -62,6 +64,14 @@ class ModerationSettings:
     """Similarity (0-1) at which queue items count as near-duplicates and are shown as one group."""
     queue_limit: int = 500
     """Most open items the queue page considers at once (highest priority first)."""
+    review_recall: float = 0.85
+    """Share of abusive posts the review route must catch on the model's validation data; its threshold is chosen for it (used when `review_threshold` is -1)."""
+    hold_precision: float = 0.9
+    """Precision the hold route must reach on validation data at `expected_prevalence` (used when `hold_threshold` is -1)."""
+    expected_prevalence: float = 0.05
+    """Share of abusive posts assumed on this platform when choosing the hold threshold (validation corpora are 26-85 % abusive)."""
+    held_categories: tuple[str, ...] = ("threat", "intimidation")
+    """Categories held for a moderator whatever the score (comma-separated; of threat, intimidation, selfharm, sexual, hate, insult)."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +99,7 @@ class Screening:
     explanation: tuple[tuple[str, float], ...] = ()
     language: str = ""             # "en" | "zh" | "other" (from the classifier's language detection)
     reason: str = ""               # why this route: e.g. "score 0.91 >= hold threshold 0.90", "strict mode ..."
+    category: str = ""             # top abuse category matched (threat, intimidation, selfharm, sexual, hate, insult)
 
     @property
     def visible(self) -> bool:
@@ -231,6 +242,32 @@ def latest_score(session: Session, kind: str, item_id: int) -> Screening | None:
     from moderation import service
 
     return service.stored_screening(session, kind, item_id)
+
+
+def close_content_cases(session: Session, kind: str, item_id: int, *, moderator_id: int, hidden: bool,
+                        now: datetime | None = None) -> int:
+    """The owning domain decided an item in its own workflow (a petition approved or rejected on its moderation
+    page): close the item's open queue cases and record whether it is now hidden or cleared, so the queue only
+    shows what still waits. Returns how many cases were closed."""
+    from sqlmodel import select
+
+    from app.clock import utc_now
+    from moderation.models import CaseState, ItemStatus, ModerationCase, ModerationItem
+
+    item = session.exec(select(ModerationItem).where(ModerationItem.kind == kind,
+                                                     ModerationItem.item_id == item_id)).first()
+    if item is None:
+        return 0
+    now = now or utc_now()
+    cases = list(session.exec(select(ModerationCase).where(ModerationCase.item_pk == item.id,
+                                                           ModerationCase.state == CaseState.OPEN)))
+    for case in cases:
+        case.state, case.decided_at, case.decided_by = CaseState.DECIDED, now, moderator_id
+        case.claimed_by = case.claimed_until = None
+        session.add(case)
+    item.status, item.updated_at = (ItemStatus.HIDDEN if hidden else ItemStatus.APPROVED), now
+    session.add(item)
+    return len(cases)
 
 
 def is_blocked(session: Session, user_id: int | None, *, now: datetime | None = None) -> bool:

@@ -80,6 +80,7 @@ class QueueRow:
     excluded: bool
     group_size: int = 1
     member_ids: tuple[int, ...] = ()
+    url: str = ""              # where the item is seen (a petition: the page where it is approved or rejected)
 
 
 @dataclass(frozen=True)
@@ -100,8 +101,8 @@ def _open_cases(session: Session, filters: QueueFilters | None = None, limit: in
     if filters is not None:
         if filters.kind:
             stmt = stmt.where(ModerationItem.kind == filters.kind)
-        if filters.language:
-            stmt = stmt.where(ModerationItem.language == filters.language)
+        if filters.language:  # "other" rows may be items never screened: their language is detected below
+            stmt = stmt.where(ModerationItem.language.in_({filters.language, "other"}))
         if filters.route:
             stmt = stmt.where(ModerationItem.route == filters.route)
         if filters.reason == "report":
@@ -112,7 +113,20 @@ def _open_cases(session: Session, filters: QueueFilters | None = None, limit: in
             stmt = stmt.where(ModerationItem.context_id == filters.consultation)
     priority = func.coalesce(ModerationItem.score, 0.5) * (1 + ModerationItem.reach) + ModerationItem.report_count
     stmt = stmt.order_by(priority.desc(), ModerationCase.opened_at, ModerationCase.id).limit(limit)
-    return list(session.exec(stmt))
+    pairs = list(session.exec(stmt))
+    if filters is not None and filters.language:
+        pairs = [(c, i) for c, i in pairs if item_language(i) == filters.language]
+    return pairs
+
+
+def item_language(item: ModerationItem) -> str:
+    """"en", "zh" or "other": as screened, or detected from the text for an item stored without a language
+    (an item first seen through a report was never screened, and would otherwise read "Other languages")."""
+    if item.language in ("en", "zh"):
+        return item.language
+    from moderation.classifier import detect_language
+
+    return detect_language(item.text)
 
 
 def _names(session: Session, ids) -> dict[int, str]:
@@ -130,7 +144,7 @@ def _row(case: ModerationCase, item: ModerationItem, names: dict, viewer_id: int
     text = item.redacted_text or item.text
     return QueueRow(
         case_id=case.id, kind=item.kind, excerpt=text[:240] + ("…" if len(text) > 240 else ""),
-        language=item.language, route=item.route, reason=case.reason, score=item.score, reach=item.reach,
+        language=item_language(item), route=item.route, reason=case.reason, score=item.score, reach=item.reach,
         report_count=item.report_count, priority=policy.queue_priority(item.score, item.reach, item.report_count),
         opened_at=opened, waiting_seconds=(now - opened).total_seconds(), overdue=now - opened > sla,
         context_title=item.context_title,
@@ -138,7 +152,7 @@ def _row(case: ModerationCase, item: ModerationItem, names: dict, viewer_id: int
         claimed_by_me=claim_live and case.claimed_by == viewer_id,
         claimed_until=claimed_until if claim_live else None,
         excluded=case.excluded_moderator_id is not None and case.excluded_moderator_id == viewer_id,
-        member_ids=(case.id,),
+        member_ids=(case.id,), url=item.url,
     )
 
 
@@ -233,7 +247,7 @@ class CaseView:
     redacted_text: str | None
     score: float | None
     model_version: str
-    explanation: tuple[tuple[str, float], ...]
+    explanation: tuple[tuple[str, float, str], ...]   # (term, weight, category or "")
     language: str
     route: str
     route_reason: str
@@ -253,6 +267,15 @@ class CaseView:
     history: tuple[DecisionSummary, ...] = field(default_factory=tuple)
     group_leader: int | None = None
     group_size: int = 1
+    category: str = ""
+
+    @property
+    def explanation_by_category(self) -> tuple[tuple[str, tuple[tuple[str, float], ...]], ...]:
+        """Explanation terms grouped by category, rule categories first, the model's own terms last."""
+        groups: dict[str, list[tuple[str, float]]] = {}
+        for term, weight, category in self.explanation:
+            groups.setdefault(category, []).append((term, weight))
+        return tuple(sorted(((c, tuple(ts)) for c, ts in groups.items()), key=lambda g: g[0] == ""))
 
 
 def case_detail(session: Session, *, case_id: int, viewer_id: int | None, now: datetime | None = None,
@@ -265,8 +288,10 @@ def case_detail(session: Session, *, case_id: int, viewer_id: int | None, now: d
     item = session.get(ModerationItem, case.item_pk)
     names = _names(session, [case.claimed_by])
     row = _row(case, item, names, viewer_id, now, timedelta(hours=cfg.sla_hours))
+    from moderation.service import _explanation_items
+
     try:
-        explanation = tuple((str(t), float(w)) for t, w in json.loads(item.explanation or "[]"))
+        explanation = _explanation_items(json.loads(item.explanation or "[]"))
     except (ValueError, TypeError):
         explanation = ()
     reports = session.exec(select(ModerationReport.reason, func.count()).where(ModerationReport.item_pk == item.id)
@@ -284,14 +309,15 @@ def case_detail(session: Session, *, case_id: int, viewer_id: int | None, now: d
             leader, size = group.leader_id, len(group.members)
     return CaseView(
         case_id=case.id, state=case.state, reason=case.reason, kind=item.kind, item_id=item.item_id, text=item.text,
-        highlighted=highlight(item.text, [t for t, w in explanation if w > 0]), status=item.status,
+        highlighted=highlight(item.text, [t for t, w, _c in explanation if w > 0 or _c]), status=item.status,
         redacted_text=item.redacted_text, score=item.score, model_version=item.model_version,
-        explanation=explanation, language=item.language, route=item.route, route_reason=item.route_reason,
+        explanation=explanation, language=item_language(item), route=item.route, route_reason=item.route_reason,
         reach=item.reach, report_count=item.report_count, reports=tuple((r, int(n)) for r, n in reports),
         url=item.url, context_title=item.context_title, opened_at=row.opened_at, waiting_seconds=row.waiting_seconds,
         overdue=row.overdue and case.state == CaseState.OPEN, claimed_by_name=row.claimed_by_name,
         claimed_by_me=row.claimed_by_me, claimed_until=row.claimed_until, excluded=row.excluded,
         appeal_statement=appeal.statement if appeal else None, history=history, group_leader=leader, group_size=size,
+        category=getattr(item, "category", "") or "",
     )
 
 
@@ -332,7 +358,7 @@ def group_of(session: Session, *, case_id: int, viewer_id: int | None = None, no
     for c, i in chosen:
         until = _aware(c.claimed_until)
         live = c.claimed_by is not None and until is not None and until > now
-        members.append(GroupMember(c.id, i.text, i.language, i.score, i.reach, i.context_title,
+        members.append(GroupMember(c.id, i.text, item_language(i), i.score, i.reach, i.context_title,
                                    names.get(c.claimed_by) if live else None, live and c.claimed_by == viewer_id))
     return GroupView(leader_id=chosen[0][0].id, members=tuple(members), sample_text=chosen[0][1].text)
 

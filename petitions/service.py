@@ -394,10 +394,13 @@ def submit_for_moderation(session: Session, *, petition: Petition, now: datetime
         from moderation import ContentRef, screen_content
 
         with session.begin_nested():
+            # Every petition waits for a moderator before it is published ("strict": held, always queued), so it
+            # appears in the one moderation queue; its reach is the people who have signed it so far.
             screen_content(session, ContentRef(
                 kind="petition", item_id=petition.id,
                 text="\n".join(t for t in (petition.action, petition.background, petition.details) if t),
-                reach=petition.signature_count, url=url or f"/petitions/{petition.id}/moderate"))
+                reach=max(petition.signature_count, petition.sponsor_count + 1), strict=True,
+                url=url or f"/petitions/{petition.id}/moderate"))
     except Exception:  # the queue works without a score; never lose the submission
         log.exception("Moderation screening failed for petition %s", petition.id)
     queue_email(session, to=petition.creator_email, template="petitions/awaiting_moderation",
@@ -474,6 +477,13 @@ def _staff_emails(session: Session, petition: Petition) -> list[tuple[str, str]]
     return out
 
 
+def _close_queue_cases(session: Session, petition: Petition, moderator_id: int, *, hidden: bool, now: datetime) -> None:
+    """The petition was decided here: it leaves the moderation queue (in this transaction)."""
+    from moderation import close_content_cases
+
+    close_content_cases(session, "petition", petition.id, moderator_id=moderator_id, hidden=hidden, now=now)
+
+
 def approve_petition(session: Session, *, petition_id: int, moderator_id: int, department_id: int | None,
                      settings: PetitionSettings, now: datetime | None = None) -> Petition:
     """Publish a pending (or previously rejected) petition for `open_days`.
@@ -496,6 +506,7 @@ def approve_petition(session: Session, *, petition_id: int, moderator_id: int, d
     petition.opened_at, petition.closes_at, petition.updated_at = now, now + timedelta(days=settings.open_days), now
     petition.rejected_at, petition.rejection_code, petition.rejection_detail = None, "", ""
     session.add(petition)
+    _close_queue_cases(session, petition, moderator_id, hidden=False, now=now)
     for email, locale in _staff_emails(session, petition):
         queue_email(session, to=email, template="petitions/published", locale=locale, context={"petition": petition})
     return petition
@@ -528,6 +539,7 @@ def reject_petition(session: Session, *, petition_id: int, moderator_id: int, co
     petition.rejected_at, petition.rejection_code, petition.rejection_detail = now, code, detail
     petition.updated_at = now
     session.add(petition)
+    _close_queue_cases(session, petition, moderator_id, hidden=petition.state == PetitionState.HIDDEN, now=now)
     for email, locale in _staff_emails(session, petition):
         queue_email(session, to=email, template="petitions/rejected", locale=locale,
                     context={"petition": petition, "reason": reasons.ReasonText(

@@ -466,3 +466,23 @@ def test_the_training_job_does_nothing_while_another_process_trains(app, tmp_pat
     (tmp_path / "models" / "abuse" / TRAINING_LOCK).unlink()
     ensure_model_job(JobContext(engine=app.state.engine, settings=settings), {})
     assert calls == [tmp_path] and not (tmp_path / "models" / "abuse" / TRAINING_LOCK).exists()
+
+
+def test_an_unscreened_english_comment_reads_english_in_the_queue_and_its_filter(app, client, helpers):
+    """An item first seen through a report was never screened: its language comes from its text, not "other"."""
+    user = helpers.add_user(app, "r@example.org")
+    with uow(app) as session:
+        report_content(session, ContentRef(kind="comment", item_id=41, text="The bus stop should move to the corner."),
+                       reporter_id=user.id, reason="off-topic")
+        report_content(session, ContentRef(kind="comment", item_id=42, text="公交车站应该搬到拐角处。"),
+                       reporter_id=user.id, reason="off-topic")
+    moderator(client, app, helpers)
+    page = client.get("/moderation/")
+    row = re.search(r'<a class="mod-excerpt"[^>]*>The bus stop', page.text).group(0)
+    assert 'lang="en"' in row
+    english = client.get("/moderation/", params={"language": "en"}).text
+    assert "The bus stop" in english and "公交车站" not in english
+    other = client.get("/moderation/", params={"language": "other"}).text
+    assert "The bus stop" not in other and "公交车站" not in other
+    case = client.get(f"/moderation/cases/{case_id_for(app, 41)}").text
+    assert "Other languages" not in case and "English" in case
