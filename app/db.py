@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy import event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 from starlette.concurrency import run_in_threadpool
 
@@ -263,6 +264,10 @@ def execute_fast(session: Session, stmt, params: dict) -> list[tuple]:
     try:
         cursor.execute(fast.sql, [values[n] for n in fast.names] if fast.positional else values)
         rows = cursor.fetchall() if cursor.description else []
+    except dialect.loaded_dbapi.Error as exc:
+        # wrapped as `session.execute` would (OperationalError, IntegrityError ...), so callers and the error
+        # handlers see one kind of database error whichever path ran the statement
+        raise DBAPIError.instance(fast.sql, values, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
     finally:
         cursor.close()
     if fast.results and rows:

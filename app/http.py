@@ -55,12 +55,28 @@ def cookie_value(header: bytes, name: bytes) -> bytes | None:
     return None
 
 
-class DatabaseIntConvertor(IntegerConvertor):
-    """`{name:int}` path parameters that fit a database integer: at most 18 digits, so every value is below
-    2^63 - 1 (a bigger one used to reach the database and fail with OverflowError). Longer numbers don't match
-    the route, so they get the ordinary 404."""
+MAX_DB_INT = 2**31 - 1  # id columns are INTEGER: 32 bits on PostgreSQL (SQLite's are 64)
 
-    regex = "[0-9]{1,18}"
+
+def digits_up_to(limit: int) -> str:
+    """A regular expression for the decimal numbers 0..`limit` (with at most as many digits as `limit`)."""
+    text = str(limit)
+    n = len(text)
+    options = [f"[0-9]{{1,{n - 1}}}"] if n > 1 else []
+    for i, digit in enumerate(text):
+        if digit != "0":
+            rest = n - i - 1
+            options.append(text[:i] + f"[0-{int(digit) - 1}]" + (f"[0-9]{{{rest}}}" if rest else ""))
+    options.append(text)
+    return "(?:" + "|".join(options) + ")"
+
+
+class DatabaseIntConvertor(IntegerConvertor):
+    """`{name:int}` path parameters that fit the database's id columns (at most 2,147,483,647). A bigger number
+    used to reach the database and fail there (OverflowError on SQLite, "integer out of range" on PostgreSQL): it
+    now doesn't match the route, so it gets the ordinary 404."""
+
+    regex = digits_up_to(MAX_DB_INT)
 
 
 _DB_INT = DatabaseIntConvertor()
