@@ -2,6 +2,7 @@
 (HiveMind freshwater, CC BY 4.0), follows a theme to its comments and answers the theme; axe-core clean."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,17 @@ def test_official_follows_a_theme_and_answers_it(live_server, page, browser, hel
     for href in thread_links:
         page.goto(live_server.state.base_url + href)
         assert page.get_by_text("The freshwater plan will set limits for every river.").first.is_visible()
+
+    # "What we heard, what we'll do" shows the theme's answer once, listing the comments it answers
+    page.goto(live_server.state.base_url + f"/consultations/{cid}/responses")
+    assert page.get_by_text("The freshwater plan will set limits for every river.").count() == 1
+    if len(thread_links) > 1:
+        summary = page.locator("details.answered-comments summary")
+        answered = int(re.search(r"In reply to (\d+) comments", summary.inner_text()).group(1))
+        assert answered >= len(thread_links)
+        summary.click()
+        assert page.locator("details.answered-comments li a").count() == answered
+    axe(page)
 
     # the dashboard counts the responses now, and the printable report is accessible too
     page.goto(live_server.state.base_url + dashboard)
