@@ -165,7 +165,8 @@ def queue(session: Session, *, filters: QueueFilters, viewer_id: int | None, now
     pairs = _open_cases(session, filters, cfg.queue_limit)
     names = _names(session, (c.claimed_by for c, _ in pairs))
     rows = [_row(c, i, names, viewer_id, now, sla) for c, i in pairs]
-    groupable = [k for k, (c, _) in enumerate(pairs) if c.appeal_id is None]
+    # petitions are decided one by one on their own page (department, petition reasons): never folded into a group
+    groupable = [k for k, (c, i) in enumerate(pairs) if c.appeal_id is None and i.kind != "petition"]
     gids = group_ids([pairs[k][1].text for k in groupable], cfg.group_similarity)
     members: dict[int, list[int]] = defaultdict(list)
     for k, gid in zip(groupable, gids, strict=True):
@@ -347,7 +348,8 @@ def group_of(session: Session, *, case_id: int, viewer_id: int | None = None, no
     """The open near-duplicate group containing `case_id` (None when the case is not open)."""
     now = now or utc_now()
     cfg = cfg or settings_of(session)
-    pairs = [(c, i) for c, i in _open_cases(session, None, cfg.queue_limit) if c.appeal_id is None]
+    pairs = [(c, i) for c, i in _open_cases(session, None, cfg.queue_limit)
+             if c.appeal_id is None and i.kind != "petition"]
     if not any(c.id == case_id for c, _ in pairs):
         return None
     gids = group_ids([i.text for _, i in pairs], cfg.group_similarity)

@@ -101,6 +101,10 @@ def load(session, *, renderer=None, now=None) -> int:
             n = max(6, min(real // 20, 2_000))
         _add_signers(session, petition, n, petition.created_at)
         petition.sponsor_count = min(5, n - 1)
+        if state == PetitionState.PENDING:  # waiting in the moderation queue, like a petition its supporters sent
+            session.add(petition)
+            session.flush()
+            service.queue_for_moderation(session, petition)
         if state in (PetitionState.OPEN, PetitionState.CLOSED):
             petition.signature_count = n
             for h in range(4, 0, -1):

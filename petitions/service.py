@@ -390,12 +390,19 @@ def submit_for_moderation(session: Session, *, petition: Petition, now: datetime
     _petition_state_changed(session)
     session.add(petition)
     session.flush()
+    queue_for_moderation(session, petition, url=url)
+    queue_email(session, to=petition.creator_email, template="petitions/awaiting_moderation",
+                locale=petition.creator_locale, context={"petition": petition})
+
+
+def queue_for_moderation(session: Session, petition: Petition, *, url: str | None = None) -> None:
+    """Put a pending petition in the moderation queue, scored. Every petition waits for a moderator before it is
+    published ("strict": held, always queued), so it is in the one queue with comments and responses; its reach
+    is the people who have signed it so far. Never raises: the petitions' own page lists it anyway."""
     try:
         from moderation import ContentRef, screen_content
 
         with session.begin_nested():
-            # Every petition waits for a moderator before it is published ("strict": held, always queued), so it
-            # appears in the one moderation queue; its reach is the people who have signed it so far.
             screen_content(session, ContentRef(
                 kind="petition", item_id=petition.id,
                 text="\n".join(t for t in (petition.action, petition.background, petition.details) if t),
@@ -403,8 +410,6 @@ def submit_for_moderation(session: Session, *, petition: Petition, now: datetime
                 url=url or f"/petitions/{petition.id}/moderate"))
     except Exception:  # the queue works without a score; never lose the submission
         log.exception("Moderation screening failed for petition %s", petition.id)
-    queue_email(session, to=petition.creator_email, template="petitions/awaiting_moderation",
-                locale=petition.creator_locale, context={"petition": petition})
 
 
 def withdraw_signature(session: Session, *, token: str, signer, now: datetime | None = None) -> int:

@@ -73,3 +73,21 @@ def test_approving_or_rejecting_a_petition_takes_it_out_of_the_queue(flow):
     assert r.status_code == 303
     assert hidden_action not in mod.get("/moderation/").text
     assert _item(flow.app, hidden)[0] == ItemStatus.HIDDEN
+
+
+def test_demo_petitions_waiting_for_a_moderator_are_in_the_main_queue(app, flow):
+    import petitions.demo
+    from app.clock import utc_now
+    from app.db import unit_of_work
+    from petitions.models import Petition
+
+    st = app.state
+    with unit_of_work(st.engine, st.events, st.renderer, st.services) as session:
+        petitions.demo.load(session, renderer=st.renderer, now=utc_now())
+    with read_session(st.engine) as s:
+        pending = s.exec(select(Petition.id, Petition.action).where(Petition.state == "pending")).all()
+    assert len(pending) == 2
+    page = _moderator(flow).get("/moderation/", params={"kind": "petition"}).text
+    for pid, action in pending:
+        row = _row(page, f'href="/petitions/{pid}/moderate"')
+        assert '<td class="num">6</td>' in row
