@@ -21,7 +21,8 @@ def domain_settings():
     sections = load_domain_settings(env_file=None)
     sections["petitions"] = dataclasses.replace(
         sections["petitions"], settle_interval_seconds=0.0, sign_rate_burst="10000/60",
-        sign_rate_sustained="10000/300", start_rate_burst="10000/60", start_rate_sustained="10000/300")
+        sign_rate_sustained="10000/300", start_rate_burst="10000/60", start_rate_sustained="10000/300",
+        page_size=500)
     sections["consultations"] = dataclasses.replace(
         sections["consultations"], comment_rate_limit="10000/60", comment_ip_rate_limit="10000/60",
         vote_rate_limit="10000/60")
