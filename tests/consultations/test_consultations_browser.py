@@ -198,3 +198,41 @@ def test_consultation_pages_pass_axe_in_both_languages(browser, live_server, hel
         axe(page)
     finally:
         context.close()
+
+
+def test_a_report_made_with_each_reason_reaches_the_moderators_queue_with_that_reason(browser, live_server, helpers,
+                                                                                       factories, axe):
+    app = live_server
+    base = app.state.base_url
+    cid = factories.consultation(app)
+    expected = {"spam": "Spam or advertising", "abuse": "Abusive language",
+                "personal-information": "Personal information", "off-topic": "Off-topic"}  # moderation's titles
+    texts = {"spam": "Cheap watches at my shop, visit now", "abuse": "Whoever wrote this plan knows nothing",
+             "personal-information": "The head teacher lives at number 12",
+             "off-topic": "What time does the football start on Saturday"}  # unlike each other: not grouped
+    comments = {reason: factories.comment(app, cid, f"author-{reason}@example.org", texts[reason])
+                for reason in expected}
+    resident = browser.new_context(locale="en-GB")
+    moderator = browser.new_context(locale="en-GB")
+    try:
+        page = resident.new_page()
+        page.set_default_timeout(15000)
+        _sign_in(page, app, helpers, "rita@example.org", name="Rita")
+        for reason, comment_id in comments.items():
+            page.goto(f"{base}/consultations/{cid}/comments/{comment_id}/report")
+            page.locator(f"input[name=reason][value='{reason}']").check()  # every reason the form offers
+            page.get_by_role("button", name="Send report").click()
+            page.get_by_text("Thank you. A moderator will review the comment.").wait_for()
+        page = moderator.new_page()
+        page.set_default_timeout(15000)
+        _sign_in(page, app, helpers, "mod@example.org", role="moderator", name="Mo")
+        for reason, comment_id in comments.items():
+            page.goto(f"{base}/moderation/?reason=report")
+            page.get_by_role("link", name=texts[reason]).click()
+            page.get_by_role("heading", name="Residents' reports").wait_for()
+            reports = page.locator("h2:has-text(\"Residents' reports\") + ul").inner_text()
+            assert reports == f"{expected[reason]}: 1", (reason, reports)
+        axe(page)
+    finally:
+        resident.close()
+        moderator.close()
