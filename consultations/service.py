@@ -282,11 +282,20 @@ class CommentLimits:
                    vote_rate=settings.vote_rate_limit)
 
 
+def _reach(consultation: Consultation, comment: Comment | None = None) -> int:
+    """How many people an item reaches, for the moderation queue's order: the consultation's published comments
+    (its discussion's size) plus the comment's own votes and replies."""
+    own = 0 if comment is None else (comment.agree_count + comment.disagree_count + comment.pass_count
+                                     + comment.reply_count)
+    return max(0, consultation.comment_count) + own
+
+
 def _screen(session: Session, consultation: Consultation, *, kind: str, item_id: int, text: str, author_id: int,
-            url: str) -> Route:
+            url: str, comment: Comment | None = None) -> Route:
     screening = screen_content(session, ContentRef(
         kind=kind, item_id=item_id, text=text, author_id=author_id, context_id=consultation.id,
-        context_title=consultation.title, url=url, strict=consultation.strict_mode))
+        context_title=consultation.title, url=url, strict=consultation.strict_mode,
+        reach=_reach(consultation, comment)))
     return Route(screening.route)
 
 
@@ -368,7 +377,8 @@ def edit_comment(session: Session, *, comment_id: int, user_id: int, body: str,
     comment.body = body
     comment.edited_at = utc_now()
     route = _screen(session, consultation, kind="comment", item_id=comment.id, text=body, author_id=user_id,
-                    url=_path(session, "consultations:comment", consultation_id=consultation.id, comment_id=comment.id))
+                    url=_path(session, "consultations:comment", consultation_id=consultation.id, comment_id=comment.id),
+                    comment=comment)
     comment.route = route.value
     if route == Route.HOLD and comment.status == CommentStatus.PUBLISHED:
         set_comment_status(session, comment, CommentStatus.HELD)
@@ -476,7 +486,8 @@ def report_comment(session: Session, *, comment_id: int, reporter_id: int, reaso
         kind="comment", item_id=comment.id, text=comment.body, author_id=comment.author_id,
         context_id=consultation.id, context_title=consultation.title,
         url=_path(session, "consultations:comment", consultation_id=consultation.id, comment_id=comment.id),
-        strict=consultation.strict_mode), reporter_id=reporter_id, reason=choice.value)
+        strict=consultation.strict_mode, reach=_reach(consultation, comment)), reporter_id=reporter_id,
+        reason=choice.value)
     count = max(comment.report_count, getattr(outcome, "report_count", 0) or 0)
     if getattr(outcome, "hide", False) or count >= limits.report_threshold:
         set_comment_status(session, comment, CommentStatus.HIDDEN)

@@ -486,3 +486,30 @@ def test_an_unscreened_english_comment_reads_english_in_the_queue_and_its_filter
     assert "The bus stop" not in other and "公交车站" not in other
     case = client.get(f"/moderation/cases/{case_id_for(app, 41)}").text
     assert "Other languages" not in case and "English" in case
+
+
+def test_queue_reach_of_a_comment_is_its_discussion_and_reactions_not_zero(app, client, helpers):
+    from consultations import models as cm
+    from consultations import service as cs
+
+    author = helpers.add_user(app, "author@example.org", name="Ann")
+    reporter = helpers.add_user(app, "reporter@example.org")
+    with uow(app) as session:
+        now = utc_now()
+        c = cm.Consultation(title="Riverside park", state=cm.ConsultationState.OPEN, created_at=now, updated_at=now,
+                            comment_count=40)
+        session.add(c)
+        session.flush()
+        cs.post_comment(session, consultation_id=c.id, author_id=author.id, body="a stupid plan for the park")
+        calm = cs.post_comment(session, consultation_id=c.id, author_id=author.id, body="Benches by the pond, please.")
+        calm.agree_count, calm.reply_count = 7, 2
+        session.add(calm)
+        session.flush()
+        cs.report_comment(session, consultation_id=c.id, comment_id=calm.id, reporter_id=reporter.id, reason="spam")
+    moderator(client, app, helpers)
+    page = client.get("/moderation/").text
+    rows = {m.group(1): m.group(2) for m in re.finditer(
+        r'<a class="mod-excerpt"[^>]*>([^<]+)</a>.*?<td class="num">[^<]*</td>\s*<td class="num">(\d+)</td>', page,
+        flags=re.S)}
+    assert rows["a stupid plan for the park"] == "40"  # the discussion it is posted into
+    assert int(rows["Benches by the pond, please."]) >= 49  # that discussion, plus its 7 votes and 2 replies
