@@ -120,3 +120,26 @@ def test_every_csv_export_neutralises_formulas(app, client, make_client, helpers
     analysis = officer.get(f"/officials/consultations/{cid}/analysis.csv")
     assert analysis.status_code == 200
     assert_formula_safe(analysis.text, [HOSTILE[0][:80]])
+
+
+def test_the_moderation_audit_export_neutralises_formulas(app, client, helpers):
+    from sqlmodel import select
+
+    from moderation import ContentRef, screen_content
+    from moderation.models import CaseState, ModerationCase, ModerationItem
+
+    state = app.state
+    with unit_of_work(state.engine, state.events, state.renderer, state.services) as s:
+        screen_content(s, ContentRef(kind="comment", item_id=1, text=HOSTILE[1], author_id=None, context_id=7,
+                                     context_title=HOSTILE[2], reach=0, url="/consultations/7#c1", strict=True))
+    with unit_of_work(state.engine) as s:
+        item = s.exec(select(ModerationItem).where(ModerationItem.item_id == 1)).one()
+        case_id = s.exec(select(ModerationCase.id).where(ModerationCase.item_pk == item.id,
+                                                         ModerationCase.state == CaseState.OPEN)).one()
+    helpers.sign_in(client, app, "admin@example.org", role="admin", name=HOSTILE[3])
+    decided = client.post(f"/moderation/cases/{case_id}/decide", data={
+        "decision": "hide", "reason": "abuse", "passages": "", "block_days": "0", "note": HOSTILE[0]})
+    assert decided.status_code == 303, decided.text
+    export = client.get("/moderation/audit.csv")
+    assert export.status_code == 200
+    assert_formula_safe(export.text.lstrip("\ufeff"), [HOSTILE[0], HOSTILE[1]])
