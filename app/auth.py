@@ -112,7 +112,7 @@ class SessionCheckMiddleware:
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http":
+        if scope["type"] == "http" and not scope["path"].startswith("/static/"):  # (files don't depend on who asks)
             cookie_session = scope.get("session")
             data = cookie_session.get(SESSION_KEY) if cookie_session else None
             if data is not None:

@@ -121,6 +121,9 @@ def test_only_signed_in_requests_check_the_session_in_the_database(client, app, 
         statements.clear()
         assert client.get("/about").status_code == 200
         assert len([s for s in statements if "user_session" in s]) == 1
+        statements.clear()
+        assert client.get("/static/civic.css").status_code == 200
+        assert statements == []
     finally:
         event.remove(app.state.engine, "before_cursor_execute", count)
 
