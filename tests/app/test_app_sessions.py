@@ -76,6 +76,8 @@ def test_sign_out_everywhere_ends_every_session_of_that_person_only(client, app,
     helpers.sign_in(bob, app, "bob@example.org")
     page = client.get("/account")
     assert 'action="/account/sign-out-everywhere"' in page.text and "Sign out everywhere" in page.text
+    assert "A sign-in lasts 3 days at most." in page.text
+    assert "在所有设备上退出登录" in client.get("/account", headers={"Accept-Language": "zh-CN"}).text
     # like every unsafe request, it is refused from another site
     refused = phone.post("/account/sign-out-everywhere", headers={"Sec-Fetch-Site": "cross-site"})
     assert refused.status_code == 403 and _signed_in(client.get("/account"))
