@@ -238,8 +238,8 @@ async def comment(request: Request, *, values=None, errors=None, response_values
     ctx = {"cp": page, "consultation": page.consultation, "values": values or {"body": ""}, "errors": errors or {},
            "response_values": response_values or {}, "response_errors": response_errors or {},
            "decisions": _decision_options(), **_common(request), "can_manage": _can_manage(staff, page.consultation),
-           "reply_count_oob": _on_page(request, _url(request, "consultations:comment", consultation_id=cid,
-                                                     comment_id=page.comment.id))}
+           "reply_count_oob": _reply_count_oob(request, _url(request, "consultations:comment", consultation_id=cid,
+                                                             comment_id=page.comment.id))}
     return render(request, "consultations/comment.html", ctx, partial="consultations/_replies.html",
                   status_code=status_code)
 
@@ -286,11 +286,13 @@ async def post_comment(request: Request) -> Response:
     return RedirectResponse(f"{target}#comment-{new_comment.id}", 303)
 
 
-def _on_page(request: Request, path: str) -> bool:
-    """An htmx post made from the page at `path` (its other regions, such as a heading's count, can be updated)."""
+def _reply_count_oob(request: Request, comment_path: str) -> str:
+    """After a reply posted with htmx, which count outside the swapped replies region shows the new number: the
+    "Replies (N)" heading on the comment's own page ("heading"), or the "Show N replies" link of a thread whose
+    replies were opened in place ("link"); "" when nothing was posted with htmx."""
     if request.method != "POST" or not is_htmx(request):
-        return False
-    return urlsplit(request.headers.get("hx-current-url", "")).path == path
+        return ""
+    return "heading" if urlsplit(request.headers.get("hx-current-url", "")).path == comment_path else "link"
 
 
 async def _with_params(request: Request, **path_params) -> Request:

@@ -102,6 +102,7 @@ def test_resident_comments_replies_and_votes_with_javascript(page, live_server, 
     replies.get_by_role("button", name="Post comment").click()
     replies.get_by_text("Inline reply with htmx").wait_for()
     assert page.evaluate("window.__noReload") is True
+    assert page.locator(f"#show-replies-{other}").inner_text() == "Show 2 replies"  # the link counts it too
     assert page.url.endswith(f"/consultations/{cid}")
     # On the comment's own page, the heading's count follows a reply posted with htmx.
     page.goto(f"{app.state.base_url}/consultations/{cid}/comments/{other}")

@@ -129,10 +129,12 @@ def test_the_reply_count_in_the_heading_follows_a_reply_with_and_without_javascr
                           headers={"HX-Request": "true", "HX-Current-URL": f"https://testserver{page_url}"})
     assert swapped.status_code == 200 and "Second reply" in swapped.text
     assert re.search(rf'<span class="count" id="reply-count-{top}" hx-swap-oob="true">\(2\)</span>', swapped.text)
-    # Replying inside a thread page (replies opened in place) has no such heading to update.
+    # Replying inside a thread page (replies opened in place): the "Show N replies" link counts it instead.
+    assert f'id="show-replies-{top}"' in client.get(f"/consultations/{cid}").text
     inline = client.post(f"/consultations/{cid}/comments", data={"body": "Third reply", "parent_id": str(top)},
                          headers={"HX-Request": "true", "HX-Current-URL": f"https://testserver/consultations/{cid}"})
-    assert "Third reply" in inline.text and "hx-swap-oob" not in inline.text
+    assert "Third reply" in inline.text and f'id="reply-count-{top}"' not in inline.text
+    assert re.search(rf'<a id="show-replies-{top}" hx-swap-oob="true"[^>]*>Show 3 replies</a>', inline.text)
 
 
 def test_replies_to_deleted_or_hidden_comments_are_refused(app, client, helpers, factories):
