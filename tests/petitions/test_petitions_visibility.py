@@ -274,3 +274,22 @@ def test_json_list_loads_a_page_in_a_fixed_number_of_queries(app, client, count_
     item = full.json()["data"][0]
     assert item["title"] == "Petition number 41" and item["response"]["summary"] == "Answer 41"
     assert item["signatures_by_area"] == [{"area": "North", "count": 41}]
+
+
+def test_a_stop_updates_link_shows_no_title_once_the_petition_is_hidden(flow, app, make_client):
+    from app.db import unit_of_work
+    from petitions import service
+
+    pid = flow.open_petition(action=ACTION)
+    assert flow.sign(pid, "reader@example.org").status_code == 200
+    with read_session(app.state.engine) as s:
+        sid = s.exec(select(Signature.id).where(Signature.email == "reader@example.org")).one()
+    token = app.state.signer.sign(service.STOP_UPDATES_PURPOSE, {"sid": sid}, single_use=False)
+    visitor = make_client()
+    assert ACTION in visitor.get(f"/petitions/signatures/stop-updates?token={token}").text
+    with unit_of_work(app.state.engine) as s:
+        service.hide_petition(s, petition_id=pid, code="defamatory")
+    page = visitor.get(f"/petitions/signatures/stop-updates?token={token}")
+    assert page.status_code == 200 and "Elm Road" not in page.text
+    done = visitor.post("/petitions/signatures/stop-updates", data={"token": token})
+    assert done.status_code == 200 and "Elm Road" not in done.text and "still counts" in done.text
