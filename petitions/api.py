@@ -43,12 +43,14 @@ def petition_json(request: Request, view) -> dict:
         "department": view.department_name or None,
         "response_threshold_reached_at": _iso(view.response_threshold_at),
         "debate_threshold_reached_at": _iso(view.debate_threshold_at),
+        # a hidden petition's page shows only that it was rejected and why: neither does the API
         "response": {"summary": view.response.summary, "details": view.response.details,
                      "decision": view.response.decision, "follow_up_on": _iso(view.response.follow_up_on),
-                     "published_at": _iso(view.response.published_at)} if view.response else None,
+                     "published_at": _iso(view.response.published_at)} if view.response and not hidden else None,
         "debate": {"debated_on": _iso(view.debate.debated_on), "summary": view.debate.summary,
-                   "links": list(view.debate.links), "published_at": _iso(view.debate.published_at)} if view.debate else None,
-        "signatures_by_area": [{"area": a, "count": n} for a, n in view.areas],
+                   "links": list(view.debate.links), "published_at": _iso(view.debate.published_at)}
+        if view.debate and not hidden else None,
+        "signatures_by_area": [] if hidden else [{"area": a, "count": n} for a, n in view.areas],
     }
 
 

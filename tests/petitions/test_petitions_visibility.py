@@ -131,6 +131,7 @@ def test_api_never_returns_a_hidden_petitions_private_rejection_details(flow, cl
     assert body.status_code == 200
     assert "case 4411" not in body.text and "Elm Road" not in body.text
     assert body.json()["rejection"]["code"] == "defamatory"
+    assert body.json()["signatures_by_area"] == [] and body.json()["response"] is None  # the page shows neither
 
 
 def test_api_404s_wherever_the_public_page_404s(flow, client):
