@@ -60,6 +60,7 @@ def test_cards_headings_and_paragraphs(live_server, browser, axe, locale):
         assert texts == ["Benches let older people walk further.", "They cost little and last for decades.",
                          "Ten benches."]
         assert page.locator("p:empty").count() == 0
+        assert _axe_rule(page, "heading-order") == []
         axe(page)
     finally:
         context.close()
