@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from security_world import build_world
+from security_world import FIGURES, build_world
 
 
 @pytest.fixture
@@ -32,3 +32,10 @@ def domain_settings():
 @pytest.fixture
 def world(app, helpers):
     return build_world(app, helpers)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FIGURES:
+        terminalreporter.section("standing security checks")
+        for line in FIGURES:
+            terminalreporter.write_line(line)

@@ -27,6 +27,15 @@ EMAILS = {
 }
 
 
+FIGURES: list[str] = []
+
+
+def report(line: str) -> None:
+    """Print a standing check's figures; tests/security/conftest.py repeats them in the run's summary."""
+    print("\n" + line)
+    FIGURES.append(line)
+
+
 # ----- the routing table -----
 
 @dataclasses.dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from security_world import OWN_OFFICIAL, ROLES, all_routes, revoked_session_for, session_for
+from security_world import EMAILS, OWN_OFFICIAL, ROLES, all_routes, report, revoked_session_for, session_for
 
 MATRIX_ROLES = (*ROLES, OWN_OFFICIAL)
 EVERYONE = frozenset(MATRIX_ROLES)
@@ -41,6 +41,7 @@ TABLE: dict[str, Rule] = {
     "GET /static/{path}": R(EVERYONE),
     "GET /account": R(SIGNED_IN),
     "POST /account": R(SIGNED_IN),
+    "POST /account/sign-out-everywhere": R(EVERYONE, why="without a session there is nothing to end"),
     "GET /auth/sign-in": R(EVERYONE),
     "POST /auth/sign-in": R(EVERYONE),
     "GET /auth/confirm": R(EVERYONE),
@@ -194,28 +195,35 @@ def _call(client, method: str, path: str):
     return client.request(method, path, data={})
 
 
-def _ordered(routes):
-    return sorted(routes, key=lambda r: r.key == SIGN_OUT)
-
-
-SIGN_OUT = "POST /auth/sign-out"  # ends the session: called last so it does not change what other calls see
+# These end the session: called last so they do not change what the role's other calls see.
+SESSION_ENDERS = ("POST /account/sign-out-everywhere", "POST /auth/sign-out")
 
 
 def run_matrix(clients: dict, app, world, *, as_if: dict | None = None) -> tuple[int, list[str]]:
     """Call every route with every client; `as_if` maps a client to the role whose rights it must have."""
     params = _params(world)
     checked, failures = 0, []
-    routes = _ordered(all_routes(app))
+    routes = all_routes(app)
     for role, client in clients.items():
         expected_role = (as_if or {}).get(role, role)
-        calls = [(key.split(" ", 1)[0], key.split(" ", 1)[1].format(**params), rule)
-                 for key, rule in PRIVATE_READS.items()]
-        calls = [(route.method, route.fill(params), TABLE[route.key]) for route in routes][:-1] + calls \
-            + [(routes[-1].method, routes[-1].fill(params), TABLE[routes[-1].key])]
-        assert routes[-1].key == SIGN_OUT
+        calls = [(route.method, route.fill(params), TABLE.get(route.key)) for route in routes
+                 if route.key not in SESSION_ENDERS]
+        calls += [(key.split(" ", 1)[0], key.split(" ", 1)[1].format(**params), rule)
+                  for key, rule in PRIVATE_READS.items()]
+        calls += [(route.method, route.fill(params), TABLE.get(route.key))
+                  for key in SESSION_ENDERS for route in routes if route.key == key]
         for method, path, rule in calls:
+            if rule is None:
+                failures.append(f"{method} {path}: no entry in TABLE")
+                continue
             checked += 1
-            problem = _judge(rule, expected_role, _call(client, method, path))
+            response = _call(client, method, path)
+            if expected_role == "demoted":
+                # signed out by the role change, or a resident: either way no more than a resident may do
+                demoted_may = "resident" in rule.who and response.status_code < 500
+                problem = None if demoted_may else _judge(rule, "resident", response)
+            else:
+                problem = _judge(rule, expected_role, response)
             if problem:
                 failures.append(f"{role}: {method} {path} -> {problem}")
     return checked, failures
@@ -235,7 +243,7 @@ def test_every_route_refuses_every_role_it_should_with_a_fresh_session(app, worl
     clients = {role: session_for(make_client, app, helpers, role) for role in MATRIX_ROLES}
     checked, failures = run_matrix(clients, app, world)
     n_routes = len(all_routes(app)) + len(PRIVATE_READS)
-    print(f"\nauthorization matrix (fresh sessions): {n_routes} routes x {len(clients)} roles = {checked} checks, "
+    report(f"authorization matrix (fresh sessions): {n_routes} routes x {len(clients)} roles = {checked} checks, "
           f"{len(failures)} failures")
     assert not failures, "\n".join(failures)
 
@@ -245,6 +253,17 @@ def test_a_cookie_replayed_after_sign_out_has_no_rights(app, world, make_client,
                if role != "anonymous"}
     checked, failures = run_matrix(clients, app, world, as_if={role: "anonymous" for role in clients})
     n_routes = len(all_routes(app)) + len(PRIVATE_READS)
-    print(f"\nauthorization matrix (revoked sessions): {n_routes} routes x {len(clients)} roles = {checked} checks, "
+    report(f"authorization matrix (revoked sessions): {n_routes} routes x {len(clients)} roles = {checked} checks, "
           f"{len(failures)} failures")
+    assert not failures, "\n".join(failures)
+
+
+def test_a_staff_cookie_has_no_more_than_resident_rights_once_the_role_is_taken_away(app, world, make_client, helpers):
+    clients = {role: session_for(make_client, app, helpers, role) for role in ("official_own", "moderator", "admin")}
+    for role in clients:
+        helpers.add_user(app, EMAILS[role][0], role="resident")  # the operator's `civic add-user --role resident`
+    checked, failures = run_matrix(clients, app, world, as_if={role: "demoted" for role in clients})
+    n_routes = len(all_routes(app)) + len(PRIVATE_READS)
+    report(f"authorization matrix (demoted staff): {n_routes} routes x {len(clients)} roles = {checked} checks, "
+           f"{len(failures)} failures")
     assert not failures, "\n".join(failures)

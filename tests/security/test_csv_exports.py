@@ -9,7 +9,7 @@ import io
 import re
 from pathlib import Path
 
-from security_world import EMAILS, all_routes, session_for
+from security_world import EMAILS, all_routes, report, session_for
 
 ROOT = Path(__file__).resolve().parents[2]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -119,7 +119,7 @@ def test_every_csv_export_neutralises_formulas(app, world, make_client, helpers)
             failures.append(f"{path}: cells that start a formula: {bad[:5]}")
         if "HYPERLINK" in text or "cmd|" in text:
             carried += 1
-    print(f"\nCSV: {len(exports)} exports, {rows} rows, hostile text carried by {carried}, "
+    report(f"CSV: {len(exports)} exports, {rows} rows, hostile text carried by {carried}, "
           f"{len(failures)} exports with formula cells")
     assert not failures, "\n".join(failures)
     assert carried >= 4, "the exports should carry the residents' (neutralised) text"

@@ -8,6 +8,7 @@ import time
 
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from security_world import report
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
@@ -56,6 +57,6 @@ def test_the_api_answers_every_generated_request_as_its_document_says(app, world
             for value in ids.get(name, []):
                 cases += _run(operation, GenerationMode.POSITIVE, PINNED_EXAMPLES, statuses,
                               path_parameters={name: value})
-    print(f"\nschemathesis: {len(operations)} operations, {cases} cases in {time.monotonic() - started:.1f} s, "
+    report(f"schemathesis: {len(operations)} operations, {cases} cases in {time.monotonic() - started:.1f} s, "
           f"statuses {dict(sorted(statuses.items()))}, 0 failures")
     assert not any(s >= 500 for s in statuses)

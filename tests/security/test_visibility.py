@@ -8,7 +8,7 @@ import itertools
 import re
 import time
 
-from security_world import all_routes, session_for
+from security_world import all_routes, report, session_for
 
 # Query strings the crawler adds to every route (handlers read these; unknown ones are ignored).
 STATIC_QUERIES = [
@@ -76,7 +76,7 @@ def test_nothing_unpublished_shows_to_the_public(app, world, client):
     assert len(world.secrets) >= 12
     started = time.monotonic()
     requests, leaks = crawl(client, app, world)
-    print(f"\nvisibility: {len(world.secrets)} markers in {requests} anonymous requests "
+    report(f"visibility: {len(world.secrets)} markers in {requests} anonymous requests "
           f"({time.monotonic() - started:.1f} s), {len(leaks)} leaks")
     assert not leaks, "\n".join(leaks)
 
@@ -84,5 +84,5 @@ def test_nothing_unpublished_shows_to_the_public(app, world, client):
 def test_nothing_unpublished_shows_to_a_resident_who_did_not_write_it(app, world, make_client, helpers):
     c = session_for(make_client, app, helpers, "author")  # wrote only the world's public comment
     requests, leaks = crawl(c, app, world, static_queries=("", "facet=draft", "state=hidden"))
-    print(f"\nvisibility (signed-in resident): {requests} requests, {len(leaks)} leaks")
+    report(f"visibility (signed-in resident): {requests} requests, {len(leaks)} leaks")
     assert not leaks, "\n".join(leaks)

@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 
 from app.clock import utc_now
 from app.db import unit_of_work
-from security_world import EMAILS
+from security_world import EMAILS, report
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -198,14 +198,14 @@ def build(app, helpers) -> Plan:
         qids = session.exec(select(Question.id).where(Question.consultation_id == main)).all()
     for qid, q in list(zip(qids, questions))[:2]:
         plan.show("anonymous", f"/consultations/{main}/questions/{qid}", "consultation questions", q)
-    report = consultation_ids[-1]
+    reported = consultation_ids[-1]
     with _uow(app) as session:
-        service.change_state(session, user_id=official, consultation_id=report, action="close")
+        service.change_state(session, user_id=official, consultation_id=reported, action="close")
     with _uow(app) as session:
-        service.publish_report(session, user_id=official, consultation_id=report, text=joined(ALL, "\n"))
+        service.publish_report(session, user_id=official, consultation_id=reported, text=joined(ALL, "\n"))
     plan.put("closing report (HTML)", ALL)
-    plan.show("anonymous", f"/consultations/{report}", "closing report (HTML)", ALL)
-    plan.show("anonymous", f"/consultations/{report}/responses", "closing report (HTML)", ALL)
+    plan.show("anonymous", f"/consultations/{reported}", "closing report (HTML)", ALL)
+    plan.show("anonymous", f"/consultations/{reported}/responses", "closing report (HTML)", ALL)
 
     # ----- comments, replies, display names, officials' responses; moderation queue -----
     limits = service.CommentLimits(comment_rate="100000/60", comment_ip_rate="100000/60")
@@ -375,7 +375,7 @@ def test_no_payload_runs_injects_or_requests_anything(live_server, browser, help
         context.close()
     fields = {f for _, f, _ in shown}
     pages = {p for _, _, p in shown}
-    print(f"\nXSS corpus: {len(PAYLOADS)} payloads through {len(plan.fields)} fields "
+    report(f"XSS corpus: {len(PAYLOADS)} payloads through {len(plan.fields)} fields "
           f"({sum(len(g) for g in plan.fields.values())} payload x field placements); "
           f"{len(shown)} payload x field x page sightings over {len(fields)} fields and {len(pages)} pages "
           f"({len(plan.visits)} page loads, build {built:.1f} s, total {time.monotonic() - started:.1f} s); "
