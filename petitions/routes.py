@@ -191,6 +191,11 @@ async def detail(request: Request):
     return await _cached_page(request, build)
 
 
+def _may_respond(actor, view) -> bool:
+    """Only the responsible department's officials (and admins) see, open and use the response forms."""
+    return actor is not None and service.may_respond(actor.role, actor.department_id, view.department_id)
+
+
 def _detail_context(request: Request, view, values=None, errors=None) -> dict:
     from app.charts import bar_chart
 
@@ -201,7 +206,7 @@ def _detail_context(request: Request, view, values=None, errors=None) -> dict:
                           description=_("Confirmed signatures in each area, largest first."))
     actor = current_actor(request)
     return {"p": view, "ps": settings, "chart": chart, "values": values or {"name": "", "email": "", "area": "", "notify": False},
-            "errors": errors or {}, "can_respond": bool(actor and actor.has_role(Role.OFFICIAL)),
+            "errors": errors or {}, "can_respond": _may_respond(actor, view),
             "can_moderate": bool(actor and actor.has_role(Role.MODERATOR))}
 
 
@@ -498,6 +503,8 @@ async def _official_outcome(request: Request, *, initial, parse, publish, templa
     view = await run_query(request, queries.petition_view, petition_id=petition_id)
     if view is None or view.state not in queries.PUBLISHED:
         raise NotFound(_("We couldn't find a published petition with that number."))
+    if not _may_respond(actor, view):  # before the form is shown or read: never a form that can only fail
+        raise service.not_your_department()
     values = initial(view)
     errors, status = {}, 200
     if request.method == "POST":

@@ -595,10 +595,21 @@ def update_reason(session: Session, *, admin_id: int, code: str, title: str, des
 
 # ----- officials -----
 
+def may_respond(role: str | None, user_department_id: int | None, petition_department_id: int | None) -> bool:
+    """The department rule for petitions: admins always; officials of the department responsible for it."""
+    if role == Role.ADMIN:
+        return True
+    return role == Role.OFFICIAL and petition_department_id is not None and user_department_id == petition_department_id
+
+
+def not_your_department() -> PermissionDenied:
+    return PermissionDenied(_("Only officials of the department responsible for this petition can respond to it."))
+
+
 def _check_official(session: Session, official_id: int, petition: Petition):
     user = require_user_role(session, official_id, Role.OFFICIAL)
-    if user.role != Role.ADMIN and (petition.department_id is None or user.department_id != petition.department_id):
-        raise PermissionDenied(_("Only officials of the department responsible for this petition can respond to it."))
+    if not may_respond(user.role, user.department_id, petition.department_id):
+        raise not_your_department()
     if petition.state not in PUBLISHED:
         raise InvalidState(_("Only published petitions can get a response."))
     return user
