@@ -278,7 +278,7 @@ async def sign(request: Request):
             errors, status = {"form": _(exc.message)}, 429
             headers = {"Retry-After": str(exc.retry_after)}
         except InvalidState as exc:
-            errors, status = {"form": exc.message}, 409
+            errors, status = {"form": _(exc.message)}, 409  # raised in the writer thread, in English
         else:
             if result.status in ("created", "resent"):
                 ctx = {"email": data.email, "resent": result.status == "resent"}
