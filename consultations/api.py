@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.db import run_query
-from app.errors import NotFound
+from app.errors import N_, NotFound, ValidationFailed
 from app.i18n import gettext as _
 from app.models import Department
 
@@ -55,7 +55,11 @@ async def list_consultations(request: Request) -> JSONResponse:
         page = max(1, int(request.query_params.get("page", "1")))
     except ValueError:
         page = 1
-    items, total, pages = await run_query(request, _list, state=request.query_params.get("state"), page=page)
+    state = request.query_params.get("state") or None
+    if state is not None and state not in {s.value for s in VISIBLE_STATES}:
+        raise ValidationFailed({"state": "invalid"}, message=N_(
+            "Unknown state filter. Use one of: open, closed, reported (or none for all)."))
+    items, total, pages = await run_query(request, _list, state=state, page=page)
     return JSONResponse({"items": [_summary(request, c) for c in items], "page": min(page, pages), "pages": pages,
                          "total": total})
 
@@ -133,7 +137,9 @@ OPENAPI_PATHS: dict = {
             {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
         ],
         "responses": {"200": {"description": "A page of consultations (50 per page)", "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/ConsultationList"}}}}},
+            "application/json": {"schema": {"$ref": "#/components/schemas/ConsultationList"}}}},
+            "422": {"description": "Unknown state filter", "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
     }},
     "/consultations/{id}": {"get": {
         "summary": "One consultation with its questions, officials' responses and closing report",
