@@ -86,3 +86,44 @@ def test_nothing_unpublished_shows_to_a_resident_who_did_not_write_it(app, world
     requests, leaks = crawl(c, app, world, static_queries=("", "facet=draft", "state=hidden"))
     report(f"visibility (signed-in resident): {requests} requests, {len(leaks)} leaks")
     assert not leaks, "\n".join(leaks)
+
+
+def test_links_in_e_mails_show_nothing_of_a_hidden_petition(app, world, client):
+    """A sponsor link is shared freely and a signer's links never expire: once the petition is hidden, none of
+    them shows its text (or the moderator's private explanation) any more."""
+    from sqlmodel import select
+
+    from app.db import read_session
+    from petitions import service
+    from petitions.models import Signature
+
+    signer = app.state.signer
+    with read_session(app.state.engine) as session:
+        sid = session.exec(select(Signature.id).where(Signature.petition_id == world.petition_hidden)).first()
+    sponsor = service.sponsor_token(signer, world.petition_hidden)
+    withdraw = signer.sign(service.WITHDRAW_PURPOSE, {"sid": sid}, single_use=False)
+    stop = signer.sign(service.STOP_UPDATES_PURPOSE, {"sid": sid}, single_use=False)
+    confirm = signer.sign(service.SIGNATURE_PURPOSE, {"sid": sid})
+    calls = [
+        ("GET", f"/petitions/{world.petition_hidden}/sponsor?token={sponsor}", None),
+        ("POST", f"/petitions/{world.petition_hidden}/sponsor", {"token": sponsor, "name": "Sam Sponsor",
+                                                                 "email": "sam@example.org", "area": "North"}),
+        ("GET", f"/petitions/{world.petition_hidden}/sign?token={sponsor}", None),
+        ("GET", f"/petitions/signatures/withdraw?token={withdraw}", None),
+        ("GET", f"/petitions/signatures/stop-updates?token={stop}", None),
+        ("POST", f"/petitions/signatures/stop-updates?token={stop}", {"token": stop}),
+        ("GET", f"/petitions/signatures/confirm?token={confirm}", None),
+        ("POST", "/petitions/signatures/confirm", {"token": confirm}),
+        ("POST", "/petitions/signatures/withdraw", {"token": withdraw}),
+    ]
+    markers = [m for k, m in world.secrets.items() if k.startswith("petition-hidden")]
+    leaks = []
+    for method, url, data in calls:
+        response = client.request(method, url, data=data)
+        if response.status_code >= 300 and response.status_code < 400:
+            response = client.get(response.headers["location"])
+        shown = [m for m in markers if m in response.text]
+        if response.status_code >= 500 or shown:
+            leaks.append(f"{method} {url.split('?')[0]} -> {response.status_code} shows {shown}")
+    report(f"visibility (links of a hidden petition): {len(calls)} links, {len(leaks)} leaks")
+    assert not leaks, "\n".join(leaks)
