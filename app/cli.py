@@ -3,13 +3,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import importlib
 import json
 import logging
+import os
 import signal
 import sys
+from pathlib import Path
 
 from app.config import SettingsError, load_settings
+
+log = logging.getLogger("civic")
 
 # Domains add their own command groups through `register(subparsers)`.
 DOMAIN_CLIS = ("moderation.cli", "moderation.analysis.cli", "consultations.cli", "petitions.cli")
@@ -50,11 +55,43 @@ def proxy_options(settings) -> dict:
     return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
 
 
+def _base_url_is_set(env_file: str | Path = ".env") -> bool:
+    """Whether the operator set CIVIC_BASE_URL (in the environment or `.env`), as load_settings reads it."""
+    from starlette.config import Config
+
+    path = Path(env_file)
+    return Config(path if path.is_file() else None)("CIVIC_BASE_URL", default=None) is not None
+
+
+def served_base_url(host: str, port: int) -> str:
+    """The URL of `civic serve --host HOST --port PORT` as a browser on this machine reaches it."""
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def _default_base_url(args, settings):
+    """Without CIVIC_BASE_URL, links in e-mails and the API point at the host and port being served.
+
+    Set in the environment, so every server process (`--workers`) reads the same value; logged once, here.
+    """
+    if _base_url_is_set():
+        return settings
+    base = served_base_url(args.host, args.port)
+    os.environ["CIVIC_BASE_URL"] = base
+    log.info("CIVIC_BASE_URL is not set: links in e-mails and the API use %s, the address being served. "
+             "Set CIVIC_BASE_URL to the public address when people reach Civic another way.", base)
+    return dataclasses.replace(settings, base_url=base)
+
+
 def cmd_serve(args, settings) -> int:
     import uvicorn
 
     from app.migrate import upgrade
 
+    settings = _default_base_url(args, settings)
     engine = _engine(settings)
     upgrade(engine)
     if args.demo:
