@@ -6,6 +6,7 @@ language. The locale comes from the visitor's choice (cookie), then Accept-Langu
 from __future__ import annotations
 
 import contextvars
+import re
 import functools
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +26,7 @@ PACKAGES = ("app", "petitions", "consultations", "moderation")
 _current: contextvars.ContextVar[NullTranslations] = contextvars.ContextVar("civic_translations")
 _current_locale: contextvars.ContextVar[str] = contextvars.ContextVar("civic_locale", default="en")
 _catalogs: dict[str, NullTranslations] = {}
+_NUM = re.compile(r"%\(num\)[sd]")
 
 
 def _babel_name(locale: str) -> str:
@@ -83,10 +85,81 @@ def gettext(message: str, **variables) -> str:
 
 
 def ngettext(singular: str, plural: str, n: int, **variables) -> str:
+    """Plural message; `%(num)s` (or `%(num)d`) is `n` written for the locale ("10,201 signatures")."""
     translations = _current.get(None) or translations_for(current_locale())
     text = translations.ngettext(singular, plural, n)
-    variables.setdefault("num", n)
-    return text % variables
+    if "num" not in variables:
+        # Only `num` here: Jinja's ngettext calls this without the template's other variables and fills them in.
+        text = _NUM.sub(format_number(n).replace("%", "%%"), text)
+    return text % variables if variables else text.replace("%%", "%")
+
+
+# ----- formatting: every date and number on a page or in an e-mail goes through these (Babel, per locale) -----
+
+def babel_locale(locale: str | None = None) -> str:
+    return "zh_Hans_CN" if (locale or current_locale()) == "zh-Hans" else "en_GB"
+
+
+def format_number(value) -> str:
+    """A count or amount with the locale's separators: 10,201."""
+    from babel.numbers import format_decimal
+
+    return "" if value is None else format_decimal(value, locale=babel_locale())
+
+
+def _parse(value):
+    """Dates that travelled as ISO text (job payloads, JSON metadata) are formatted like the others."""
+    if not isinstance(value, str):
+        return value
+    from datetime import date, datetime
+
+    if not value.strip():
+        return None
+    try:
+        return datetime.fromisoformat(value) if len(value) > 10 else date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def format_date(value) -> str:
+    """The one date style of the site: "3 December 2026" (zh: "2026年12月3日")."""
+    from datetime import datetime
+
+    from babel.dates import format_date as _format_date
+
+    value = _parse(value)
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.date()
+    return _format_date(value, format="long", locale=babel_locale())
+
+
+def format_datetime(value) -> str:
+    """A moment: the site's date style and the time to the minute: "3 December 2026, 18:17"."""
+    from datetime import datetime
+
+    from babel.core import Locale
+    from babel.dates import format_time
+
+    value = _parse(value)
+    if value is None:
+        return ""
+    if not isinstance(value, datetime):
+        return format_date(value)
+    locale = babel_locale()
+    pattern = str(Locale.parse(locale).datetime_formats["medium"])
+    return pattern.replace("{1}", format_date(value)).replace("{0}", format_time(value, "HH:mm", locale=locale))
+
+
+def text_language(text: str) -> str:
+    """"zh-Hans" for a text mostly in Chinese characters, "en" for one in Latin letters, "" for neither."""
+    text = text or ""
+    cjk = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff")
+    latin = sum(1 for ch in text if ch.isascii() and ch.isalpha())
+    if not cjk and not latin:
+        return ""
+    return "zh-Hans" if cjk and cjk * 3 >= latin else "en"
 
 
 def lazy_gettext(message: str, **variables) -> LazyProxy:

@@ -16,7 +16,6 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import Mount
-from starlette.staticfiles import StaticFiles
 
 import consultations.api
 import consultations.config
@@ -47,7 +46,7 @@ from app.jobs import JobContext, JobRegistry, worker_loop
 from app.mail import build_sender, deliver_pending
 from app.microcache import HttpCacheStore, MicroCacheMiddleware
 from app.schema import import_all_models
-from app.templating import STATIC_DIR, Renderer, build_environment
+from app.templating import STATIC_DIR, Renderer, VersionedStaticFiles, build_environment
 
 log = logging.getLogger("civic")
 
@@ -129,7 +128,7 @@ def create_app(
         Mount("/consultations", routes=consultations.routes.routes, name="consultations"),
         Mount("/moderation", routes=moderation.routes.routes, name="moderation"),
         Mount("/api", routes=app_api.build_routes([petitions.api, consultations.api]), name="api"),
-        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        Mount("/static", VersionedStaticFiles(directory=STATIC_DIR), name="static"),
     ]
     middleware = [
         Middleware(MicroCacheMiddleware, store=all_services["http_cache"], default_locale=settings.default_locale),

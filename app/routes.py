@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import insert, text
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from app.auth import safe_next
@@ -15,7 +15,7 @@ from app.clock import utc_now
 from app.db import read_session, write_session
 from app.i18n import COOKIE, LOCALES
 from app.models import UsedToken
-from app.templating import render
+from app.templating import STATIC_DIR, render
 
 log = logging.getLogger("civic")
 
@@ -84,6 +84,12 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok", "database": "ok", "model": model})
 
 
+async def favicon(request: Request) -> Response:
+    """Browsers ask for /favicon.ico whatever the page links to."""
+    return FileResponse(STATIC_DIR / "favicon.ico", media_type="image/vnd.microsoft.icon",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+
 async def robots(request: Request) -> Response:
     return PlainTextResponse("User-agent: *\nDisallow: /auth/\nDisallow: /moderation/\n")
 
@@ -94,4 +100,5 @@ routes = [
     Route("/locale", set_locale, methods=["GET", "POST"], name="locale"),
     Route("/healthz", healthz, name="healthz"),
     Route("/robots.txt", robots, name="robots"),
+    Route("/favicon.ico", favicon, name="favicon"),
 ]

@@ -10,14 +10,14 @@ import secrets
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import jinja2
-from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_percent
 from markupsafe import Markup
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
+from starlette.staticfiles import StaticFiles
 
 from app import i18n, sanitize
 
@@ -28,25 +28,30 @@ FLASH_KEY = "_flash"
 
 
 def _babel_locale() -> str:
-    return "zh_Hans_CN" if i18n.current_locale() == "zh-Hans" else "en_GB"
+    return i18n.babel_locale()
 
 
-def _fmt_datetime(value: datetime | None, fmt: str = "medium") -> str:
-    if value is None:
-        return ""
-    return format_datetime(value, format=fmt, locale=_babel_locale())
+def _fmt_datetime(value: datetime | None, fmt: str = "") -> str:
+    """`|datetime`: one style everywhere (the old `fmt` argument is accepted and ignored)."""
+    return i18n.format_datetime(value)
 
 
-def _fmt_date(value: date | datetime | None, fmt: str = "long") -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        value = value.date()
-    return format_date(value, format=fmt, locale=_babel_locale())
+def _fmt_date(value: date | datetime | None, fmt: str = "") -> str:
+    """`|date`: one style everywhere (the old `fmt` argument is accepted and ignored)."""
+    return i18n.format_date(value)
 
 
 def _fmt_number(value: float | int | None) -> str:
-    return "" if value is None else format_decimal(value, locale=_babel_locale())
+    return i18n.format_number(value)
+
+
+def _lang_attr(text: str | None) -> Markup:
+    """` lang="en"` on residents' text written in another language than the page's (for screen readers and
+    hyphenation); nothing when it is in the page's language or has no letters."""
+    language = i18n.text_language(text or "")
+    if not language or language == i18n.current_locale():
+        return Markup("")
+    return Markup(' lang="%s"') % language
 
 
 def _fmt_percent(value: float | None, digits: int = 0) -> str:
@@ -78,6 +83,26 @@ def _static_hashes() -> dict[str, str]:
     return hashes
 
 
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+class VersionedStaticFiles(StaticFiles):
+    """`/static/`: a file asked for with its current version (`static()` in templates adds `?v=<hash>`) may be
+    kept by browsers for a year; without it (or with an old one), for an hour."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._hashes = _static_hashes()
+
+    async def get_response(self, path: str, scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code in (200, 304):
+            wanted = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))).get("v")
+            current = self._hashes.get(path.replace("\\", "/").lstrip("/"))
+            response.headers["Cache-Control"] = IMMUTABLE if wanted and wanted == current else "public, max-age=3600"
+        return response
+
+
 def build_environment(settings) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
@@ -103,6 +128,7 @@ def build_environment(settings) -> jinja2.Environment:
         static=lambda path: f"/static/{path}?v={hashes.get(path, '0')}",
         LOCALES=i18n.LOCALES,
         LOCALE_NAMES=i18n.LOCALE_NAMES,
+        lang_attr=_lang_attr,
         settings=settings,
     )
     return env
