@@ -28,7 +28,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--label-column", required=True, help="0/1 (also accepts true/false, yes/no, abusive/ok)")
     p.set_defaults(handler=cmd_evaluate)
 
-    p = sub.add_parser("score", help="add a `score` column (probability of abuse 0..1) to a CSV")
+    p = sub.add_parser("score", help="add `score` (probability of abuse 0..1), `route` (publish, review or hold, "
+                                     "as the app would route the post) and `category` (top abuse category or empty) to a CSV")
     p.add_argument("--input", required=True, type=Path)
     p.add_argument("--text-column", required=True)
     p.add_argument("--output", required=True, type=Path)
@@ -174,27 +175,42 @@ def cmd_score(args, settings) -> int:
         clf = _load_model(settings)
     except CliError as exc:
         return _err(str(exc))
-    out_header = header + (["score"] if "score" not in header else [])
+    from app.config import load_section
+    from moderation import policy
+    from moderation.facade import ModerationSettings
+
+    cfg = load_section(ModerationSettings, "CIVIC_MODERATION_", ".env")
+    points = policy.model_operating_points(cfg, clf)
+    out_header = header + [c for c in ("score", "route", "category") if c not in header]
     texts = [r[args.text_column] or "" for r in rows]
     chunk = 2000
-    scores: list[float] = []
+    results = []
     with Progress("Scoring", total=len(texts)) as progress:
         for i in range(0, len(texts), chunk):
-            part = clf.probabilities(texts[i : i + chunk])
-            scores.extend(part)
+            part = clf.score_many(texts[i : i + chunk], explain=False)
+            results.extend(part)
             progress.advance(len(part))
+    counts: dict[str, int] = {}
     try:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         with open(args.output, "w", encoding="utf-8", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=out_header)
             w.writeheader()
-            for row, s in zip(rows, scores):
+            for row, r in zip(rows, results):
+                # routed exactly as a new post is in the app (moderation.service.screen), minus strict mode
+                choice = policy.route_for(r.probability, policy.effective_thresholds(cfg, points, r.language),
+                                          no_model_route=cfg.no_model_route, category=r.category,
+                                          held_categories=tuple(cfg.held_categories))
                 row = dict(row)
-                row["score"] = f"{s:.6f}"
+                row["score"] = f"{r.probability:.6f}"
+                row["route"] = choice.route.value
+                row["category"] = r.category
+                counts[choice.route.value] = counts.get(choice.route.value, 0) + 1
                 w.writerow(row)
     except OSError as exc:
         return _err(f"cannot write {args.output}: {exc}")
     print(f"scored {len(rows)} rows with {clf.version} -> {args.output}")
+    print("routes: " + ", ".join(f"{k} {counts.get(k, 0)}" for k in ("publish", "review", "hold")))
     return 0
 
 

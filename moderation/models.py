@@ -28,6 +28,7 @@ class CaseReason(StrEnum):
     """Why an item is in the queue (a queue filter)."""
 
     MODEL = "model"           # the score reached the review or hold threshold
+    CATEGORY = "category"     # a held or rule-only abuse category matched (threats, intimidation, ...)
     STRICT = "strict"         # the consultation is in strict mode
     NO_MODEL = "no-model"     # no usable model: humans look at everything
     REPORT = "report"         # residents reported it
@@ -70,6 +71,7 @@ class ModerationItem(SQLModel, table=True):
     score: float | None = None
     model_version: str = Field(default="none", max_length=80)
     explanation: str = Field(default="[]", sa_column=Column(Text, nullable=False, server_default="[]"))
+    category: str = Field(default="", max_length=20, sa_column_kwargs={"server_default": ""})
     route: str = Field(default="publish", max_length=10)
     route_reason: str = Field(default="", max_length=300)
     model_flagged: bool | None = None    # score at or above the review threshold (None: no score)

@@ -23,23 +23,53 @@ class RouteChoice:
     detail: str        # a short English explanation stored with the item (for moderators and logs)
 
 
-def effective_thresholds(settings, model_thresholds: dict | None) -> Thresholds:
-    """Thresholds from settings when set (>= 0), otherwise the model's validated ones; hold never below review."""
+# Categories that come from patterns alone (no labelled corpus): a match sends the item to a moderator at
+# least, whatever the model's score. Insults and group hate are learnt and route by score.
+RULE_ONLY_CATEGORIES = ("threat", "intimidation", "selfharm", "sexual")
+
+
+def model_operating_points(settings, classifier) -> dict:
+    """The model's thresholds for the configured targets (re-chosen from its stored validation scores)."""
+    points = getattr(classifier, "operating_points", None)
+    if callable(points):
+        try:
+            return points(review_recall=settings.review_recall, hold_precision=settings.hold_precision,
+                          prevalence=settings.expected_prevalence)
+        except Exception:  # noqa: BLE001 - fall back to the thresholds saved with the model
+            pass
+    return dict(getattr(classifier, "thresholds", None) or {})
+
+
+def effective_thresholds(settings, model_thresholds: dict | None, language: str = "") -> Thresholds:
+    """Thresholds from settings when set (>= 0), otherwise the model's validated ones for the post's language
+    (English's for other languages, which the English head scores); hold never below review."""
     model_thresholds = model_thresholds or {}
-    review = settings.review_threshold if settings.review_threshold >= 0 else float(model_thresholds.get("review", 0.5))
-    hold = settings.hold_threshold if settings.hold_threshold >= 0 else float(model_thresholds.get("hold", 0.9))
+    lang = "zh" if language == "zh" else "en"
+    model_review = model_thresholds.get(f"review:{lang}", model_thresholds.get("review", 0.5))
+    model_hold = model_thresholds.get(f"hold:{lang}", model_thresholds.get("hold", 0.9))
+    review = settings.review_threshold if settings.review_threshold >= 0 else float(model_review)
+    hold = settings.hold_threshold if settings.hold_threshold >= 0 else float(model_hold)
     review = min(max(review, 0.0), 1.0)
     hold = min(max(hold, review), 1.0)
     return Thresholds(review=review, hold=hold)
 
 
 def route_for(probability: float | None, thresholds: Thresholds, *, strict: bool = False,
-              no_model_route: str = "review", no_model_reason: str = "") -> RouteChoice:
-    """Decide where a new item goes. Strict mode holds everything; no score queues everything for humans."""
+              no_model_route: str = "review", no_model_reason: str = "", category: str = "",
+              held_categories: tuple[str, ...] = ("threat", "intimidation"), matched: str = "") -> RouteChoice:
+    """Decide where a new item goes. Strict mode holds everything; a held category (threats, intimidation by
+    default) is held whatever the score; a rule-only category goes to review at least; no score queues
+    everything for humans; otherwise the score decides."""
     if strict:
         return RouteChoice(Route.HOLD, "strict", "strict mode: every item is held for a moderator")
+    shown = f" ({matched})" if matched else ""
+    if category and category in held_categories:
+        return RouteChoice(Route.HOLD, "category", f"category {category}{shown} is held for a moderator"[:300])
     if probability is None:
         route = Route.HOLD if no_model_route == "hold" else Route.REVIEW
+        if category:
+            shown = f"{shown}; " if shown else " "
+            no_model_reason = f"category {category}{shown}{no_model_reason}".strip()
         detail = "no usable abuse model; a moderator looks at every item"
         if no_model_reason:
             detail += f" ({no_model_reason})"
@@ -48,6 +78,8 @@ def route_for(probability: float | None, thresholds: Thresholds, *, strict: bool
         return RouteChoice(Route.HOLD, "model", f"score {probability:.3f} >= hold threshold {thresholds.hold:.3f}")
     if probability >= thresholds.review:
         return RouteChoice(Route.REVIEW, "model", f"score {probability:.3f} >= review threshold {thresholds.review:.3f}")
+    if category in RULE_ONLY_CATEGORIES:
+        return RouteChoice(Route.REVIEW, "category", f"category {category}{shown} is reviewed whatever the score"[:300])
     return RouteChoice(Route.PUBLISH, "", f"score {probability:.3f} below review threshold {thresholds.review:.3f}")
 
 
@@ -81,6 +113,7 @@ APPROVED_CODE = "acceptable"
 
 QUEUE_REASON_LABELS = {
     "model": lazy_gettext("Model score"),
+    "category": lazy_gettext("Abuse category"),
     "strict": lazy_gettext("Strict mode"),
     "no-model": lazy_gettext("No model"),
     "report": lazy_gettext("Reports"),
@@ -103,6 +136,16 @@ DECISION_LABELS = {
     "approve": lazy_gettext("Approved"),
     "hide": lazy_gettext("Hidden"),
     "redact": lazy_gettext("Redacted"),
+}
+
+CATEGORY_LABELS = {
+    "threat": lazy_gettext("Threats and wishes of harm"),
+    "intimidation": lazy_gettext("Intimidation and doxxing"),
+    "selfharm": lazy_gettext("Encouraging self-harm"),
+    "sexual": lazy_gettext("Sexual harassment"),
+    "hate": lazy_gettext("Hateful attacks on a group"),
+    "insult": lazy_gettext("Insults and profanity aimed at a person"),
+    "": lazy_gettext("Model terms"),
 }
 
 LANGUAGE_LABELS = {

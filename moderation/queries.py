@@ -81,6 +81,7 @@ class QueueRow:
     group_size: int = 1
     member_ids: tuple[int, ...] = ()
     url: str = ""              # where the item is seen (a petition: the page where it is approved or rejected)
+    category: str = ""         # top abuse category the rules matched (threat, intimidation, ...), or ""
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ def _row(case: ModerationCase, item: ModerationItem, names: dict, viewer_id: int
         claimed_by_me=claim_live and case.claimed_by == viewer_id,
         claimed_until=claimed_until if claim_live else None,
         excluded=case.excluded_moderator_id is not None and case.excluded_moderator_id == viewer_id,
-        member_ids=(case.id,), url=item.url,
+        member_ids=(case.id,), url=item.url, category=getattr(item, "category", "") or "",
     )
 
 

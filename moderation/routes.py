@@ -31,6 +31,7 @@ def _labels() -> dict:
     return {
         "kinds": policy.KIND_LABELS, "routes": policy.ROUTE_LABELS, "queue_reasons": policy.QUEUE_REASON_LABELS,
         "decisions": policy.DECISION_LABELS, "languages": policy.LANGUAGE_LABELS, "reasons": policy.REASONS,
+        "category_labels": policy.CATEGORY_LABELS,
         "reason_title": policy.reason_title,
     }
 
@@ -173,6 +174,9 @@ async def quality(request: Request):
     version = getattr(classifier, "version", "none") if classifier is not None else "none"
     view = await run_query(request, queries.model_quality, current_version=version)
     versions = queries.model_versions(request.app.state.settings.data_dir)
+    from moderation.model_report import model_report
+
+    report = model_report(classifier.get() if hasattr(classifier, "get") else classifier, _cfg(request))
     charts = {}
     if len(view.weekly) > 1:  # a line needs at least two weeks
         charts["precision"] = line_chart([(r.period, round((r.precision or 0) * 100, 1)) for r in view.weekly],
@@ -188,7 +192,13 @@ async def quality(request: Request):
             items.append((_("%(language)s precision", language=name), round((r.precision or 0) * 100, 1)))
             items.append((_("%(language)s recall", language=name), round((r.recall or 0) * 100, 1)))
         charts["languages"] = bar_chart(items, title=_("Precision and recall by language (per cent)"), value_suffix="%")
-    return render(request, "moderation/quality.html", {"view": view, "charts": charts, "versions": versions, **_labels()})
+    if report is not None and report.categories:
+        charts["categories"] = bar_chart(
+            [(f"{policy.LANGUAGE_LABELS.get(r.language, r.language)} · {policy.CATEGORY_LABELS.get(r.category, r.category)}",
+              round(r.review_recall * 100, 1)) for r in report.categories],
+            title=_("Share caught by the review route, per category (per cent)"), value_suffix="%")
+    return render(request, "moderation/quality.html", {"view": view, "charts": charts, "versions": versions,
+                                                       "report": report, **_labels()})
 
 
 async def appeal(request: Request):

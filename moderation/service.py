@@ -134,11 +134,15 @@ def screen(session: Session, ref: ContentRef, *, now: datetime | None = None) ->
     result, failure = _score_safely(classifier, text)
     probability = result.probability
     available = bool(getattr(classifier, "available", False)) and not failure
-    thresholds = policy.effective_thresholds(cfg, getattr(classifier, "thresholds", None) if available else None)
+    points = policy.model_operating_points(cfg, classifier) if available else None
+    thresholds = policy.effective_thresholds(cfg, points, result.language)
     no_model_reason = failure or ("" if available else str(getattr(classifier, "reason", "")))
+    explanation = _explanation_items(result.explanation)
+    category = getattr(result, "category", "") or ""
+    matched = ", ".join(f'"{t}"' for t, _w, c in explanation if c == category)[:120] if category else ""
     choice = policy.route_for(probability, thresholds, strict=ref.strict, no_model_route=cfg.no_model_route,
-                              no_model_reason=no_model_reason)
-    explanation = tuple((str(term), float(weight)) for term, weight in (result.explanation or ()))
+                              no_model_reason=no_model_reason, category=category,
+                              held_categories=tuple(cfg.held_categories), matched=matched)
 
     item = _item_for(session, ref.kind, ref.item_id)
     if item is None:
@@ -154,6 +158,7 @@ def screen(session: Session, ref: ContentRef, *, now: datetime | None = None) ->
     item.score = probability
     item.model_version = result.model_version or "none"
     item.explanation = json.dumps(explanation, ensure_ascii=False)
+    item.category = category[:20]
     item.route = choice.route.value
     item.route_reason = choice.detail
     item.model_flagged = None if probability is None else probability >= thresholds.review
@@ -168,13 +173,27 @@ def screen(session: Session, ref: ContentRef, *, now: datetime | None = None) ->
     return _screening_of(item)
 
 
+def _explanation_items(raw) -> tuple[tuple[str, float, str], ...]:
+    """(term, weight, category) triples; rows stored before categories existed hold (term, weight) pairs."""
+    out = []
+    for entry in raw or ():
+        try:
+            term, weight = entry[0], entry[1]
+            category = entry[2] if len(entry) > 2 else ""
+            out.append((str(term), float(weight), str(category or "")))
+        except (TypeError, ValueError, IndexError):
+            continue
+    return tuple(out)
+
+
 def _screening_of(item: ModerationItem) -> Screening:
     try:
-        explanation = tuple((str(t), float(w)) for t, w in json.loads(item.explanation or "[]"))
+        explanation = _explanation_items(json.loads(item.explanation or "[]"))
     except (ValueError, TypeError):
         explanation = ()
     return Screening(route=Route(item.route), score=item.score, model_version=item.model_version,
-                     explanation=explanation, language=item.language, reason=item.route_reason)
+                     explanation=explanation, language=item.language, reason=item.route_reason,
+                     category=getattr(item, "category", "") or "")
 
 
 def stored_screening(session: Session, kind: str, item_id: int) -> Screening | None:

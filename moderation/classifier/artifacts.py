@@ -4,14 +4,18 @@ Layout::
 
     <data_dir>/models/abuse/
         CURRENT                      # one line: the active version
-        abuse-20261127-171500-1a2b3c4d/
-            model.joblib
-            metadata.json
+        abuse-20261203-171500-1a2b3c4d/
+            arrays.npz               # weights, idf, out-of-fold validation scores (plain numpy arrays)
+            metadata.json            # manifest: format, per-head hyperparameters and scalars, metrics, thresholds
 
-Training never deletes old versions.  Loading verifies the model file's
-sha256 and the scikit-learn version recorded in the metadata; any problem
-yields a `NullClassifier` whose `reason` says what went wrong (also logged on
-the "civic.moderation" logger).
+Why no pickle: a pickle names the project's classes and the library's private layout, so renaming a class
+or upgrading scikit-learn breaks every saved model (and loading one runs code). The manifest names a format
+version; `model.Head.from_arrays` rebuilds the scikit-learn pipeline from hyperparameters and arrays.
+
+Training never deletes old versions.  Loading verifies the arrays' sha256 and the format version; any problem
+(including an artifact of the earlier pickled format) yields a `NullClassifier` whose `reason` says what went
+wrong (also logged on the "civic.moderation" logger), so items go to human review and first-start training
+replaces it.
 """
 from __future__ import annotations
 
@@ -27,16 +31,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy
 import sklearn
 
-from .model import AbuseModel
+from .model import AbuseModel, Head
 from .scoring import ModelClassifier, NullClassifier
 
 log = logging.getLogger("civic.moderation")
 
-MODEL_FILE = "model.joblib"
+FORMAT = "civic-abuse/2"
+MODEL_FILE = "arrays.npz"
 METADATA_FILE = "metadata.json"
 CURRENT_FILE = "CURRENT"
 _VERSION_RE = re.compile(r"^abuse-\d{8}-\d{6}-[0-9a-f]{8}(?:-\d+)?$")
@@ -62,8 +66,21 @@ def save_model(data_dir: Path, model: AbuseModel, info: dict[str, Any], *, train
     """Write a new version directory; returns its version. Does not touch CURRENT."""
     root = models_root(data_dir)
     root.mkdir(parents=True, exist_ok=True)
+    info = dict(info)
+    validation = info.pop("_validation_scores", {}) or {}
+    heldout = info.pop("_heldout", None)
+    heads_meta, arrays = {}, {}
+    for key, head in model.heads.items():
+        meta, head_arrays = head.to_arrays(f"head.{key}")
+        heads_meta[key] = meta
+        arrays.update(head_arrays)
+    for name, v in validation.items():
+        arrays[f"valid.{name}.scores"] = numpy.asarray(v["scores"], dtype=numpy.float64)
+        arrays[f"valid.{name}.labels"] = numpy.asarray(v["labels"], dtype=numpy.int8)
+    for key, values in (heldout or {}).items():
+        arrays[f"heldout.{key}"] = values
     buf = io.BytesIO()
-    joblib.dump(model, buf, compress=1)
+    numpy.savez_compressed(buf, **arrays)
     blob = buf.getvalue()
     digest = hashlib.sha256(blob).hexdigest()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
@@ -76,7 +93,11 @@ def save_model(data_dir: Path, model: AbuseModel, info: dict[str, Any], *, train
         "version": version,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": runtime_versions(),
+        "format": FORMAT,
         "model_file": MODEL_FILE,
+        "heads": heads_meta,
+        "default_head": model.default,
+        "validation_languages": {name: v["language"] for name, v in validation.items()},
         "model_sha256": digest,
         "training_data_sha256": training_data_sha256,
         **info,
@@ -142,9 +163,9 @@ def load_version(data_dir: Path, version: str):
         return _null(f"unreadable metadata for {version}: {exc}")
     if not isinstance(metadata, dict):
         return _null(f"malformed metadata for {version}")
-    want = (metadata.get("versions") or {}).get("sklearn")
-    if want != sklearn.__version__:
-        return _null(f"model {version} was trained with scikit-learn {want}, running {sklearn.__version__}")
+    if metadata.get("format") != FORMAT:
+        return _null(f"model {version} is in an older format ({metadata.get('format', 'pickled')}); "
+                     "it is not loaded: items go to human review until a new model is trained")
     model_path = vdir / MODEL_FILE
     try:
         digest = sha256_file(model_path)
@@ -153,11 +174,18 @@ def load_version(data_dir: Path, version: str):
     if digest != metadata.get("model_sha256"):
         return _null(f"checksum mismatch for {version}: model file is corrupt or was modified")
     try:
-        model = joblib.load(model_path)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means "no model"
+        with numpy.load(model_path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        heads = {key: Head.from_arrays(meta, arrays, f"head.{key}") for key, meta in metadata["heads"].items()}
+        model = AbuseModel(heads, default=metadata.get("default_head", "en"))
+    except Exception as exc:  # noqa: BLE001 - any unreadable artifact means "no model"
         return _null(f"cannot load model {version}: {type(exc).__name__}: {exc}")
-    if not isinstance(model, AbuseModel):
-        return _null(f"model file for {version} does not contain an AbuseModel")
+    validation = {}
+    for name, lang in (metadata.get("validation_languages") or {}).items():
+        scores, labels = arrays.get(f"valid.{name}.scores"), arrays.get(f"valid.{name}.labels")
+        if scores is not None and labels is not None:
+            validation.setdefault(lang, []).append((scores, labels.astype(numpy.int64)))
+    heldout = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("heldout.")}
     thresholds = metadata.get("thresholds") or {}
     try:
         out = {"review": float(thresholds["review"]), "hold": float(thresholds["hold"])}
@@ -169,7 +197,8 @@ def load_version(data_dir: Path, version: str):
     except (KeyError, TypeError, ValueError, AttributeError):
         return _null(f"metadata for {version} lacks valid thresholds")
     try:
-        return ModelClassifier(model=model, version=version, thresholds=thresholds, metadata=metadata)
+        return ModelClassifier(model=model, version=version, thresholds=thresholds, metadata=metadata,
+                               validation=validation, heldout=heldout)
     except Exception as exc:  # noqa: BLE001
         return _null(f"model {version} failed to initialise: {exc}")
 

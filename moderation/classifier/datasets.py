@@ -20,6 +20,7 @@ import csv
 import gzip
 import hashlib
 import io
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,8 @@ DATASETS = {
     # name: (file, language)
     "davidson": ("davidson_hsol.csv.gz", "en"),
     "hatexplain": ("hatexplain.csv.gz", "en"),
+    "toxic_spans": ("toxic_spans.csv.gz", "en"),
+    "uk_petitions": ("uk_petition_titles.csv.gz", "en"),
     "cold": ("cold.csv.gz", "zh"),
 }
 SPLITS = ("train", "valid", "test")
@@ -120,6 +123,35 @@ def build_shipped_data(src: Path = Path("/work/shared/data"), dest: Path = DATA_
                 rows.append((r["text"], label, split))
     _write(dest / DATASETS["hatexplain"][0], rows)
     counts["hatexplain"] = len(rows)
+
+    # Toxic Spans (CC0): every post is toxic (label 1). The same post with its marked spans cut out is kept
+    # as a label-0 example, so the model learns the toxic words rather than the news-comment style.
+    rows = []
+    for split, upstream in (("train", "train"), ("valid", "trial"), ("test", "test")):
+        with open(src / f"abuse-en/toxic-spans/tsd_{upstream}.csv", encoding="utf-8", newline="") as fh:
+            for r in csv.DictReader(fh):
+                text, spans = r["text"], set(json.loads(r["spans"]))
+                rows.append((text, 1, split))
+                if spans:
+                    rest = "".join(ch for i, ch in enumerate(text) if i not in spans)
+                    rest = " ".join(rest.split())
+                    if len(rest) >= 20:
+                        rows.append((rest, 0, split))
+    _write(dest / DATASETS["toxic_spans"][0], rows)
+    counts["toxic_spans"] = len(rows)
+
+    # UK Parliament petition titles 2010-2015 (OGL v3): ordinary civic text, label 0. The 2015-2017 and
+    # closed-petition files are never shipped or trained on: the bench checks routing on them.
+    rows = []
+    with open(src / "petitions/uk-petitions-titles/published-petitions-2010-2015.csv", encoding="utf-8",
+              errors="replace", newline="") as fh:
+        for r in csv.DictReader(fh):
+            title = (r.get("Petition") or "").strip()
+            if title:
+                b = _stable_bucket(title)
+                rows.append((title, 0, "test" if b == 9 else "valid" if b == 8 else "train"))
+    _write(dest / DATASETS["uk_petitions"][0], rows)
+    counts["uk_petitions"] = len(rows)
 
     rows = []
     for split, upstream in (("train", "train"), ("valid", "dev"), ("test", "test")):

@@ -1,36 +1,43 @@
-"""The abuse model: one head per language (English, Chinese), each a hashed
-char n-gram + word n-gram TF-IDF featuriser (see features.py; the English
-head adds a few hand-written lexicon features, lexicon.py), NB-scaled
-logistic-regression weights, and Platt calibration fitted on out-of-fold
-validation scores (training.py).  Posts are routed to a head by
+"""The abuse model, built from scikit-learn parts: one head per language (English, Chinese), routed by
 `detect_language`.
 
-Batches are scored with sparse matrix algebra; a single post takes a
-numpy-only path (`AbuseModel.analyse`) that computes exactly the same logit
-and, in the same pass, each n-gram occurrence's contribution
-(coefficient x tf-idf value) for the explanation.
+Each head is a `Pipeline` of a `FeatureUnion` (hashed character n-grams inside words and hashed word n-grams,
+each through a sublinear `TfidfTransformer`, plus the category-rule columns of `rules.py` and, in English, the
+word-lexicon columns of `lexicon.py`) and a `LogisticRegression`, with Platt calibration fitted on out-of-fold
+scores (training.py). Nothing here is pickled: `to_arrays`/`from_arrays` turn a head into plain arrays and
+numbers (artifacts.py stores them with a versioned manifest), so renaming a class never breaks a saved model.
+
+Explanations: a linear model's logit is a sum over columns of weight x value. For one post we recompute the
+n-grams the vectorizers saw, hash them the way `HashingVectorizer` does (`murmurhash3_32`, seed 0, absolute
+value modulo the width) and credit each column's contribution to the word that contains it, so moderators
+see words, not hashes. Rule columns are credited to the matched phrase and carry their category.
 """
 from __future__ import annotations
 
 import math
 import re
-from operator import itemgetter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction import FeatureHasher
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils import murmurhash3_32
 
-from .features import HashedTfidf, char_grams, word_grams
-from .lexicon import lexicon_hits
+from . import rules
+from .lexicon import N_COLUMNS as N_LEXICON, lexicon_hits
 from .text import NUMBER_TOKEN, URL_TOKEN, USER_TOKEN, detect_language
 
 EXPLANATION_TERMS = 8
-_by_weight = itemgetter(1)
+WORD_TOKEN_PATTERN = r"(?u)[^\W\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+"
 _DISPLAY = {USER_TOKEN: "@user", URL_TOKEN: "<url>", NUMBER_TOKEN: "<number>"}
 _HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_WORD_RE = re.compile(WORD_TOKEN_PATTERN)
 _STRIP = " \t\n.,!?;:\"'()[]{}<>*~`-_/\\|"
-_MAX_CJK_TERM = 6
 
 
 def _sigmoid(z: float) -> float:
@@ -44,240 +51,247 @@ def _sigmoid(z: float) -> float:
 class Analysis:
     logit: float
     probability: float
-    explanation: tuple[tuple[str, float], ...]
+    explanation: tuple[tuple[str, float, str], ...]    # (term, weight, category or "")
+    category: str = ""
 
 
-def _block(doc: np.ndarray, bucket: np.ndarray, bits: int, n_docs: int, idf: np.ndarray, coef: np.ndarray):
-    """One tf-idf block for a batch, computed per (document, bucket) without scipy.
-
-    Returns (per-document sum of contributions, per-occurrence contribution);
-    identical maths to HashedTfidf.transform followed by a dot product.
-    """
-    if len(doc) == 0:
-        return np.zeros(n_docs), np.empty(0)
-    key = (doc << bits) | bucket
-    uniq, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
-    ud = uniq >> bits
-    ub = uniq & ((1 << bits) - 1)
-    x = (np.log(cnt) + 1.0) * idf[ub]
-    norms = np.sqrt(np.bincount(ud, weights=x * x, minlength=n_docs))
-    norms[norms == 0] = 1.0
-    x /= norms[ud]
-    contrib = coef[ub] * x
-    z = np.bincount(ud, weights=contrib, minlength=n_docs)
-    return z, (contrib / cnt)[inv.ravel()]
+def _rule_columns(texts):
+    return rules.features(list(texts))
 
 
-def _presence_block(doc: np.ndarray, bucket: np.ndarray, bits: int, n_docs: int, scale: float, coef: np.ndarray):
-    """Binary presence block: (per-document sum, per-occurrence share of each unique term's contribution)."""
-    if len(doc) == 0:
-        return np.zeros(n_docs), np.empty(0)
-    key = (doc << bits) | bucket
-    uniq, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
-    ud = uniq >> bits
-    contrib = coef[uniq & ((1 << bits) - 1)] * scale
-    return np.bincount(ud, weights=contrib, minlength=n_docs), (contrib / cnt)[inv.ravel()]
+def _lexicon_columns(texts):
+    return sparse.csr_matrix(lexicon_hits(list(texts))[0])
 
 
-class LinearHead:
-    """One language's model: feature hasher with idf weights, linear weights, Platt calibration."""
+def make_features(hp: dict) -> FeatureUnion:
+    """The (stateless until fitted) featuriser of one head, from its hyperparameters."""
+    parts = [
+        ("char", make_pipeline(
+            HashingVectorizer(analyzer="char_wb", ngram_range=tuple(hp["char_ngrams"]), n_features=1 << hp["char_bits"],
+                              alternate_sign=False, norm=None, lowercase=False, dtype=np.float64),
+            TfidfTransformer(sublinear_tf=True))),
+        ("word", make_pipeline(
+            HashingVectorizer(analyzer="word", ngram_range=tuple(hp["word_ngrams"]), n_features=1 << hp["word_bits"],
+                              alternate_sign=False, norm=None, lowercase=False, token_pattern=WORD_TOKEN_PATTERN,
+                              dtype=np.float64),
+            TfidfTransformer(sublinear_tf=True))),
+        ("rules", FunctionTransformer(_rule_columns, validate=False, accept_sparse=True)),
+    ]
+    if hp.get("lexicon"):
+        parts.append(("lexicon", FunctionTransformer(_lexicon_columns, validate=False, accept_sparse=True)))
+    weights = {"rules": hp.get("rules_weight", 1.0), "lexicon": hp.get("lexicon_weight", 1.0)}
+    names = {name for name, _ in parts}
+    return FeatureUnion(parts, transformer_weights={k: v for k, v in weights.items() if k in names})
 
-    def __init__(self, features: HashedTfidf, coef: np.ndarray, intercept: float):
-        self.features = features
-        self.coef = np.ascontiguousarray(np.asarray(coef, dtype=np.float64).ravel())
-        self.intercept = float(intercept)
-        self.platt_a = 1.0
-        self.platt_b = 0.0
-        self._views()
 
-    def _views(self) -> None:
-        f = self.features
-        self.coef_char = self.coef[: f.n_char]
-        self.coef_word = self.coef[f.n_char : f.n_char + f.n_word]
-        end = f.n_char + f.n_word + f.n_presence
-        self.coef_presence = self.coef[f.n_char + f.n_word : end]
-        self.coef_lexicon = self.coef[end : end + f.n_lexicon]
+def _column_hash(term: str, width: int) -> int:
+    return abs(murmurhash3_32(term, seed=0)) % width
 
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state.pop("coef_char", None)
-        state.pop("coef_word", None)
-        state.pop("coef_presence", None)
-        state.pop("coef_lexicon", None)
-        return state
 
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        self._views()
+class Head:
+    """One language's fitted pipeline with its Platt calibration."""
 
-    @property
-    def n_features(self) -> int:
-        return self.features.n_features
+    def __init__(self, hp: dict, pipeline: Pipeline, platt_a: float = 1.0, platt_b: float = 0.0):
+        self.hp = dict(hp)
+        self.pipeline = pipeline
+        self.platt_a = float(platt_a)
+        self.platt_b = float(platt_b)
+        self._index()
 
-    # -- calibration -------------------------------------------------------
-    def calibrate(self, logits: np.ndarray, labels: np.ndarray) -> None:
-        """Platt scaling fitted on held-out logits."""
-        lr = LogisticRegression(C=1e4, max_iter=1000)
-        lr.fit(np.asarray(logits, dtype=np.float64).reshape(-1, 1), np.asarray(labels))
-        self.platt_a = float(lr.coef_[0, 0])
-        self.platt_b = float(lr.intercept_[0])
+    def _index(self) -> None:
+        union: FeatureUnion = self.pipeline.named_steps["features"]
+        clf: LogisticRegression = self.pipeline.named_steps["model"]
+        self.coef = np.ascontiguousarray(clf.coef_.ravel())
+        self.intercept = float(clf.intercept_[0])
+        names = [name for name, _ in union.transformer_list]
+        widths = {"char": 1 << self.hp["char_bits"], "word": 1 << self.hp["word_bits"], "rules": rules.N_FEATURES,
+                  "lexicon": N_LEXICON}
+        self.offsets, start = {}, 0
+        for name in names:
+            self.offsets[name] = start
+            start += widths[name]
+        self.weights = dict(union.transformer_weights or {})
+        self.idf = {name: union.named_transformers[name].named_steps["tfidftransformer"].idf_
+                    for name in ("char", "word")}
+        # The scoring path below calls the same scikit-learn parts without the Pipeline/FeatureUnion wrappers
+        # (their validation and joblib dispatch cost ~1 ms per call, more than the work itself for one post):
+        # each vectorizer's own analyzer, a FeatureHasher of the same width (the hashing HashingVectorizer
+        # uses), and the tf-idf arithmetic of TfidfTransformer. tests/moderation/classifier checks that it
+        # gives the pipeline's logits.
+        self._blocks = []
+        for name in ("char", "word"):
+            vectorizer = union.named_transformers[name].named_steps["hashingvectorizer"]
+            hasher = FeatureHasher(n_features=vectorizer.n_features, input_type="string", alternate_sign=False)
+            start = self.offsets[name]
+            coef = self.coef[start:start + vectorizer.n_features]
+            self._blocks.append((name, vectorizer.build_analyzer(), hasher, self.idf[name], coef))
+        start = self.offsets["rules"]
+        self._rule_coef = self.coef[start:start + rules.N_FEATURES] * self.weights.get("rules", 1.0)
+        self._lexicon_coef = None
+        if "lexicon" in self.offsets:
+            start = self.offsets["lexicon"]
+            self._lexicon_coef = self.coef[start:start + N_LEXICON] * self.weights.get("lexicon", 1.0)
 
-    def calibrated(self, logit: float) -> float:
-        return _sigmoid(self.platt_a * logit + self.platt_b)
+    # -- persistence without pickles ------------------------------------------------------------------
+    def to_arrays(self, prefix: str) -> tuple[dict, dict[str, np.ndarray]]:
+        meta = {"hp": self.hp, "intercept": self.intercept, "platt_a": self.platt_a, "platt_b": self.platt_b}
+        arrays = {f"{prefix}.coef": self.coef, f"{prefix}.idf_char": self.idf["char"], f"{prefix}.idf_word": self.idf["word"]}
+        return meta, arrays
 
-    def calibrated_many(self, logits: np.ndarray) -> np.ndarray:
+    @classmethod
+    def from_arrays(cls, meta: dict, arrays: dict[str, np.ndarray], prefix: str) -> "Head":
+        hp = meta["hp"]
+        features = make_features(hp)
+        union_parts = dict(features.transformer_list)
+        for name in ("char", "word"):
+            tfidf = union_parts[name].named_steps["tfidftransformer"]
+            tfidf.idf_ = np.asarray(arrays[f"{prefix}.idf_{name}"], dtype=np.float64)
+        coef = np.asarray(arrays[f"{prefix}.coef"], dtype=np.float64)
+        model = LogisticRegression()
+        model.classes_ = np.array([0, 1])
+        model.coef_ = coef.reshape(1, -1)
+        model.intercept_ = np.array([float(meta["intercept"])])
+        model.n_features_in_ = coef.shape[0]
+        for _, part in features.transformer_list:  # stateless parts need no fitting; mark them fitted
+            if isinstance(part, FunctionTransformer):
+                part.fit([""])
+        pipeline = Pipeline([("features", features), ("model", model)])
+        return cls(hp, pipeline, meta["platt_a"], meta["platt_b"])
+
+    # -- scoring -------------------------------------------------------------------------------------
+    def transform(self, norm_texts: Sequence[str]) -> sparse.csr_matrix:
+        return self.pipeline.named_steps["features"].transform(list(norm_texts))
+
+    def pipeline_logits(self, norm_texts: Sequence[str]) -> np.ndarray:
+        """Logits through the full scikit-learn Pipeline (the reference the scoring path must match)."""
+        if not len(norm_texts):
+            return np.empty(0)
+        return self.transform(norm_texts) @ self.coef + self.intercept
+
+    def _score(self, texts: list[str]):
+        """(logits, {block: tf-idf matrix}, per-text rule hits) for a batch."""
+        z = np.full(len(texts), self.intercept)
+        matrices = {}
+        for name, analyzer, hasher, idf, coef in self._blocks:
+            X = hasher.transform(analyzer(t) for t in texts)
+            X.data = (np.log(X.data) + 1.0) * idf[X.indices]
+            norms = np.sqrt(np.bincount(np.repeat(np.arange(len(texts)), np.diff(X.indptr)),
+                                        weights=X.data * X.data, minlength=len(texts)))
+            norms[norms == 0] = 1.0
+            X.data /= np.repeat(norms, np.diff(X.indptr))
+            z += X @ coef
+            matrices[name] = X
+        found = [rules.hits(t) for t in texts]
+        for d, hs in enumerate(found):
+            for category in {h.category for h in hs}:
+                z[d] += self._rule_coef[rules.CATEGORIES_INDEX[category]]
+        if self._lexicon_coef is not None:
+            z += lexicon_hits(texts)[0] @ self._lexicon_coef
+        return z, matrices, found
+
+    def logits(self, norm_texts: Sequence[str]) -> np.ndarray:
+        if not len(norm_texts):
+            return np.empty(0)
+        return self._score(list(norm_texts))[0]
+
+    def calibrated(self, logits: np.ndarray) -> np.ndarray:
         z = np.clip(self.platt_a * np.asarray(logits, dtype=np.float64) + self.platt_b, -500, 500)
         return 1.0 / (1.0 + np.exp(-z))
 
-    # -- scoring -----------------------------------------------------------
-    def logits(self, norm_texts: Sequence[str], chunk: int = 5000) -> np.ndarray:
-        out = []
-        for i in range(0, len(norm_texts), chunk):
-            X = self.features.transform(norm_texts[i : i + chunk])
-            out.append(X @ self.coef + self.intercept)
-        return np.concatenate(out) if out else np.empty(0)
-
     def probabilities(self, norm_texts: Sequence[str]) -> np.ndarray:
-        return self.calibrated_many(self.logits(norm_texts))
+        return self.calibrated(self.logits(norm_texts))
 
-    def analyse(self, norm_text: str, explain: bool = True) -> Analysis:
-        return self.analyse_many([norm_text], explain=explain)[0]
-
-    def analyse_many(self, norm_texts: Sequence[str], explain: bool = True, chunk: int = 2000) -> list[Analysis]:
-        out: list[Analysis] = []
-        for i in range(0, len(norm_texts), chunk):
-            out.extend(self._analyse_chunk(norm_texts[i : i + chunk], explain))
-        return out
-
-    def _analyse_chunk(self, texts: Sequence[str], explain: bool) -> list[Analysis]:
-        f = self.features
-        n = len(texts)
-        cg = char_grams(texts, f.char_ngrams, f.char_bits)
-        wd, wb, wterms, uni = word_grams(texts, f.word_ngrams, f.word_bits)
-        zc, c_occ = _block(cg.doc, cg.bucket, f.char_bits, n, f.char_idf, self.coef_char)
-        zw, w_occ = _block(wd, wb, f.word_bits, n, f.word_idf, self.coef_word)
-        z = self.intercept + zc + zw
-        if f.n_presence:
-            zp, p_occ = _presence_block(
-                wd[uni], wb[uni] & (f.n_presence - 1), f.presence_bits, n, f.presence_scale, self.coef_presence
-            )
-            z = z + zp
-            # credit presence contributions to the unigram occurrences
-            w_occ = w_occ.copy()
-            w_occ[np.flatnonzero(uni)] += p_occ
-        lex_hits: list = []
-        if f.n_lexicon:
-            values, lex_hits = lexicon_hits(texts)
-            lex_contrib = values * (self.coef_lexicon * f.lexicon_scale)  # [n_docs, columns]
-            z = z + lex_contrib.sum(axis=1)
-        p = self.calibrated_many(z)
-        if not explain:
-            return [Analysis(float(a), float(b), ()) for a, b in zip(z, p)]
-        totals: list[dict[str, float]] = [{} for _ in range(n)]
-
-        # Lexicon columns: each column's contribution is shared equally by
-        # the matched words (or phrases) behind it.
-        if lex_hits:
-            sharers: dict[tuple[int, int], int] = {}
-            for d, _term, cols in lex_hits:
-                for c in cols:
-                    sharers[d, c] = sharers.get((d, c), 0) + 1
-            for d, term, cols in lex_hits:
-                w = sum(lex_contrib[d, c] / sharers[d, c] for c in cols)
-                if w > 0:
-                    tot = totals[d]
-                    tot[term] = tot.get(term, 0.0) + float(w)
-
-        # Word n-grams are readable as they are (only positive ones matter).
-        pos = np.flatnonzero(w_occ > 0)
-        if len(pos):
-            flat_terms = [t for terms in wterms for t in terms]
-            for k, d, w in zip(pos.tolist(), wd[pos].tolist(), w_occ[pos].tolist()):
-                term = flat_terms[k]
-                tot = totals[d]
-                tot[term] = tot.get(term, 0.0) + w
-
-        # Character n-grams: credited to the word containing them (so the
-        # pieces of "fuuck" add up to "fuuck"); inside Chinese text (no
-        # spaces) credited character by character and reported as the
-        # strongest runs of characters.
-        if len(c_occ):
-            seg_score = np.bincount(cg.word, weights=c_occ, minlength=len(cg.seg_words))
-            cjk: list[int] = []
-            for seg in np.flatnonzero(seg_score > 0).tolist():
-                w = cg.seg_words[seg]
-                if w is None:
-                    continue
-                if _HAN_RE.search(w):
-                    cjk.append(seg)
-                else:
-                    term = w.strip(_STRIP) or w
-                    tot = totals[cg.seg_doc[seg]]
-                    tot[term] = tot.get(term, 0.0) + float(seg_score[seg])
-            if cjk:
-                char_score = self._char_scores(cg, c_occ, np.isin(cg.word, cjk))
-                for seg in cjk:
-                    self._cjk_terms(cg, char_score, seg, totals[cg.seg_doc[seg]])
-
+    def analyse_many(self, norm_texts: Sequence[str], explain: bool | float = True) -> list[Analysis]:
+        """Scores with explanations. `explain` may be a probability: then only posts scoring at least that
+        (or matching a category) are explained, which is all a moderator ever sees."""
+        texts = list(norm_texts)
+        if not texts:
+            return []
+        z, matrices, found = self._score(texts)
+        p = self.calibrated(z)
+        floor = 0.0 if explain is True else (2.0 if explain is False else float(explain))
         out = []
-        for d in range(n):
-            merged: dict[str, float] = {}
-            for t, w in totals[d].items():
-                if w > 1e-6:
-                    t = _DISPLAY.get(t, t)
-                    merged[t] = merged.get(t, 0.0) + w
-            top = sorted(merged.items(), key=_by_weight, reverse=True)[:EXPLANATION_TERMS]
-            expl = tuple((t, round(w, 4)) for t, w in top if t.strip())
-            out.append(Analysis(float(z[d]), float(p[d]), expl))
+        for d, text in enumerate(texts):
+            category = rules.top_category(found[d])
+            expl = ()
+            if p[d] >= floor or (category and explain is not False):
+                expl = self._explain({k: m.getrow(d) for k, m in matrices.items()}, text, found[d])
+            out.append(Analysis(float(z[d]), float(p[d]), expl, category))
         return out
 
-    @staticmethod
-    def _char_scores(cg, c_occ: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Spread each (selected) n-gram's contribution evenly over its characters."""
-        n = cg.length[mask]
-        start = cg.start[mask]
-        occ = c_occ[mask]
-        pos = np.repeat(start, n) + (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n))
-        return np.bincount(pos, weights=np.repeat(occ / n, n), minlength=len(cg.codes))
+    def _explain(self, rows: dict, text: str, found: list) -> tuple[tuple[str, float, str], ...]:
+        contrib: dict[int, float] = {}
+        for name, row in rows.items():
+            off = self.offsets[name]
+            coef = self.coef[off:off + (1 << self.hp[f"{name}_bits"])]
+            for i, v in zip(row.indices.tolist(), (row.data * coef[row.indices]).tolist()):
+                contrib[off + i] = v
+        totals: dict[tuple[str, str], float] = {}
 
-    @staticmethod
-    def _cjk_terms(cg, char_score: np.ndarray, seg: int, tot: dict[str, float]) -> None:
-        lo, hi = int(cg.sep_pos[seg - 1]) + 1, int(cg.sep_pos[seg])
-        idx_all = np.arange(lo, hi)
-        idx_all = idx_all[cg.codes[lo:hi] != 32]
-        if len(idx_all) == 0:
-            return
-        scores = char_score[idx_all]
-        top = scores.max()
-        if top <= 0:
-            return
-        keep = scores >= 0.3 * top
-        # runs of kept, adjacent characters
-        brk = np.r_[True, (np.diff(idx_all) != 1) | ~keep[:-1]]
-        starts = np.flatnonzero(keep & brk)
-        for a in starts.tolist():
-            b = a
-            while b + 1 < len(idx_all) and keep[b + 1] and idx_all[b + 1] == idx_all[b] + 1:
-                b += 1
-            idx = idx_all[a : b + 1]
-            if len(idx) > _MAX_CJK_TERM:  # keep the strongest window
-                sums = np.convolve(char_score[idx], np.ones(_MAX_CJK_TERM), mode="valid")
-                s = int(np.argmax(sums))
-                idx = idx[s : s + _MAX_CJK_TERM]
-            term = "".join(map(chr, cg.codes[idx].tolist()))
-            tot[term] = tot.get(term, 0.0) + float(char_score[idx].sum())
+        def credit(term: str, weight: float, category: str = "") -> None:
+            if weight > 0 and term.strip():
+                key = (_DISPLAY.get(term, term), category)
+                totals[key] = totals.get(key, 0.0) + weight
+
+        # Rule columns: each matched category's weight, shared by its matched phrases.
+        by_category: dict[str, list[str]] = {}
+        for h in found:
+            by_category.setdefault(h.category, []).append(h.term)
+        for category, terms in by_category.items():
+            w = float(self._rule_coef[rules.CATEGORIES_INDEX[category]])
+            for term in terms:
+                credit(term, max(w, 1e-3) / len(terms), category)
+
+        # Word n-grams, readable as they are.
+        words = _WORD_RE.findall(text)
+        lo, hi = self.hp["word_ngrams"]
+        width, off = 1 << self.hp["word_bits"], self.offsets["word"]
+        grams = [" ".join(words[i:i + n]) for n in range(lo, hi + 1) for i in range(len(words) - n + 1)]
+        counts: dict[int, int] = {}
+        cols = [off + _column_hash(g, width) for g in grams]
+        for c in cols:
+            counts[c] = counts.get(c, 0) + 1
+        for g, c in zip(grams, cols):
+            credit(g, contrib.get(c, 0.0) / counts[c])
+
+        # Character n-grams, credited to the word that holds them; Chinese runs have no spaces, so there the
+        # strongest n-grams themselves are reported.
+        lo, hi = self.hp["char_ngrams"]
+        width, off = 1 << self.hp["char_bits"], self.offsets["char"]
+        per_word: list[tuple[str, list[tuple[str, int]]]] = []
+        counts = {}
+        for word in text.split():
+            padded = f" {word} "
+            grams_cols = []
+            for n in range(lo, hi + 1):
+                # as sklearn's char_wb analyser: a word no longer than n gives one n-gram, itself, and ends
+                for i in range(max(1, len(padded) - n + 1)):
+                    c = off + _column_hash(padded[i:i + n], width)
+                    grams_cols.append((padded[i:i + n], c))
+                    counts[c] = counts.get(c, 0) + 1
+                if len(padded) <= n:
+                    break
+            per_word.append((word, grams_cols))
+        for word, grams_cols in per_word:
+            if _HAN_RE.search(word):
+                for gram, c in grams_cols:
+                    if len(gram.strip()) >= 2:
+                        credit(gram.strip(), contrib.get(c, 0.0) / counts[c])
+            else:
+                w = sum(contrib.get(c, 0.0) / counts[c] for _, c in grams_cols)
+                credit(word.strip(_STRIP) or word, w)
+
+        top = sorted(totals.items(), key=lambda kv: kv[1], reverse=True)
+        # Rule phrases first (moderators read them with their category), then the strongest model terms.
+        ruled = [(t, round(w, 4), c) for (t, c), w in top if c]
+        plain = [(t, round(w, 4), c) for (t, c), w in top if not c]
+        return tuple((ruled + plain)[:EXPLANATION_TERMS])
 
 
 class AbuseModel:
-    """The fitted model: one linear head per language, routed by `detect_language`.
+    """The fitted model: one head per language, routed by `detect_language`."""
 
-    Chinese posts (as `detect_language` sees them) go to the "zh" head, all
-    others to the default ("en") head.  Each head has its own featuriser,
-    weights and Platt calibration, so a probability means the same thing in
-    both languages.  Still one artifact, one `AbuseModel` object.
-    """
-
-    def __init__(self, heads: dict[str, LinearHead], default: str = "en"):
+    def __init__(self, heads: dict[str, Head], default: str = "en"):
         if default not in heads:
             raise ValueError(f"default head {default!r} missing")
         self.heads = dict(heads)
@@ -285,11 +299,9 @@ class AbuseModel:
 
     @property
     def n_features(self) -> int:
-        return sum(h.n_features for h in self.heads.values())
+        return sum(int(h.coef.shape[0]) for h in self.heads.values())
 
     def route(self, norm_text: str) -> str:
-        # detect_language only says "zh" when there are Han characters: the
-        # cheap search settles most (English) posts.
         if "zh" in self.heads and _HAN_RE.search(norm_text) and detect_language(norm_text) == "zh":
             return "zh"
         return self.default
@@ -301,7 +313,6 @@ class AbuseModel:
         return groups
 
     def _per_head(self, norm_texts: Sequence[str], method: str) -> np.ndarray:
-        """`LinearHead.<method>` of each text, each computed by the head of its language."""
         out = np.zeros(len(norm_texts))
         for key, idx in self.group(norm_texts).items():
             out[idx] = getattr(self.heads[key], method)([norm_texts[i] for i in idx])
@@ -313,17 +324,12 @@ class AbuseModel:
     def probabilities(self, norm_texts: Sequence[str]) -> np.ndarray:
         return self._per_head(norm_texts, "probabilities")
 
-    def analyse(self, norm_text: str, explain: bool = True) -> Analysis:
+    def analyse(self, norm_text: str, explain: bool | float = True) -> Analysis:
         return self.heads[self.route(norm_text)].analyse_many([norm_text], explain=explain)[0]
 
-    def analyse_many(self, norm_texts: Sequence[str], explain: bool = True) -> list[Analysis]:
-        groups = self.group(norm_texts)
-        if len(groups) == 1:
-            (key,) = groups
-            return self.heads[key].analyse_many(norm_texts, explain=explain)
+    def analyse_many(self, norm_texts: Sequence[str], explain: bool | float = True) -> list[Analysis]:
         out: list[Analysis | None] = [None] * len(norm_texts)
-        for key, idx in groups.items():
-            res = self.heads[key].analyse_many([norm_texts[i] for i in idx], explain=explain)
-            for i, a in zip(idx, res):
+        for key, idx in self.group(norm_texts).items():
+            for i, a in zip(idx, self.heads[key].analyse_many([norm_texts[i] for i in idx], explain=explain)):
                 out[i] = a
         return out  # type: ignore[return-value]

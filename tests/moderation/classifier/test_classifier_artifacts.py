@@ -31,14 +31,16 @@ def test_missing_model_gives_null_classifier_with_reason(tmp_path, caplog):
     assert "no current abuse model" in clf.reason
     assert any("unavailable" in r.getMessage() for r in caplog.records)
     s = clf.score("you are an idiot")
-    assert s.probability is None and s.model_version == "none" and s.explanation == ()
+    assert s.probability is None and s.model_version == "none"
+    # the category rules still run without a model, so a moderator sees why a post was queued
+    assert s.category == "insult" and s.explanation == (("you are an idiot", 0.0, "insult"),)
     assert s.language == "en"
     assert [x.probability for x in clf.score_many(["a", "b"])] == [None, None]
 
 
 def test_corrupt_model_file_gives_null_classifier(model_copy, caplog):
     data_dir, version = model_copy
-    model_file = models_root(data_dir) / version / "model.joblib"
+    model_file = models_root(data_dir) / version / "arrays.npz"
     blob = bytearray(model_file.read_bytes())
     blob[len(blob) // 2] ^= 0xFF
     model_file.write_bytes(bytes(blob))
@@ -52,25 +54,36 @@ def test_corrupt_model_file_gives_null_classifier(model_copy, caplog):
 def test_truncated_model_with_matching_checksum_still_fails_safely(model_copy):
     data_dir, version = model_copy
     vdir = models_root(data_dir) / version
-    (vdir / "model.joblib").write_bytes(b"not a joblib file")
+    (vdir / "arrays.npz").write_bytes(b"not an npz file")
     meta = json.loads((vdir / "metadata.json").read_text())
     import hashlib
 
-    meta["model_sha256"] = hashlib.sha256(b"not a joblib file").hexdigest()
+    meta["model_sha256"] = hashlib.sha256(b"not an npz file").hexdigest()
     (vdir / "metadata.json").write_text(json.dumps(meta))
     clf = load_classifier(data_dir)
     assert not clf.available and "cannot load model" in clf.reason
 
 
-def test_sklearn_version_mismatch_gives_null_classifier(model_copy):
+def test_another_sklearn_version_still_loads_the_plain_arrays(model_copy):
     data_dir, version = model_copy
     meta_file = models_root(data_dir) / version / "metadata.json"
     meta = json.loads(meta_file.read_text())
     meta["versions"]["sklearn"] = "0.24.2"
     meta_file.write_text(json.dumps(meta))
-    clf = load_classifier(data_dir)
-    assert not clf.available
-    assert "0.24.2" in clf.reason and "scikit-learn" in clf.reason
+    assert load_classifier(data_dir).available  # no pickle: the arrays do not depend on the library version
+
+
+def test_a_model_of_the_earlier_pickled_format_is_refused_with_a_logged_reason(model_copy, caplog):
+    data_dir, version = model_copy
+    vdir = models_root(data_dir) / version
+    meta = json.loads((vdir / "metadata.json").read_text())
+    meta.pop("format")
+    meta["model_file"] = "model.joblib"
+    (vdir / "metadata.json").write_text(json.dumps(meta))
+    with caplog.at_level(logging.WARNING, logger="civic.moderation"):
+        clf = load_classifier(data_dir)
+    assert not clf.available and "older format" in clf.reason
+    assert "human review" in caplog.text
 
 
 @pytest.mark.parametrize("content", ["", "abuse-20990101-000000-deadbeef", "../../etc/passwd"])

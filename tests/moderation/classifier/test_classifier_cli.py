@@ -42,12 +42,27 @@ def test_score_writes_input_rows_plus_score(tiny_model_dir, labelled_csv, tmp_pa
     assert rc == 0
     with open(out, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    assert list(rows[0]) == ["id", "body", "label", "score"]
+    assert list(rows[0]) == ["id", "body", "label", "score", "route", "category"]
     assert [r["id"] for r in rows] == ["1", "2", "3", "4", "5", "6", "7"]
     scores = {r["id"]: float(r["score"]) for r in rows}
     assert all(0.0 <= s <= 1.0 for s in scores.values())
     assert scores["1"] > scores["2"] and scores["3"] > scores["4"]
-    assert "scored 7 rows" in capsys.readouterr().out
+    assert {r["route"] for r in rows} <= {"publish", "review", "hold"}
+    assert {r["category"] for r in rows} <= {"", "insult", "threat", "hate", "sexual", "intimidation", "selfharm"}
+    printed = capsys.readouterr().out
+    assert "scored 7 rows" in printed and "routes: publish" in printed
+
+
+def test_score_routes_a_threat_to_hold_and_names_its_category(tiny_model_dir, tmp_path):
+    src = tmp_path / "posts.csv"
+    src.write_text("text\nI know where you live and you will regret this vote\nThe bus timetable changes on Monday\n",
+                   encoding="utf-8")
+    out = tmp_path / "scored.csv"
+    assert _run(["moderation", "score", "--input", str(src), "--text-column", "text", "--output", str(out)], tiny_model_dir) == 0
+    with open(out, newline="", encoding="utf-8") as fh:
+        threat, bus = list(csv.DictReader(fh))
+    assert (threat["route"], threat["category"]) == ("hold", "threat")
+    assert (bus["route"], bus["category"]) == ("publish", "")
 
 
 def test_evaluate_prints_auc_and_threshold_metrics(tiny_model_dir, labelled_csv, capsys):

@@ -24,12 +24,15 @@ def test_splits_are_disjoint_and_sizes_match_upstream():
     assert sizes[("hatexplain", "train")] == 10204 and sizes[("hatexplain", "test")] == 4251
     assert sizes[("cold", "train")] == 25726 and sizes[("cold", "valid")] == 6431 and sizes[("cold", "test")] == 5323
     assert sum(v for (n, _s), v in sizes.items() if n == "davidson") == 24783
+    assert sizes[("toxic_spans", "train")] > 14000 and sum(load_dataset("toxic_spans", "test").labels) == 2000
+    assert not sum(load_dataset("uk_petitions", "train").labels)
     dv_train = set(load_dataset("davidson", "train").texts)
     assert not dv_train & set(load_dataset("davidson", "test").texts)
 
 
 def test_sources_document_licences_and_no_olid_is_shipped():
     sources = (DATA_DIR / "SOURCES.md").read_text(encoding="utf-8")
-    for needle in ("MIT", "Apache License 2.0", "Davidson", "HateXplain", "COLD", "EMNLP 2022", "ICWSM"):
+    for needle in ("MIT", "Apache License 2.0", "Davidson", "HateXplain", "COLD", "EMNLP 2022", "ICWSM",
+                   "CC0", "Toxic Spans", "Open Government Licence"):
         assert needle in sources
     assert not [p for p in DATA_DIR.iterdir() if "olid" in p.name.lower()]

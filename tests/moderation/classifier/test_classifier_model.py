@@ -87,12 +87,12 @@ def test_score_many_matches_score(tiny_classifier):
     assert tiny_classifier.score_many([]) == []
 
 
-def test_batch_and_single_paths_compute_the_same_logit(tiny_classifier):
-    texts = [normalise(t) for t in EN_ABUSIVE + ZH_BENIGN + ["", "a b c"]]
-    m = tiny_classifier.model
-    sparse_logits = m.logits(texts)  # scipy CSR path used for training/evaluation
-    fast = np.array([m.analyse(t).logit for t in texts])  # numpy path used for serving
-    assert np.allclose(sparse_logits, fast, atol=1e-9)
+def test_scoring_path_computes_the_scikit_learn_pipelines_logit(tiny_classifier):
+    texts = [normalise(t) for t in EN_ABUSIVE + ZH_BENIGN + ["", "a b c", "I will find where you live"]]
+    for head in tiny_classifier.model.heads.values():
+        reference = head.pipeline_logits(texts)  # Pipeline(FeatureUnion(...), LogisticRegression)
+        assert np.allclose(head.logits(texts), reference, atol=1e-9)
+        assert np.allclose([head.analyse_many([t])[0].logit for t in texts], reference, atol=1e-9)
 
 
 @pytest.mark.parametrize(
@@ -131,5 +131,6 @@ def test_metadata_records_versions_checksums_counts_and_metrics(tiny_model_dir, 
         assert 0.5 < meta["metrics"]["test"]["languages"][lang]["roc_auc"] <= 1.0
     assert meta["thresholds"] == tiny_classifier.thresholds
     files = sorted(p.name for p in (models_root(tiny_model_dir) / version).iterdir())
-    assert files == ["metadata.json", "model.joblib"]
+    assert files == ["arrays.npz", "metadata.json"]
+    assert meta["format"] == "civic-abuse/2" and set(meta["heads"]) == {"en", "zh"}
     json.dumps(meta)  # plain JSON

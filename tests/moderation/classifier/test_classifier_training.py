@@ -5,7 +5,7 @@ import random
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from moderation.classifier.training import FOLDS, HEADS, cross_fit_head, fold_of
+from moderation.classifier.training import FOLDS, HEADS, fit_head, fold_of, operating_points, recall_threshold
 
 
 def _word(rng: random.Random) -> str:
@@ -25,11 +25,11 @@ def test_validation_posts_are_scored_by_a_model_that_never_saw_them():
     train_labels = [rng.randint(0, 1) for _ in train_texts]
     valid_texts = [" ".join(rng.sample(common, 6) + [_word(rng)]) for _ in range(300)]
     valid_labels = [rng.randint(0, 1) for _ in valid_texts]
-    hp = {**HEADS["en"], "lexicon_scale": 0.0}
-    head, oof, info = cross_fit_head(
+    hp = {**HEADS["en"], "lexicon": False}
+    head, oof, info = fit_head(
+        hp,
         (train_texts, train_labels, [1.0] * len(train_texts)),
         {"hatexplain": (valid_texts, valid_labels)},
-        hp,
         {"hatexplain": 16.0},
     )
     assert info["fits"] == FOLDS and info["validation_corpora_in_training"] == ["hatexplain"]
@@ -41,8 +41,8 @@ def test_validation_posts_are_scored_by_a_model_that_never_saw_them():
 def test_corpus_with_zero_validation_weight_is_only_scored():
     texts = ["you are an idiot", "have a nice day", "shut up moron", "thanks for the help"] * 10
     labels = [1, 0, 1, 0] * 10
-    head, oof, info = cross_fit_head(
-        (texts, labels, [1.0] * len(texts)), {"davidson": (texts[:8], labels[:8])}, HEADS["en"], {"davidson": 0.0}
+    head, oof, info = fit_head(
+        HEADS["en"], (texts, labels, [1.0] * len(texts)), {"davidson": (texts[:8], labels[:8])}, {"davidson": 0.0}
     )
     assert info["fits"] == 1 and info["validation_corpora_in_training"] == []
     assert np.allclose(oof["davidson"], head.logits(texts[:8]))
@@ -54,3 +54,18 @@ def test_folds_are_stable_and_balanced():
     assert folds == [fold_of(t) for t in texts]
     assert set(folds) == set(range(FOLDS))
     assert abs(folds.count(0) - 1000) < 100
+
+
+def test_review_threshold_is_chosen_for_recall_and_hold_for_precision():
+    rng = np.random.default_rng(3)
+    labels = np.r_[np.ones(400, dtype=int), np.zeros(1600, dtype=int)]
+    scores = np.r_[rng.beta(5, 2, 400), rng.beta(2, 5, 1600)]
+    review = recall_threshold([(scores, labels)], 0.85)
+    assert abs(float(np.mean(scores[labels == 1] >= review)) - 0.85) < 0.01
+    assert float(np.mean(scores[labels == 1] >= review + 0.02)) < 0.85   # the highest threshold that reaches it
+    points = operating_points({"en": [(scores, labels)]}, review_recall=0.85, hold_precision=0.9, prevalence=0.05)
+    assert points["review:en"] == round(review, 4) and points["review"] == points["review:en"]
+    assert points["hold:en"] >= points["review:en"]
+    held = scores >= points["hold:en"]
+    tpr, fpr = held[labels == 1].mean(), held[labels == 0].mean()
+    assert 0.05 * tpr / (0.05 * tpr + 0.95 * fpr) >= 0.9
