@@ -80,7 +80,7 @@ _WORD_CAT: dict[str, int] = {w: _CAT_INDEX[c] for c, ws in WORDS.items() for w i
 _STEM_RE = re.compile("|".join(sorted((s for ss in SUBSTRING_STEMS.values() for s in ss), key=len, reverse=True)))
 _STEM_CAT = {s: _CAT_INDEX[c] for c, ss in SUBSTRING_STEMS.items() for s in ss}
 _PHRASE_RE = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in PHRASES) + r")\b")
-# Same tokens as features.word_grams (word characters other than Han).
+# Same tokens as the word n-grams of model.py (word characters other than Han).
 _TOKEN_RE = re.compile(r"[^\W\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]+")
 _ADDRESSED = (_CAT_INDEX["profanity"], _CAT_INDEX["insult"])
 
