@@ -73,6 +73,8 @@ class Settings:
     """How long a worker owns a claimed job before another worker may take it over (crash recovery)."""
     train_model_on_start: bool = True
     """Train the abuse model in the background on first start when none is installed."""
+    strict_templates: bool = False
+    """Fail on a template variable that is not defined instead of showing it empty (the test suite turns it on; debug always does)."""
 
     @property
     def is_sqlite(self) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,24 @@ def _static_hashes() -> dict[str, str]:
     return hashes
 
 
+class _MissingKey(jinja2.ChainableUndefined):
+    """A key a dict does not have (`errors.area`, `values.email`): empty and false, like `dict.get`."""
+
+    __slots__ = ()
+
+
+class StrictUndefined(jinja2.StrictUndefined):
+    """Templates in tests and debug: a misspelled variable or attribute fails the render instead of showing
+    nothing. Reading a key that a dict does not have stays empty (the `errors.field` idiom of every form)."""
+
+    __slots__ = ()
+
+    def __new__(cls, hint=None, obj=jinja2.utils.missing, name=None, exc=jinja2.exceptions.UndefinedError):
+        if obj is not jinja2.utils.missing and isinstance(obj, Mapping):
+            return _MissingKey(hint, obj, name, exc)
+        return super().__new__(cls)
+
+
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
@@ -108,7 +127,7 @@ def build_environment(settings) -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
         autoescape=jinja2.select_autoescape(["html", "xml", "svg"], default_for_string=True),
         extensions=["jinja2.ext.i18n"],
-        undefined=jinja2.StrictUndefined if settings.debug else jinja2.ChainableUndefined,
+        undefined=StrictUndefined if settings.debug or settings.strict_templates else jinja2.ChainableUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=settings.debug,

@@ -105,6 +105,7 @@ def settings(tmp_path, database_url) -> Settings:
         data_dir=data_dir,
         run_worker_in_process=False,
         train_model_on_start=False,
+        strict_templates=True,  # a misspelled template variable fails the test instead of rendering empty
     )
 
 
