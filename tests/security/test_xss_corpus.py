@@ -324,6 +324,47 @@ def _cookie_for(app, helpers, role: str, base: str) -> str | None:
         return c.cookies.get("civic_session")
 
 
+class Browser:
+    """One Chromium context per role with the tripwires installed; `visit` loads a page and returns problems."""
+
+    def __init__(self, browser, base: str, cookie: str | None, locale: str = "en-GB"):
+        self.context = browser.new_context(locale=locale, bypass_csp=True)
+        if cookie:
+            self.context.add_cookies([{"name": "civic_session", "value": cookie, "url": base}])
+        self.context.add_init_script(INIT)
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(15000)
+        self.bad_requests: list[str] = []
+        self.server_errors: list[str] = []
+        self.page.on("request", lambda req: self.bad_requests.append(f"{req.method} {req.url}")
+                     if "/xss-hx/" in req.url or req.method != "GET" or req.url.startswith("javascript") else None)
+        self.page.on("response", lambda res: self.server_errors.append(f"{res.status} {res.url}")
+                     if res.status >= 500 else None)
+
+    def visit(self, url: str, where: str, *, ok_statuses=range(200, 400)) -> tuple[list[str], str]:
+        self.bad_requests.clear(), self.server_errors.clear()
+        response = self.page.goto(url, wait_until="load")
+        self.page.wait_for_timeout(150)  # let onerror/onload/htmx load triggers fire
+        problems = []
+        if response is None or response.status not in ok_statuses:
+            problems.append(f"{where}: HTTP {response.status if response else 'no response'}")
+        hits = self.page.evaluate("() => window.__xssHits")
+        injected = self.page.evaluate("() => Array.from(document.querySelectorAll('[data-xss]'))"
+                                      ".map(e => e.outerHTML.slice(0, 120))")
+        if hits:
+            problems.append(f"{where}: payloads ran: {sorted(set(hits))}")
+        if injected:
+            problems.append(f"{where}: payload elements in the DOM: {injected[:3]}")
+        if self.bad_requests:
+            problems.append(f"{where}: requests triggered by payloads: {self.bad_requests[:5]}")
+        if self.server_errors:
+            problems.append(f"{where}: server errors: {self.server_errors[:5]}")
+        return problems, _norm(self.page.evaluate(SHOWN_JS))
+
+    def close(self):
+        self.context.close()
+
+
 def test_no_payload_runs_injects_or_requests_anything(live_server, browser, helpers):
     app, base = live_server, live_server.state.base_url
     assert len(PAYLOADS) >= 100
@@ -334,53 +375,93 @@ def test_no_payload_runs_injects_or_requests_anything(live_server, browser, help
     shown: set[tuple[int, str, str]] = set()
     roles = sorted({role for role, _ in plan.visits})
     cookies = {role: _cookie_for(app, helpers, role, base) for role in roles}
+    # in Chinese too (other catalogs, other formatting paths): one page of each kind
+    zh_pages, shapes = set(), set()
+    for role, path in sorted(plan.visits):
+        shape = (role, re.sub(r"\d+", "N", path))
+        if shape not in shapes:
+            shapes.add(shape)
+            zh_pages.add(path)
+    loads = 0
     for role in roles:
-        context = browser.new_context(locale="en-GB", bypass_csp=True)
-        if cookies[role]:
-            context.add_cookies([{"name": "civic_session", "value": cookies[role], "url": base}])
-        context.add_init_script(INIT)
-        page = context.new_page()
-        page.set_default_timeout(15000)
-        bad_requests: list[str] = []
-        server_errors: list[str] = []
-        page.on("request", lambda req, bad=bad_requests: bad.append(f"{req.method} {req.url}")
-                if "/xss-hx/" in req.url or req.method != "GET" or req.url.startswith("javascript") else None)
-        page.on("response", lambda res, bad=server_errors: bad.append(f"{res.status} {res.url}")
-                if res.status >= 500 else None)
-        for (visit_role, path), fields in sorted(plan.visits.items()):
-            if visit_role != role:
-                continue
-            bad_requests.clear(), server_errors.clear()
-            response = page.goto(base + path, wait_until="load")
-            page.wait_for_timeout(150)  # let onerror/onload/htmx load triggers fire
-            where = f"{role} {path}"
-            if response is None or response.status >= 400:
-                failures.append(f"{where}: HTTP {response.status if response else 'no response'}")
-            hits = page.evaluate("() => window.__xssHits")
-            injected = page.evaluate("() => Array.from(document.querySelectorAll('[data-xss]'))"
-                                     ".map(e => e.outerHTML.slice(0, 120))")
-            if hits:
-                failures.append(f"{where}: payloads ran: {sorted(set(hits))}")
-            if injected:
-                failures.append(f"{where}: payload elements in the DOM: {injected[:3]}")
-            if bad_requests:
-                failures.append(f"{where}: requests triggered by payloads: {bad_requests[:5]}")
-            if server_errors:
-                failures.append(f"{where}: server errors: {server_errors[:5]}")
-            text = _norm(page.evaluate(SHOWN_JS))
-            for field, group in fields.items():
-                for i in group:
-                    if _norm(PAYLOADS[i]) in text:
-                        shown.add((i, field, path))
-        context.close()
+        for locale in ("en-GB", "zh-CN"):
+            tab = Browser(browser, base, cookies[role], locale)
+            for (visit_role, path), fields in sorted(plan.visits.items()):
+                if visit_role != role or (locale != "en-GB" and path not in zh_pages):
+                    continue
+                problems, text = tab.visit(base + path, f"{role} {locale} {path}", ok_statuses=range(200, 400))
+                failures += problems
+                loads += 1
+                for field, group in fields.items():
+                    for i in group:
+                        if _norm(PAYLOADS[i]) in text:
+                            shown.add((i, field, f"{locale} {path}"))
+            tab.close()
     fields = {f for _, f, _ in shown}
     pages = {p for _, _, p in shown}
-    report(f"XSS corpus: {len(PAYLOADS)} payloads through {len(plan.fields)} fields "
-          f"({sum(len(g) for g in plan.fields.values())} payload x field placements); "
-          f"{len(shown)} payload x field x page sightings over {len(fields)} fields and {len(pages)} pages "
-          f"({len(plan.visits)} page loads, build {built:.1f} s, total {time.monotonic() - started:.1f} s); "
-          f"{len(failures)} failures")
+    report(f"XSS corpus (stored): {len(PAYLOADS)} payloads through {len(plan.fields)} fields "
+           f"({sum(len(g) for g in plan.fields.values())} payload x field placements); "
+           f"{len(shown)} payload x field x page sightings over {len(fields)} fields and {len(pages)} pages "
+           f"in en and zh-Hans ({loads} page loads, build {built:.1f} s, total {time.monotonic() - started:.1f} s); "
+           f"{len(failures)} failures")
     assert not failures, "\n".join(failures)
     missing = sorted(set(plan.fields) - fields - {"consultation body (HTML)", "closing report (HTML)",
                                                    "debate links"})
     assert not missing, f"fields whose payloads no page showed (the plan's page list is wrong): {missing}"
+
+
+# Query parameters handlers read; a page that echoes one back gets every payload through it.
+QUERY_PARAMS = ("q", "action", "background", "token", "next", "state", "sort", "facet", "kind", "petition", "page",
+                "lang", "all", "area", "name", "email", "detail", "label", "statement", "consultation", "comment")
+
+
+def test_no_payload_in_a_query_parameter_runs_injects_or_requests_anything(live_server, browser, helpers):
+    """Reflected input: find (in-process, cheaply) which GET pages echo which query parameters back, then open
+    each such page in Chromium with every payload in those parameters."""
+    from urllib.parse import quote
+
+    from security_world import all_routes, build_world
+
+    app, base = live_server, live_server.state.base_url
+    started = time.monotonic()
+    world = build_world(app, helpers)
+    values = {"petition_id": world.petition, "consultation_id": world.consultation, "comment_id": world.comment,
+              "question_id": world.question, "case_id": world.case, "theme_key": 0, "position": 0}
+    roles = {"anonymous": None, "admin": _cookie_for(app, helpers, "admin", base)}
+    reflecting: dict[tuple[str, str], list[str]] = {}
+    with TestClient(app, base_url=base, follow_redirects=False) as probe_client:
+        if roles["admin"]:
+            admin_client = TestClient(app, base_url=base, follow_redirects=False)
+            admin_client.cookies.set("civic_session", roles["admin"])
+        for route in all_routes(app):
+            if route.method != "GET" or route.path.startswith("/static") or route.path.endswith((".csv", ".json")):
+                continue
+            path = route.fill(values)
+            # a space: the page's own links carry the query URL-encoded ("zq0+qz"); only a real echo shows "zq0 qz"
+            query = "&".join(f"{name}=zq{i}%20qz" for i, name in enumerate(QUERY_PARAMS))
+            for role, c in (("anonymous", probe_client), ("admin", admin_client)):
+                text = c.get(f"{path}?{query}").text
+                echoed = [name for i, name in enumerate(QUERY_PARAMS) if f"zq{i} qz" in text]
+                if echoed:
+                    reflecting[(role, path)] = echoed
+    assert reflecting, "some pages should echo a query parameter (the search box keeps its words)"
+    failures, loads, shown = [], 0, 0
+    groups = chunks(2000)
+    for role, cookie in roles.items():
+        tab = Browser(browser, base, cookie)
+        for (visit_role, path), names in sorted(reflecting.items()):
+            if visit_role != role:
+                continue
+            for group in groups:
+                value = quote(joined(group), safe="")
+                query = "&".join(f"{name}={value}" for name in names)
+                problems, text = tab.visit(f"{base}{path}?{query}", f"{role} {path}?{','.join(names)}",
+                                           ok_statuses=range(200, 500))
+                failures += problems
+                loads += 1
+                shown += sum(1 for i in group if _norm(PAYLOADS[i]) in text)
+        tab.close()
+    report(f"XSS corpus (reflected): {len(reflecting)} pages echo {sum(len(v) for v in reflecting.values())} "
+           f"query parameters; {len(PAYLOADS)} payloads through each ({loads} page loads, {shown} payload sightings, "
+           f"{time.monotonic() - started:.1f} s); {len(failures)} failures")
+    assert not failures, "\n".join(failures)
