@@ -41,6 +41,16 @@ class RecordingSender:
 
 # ----- database -----
 
+def _stamp_heads(engine) -> None:
+    """create_all made the schema of the latest migrations: record that, as `civic db upgrade` would (/readyz checks)."""
+    from alembic import command
+
+    from app.migrate import alembic_config
+
+    with engine.begin() as conn:
+        command.stamp(alembic_config(conn), "heads")
+
+
 @pytest.fixture(scope="session")
 def _pg_database():
     """Create a fresh PostgreSQL database for this run and drop it afterwards."""
@@ -56,6 +66,7 @@ def _pg_database():
     import_all_models()
     engine = make_engine(url)
     SQLModel.metadata.create_all(engine)
+    _stamp_heads(engine)
     engine.dispose()
     yield url
     with admin.connect() as conn:
@@ -71,6 +82,7 @@ def _sqlite_template(tmp_path_factory):
     path = tmp_path_factory.mktemp("template") / "template.db"
     engine = make_engine(f"sqlite:///{path}")
     SQLModel.metadata.create_all(engine)
+    _stamp_heads(engine)
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()

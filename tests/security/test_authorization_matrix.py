@@ -37,6 +37,7 @@ TABLE: dict[str, Rule] = {
     "GET /locale": R(EVERYONE),
     "POST /locale": R(EVERYONE),
     "GET /healthz": R(EVERYONE),
+    "GET /readyz": R(EVERYONE),
     "GET /robots.txt": R(EVERYONE),
     "GET /static/{path}": R(EVERYONE),
     "GET /account": R(SIGNED_IN),
