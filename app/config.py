@@ -75,6 +75,16 @@ class Settings:
     """Train the abuse model in the background on first start when none is installed."""
     strict_templates: bool = False
     """Fail on a template variable that is not defined instead of showing it empty (the test suite turns it on; debug always does)."""
+    ready_outbox_max_age_seconds: int = 900
+    """`/readyz` answers 503 when the oldest e-mail still waiting in the outbox is older than this (seconds; 0: no limit)."""
+    ready_job_backlog_max: int = 1000
+    """`/readyz` answers 503 when more background jobs than this are due and not yet done (0: no limit)."""
+    ready_job_max_wait_seconds: int = 1800
+    """`/readyz` answers 503 when the longest-waiting due job has waited longer than this (seconds; 0: no limit)."""
+    metrics_token: str = ""
+    """Bearer token that `/metrics` asks for (`Authorization: Bearer <token>`). With neither this nor `CIVIC_METRICS_ALLOW`, `/metrics` answers 401 to everyone."""
+    metrics_allow: tuple[str, ...] = ()
+    """Client addresses (comma-separated IPs or CIDR ranges) that may read `/metrics` without the token, e.g. your Prometheus server."""
 
     @property
     def is_sqlite(self) -> bool:

@@ -84,6 +84,18 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok", "database": "ok", "model": model})
 
 
+async def readyz(request: Request) -> Response:
+    """Ready for traffic: 200, or 503 with the reasons (see app.readiness)."""
+    from app.readiness import check
+
+    state = request.app.state
+    result = await run_in_threadpool(check, state.engine, state.settings, state.services.get("classifier"))
+    if not result.ready:
+        log.warning("Not ready: %s", "; ".join(result.reasons))
+    return JSONResponse(result.as_json(), status_code=200 if result.ready else 503,
+                        headers={"Cache-Control": "no-store"})
+
+
 async def favicon(request: Request) -> Response:
     """Browsers ask for /favicon.ico whatever the page links to."""
     return FileResponse(STATIC_DIR / "favicon.ico", media_type="image/vnd.microsoft.icon",
@@ -99,6 +111,7 @@ routes = [
     Route("/about", about, name="about"),
     Route("/locale", set_locale, methods=["GET", "POST"], name="locale"),
     Route("/healthz", healthz, name="healthz"),
+    Route("/readyz", readyz, name="readyz"),
     Route("/robots.txt", robots, name="robots"),
     Route("/favicon.ico", favicon, name="favicon"),
 ]
