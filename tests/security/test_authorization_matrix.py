@@ -39,6 +39,7 @@ TABLE: dict[str, Rule] = {
     "GET /healthz": R(EVERYONE),
     "GET /readyz": R(EVERYONE),
     "GET /robots.txt": R(EVERYONE),
+    "GET /favicon.ico": R(EVERYONE),
     "GET /static/{path}": R(EVERYONE),
     "GET /account": R(SIGNED_IN),
     "POST /account": R(SIGNED_IN),
