@@ -100,6 +100,11 @@ def cmd_serve(args, settings) -> int:
         added = load_demo(engine, settings)
         print(f"Demo content ready ({added} new items).", file=sys.stderr)
     engine.dispose()
+    from app.metrics import prepare_multiprocess_dir
+
+    if prepare_multiprocess_dir(settings.data_dir, args.workers):  # before any server process imports the metrics
+        log.info("Metrics of the %d server processes are added up in %s.", args.workers,
+                 os.environ["PROMETHEUS_MULTIPROC_DIR"])
     print(f"Civic is running at http://{args.host}:{args.port}/ (Ctrl+C to stop)", file=sys.stderr)
     uvicorn.run(
         "app.main:create_served_app",

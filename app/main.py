@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import datetime
 from datetime import timedelta
 
 from starlette.applications import Starlette
@@ -15,7 +16,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
-from starlette.routing import Mount
+from starlette.routing import Mount, Route
 
 import consultations.api
 import consultations.config
@@ -35,6 +36,7 @@ import petitions.jobs
 import petitions.queries
 import petitions.routes
 from app import api as app_api
+from app import metrics as app_metrics
 from app import auth, errors, i18n, ratelimit
 from app import routes as app_routes
 from app.config import Settings, load_section, load_settings
@@ -95,6 +97,40 @@ def build_job_registry() -> JobRegistry:
     return registry
 
 
+def metrics_sources(domain_settings: dict) -> list:
+    """Figures the domains add to /metrics, read from their tables at scrape time (app.metrics.Sample)."""
+    from sqlalchemy import func, select
+
+    from moderation.analysis.models import AnalysisRun, RunStatus
+    from moderation.models import CaseState, ModerationCase
+    from petitions.models import Signature, SignatureState
+
+    sla = timedelta(hours=domain_settings["moderation"].sla_hours)
+
+    def figures(session):
+        from app.clock import utc_now
+
+        Sample, count = app_metrics.Sample, func.count()
+        by_state = dict(session.execute(select(Signature.state, count).group_by(Signature.state)).all())
+        yield Sample("civic_signatures_acknowledged", "Signatures taken and acknowledged (every state).",
+                     sum(by_state.values()), "counter")
+        yield Sample("civic_signatures_confirmed", "Signatures confirmed by e-mail and still standing.",
+                     by_state.get(SignatureState.VALIDATED, 0), "counter")
+        now = utc_now()
+        open_, overdue = session.execute(
+            select(count, func.count().filter(ModerationCase.opened_at < now - sla))
+            .where(ModerationCase.state == CaseState.OPEN)).one()
+        yield Sample("civic_moderation_queue", "Open cases in the moderators' queue.", open_)
+        yield Sample("civic_moderation_overdue", "Open cases older than CIVIC_MODERATION_SLA_HOURS.", overdue)
+        last = session.execute(select(func.max(AnalysisRun.finished_at))
+                                .where(AnalysisRun.status == RunStatus.DONE)).scalar()
+        yield Sample("civic_analysis_last_run_timestamp_seconds",
+                     "When the last analysis run finished (Unix time; 0: never).",
+                     (last if last.tzinfo else last.replace(tzinfo=datetime.UTC)).timestamp() if last else 0)
+
+    return [figures]
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -119,8 +155,10 @@ def create_app(
     all_services.update(services or {})
     all_services["domain_settings"] = domain_settings
 
+    app_metrics.instrument_engine(engine)
     routes = [
         *app_routes.routes,
+        Route("/metrics", app_metrics.metrics, name="metrics"),
         *auth.account_routes,
         Mount("/auth", routes=auth.routes, name="auth"),
         Mount("/petitions", routes=petitions.routes.routes, name="petitions"),
@@ -131,6 +169,7 @@ def create_app(
         Mount("/static", VersionedStaticFiles(directory=STATIC_DIR), name="static"),
     ]
     middleware = [
+        Middleware(app_metrics.MetricsMiddleware),
         Middleware(MicroCacheMiddleware, store=all_services["http_cache"], default_locale=settings.default_locale),
         Middleware(SecurityHeadersMiddleware, hsts=not settings.debug and settings.base_url.startswith("https")),
         Middleware(GZipMiddleware, minimum_size=800),
@@ -185,6 +224,7 @@ def create_app(
     state.signer = Signer(settings.secret_key)
     state.jobs, state.job_context = registry, ctx
     state.domain_settings = domain_settings
+    state.metrics_sources = metrics_sources(domain_settings)
     state.home_providers = [petitions.queries.home_section, consultations.queries.home_section]
     all_services["signer"] = state.signer
     return app

@@ -38,6 +38,7 @@ TABLE: dict[str, Rule] = {
     "POST /locale": R(EVERYONE),
     "GET /healthz": R(EVERYONE),
     "GET /readyz": R(EVERYONE),
+    "GET /metrics": R(NOBODY, why="a bearer token (CIVIC_METRICS_TOKEN) or an address in CIVIC_METRICS_ALLOW, not a role"),
     "GET /robots.txt": R(EVERYONE),
     "GET /favicon.ico": R(EVERYONE),
     "GET /static/{path}": R(EVERYONE),
