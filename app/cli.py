@@ -36,6 +36,28 @@ def cmd_db_upgrade(args, settings) -> int:
     return 0
 
 
+def cmd_db_backup(args, settings) -> int:
+    from app.backup import BackupError, backup
+
+    try:
+        print(backup(settings.database_url, args.path, force=args.force).message)
+    except BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_db_restore(args, settings) -> int:
+    from app.backup import BackupError, restore
+
+    try:
+        print(restore(settings.database_url, args.path, force=args.force).message)
+    except BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def cmd_demo(args, settings) -> int:
     from app.demo import load_demo
     from app.migrate import upgrade
@@ -211,6 +233,15 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", metavar="COMMAND")
     up = db_sub.add_parser("upgrade", help="apply Alembic migrations")
     up.set_defaults(handler=cmd_db_upgrade)
+    bk = db_sub.add_parser("backup", help="copy the database to PATH while Civic runs (SQLite online backup; "
+                                          "PostgreSQL: pg_dump --format=custom)")
+    bk.add_argument("path")
+    bk.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    bk.set_defaults(handler=cmd_db_backup)
+    rs = db_sub.add_parser("restore", help="replace the database with the backup at PATH (stop Civic first)")
+    rs.add_argument("path")
+    rs.add_argument("--force", action="store_true", help="replace a database that already holds data")
+    rs.set_defaults(handler=cmd_db_restore)
 
     users = sub.add_parser("users", help="manage users")
     users_sub = users.add_subparsers(dest="users_command", metavar="COMMAND")
