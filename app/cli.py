@@ -59,14 +59,14 @@ def cmd_db_restore(args, settings) -> int:
 
 
 def cmd_demo(args, settings) -> int:
-    from app.demo import load_demo
+    from app.demo import accounts_text, load_demo
     from app.migrate import upgrade
 
     engine = _engine(settings)
     upgrade(engine)
     added = load_demo(engine, settings)
-    print(f"Demo content loaded ({added} new items). Sign in as admin@example.org, moderator@example.org or "
-          "official@example.org; links are shown by `civic outbox` when no SMTP server is configured.")
+    print(f"Demo content loaded ({added} new items).")
+    print(accounts_text())
     return 0
 
 
@@ -117,10 +117,11 @@ def cmd_serve(args, settings) -> int:
     engine = _engine(settings)
     upgrade(engine)
     if args.demo:
-        from app.demo import load_demo
+        from app.demo import accounts_text, load_demo
 
         added = load_demo(engine, settings)
         print(f"Demo content ready ({added} new items).", file=sys.stderr)
+        print(accounts_text(), file=sys.stderr)
     engine.dispose()
     from app.metrics import prepare_multiprocess_dir
 

@@ -31,6 +31,24 @@ STAFF = [
 ]
 
 
+ROLE_NOTES = {
+    "admin": "every staff page",
+    "moderator": "the moderation queue and appeals",
+    "official": "consultations and petition responses of their department",
+}
+
+
+def accounts_text() -> str:
+    """The demo's staff accounts with their roles (and officials' departments), as `civic demo` prints them."""
+    names = {code: name for code, name, _zh in DEPARTMENTS}
+    lines = ["Demo accounts (sign in with the address; read the link with `civic outbox`):"]
+    for email, role, name, dept in STAFF:
+        where = f", department {names[dept]}" if dept else ""
+        lines.append(f"  {email:<36} {name:<18} {role}{where}: {ROLE_NOTES[role]}")
+    lines.append("  Any other address signs in as a resident (comment, vote, report; petitions need no account).")
+    return "\n".join(lines)
+
+
 def load_demo(engine, settings, *, domain_settings: dict | None = None) -> int:
     """Load every domain's demo content; returns the number of items added."""
     from app.main import create_app

@@ -159,6 +159,12 @@ class ClassifierHolder:
             if self._classifier is None or name != self._loaded_for:
                 from moderation.classifier import NullClassifier, load_classifier
 
+                if name is None:  # none installed yet: on_startup said so once, and what happens next
+                    from moderation.classifier.artifacts import models_root
+
+                    reason = f"no current abuse model in {models_root(self.data_dir)}"
+                    self._classifier, self._loaded_for = NullClassifier(reason), name
+                    return self._classifier
                 try:
                     clf = load_classifier(self.data_dir)
                 except Exception as exc:  # noqa: BLE001 - the app keeps running without a model
@@ -198,6 +204,8 @@ def build_services(settings, moderation_settings: ModerationSettings) -> dict:
 
 
 ENSURE_MODEL_JOB = "moderation.ensure_model"
+NO_MODEL_YET = "no abuse model is installed yet"
+_said_training = False
 
 
 def on_startup(ctx, *, enqueue_training: bool) -> None:
@@ -217,8 +225,57 @@ def on_startup(ctx, *, enqueue_training: bool) -> None:
         slot = utc_now().strftime("%Y%m%d%H")
         with ctx.unit_of_work() as session:
             enqueue(session, ENSURE_MODEL_JOB, {}, dedupe_key=f"{ENSURE_MODEL_JOB}@{slot}", max_attempts=2)
+        global _said_training
+        if not _said_training:
+            _said_training = True
+            log.warning("abuse classifier unavailable: %s. Training one from the shipped data in the background; "
+                        "it is ready in about a minute. Until then new items go to moderators, and they are "
+                        "scored once the model is ready.", getattr(classifier, "reason", "") or NO_MODEL_YET)
     except Exception:  # noqa: BLE001 - startup must not fail because of the model
         log.exception("could not queue abuse model training")
+
+
+def rescreen_unscored(session: Session, *, limit: int = 2000) -> int:
+    """Once a model loads, score the items that were screened without one (on a first start, the demo content
+    is loaded while the model trains). Returns how many were scored.
+
+    Only items no moderator has touched: published or held, with no case or an unclaimed "no-model" or "strict"
+    one (a strict case stays as it is, now with the score). Each
+    keeps its visibility (its owner acted on the first screening). Its "no-model" case is replaced by what the
+    model says: none when it would publish a visible item, else a case for the model's reason with the score.
+    """
+    from sqlmodel import select
+
+    from moderation import service
+    from moderation.models import CaseReason, ItemStatus, ModerationItem
+
+    classifier = service._classifier(session)
+    if not getattr(classifier, "available", False):
+        return 0
+    items = list(session.exec(select(ModerationItem).where(
+        ModerationItem.model_version == "none",
+        ModerationItem.status.in_([ItemStatus.PUBLISHED, ItemStatus.HELD])).order_by(ModerationItem.id).limit(limit)))
+    scored = 0
+    for item in items:
+        case = service._open_case_of(session, item.id)
+        if case is not None and (case.reason not in (CaseReason.NO_MODEL, CaseReason.STRICT)
+                                 or case.claimed_by is not None):
+            continue
+        status = item.status
+        if case is not None and case.reason == CaseReason.NO_MODEL:  # opened only because no model was there
+            session.delete(case)
+            session.flush()
+        service.screen(session, ContentRef(
+            kind=item.kind, item_id=item.item_id, text=item.text, author_id=item.author_id,
+            context_id=item.context_id, context_title=item.context_title, url=item.url, reach=item.reach,
+            strict=item.strict))
+        item.status = status
+        session.add(item)
+        if status == ItemStatus.HELD and service._open_case_of(session, item.id) is None:
+            service._ensure_open_case(session, item, CaseReason.NO_MODEL, item.updated_at)  # hidden: a human clears it
+        scored += 1
+    session.flush()
+    return scored
 
 
 def screen_content(session: Session, ref: ContentRef) -> Screening:

@@ -30,12 +30,23 @@ def _take_lock(data_dir: Path) -> Path | None:
     return lock
 
 
+def _score_what_waited(ctx) -> int:
+    """Items screened while no model was there (the demo content on a first start) get their score now."""
+    from moderation.facade import rescreen_unscored
+
+    with ctx.unit_of_work() as session:
+        return rescreen_unscored(session)
+
+
 def ensure_model_job(ctx, payload: dict) -> None:
-    """First start: train the abuse model when none loads (idempotent: does nothing when one does)."""
+    """First start: train the abuse model when none loads (idempotent: does nothing when one does), then score
+    the items that were screened without it."""
     from moderation.classifier import ensure_model, load_classifier
+    from moderation.classifier.artifacts import current_version
 
     data_dir = Path(ctx.settings.data_dir)
-    if load_classifier(data_dir).available:
+    if current_version(data_dir) is not None and load_classifier(data_dir).available:
+        _score_what_waited(ctx)
         return
     lock = _take_lock(data_dir)
     if lock is None:
@@ -47,7 +58,8 @@ def ensure_model_job(ctx, payload: dict) -> None:
         lock.unlink(missing_ok=True)
     if version is None:
         raise RuntimeError("training the abuse model failed; see the log. Items keep going to moderators meanwhile.")
-    log.info("abuse model ready: %s", version)
+    scored = _score_what_waited(ctx)
+    log.info("abuse model ready: %s; %d items that arrived while it trained are scored now", version, scored)
 
 
 def register(registry) -> None:

@@ -93,3 +93,69 @@ def test_a_base_url_the_operator_set_is_kept(monkeypatch, tmp_path, settings):
     (tmp_path / ".env").unlink()
     assert _default_base_url(args, settings).base_url == "http://127.0.0.1:9000"
     assert os.environ["CIVIC_BASE_URL"] == "http://127.0.0.1:9000"  # what each server process reads
+
+
+def test_demo_prints_its_accounts_with_roles_and_departments(civic_env, tmp_path):
+    out = subprocess.run([sys.executable, "-m", "app.cli", "demo"], cwd=tmp_path, env=civic_env, check=True,
+                         capture_output=True, text=True).stdout
+    for line in ("admin@example.org", "moderator@example.org", "moderator2@example.org"):
+        assert line in out
+    official = next(line for line in out.splitlines() if "  official@example.org" in line)
+    assert "official, department Transport" in official
+    second = next(line for line in out.splitlines() if "environment.official@example.org" in line)
+    assert "official, department Environment" in second
+    readme = (ROOT / "README.md").read_text()
+    assert "environment.official@example.org" in readme and "department Environment" in readme
+
+
+@pytest.fixture
+def first_start(settings, engine, monkeypatch):
+    """An app on a fresh data directory that trains its model on start; training is the tiny model (seconds)."""
+    import dataclasses
+
+    import moderation.classifier
+    from moderation.classifier import train_to_dir
+
+    monkeypatch.setattr(moderation.classifier, "ensure_model", lambda data_dir, **kw: train_to_dir(data_dir, sample=300))
+    return dataclasses.replace(settings, train_model_on_start=True)
+
+
+def test_first_start_says_once_that_the_model_trains_and_scores_the_demo_when_ready(first_start, engine, caplog,
+                                                                                      domain_settings, helpers):
+    import logging
+
+    from sqlmodel import select
+    from starlette.testclient import TestClient
+
+    from app.db import read_session
+    from app.demo import load_demo
+    from app.main import create_app
+    from moderation.models import CaseReason, CaseState, ModerationCase, ModerationItem
+
+    caplog.set_level(logging.INFO, logger="civic")
+    load_demo(engine, first_start, domain_settings=domain_settings)
+    app = create_app(first_start, engine=engine, sender=helpers.RecordingSender(), domain_settings=domain_settings,
+                     run_worker=False)
+    with TestClient(app, base_url="https://testserver") as client:  # start-up: the model is missing
+        for _ in range(3):
+            assert client.get("/").status_code == 200
+        with read_session(engine) as session:
+            waiting = session.exec(select(ModerationCase).where(ModerationCase.state == CaseState.OPEN,
+                                                                ModerationCase.reason == CaseReason.NO_MODEL)).all()
+        assert waiting, "the demo content was screened before any model existed"
+        helpers.run_jobs(app)  # the first-start job trains, then scores what waited
+    said = [r.getMessage() for r in caplog.records if "unavailable" in r.getMessage()]
+    assert len(said) == 1, said
+    assert "in the background" in said[0] and "about a minute" in said[0]
+    with read_session(engine) as session:
+        items = session.exec(select(ModerationItem)).all()
+        still = session.exec(select(ModerationCase).where(ModerationCase.state == CaseState.OPEN,
+                                                          ModerationCase.reason == CaseReason.NO_MODEL)).all()
+        open_cases = {c.item_pk: c for c in session.exec(select(ModerationCase).where(
+            ModerationCase.state == CaseState.OPEN)).all()}
+    waited = [i for i in items if i.status in ("published", "held")
+              and (i.id not in open_cases or open_cases[i.id].claimed_by is None)]
+    unscored = [(i.kind, i.status, open_cases.get(i.id) and open_cases[i.id].reason) for i in waited
+                if i.model_version == "none"]
+    assert waited and not unscored, unscored
+    assert not still, "the queue still shows items marked 'No model'"
