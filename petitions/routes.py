@@ -207,7 +207,8 @@ def _detail_context(request: Request, view, values=None, errors=None) -> dict:
     actor = current_actor(request)
     return {"p": view, "ps": settings, "chart": chart, "values": values or {"name": "", "email": "", "area": "", "notify": False},
             "errors": errors or {}, "can_respond": _may_respond(actor, view),
-            "can_moderate": bool(actor and actor.has_role(Role.MODERATOR))}
+            "can_moderate": bool(actor and actor.has_role(Role.MODERATOR)),
+            "polling": view.state == PetitionState.OPEN}  # for the count partial an htmx request gets
 
 
 async def count(request: Request):

@@ -190,6 +190,20 @@ def build_world(app, helpers, *, marker: str = "SECRET") -> types.SimpleNamespac
                              body=secret("comment-removed-edited-version"), limits=limits)
     with _uow(app) as session:
         service.delete_comment(session, comment_id=w.comment_removed, user_id=users["resident"].id)
+    # officials' responses waiting for a moderator (strict mode holds them) and hidden by one
+    with _uow(app) as session:
+        held = service.publish_response(session, consultation_id=w.strict_consultation, official_id=official,
+                                        data=forms.ResponseData(decision="will_act", text=secret("response-held"),
+                                                                commitment=secret("response-held-commitment"),
+                                                                follow_up_on=None))
+        w.response_held = held.id
+    with _uow(app) as session:
+        hidden = service.publish_response(session, consultation_id=w.consultation, official_id=official,
+                                          data=forms.ResponseData(decision="noted", text=secret("response-hidden"),
+                                                                  commitment="", follow_up_on=None))
+        w.response_hidden = hidden.id
+    with _uow(app) as session:
+        service.apply_moderation_decision(session, kind="response", item_id=w.response_hidden, decision="hide")
     # A draft takes no comments: open it, comment, and take it back to a draft (as an import or a reverted
     # opening would leave it).
     with _uow(app) as session:
@@ -204,6 +218,9 @@ def build_world(app, helpers, *, marker: str = "SECRET") -> types.SimpleNamespac
         assert session.get(Comment, w.comment_held).status == CommentStatus.HELD
         assert session.get(Comment, w.comment_hidden).status == CommentStatus.HIDDEN
         assert session.get(Comment, w.comment_removed).status == CommentStatus.REMOVED
+        from consultations.models import OfficialResponse
+        assert session.get(OfficialResponse, w.response_held).status == CommentStatus.HELD
+        assert session.get(OfficialResponse, w.response_hidden).status == CommentStatus.HIDDEN
     assert w.case is not None, "the held comment should have opened a moderation case"
     return w
 

@@ -1,5 +1,5 @@
-"""Visibility: a petition in every non-public state and a comment in every non-public state each carry a unique
-marker; an anonymous visitor (and a signed-in resident who wrote none of them) crawls every GET route of the
+"""Visibility: a petition in every non-public state, a comment in every non-public state and officials' responses
+that are held or hidden each carry a unique marker; an anonymous visitor (and a signed-in resident who wrote none of them) crawls every GET route of the
 routing table, pages, API and exports, with the ids of those objects in the path and in the query parameters
 handlers read. No marker may appear anywhere. Rule: what the public page does not show, no route shows."""
 from __future__ import annotations
@@ -61,14 +61,17 @@ def crawl(client, app, world, static_queries=STATIC_QUERIES) -> tuple[int, list[
             path = route.fill(dict(zip(names, combo)))
             for query in queries:
                 url = path + ("?" + query if query else "")
-                response = client.get(url)
-                requests += 1
-                if response.status_code >= 500:
-                    leaks.append(f"GET {url} -> {response.status_code}")
-                    continue
-                found = set(markers.findall(response.text))
-                if found:
-                    leaks.append(f"GET {url} ({response.status_code}) shows {sorted(found)}")
+                # the htmx request of a page gets its partial: as closed as the page
+                for headers in ({}, {"HX-Request": "true"}) if not query else ({},):
+                    response = client.get(url, headers=headers)
+                    requests += 1
+                    how = " (htmx)" if headers else ""
+                    if response.status_code >= 500:
+                        leaks.append(f"GET {url}{how} -> {response.status_code}")
+                        continue
+                    found = set(markers.findall(response.text))
+                    if found:
+                        leaks.append(f"GET {url}{how} ({response.status_code}) shows {sorted(found)}")
     return requests, leaks
 
 
