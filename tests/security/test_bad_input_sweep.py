@@ -1,5 +1,5 @@
 """Bad input on every route: integer path parameters past 64 bits, more form fields than the parser allows,
-repeated and odd query parameters. Whatever the role, the answer is a 4xx (or a page), never a 5xx."""
+repeated and odd query parameters, htmx and history-restore requests of every page. Whatever the role, the answer is a 4xx (or a page), never a 5xx."""
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -7,6 +7,10 @@ from urllib.parse import urlencode
 from security_world import all_routes, report, session_for
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}
+# Each page's htmx requests (a fragment), history restores, and another language.
+HTMX_HEADERS = ({"HX-Request": "true"}, {"HX-Request": "true", "HX-History-Restore-Request": "true"},
+                {"HX-Request": "true", "HX-Target": "main", "Accept-Language": "zh-CN,zh;q=0.9"},
+                {"Accept-Language": "fr-FR,zh-CN;q=0.5"})
 
 HUGE_IDS = (2**63, 2**63 - 1, 2**64 + 1, 10**30, 0)
 ODD_QUERIES = ("page=99999999999999999999999", "page=-1", "page=1e9", "page=%00", "state=%ff%fe", "q=" + "x" * 5000,
@@ -35,12 +39,14 @@ def test_no_route_answers_bad_input_with_a_server_error(app, world, make_client,
             calls.append(("POST", path, [("token", "%s%(x)s" * 300), ("petition", str(2**70)), ("page", "-1")]))
         else:
             calls += [("GET", f"{path}?{q}", {}) for q in ODD_QUERIES]
+            calls += [("GET", path, headers) for headers in HTMX_HEADERS]
         for role, client in clients.items():
             for method, url, data in calls:
                 requests += 1
+                headers = data if data in HTMX_HEADERS else (FORM if data else None)
+                body = urlencode(data) if data and data not in HTMX_HEADERS else None
                 try:
-                    response = client.request(method, url, content=urlencode(data) if data else None,
-                                              headers=FORM if data else None)
+                    response = client.request(method, url, content=body, headers=headers)
                 except Exception as exc:  # the test client re-raises what the app did not handle
                     failures.append(f"{role}: {method} {url[:120]} -> {type(exc).__name__}: {str(exc)[:80]}")
                     continue
