@@ -146,7 +146,10 @@ def cmd_worker(args, settings) -> int:
     from app.jobs import worker_loop
     from app.main import create_app
 
+    from app import logs
+
     app = create_app(settings, run_worker=False)
+    logs.configure(settings)  # one JSON line per job
     ctx, registry = app.state.job_context, app.state.jobs
 
     async def main() -> None:

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -22,6 +23,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlmodel import Session
 
+from app import logs
 from app.clock import utc_now
 from app.db import claim_ids, insert_ignore, unit_of_work, write_session
 from app.models import Job
@@ -77,7 +79,7 @@ def enqueue(session: Session, kind: str, payload: dict | None = None, *, run_at=
     values = {
         "kind": kind, "payload": json.dumps(payload or {}), "dedupe_key": dedupe_key,
         "run_at": run_at or now, "created_at": now, "attempts": 0, "max_attempts": max_attempts,
-        "failed": False, "last_error": "",
+        "failed": False, "last_error": "", "request_id": logs.current(),
     }
     if dedupe_key is None:
         session.add(Job(**values))
@@ -145,14 +147,21 @@ def run_due(ctx: JobContext, registry: JobRegistry, worker_id: str, *, limit: in
     for job in jobs:
         handler = registry.handlers.get(job.kind)
         error = None
-        if handler is None:
-            error = f"no handler for job kind {job.kind!r}"
-        else:
-            try:
-                handler(ctx, json.loads(job.payload or "{}"))
-            except Exception as exc:  # recorded on the job and retried with backoff
-                log.exception("Job %s (%s) raised", job.id, job.kind)
-                error = f"{type(exc).__name__}: {exc}"
+        # what the job queues (e-mails, more jobs) carries the id of the request that caused it
+        token = logs.request_id.set(job.request_id or f"job-{job.id}")
+        started = time.perf_counter()
+        try:
+            if handler is None:
+                error = f"no handler for job kind {job.kind!r}"
+            else:
+                try:
+                    handler(ctx, json.loads(job.payload or "{}"))
+                except Exception as exc:  # recorded on the job and retried with backoff
+                    log.exception("Job %s (%s) raised", job.id, job.kind)
+                    error = f"{type(exc).__name__}: {exc}"
+            logs.log_job(job.id, job.kind, job.attempts, logs.current(), time.perf_counter() - started, error)
+        finally:
+            logs.request_id.reset(token)
         _finish(ctx.engine, job.id, worker_id, error)
     return len(jobs)
 

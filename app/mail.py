@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlparse
 from sqlalchemy import or_, select, update
 from sqlmodel import Session
 
+from app import logs
 from app.clock import utc_now
 from app.db import claim_ids, write_session
 from app.models import OutboxMessage, OutboxStatus
@@ -53,6 +54,7 @@ def queue_email(session: Session, *, to: str, template: str, context: dict, loca
     message = OutboxMessage(
         to_addr=to, subject=subject[:300], body=body, template=template[:120],
         status=OutboxStatus.QUEUED, created_at=now, next_attempt_at=now, unsubscribe_url=unsubscribe,
+        request_id=logs.current(),
     )
     session.add(message)
     return message

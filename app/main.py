@@ -37,7 +37,7 @@ import petitions.queries
 import petitions.routes
 from app import api as app_api
 from app import metrics as app_metrics
-from app import auth, errors, i18n, ratelimit
+from app import auth, errors, i18n, logs, ratelimit
 from app import routes as app_routes
 from app.config import Settings, load_section, load_settings
 from app.csrf import BodySizeLimitMiddleware, CrossOriginProtectionMiddleware, SecurityHeadersMiddleware
@@ -233,5 +233,6 @@ def create_app(
 def create_served_app() -> Starlette:
     """The app as `civic serve` runs it in each server process (a uvicorn factory)."""
     app = create_app()
+    logs.configure(app.state.settings)
     app.state.freeze_gc_after_start = True
     return app

@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount
 
+from app import logs
 from app.clock import utc_now
 from app.config import _in_networks
 from app.db import read_session
@@ -81,8 +82,9 @@ def route_template(scope) -> str:
 
 
 class MetricsMiddleware:
-    """Counts every HTTP request by route template and status and times it. Outermost, so it sees cache hits too
-    (labelled `(cached)`: the in-process cache answered before routing)."""
+    """Counts every HTTP request by route template and status and times it, and writes its JSON log line with
+    its request id (app.logs). Outermost, so it sees cache hits too (labelled `(cached)`: the in-process cache
+    answered before routing)."""
 
     def __init__(self, app):
         self.app = app
@@ -93,21 +95,27 @@ class MetricsMiddleware:
         scope["civic.metrics_root"] = scope.get("root_path", "")
         status = {"code": 500}
         start = time.perf_counter()
+        rid = logs.incoming_id(scope)
+        token = logs.request_id.set(rid)
 
         async def send_status(message):
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+                message = {**message, "headers": [*message.get("headers", ()), (b"x-request-id", rid.encode())]}
             await send(message)
 
         try:
             await self.app(scope, receive, send_status)
         finally:
+            logs.request_id.reset(token)
             route = route_template(scope)
             if not route:
                 route = "(cached)" if status["code"] in (200, 304) and scope["method"] == "GET" else "(no route)"
             method = scope["method"] if scope["method"] in _METHODS else "OTHER"
+            seconds = time.perf_counter() - start
             REQUESTS.labels(method, route, str(status["code"])).inc()
-            LATENCY.labels(method, route).observe(time.perf_counter() - start)
+            LATENCY.labels(method, route).observe(seconds)
+            logs.log_request(scope, rid, route, status["code"], seconds)
 
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

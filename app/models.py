@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -84,6 +84,8 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     # One-click unsubscribe link for notifications people can stop (sent as List-Unsubscribe), else "".
     unsubscribe_url: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # The request (or job) that queued it, as in the JSON logs (app.logs).
+    request_id: str = Field(default="", sa_column=Column(String(64), nullable=False, server_default=""))
 
 
 class Job(SQLModel, table=True):
@@ -104,6 +106,8 @@ class Job(SQLModel, table=True):
     finished_at: datetime | None = None
     failed: bool = False
     last_error: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # The request that enqueued it, as in the JSON logs (app.logs); periodic jobs have none.
+    request_id: str = Field(default="", sa_column=Column(String(64), nullable=False, server_default=""))
 
 
 class UsedToken(SQLModel, table=True):

@@ -24,6 +24,7 @@ from app.emails import canonical_email
 from app.errors import InvalidState, NotFound, PermissionDenied, TokenInvalid, ValidationFailed, N_
 from app.i18n import gettext as _
 from app.jobs import enqueue
+from app import logs
 from app.mail import queue_email
 from app.models import Department, Role
 
@@ -230,11 +231,12 @@ def _queue_prepared(session: Session, mail: PreparedMail, now: datetime) -> None
     if stmt is None:
         table = OutboxMessage.__table__
         cols = ("to_addr", "subject", "body", "template", "status", "attempts", "created_at", "next_attempt_at",
-                "last_error")
+                "last_error", "request_id")
         stmt = _OUTBOX_INSERT[dialect] = insert_stmt(table).values({c: bindparam(c, type_=table.c[c].type) for c in cols})
     execute_fast(session, stmt, {"to_addr": mail.to, "subject": mail.subject, "body": mail.body,
                            "template": mail.template[:120], "status": OutboxStatus.QUEUED.value, "attempts": 0,
-                           "created_at": now, "next_attempt_at": now, "last_error": ""})
+                           "created_at": now, "next_attempt_at": now, "last_error": "",
+                           "request_id": logs.current()})
 
 
 def _petition_for_signing(session: Session, petition_id: int):

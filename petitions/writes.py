@@ -10,6 +10,7 @@ database's write lock.)
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import queue
 import threading
@@ -25,10 +26,11 @@ IDLE_SECONDS = 30.0  # an idle writer thread exits; the next request starts a ne
 
 
 class _Item:
-    __slots__ = ("fn", "kwargs", "savepoint", "result", "error", "loop", "future", "event")
+    __slots__ = ("fn", "kwargs", "savepoint", "result", "error", "loop", "future", "event", "context")
 
     def __init__(self, fn, kwargs, savepoint=True):
         self.fn, self.kwargs, self.savepoint = fn, kwargs, savepoint
+        self.context = contextvars.copy_context()  # the request's (its request id goes into the e-mails it queues)
         self.result = self.error = self.loop = self.future = self.event = None
 
     def settle(self) -> None:
@@ -120,7 +122,7 @@ class GroupCommitWriter:
                     if it.savepoint:
                         cursor.execute("SAVEPOINT civic_item")
                     try:
-                        it.result = it.fn(session, **it.kwargs)
+                        it.result = it.context.run(it.fn, session, **it.kwargs)
                         session.flush()
                     except Exception as exc:
                         if not session.is_active:  # a failed flush broke the whole transaction
@@ -143,8 +145,9 @@ class GroupCommitWriter:
     def _one_by_one(self, items: list[_Item]) -> None:
         for it in items:
             try:
-                it.result, it.error = run_write(self.engine, it.fn, bus=self.bus, renderer=self.renderer,
-                                                services=self.services, **it.kwargs), None
+                it.result, it.error = it.context.run(run_write, self.engine, it.fn, bus=self.bus,
+                                                     renderer=self.renderer, services=self.services,
+                                                     **it.kwargs), None
             except Exception as exc:
                 it.result, it.error = None, exc
 
