@@ -8,9 +8,8 @@ scores (training.py). Nothing here is pickled: `to_arrays`/`from_arrays` turn a 
 numbers (artifacts.py stores them with a versioned manifest), so renaming a class never breaks a saved model.
 
 Explanations: a linear model's logit is a sum over columns of weight x value. For one post we recompute the
-n-grams the vectorizers saw, hash them the way `HashingVectorizer` does (`murmurhash3_32`, seed 0, absolute
-value modulo the width) and credit each column's contribution to the word that contains it, so moderators
-see words, not hashes. Rule columns are credited to the matched phrase and carry their category.
+n-grams the vectorizers saw, word by word, hash them with the same FeatureHasher, and credit each column's
+contribution to the word that contains it, so moderators see words, not hashes. Rule columns are credited to the matched phrase and carry their category.
 """
 from __future__ import annotations
 
@@ -26,7 +25,6 @@ from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer
-from sklearn.utils import murmurhash3_32
 
 from . import rules
 from .lexicon import N_COLUMNS as N_LEXICON, lexicon_hits
@@ -82,10 +80,6 @@ def make_features(hp: dict) -> FeatureUnion:
     weights = {"rules": hp.get("rules_weight", 1.0), "lexicon": hp.get("lexicon_weight", 1.0)}
     names = {name for name, _ in parts}
     return FeatureUnion(parts, transformer_weights={k: v for k, v in weights.items() if k in names})
-
-
-def _column_hash(term: str, width: int) -> int:
-    return abs(murmurhash3_32(term, seed=0)) % width
 
 
 class Head:
@@ -210,82 +204,99 @@ class Head:
         z, matrices, found = self._score(texts)
         p = self.calibrated(z)
         floor = 0.0 if explain is True else (2.0 if explain is False else float(explain))
-        out = []
-        for d, text in enumerate(texts):
-            category = rules.top_category(found[d])
-            expl = ()
-            if p[d] >= floor or (category and explain is not False):
-                expl = self._explain({k: m.getrow(d) for k, m in matrices.items()}, text, found[d])
-            out.append(Analysis(float(z[d]), float(p[d]), expl, category))
-        return out
+        categories = [rules.top_category(f) for f in found]
+        chosen = [d for d in range(len(texts))
+                  if explain is not False and (p[d] >= floor or categories[d])]
+        explanations = self._explain(chosen, texts, found, matrices) if chosen else {}
+        return [Analysis(float(z[d]), float(p[d]), explanations.get(d, ()), categories[d]) for d in range(len(texts))]
 
-    def _explain(self, rows: dict, text: str, found: list) -> tuple[tuple[str, float, str], ...]:
-        contrib: dict[int, float] = {}
-        for name, row in rows.items():
-            off = self.offsets[name]
-            coef = self.coef[off:off + (1 << self.hp[f"{name}_bits"])]
-            for i, v in zip(row.indices.tolist(), (row.data * coef[row.indices]).tolist()):
-                contrib[off + i] = v
-        totals: dict[tuple[str, str], float] = {}
+    def _unit_weights(self, name: str, units: list[list[str]], unit_doc: np.ndarray, matrix) -> np.ndarray:
+        """Per unit (a word's n-grams, or one n-gram) of the chosen posts, the summed contribution of its n-gram
+        occurrences: each column's contribution to its post's logit, shared by the occurrences hashed to it.
+        One FeatureHasher call for the whole batch (its per-call overhead is larger than the hashing)."""
+        hasher, coef = next((h, c) for n, _a, h, _i, c in self._blocks if n == name)
+        M = hasher.transform(units)
+        if not M.nnz:
+            return np.zeros(len(units))
+        width = np.int64(hasher.n_features)
+        entry_unit = np.repeat(np.arange(len(units)), np.diff(M.indptr))
+        keys = unit_doc[entry_unit].astype(np.int64) * width + M.indices
+        uniq, inv = np.unique(keys, return_inverse=True)
+        counts = np.bincount(inv, weights=M.data)
+        rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr)).astype(np.int64)
+        x_keys = rows * width + matrix.indices
+        x_vals = matrix.data * coef[matrix.indices]
+        order = np.argsort(x_keys)
+        x_keys, x_vals = x_keys[order], x_vals[order]
+        at = np.minimum(np.searchsorted(x_keys, uniq), max(len(x_keys) - 1, 0))
+        contrib = np.where(x_keys[at] == uniq, x_vals[at], 0.0) if len(x_keys) else np.zeros(len(uniq))
+        per_entry = M.data * (contrib / counts)[inv]
+        return np.bincount(entry_unit, weights=per_entry, minlength=len(units))
 
-        def credit(term: str, weight: float, category: str = "") -> None:
+    def _explain(self, chosen: list[int], texts: list[str], found: list, matrices: dict) -> dict:
+        totals: dict[int, dict[tuple[str, str], float]] = {d: {} for d in chosen}
+
+        def credit(d: int, term: str, weight: float, category: str = "") -> None:
             if weight > 0 and term.strip():
                 key = (_DISPLAY.get(term, term), category)
-                totals[key] = totals.get(key, 0.0) + weight
+                totals[d][key] = totals[d].get(key, 0.0) + weight
 
-        # Rule columns: each matched category's weight, shared by its matched phrases.
-        by_category: dict[str, list[str]] = {}
-        for h in found:
-            by_category.setdefault(h.category, []).append(h.term)
-        for category, terms in by_category.items():
-            w = float(self._rule_coef[rules.CATEGORIES_INDEX[category]])
-            for term in terms:
-                credit(term, max(w, 1e-3) / len(terms), category)
+        # Rule columns: each matched category's weight, shared by its matched phrases; a phrase inside a longer
+        # match of the same category is not listed again.
+        for d in chosen:
+            by_category: dict[str, list[str]] = {}
+            for h in found[d]:
+                terms = by_category.setdefault(h.category, [])
+                if not any(h.term in t for t in terms):
+                    terms[:] = [t for t in terms if t not in h.term] + [h.term]
+            for category, terms in by_category.items():
+                w = float(self._rule_coef[rules.CATEGORIES_INDEX[category]])
+                for term in terms[:3]:
+                    credit(d, term, max(w, 1e-3) / len(terms), category)
 
-        # Word n-grams, readable as they are.
-        words = _WORD_RE.findall(text)
-        lo, hi = self.hp["word_ngrams"]
-        width, off = 1 << self.hp["word_bits"], self.offsets["word"]
-        grams = [" ".join(words[i:i + n]) for n in range(lo, hi + 1) for i in range(len(words) - n + 1)]
-        counts: dict[int, int] = {}
-        cols = [off + _column_hash(g, width) for g in grams]
-        for c in cols:
-            counts[c] = counts.get(c, 0) + 1
-        for g, c in zip(grams, cols):
-            credit(g, contrib.get(c, 0.0) / counts[c])
-
+        position = {d: k for k, d in enumerate(chosen)}
+        analyzers = {n: a for n, a, _h, _i, _c in self._blocks}
+        # Word n-grams, readable as they are (one unit per n-gram occurrence).
+        units, owner, labels = [], [], []
+        for d in chosen:
+            for gram in analyzers["word"](texts[d]):
+                units.append([gram])
+                owner.append(position[d])
+                labels.append((d, gram))
+        if units:
+            sub = matrices["word"][chosen]
+            for (d, gram), w in zip(labels, self._unit_weights("word", units, np.asarray(owner), sub).tolist()):
+                credit(d, gram, w)
         # Character n-grams, credited to the word that holds them; Chinese runs have no spaces, so there the
         # strongest n-grams themselves are reported.
-        lo, hi = self.hp["char_ngrams"]
-        width, off = 1 << self.hp["char_bits"], self.offsets["char"]
-        per_word: list[tuple[str, list[tuple[str, int]]]] = []
-        counts = {}
-        for word in text.split():
-            padded = f" {word} "
-            grams_cols = []
-            for n in range(lo, hi + 1):
-                # as sklearn's char_wb analyser: a word no longer than n gives one n-gram, itself, and ends
-                for i in range(max(1, len(padded) - n + 1)):
-                    c = off + _column_hash(padded[i:i + n], width)
-                    grams_cols.append((padded[i:i + n], c))
-                    counts[c] = counts.get(c, 0) + 1
-                if len(padded) <= n:
-                    break
-            per_word.append((word, grams_cols))
-        for word, grams_cols in per_word:
-            if _HAN_RE.search(word):
-                for gram, c in grams_cols:
-                    if len(gram.strip()) >= 2:
-                        credit(gram.strip(), contrib.get(c, 0.0) / counts[c])
-            else:
-                w = sum(contrib.get(c, 0.0) / counts[c] for _, c in grams_cols)
-                credit(word.strip(_STRIP) or word, w)
+        units, owner, labels = [], [], []
+        for d in chosen:
+            for word in texts[d].split():
+                grams = analyzers["char"](word)   # char_wb of one word: the same n-grams as inside the post
+                if _HAN_RE.search(word):
+                    for g in grams:
+                        units.append([g])
+                        owner.append(position[d])
+                        labels.append((d, g.strip() if len(g.strip()) >= 2 else ""))
+                else:
+                    units.append(grams)
+                    owner.append(position[d])
+                    labels.append((d, word.strip(_STRIP) or word))
+        if units:
+            sub = matrices["char"][chosen]
+            for (d, term), w in zip(labels, self._unit_weights("char", units, np.asarray(owner), sub).tolist()):
+                if term:
+                    credit(d, term, w)
+        return {d: self._top(totals[d]) for d in chosen}
 
+    @staticmethod
+    def _top(totals: dict[tuple[str, str], float]) -> tuple[tuple[str, float, str], ...]:
         top = sorted(totals.items(), key=lambda kv: kv[1], reverse=True)
         # Rule phrases first (moderators read them with their category), then the strongest model terms.
-        ruled = [(t, round(w, 4), c) for (t, c), w in top if c]
+        order = rules.CATEGORIES_INDEX
+        ruled = sorted(((t, round(w, 4), c) for (t, c), w in top if c), key=lambda e: (order[e[2]], -e[1]))
         plain = [(t, round(w, 4), c) for (t, c), w in top if not c]
-        return tuple((ruled + plain)[:EXPLANATION_TERMS])
+        return tuple((ruled[:4] + plain)[:EXPLANATION_TERMS])
 
 
 class AbuseModel:

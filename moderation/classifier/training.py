@@ -74,8 +74,7 @@ CIVIC_WEIGHT = 4.0
 FOLDS = 2
 EXTRA_WEIGHT = 2.0
 # Default operating points (the live ones follow ModerationSettings, re-chosen from the stored out-of-fold
-# scores): review catches REVIEW_RECALL of abusive validation posts (macro over the language's corpora that
-# have abusive posts); hold is the lowest threshold whose precision reaches HOLD_PRECISION at a share of
+# scores): review catches REVIEW_RECALL of the abusive validation posts of every corpus of the language; hold is the lowest threshold whose precision reaches HOLD_PRECISION at a share of
 # EXPECTED_PREVALENCE abusive posts (the validation corpora are 26-85 % abusive; a civic platform is not).
 REVIEW_RECALL = 0.85
 HOLD_PRECISION = 0.9
@@ -227,22 +226,19 @@ def fold_of(text: str) -> int:
 
 
 def recall_threshold(groups: list[tuple[np.ndarray, np.ndarray]], target_recall: float) -> float:
-    """Highest threshold whose recall, averaged over the groups that have abusive posts, reaches the target."""
-    groups = [(np.asarray(p), np.asarray(y)) for p, y in groups if int(np.asarray(y).sum()) > 0]
-    if not groups:
-        return 0.5
-    candidates = np.unique(np.concatenate([p[y == 1] for p, y in groups]))[::-1]
-    best = float(candidates[-1])
-    lo, hi = 0, len(candidates) - 1   # recall grows as the threshold falls: binary search the first index
-    while lo <= hi:
-        mid = (lo + hi) // 2
-        t = candidates[mid]
-        recall = float(np.mean([np.mean(p[y == 1] >= t) for p, y in groups]))
-        if recall >= target_recall:
-            best, hi = float(t), mid - 1
-        else:
-            lo = mid + 1
-    return best
+    """Highest threshold at which every group (validation corpus) with abusive posts reaches the target recall.
+
+    Every corpus, not their average: a corpus unlike the others (HateXplain's Gab posts, Toxic Spans' news
+    comments) is exactly what unseen civic text looks like to the model, so the review route must catch the
+    target share there too. Ordinary petitions stay far below this threshold (bench/classifier_quality.py)."""
+    thresholds = []
+    for p, y in groups:
+        p, y = np.asarray(p), np.asarray(y)
+        positives = np.sort(p[y == 1])[::-1]
+        if len(positives):
+            k = int(np.ceil(target_recall * len(positives))) - 1   # the k-th highest abusive score
+            thresholds.append(float(positives[min(max(k, 0), len(positives) - 1)]))
+    return min(thresholds) if thresholds else 0.5
 
 
 def operating_points(groups_by_language: dict[str, list[tuple[np.ndarray, np.ndarray]]], *,

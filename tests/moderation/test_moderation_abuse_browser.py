@@ -9,7 +9,6 @@ import pytest
 
 from app.clock import utc_now
 from app.db import unit_of_work
-from moderation.classifier import train_to_dir
 from moderation.facade import ClassifierHolder
 
 consultation_models = pytest.importorskip("consultations.models")
@@ -21,16 +20,9 @@ COMPLAINT = ("I am furious. The number 12 bus was late again this morning and th
              "complaints for months. Fix the timetable now!")
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("abuse-model")
-    train_to_dir(data_dir, sample=800)
-    return data_dir
-
-
 @pytest.fixture
-def services(model_dir):
-    return {"classifier": ClassifierHolder(model_dir)}
+def services(tiny_model_dir):
+    return {"classifier": ClassifierHolder(tiny_model_dir)}
 
 
 def _sign_in(page, app, helpers, email, **kw):

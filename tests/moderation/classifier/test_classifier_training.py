@@ -66,6 +66,10 @@ def test_review_threshold_is_chosen_for_recall_and_hold_for_precision():
     points = operating_points({"en": [(scores, labels)]}, review_recall=0.85, hold_precision=0.9, prevalence=0.05)
     assert points["review:en"] == round(review, 4) and points["review"] == points["review:en"]
     assert points["hold:en"] >= points["review:en"]
+    # with two corpora, the harder one decides: each reaches the target
+    hard = (np.r_[rng.beta(3, 3, 400), rng.beta(2, 5, 1600)], labels)
+    both = recall_threshold([(scores, labels), hard], 0.85)
+    assert both < review and all(np.mean(p[y == 1] >= both) >= 0.85 for p, y in ((scores, labels), hard))
     held = scores >= points["hold:en"]
     tpr, fpr = held[labels == 1].mean(), held[labels == 0].mean()
     assert 0.05 * tpr / (0.05 * tpr + 0.95 * fpr) >= 0.9
