@@ -9,7 +9,7 @@ import io
 import re
 from pathlib import Path
 
-from security_world import EMAILS, all_routes, report, session_for
+from security_world import all_routes, report, session_for
 
 ROOT = Path(__file__).resolve().parents[2]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -92,12 +92,12 @@ def _uow(app):
 def build(app, helpers) -> Plan:
     from app.models import User
     from consultations import dashboard_jobs, forms, service
-    from consultations.models import Comment
+    from consultations.models import Question
     from moderation import latest_analysis
-    from moderation.models import ModerationCase, ModerationDecision
-    from moderation.service import APPEAL_PURPOSE, DecisionInput, decide_case, submit_appeal
     from moderation.facade import Decision
-    from petitions.models import Debate, Petition, RejectionReason, Response
+    from moderation.models import ModerationCase, ModerationDecision, ModerationItem
+    from moderation.service import APPEAL_PURPOSE, DecisionInput, decide_case, submit_appeal
+    from petitions.models import Debate, RejectionReason, Response
     from security_world import _petition
 
     plan = Plan()
@@ -194,7 +194,6 @@ def build(app, helpers) -> Plan:
         plan.show("anonymous", f"/consultations/{main}", "consultation questions", q)
         plan.show("official_own", f"/consultations/{main}/edit", "consultation questions", q)
     with _uow(app) as session:
-        from consultations.models import Question
         qids = session.exec(select(Question.id).where(Question.consultation_id == main)).all()
     for qid, q in list(zip(qids, questions))[:2]:
         plan.show("anonymous", f"/consultations/{main}/questions/{qid}", "consultation questions", q)
@@ -250,7 +249,6 @@ def build(app, helpers) -> Plan:
         hidden = service.post_comment(session, consultation_id=main, author_id=users["resident"].id,
                                       body="A comment a moderator will hide.", limits=limits).id
     with _uow(app) as session:
-        from moderation.models import ModerationItem
         case_id = session.exec(select(ModerationCase.id).join(ModerationItem, ModerationItem.id == ModerationCase.item_pk)
                                .where(ModerationItem.kind == "comment", ModerationItem.item_id == hidden)).first()
     notes = chunks(1000)
