@@ -32,7 +32,7 @@ def domain_settings(domain_settings):
     # One signature a minute per network and petition (the default), so the second attempt is refused.
     domain_settings["petitions"] = dataclasses.replace(domain_settings["petitions"], sign_rate_burst="1/60")
     domain_settings["consultations"] = dataclasses.replace(domain_settings["consultations"],
-                                                           comment_rate_limit="1/300", vote_rate_limit="1/300")
+                                                           comment_rate_limit="1/300", vote_rate_limit="2/300")
     return domain_settings
 
 
@@ -161,5 +161,211 @@ def test_sign_form_shows_422_409_and_429(live_server, browser, axe, js, locale):
         _check_axe(browser, page, axe, js)
         csp = [m for m in console if "Content Security Policy" in m or "Refused to" in m]
         assert not csp, csp
+    finally:
+        context.close()
+
+
+# ----- the other forms: consultations' comment, reply, vote and report; starting a petition; signing in -----
+
+def _consultation(app, helpers) -> int:
+    from consultations import forms, service
+
+    official = helpers.add_user(app, "official@example.org", role="official", name="Olivia Official",
+                                department="transport")
+    data = forms.ConsultationData(title="Safer streets around schools", summary="Should streets close at drop-off?",
+                                  body="<p>We propose school streets.</p>", department_id=None, questions=(),
+                                  opens_on=None, closes_on=None, strict_mode=False)
+    state = app.state
+    with unit_of_work(state.engine, state.events, state.renderer, state.services) as session:
+        cid = service.create_consultation(session, user_id=official.id, data=data).id
+    with unit_of_work(state.engine, state.events, state.renderer, state.services) as session:
+        service.change_state(session, user_id=official.id, consultation_id=cid, action="open")
+    return cid
+
+
+def _comment(app, helpers, cid: int, email: str, body: str, parent_id=None) -> int:
+    from consultations import service
+
+    user = helpers.add_user(app, email)
+    state = app.state
+    with unit_of_work(state.engine, state.events, state.renderer, state.services) as session:
+        return service.post_comment(session, consultation_id=cid, author_id=user.id, body=body, parent_id=parent_id,
+                                    limits=service.CommentLimits(comment_rate="1000/60")).id
+
+
+def _sign_in(page, app, helpers, email):
+    helpers.add_user(app, email)
+    base = app.state.base_url
+    page.goto(base + "/auth/sign-in")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_role("button", name="Email me a sign-in link").click()
+    page.get_by_role("heading", name="Check your e-mail").wait_for()
+    page.goto(helpers.last_link(app, email))
+    page.locator("main").get_by_role("button", name="Sign in").click()
+    page.wait_for_url(base + "/")
+
+
+def _expect_refusal(page, js: bool, text: str, *, within: str = "main"):
+    """A refusal the server answered with its error page (429, 409): with JavaScript the message appears next to
+    the form that was sent, focused, and the form keeps what was typed; without, the error page says it."""
+    if js:
+        message = page.locator(f"{within} [data-civic-error]")
+        message.wait_for()
+        assert text in message.inner_text()
+        page.wait_for_function("() => document.activeElement && document.activeElement.hasAttribute('data-civic-error')")
+    else:
+        page.get_by_role("heading", name="Too many attempts").or_(
+            page.get_by_role("heading", name="That can't be done now")).wait_for()
+        assert text in page.locator("main").inner_text()
+
+
+def _expect_field_error(page, js: bool, field_id: str, text: str):
+    field = page.locator(f"#{field_id}")
+    page.wait_for_function(f"() => document.getElementById('{field_id}') && "
+                           f"document.getElementById('{field_id}').getAttribute('aria-invalid') === 'true'")
+    described = field.get_attribute("aria-describedby") or ""
+    error = next(i for i in described.split() if "error" in i)
+    assert text in page.locator(f"#{error}").inner_text()
+    if js:
+        page.wait_for_function("() => { const a = document.activeElement; return a && "
+                               "(a.closest('.error-summary') || a.getAttribute('aria-invalid') === 'true'); }")
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
+def test_comment_and_reply_forms_show_422_and_429(live_server, browser, helpers, axe, js):
+    app, base = live_server, live_server.state.base_url
+    cid = _consultation(app, helpers)
+    other = _comment(app, helpers, cid, "neighbour@example.org", "Please keep the road open for buses")
+    context, page, console = _context(browser, app, js=js)
+    try:
+        _sign_in(page, app, helpers, "rita@example.org")
+        page.goto(f"{base}/consultations/{cid}")
+        # 422: an empty comment; the error is next to the field
+        page.locator("form.comment-form").first.get_by_role("button", name="Post comment").click()
+        _expect_field_error(page, js, "new-body", "Write your comment")
+        _check_axe(browser, page, axe, js)
+        # one comment is allowed in five minutes (the test's limit): the second is refused with 429
+        page.locator("#new-body").fill("Close it from 8 to 9 am.")
+        page.locator("form.comment-form").first.get_by_role("button", name="Post comment").click()
+        page.locator("li.comment", has_text="Close it from 8 to 9 am.").first.wait_for()
+        page.goto(f"{base}/consultations/{cid}/comments/{other}")
+        # 422 on the reply form
+        reply = page.locator(f"#reply-form-{other}")
+        reply.get_by_role("button", name="Post comment").click()
+        _expect_field_error(page, js, f"reply-{other}-body", "Write your comment")
+        page.locator(f"#reply-{other}-body").fill("Buses could still pass at walking pace.")
+        page.locator(f"#reply-form-{other}").get_by_role("button", name="Post comment").click()
+        _expect_refusal(page, js, "Wait")
+        if js:
+            assert page.locator(f"#reply-{other}-body").input_value() == "Buses could still pass at walking pace."
+        _check_axe(browser, page, axe, js)
+        assert not [m for m in console if "Content Security Policy" in m or "Refused to" in m]
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
+def test_vote_and_report_show_their_refusals(live_server, browser, helpers, axe, js):
+    app, base = live_server, live_server.state.base_url
+    cid = _consultation(app, helpers)
+    other = _comment(app, helpers, cid, "neighbour@example.org", "Please keep the road open for buses")
+    context, page, console = _context(browser, app, js=js)
+    try:
+        _sign_in(page, app, helpers, "rita@example.org")
+        page.goto(f"{base}/consultations/{cid}")
+        votes = page.locator(f"#votes-{other}")
+        votes.get_by_role("button", name="Agree", exact=True).click()
+        page.wait_for_function(f"() => document.querySelector('#votes-{other} button[value=agree]')"
+                               ".getAttribute('aria-pressed') === 'true'")
+        # 409: the same vote again
+        page.locator(f"#votes-{other}").get_by_role("button", name="Agree", exact=True).click()
+        if js:
+            page.locator(f"#votes-{other} .error").wait_for()
+            assert "already voted" in page.locator(f"#votes-{other} .error").inner_text()
+            page.wait_for_function("() => document.activeElement && document.activeElement.closest('.votes')")
+        else:
+            _expect_refusal(page, js, "already voted")
+            page.goto(f"{base}/consultations/{cid}")
+        # 429: two votes in five minutes is the test's limit (the refused repeat did not count)
+        page.locator(f"#votes-{other}").get_by_role("button", name="Disagree", exact=True).click()
+        page.wait_for_function(f"() => document.querySelector('#votes-{other} button[value=disagree]')"
+                               ".getAttribute('aria-pressed') === 'true'")
+        page.locator(f"#votes-{other}").get_by_role("button", name="Pass", exact=True).click()
+        if js:
+            page.locator(f"#votes-{other} .error", has_text="Wait").wait_for()
+        else:
+            _expect_refusal(page, js, "Wait")
+        _check_axe(browser, page, axe, js)
+        # report: 422 without a reason, 409 for a second report
+        page.goto(f"{base}/consultations/{cid}/comments/{other}/report")
+        page.get_by_role("button", name="Send report").click()
+        page.locator("#error-reason").wait_for()
+        assert "Choose why" in page.locator("#error-reason").inner_text()
+        _check_axe(browser, page, axe, js)
+        page.locator("input[name=reason]").first.check()
+        page.get_by_role("button", name="Send report").click()
+        page.get_by_text("A moderator will review the comment").wait_for()
+        page.goto(f"{base}/consultations/{cid}/comments/{other}/report")
+        page.locator("input[name=reason]").first.check()
+        page.get_by_role("button", name="Send report").click()
+        page.get_by_role("heading", name="That can't be done now").wait_for()
+        assert "already reported" in page.locator("main").inner_text()
+        _check_axe(browser, page, axe, js)
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def settings(settings):
+    return dataclasses.replace(settings, login_rate_limit="1/300")
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
+def test_start_petition_and_sign_in_show_422_and_429(live_server, browser, helpers, axe, js):
+    app, base = live_server, live_server.state.base_url
+    helpers.add_user(app, "rita@example.org")
+    context, page, console = _context(browser, app, js=js)
+    try:
+        # sign in: 422 for an address that isn't one, 429 for a second link within the limit
+        page.goto(base + "/auth/sign-in")
+        page.get_by_label("Email address").fill("not-an-address")
+        page.get_by_role("button", name="Email me a sign-in link").click()
+        page.locator(".error-summary").wait_for()
+        assert page.locator("#field-email").get_attribute("aria-invalid") == "true"
+        _check_axe(browser, page, axe, js)
+        for attempt in range(2):
+            page.goto(base + "/auth/sign-in")
+            page.get_by_label("Email address").fill("rita@example.org")
+            page.get_by_role("button", name="Email me a sign-in link").click()
+            if attempt == 0:
+                page.get_by_role("heading", name="Check your e-mail").wait_for()
+        page.get_by_role("heading", name="Too many attempts").wait_for()
+        _check_axe(browser, page, axe, js)
+
+        # start a petition: 422 for an area that is no postcode or listed area (the browser checks the
+        # required fields itself), then 429 for a second petition within the minute
+        def fill(n, area="Riverside"):
+            page.goto(base + "/petitions/start")
+            page.locator("#field-action").fill(f"Open the Riverside library on Sundays {n}")
+            page.locator("#field-background").fill("Many people work during the week and cannot visit.")
+            page.locator("#field-name").fill("Petra Creator")
+            page.locator("#field-email").fill(f"creator{n}@example.org")
+            page.locator("#field-area").fill(area)
+            page.locator("button[type=submit]").last.click()
+
+        fill(0, area="Not a place 123!")
+        page.locator(".error-summary").wait_for()
+        assert page.locator("#field-area").get_attribute("aria-invalid") == "true"
+        assert "Enter a postcode" in page.locator("#error-area").inner_text()
+        _check_axe(browser, page, axe, js)
+        for n in range(2):
+            fill(n)
+            page.locator("form:has(input[name=stage][value=submit]) button").click()
+            if n == 0:
+                page.get_by_role("heading", name="Check your email").wait_for()
+        page.locator(".error-summary").wait_for()
+        assert "Wait" in page.locator(".error-summary").inner_text() or "try again" in page.locator(".error-summary").inner_text()
+        assert page.locator("input[name=action]").first.input_value().startswith("Open the Riverside"), "kept"
+        _check_axe(browser, page, axe, js)
     finally:
         context.close()
