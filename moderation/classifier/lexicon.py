@@ -88,8 +88,12 @@ _ADDRESSED = (_CAT_INDEX["profanity"], _CAT_INDEX["insult"])
 _DOUBLE_RE = re.compile(r"(.)\1+")
 
 
+def _first(match: re.Match[str]) -> str:
+    return match.group(1)
+
+
 def _collapse(token: str) -> str:
-    return _DOUBLE_RE.sub(r"\1", token)
+    return _DOUBLE_RE.sub(_first, token)
 
 
 _COLLAPSED_CAT: dict[str, int] = {}

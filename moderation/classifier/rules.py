@@ -61,6 +61,16 @@ def _compiled() -> dict[str, tuple[tuple[str, re.Pattern[str], frozenset[str] | 
     }
 
 
+@lru_cache(maxsize=1)
+def _trigger_index() -> dict[str, tuple[int, ...]]:
+    """Four-letter prefix -> the English patterns that name a word starting with it."""
+    index: dict[str, list[int]] = {}
+    for i, (_category, _pattern, triggers) in enumerate(_compiled()["en"]):
+        for prefix in triggers or ():
+            index.setdefault(prefix, []).append(i)
+    return {k: tuple(v) for k, v in index.items()}
+
+
 def hits(norm_text: str) -> list[Hit]:
     """Every category match in a normalised text, in CATEGORIES order (the first is the top category)."""
     found: list[Hit] = []
@@ -68,10 +78,14 @@ def hits(norm_text: str) -> list[Hit]:
         return found
     compiled = _compiled()
     langs = [lang for lang, present in (("en", _LATIN_RE.search(norm_text)), ("zh", _HAN_RE.search(norm_text))) if present]
-    prefixes = {t[:_PREFIX] for t in _TOKEN_RE.findall(norm_text)} if "en" in langs else set()
+    candidates: set[int] = set()
+    if "en" in langs:
+        index = _trigger_index()
+        for token in set(_TOKEN_RE.findall(norm_text)):
+            candidates.update(index.get(token[:_PREFIX], ()))
     for lang in langs:
-        for category, pattern, triggers in compiled[lang]:
-            if triggers is not None and prefixes.isdisjoint(triggers):
+        for i, (category, pattern, triggers) in enumerate(compiled[lang]):
+            if triggers is not None and i not in candidates:
                 continue
             for m in pattern.finditer(norm_text):
                 term = m.group(0).strip()
