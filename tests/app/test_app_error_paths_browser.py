@@ -369,3 +369,33 @@ def test_start_petition_and_sign_in_show_422_and_429(live_server, browser, helpe
         _check_axe(browser, page, axe, js)
     finally:
         context.close()
+
+
+def test_htmx_swaps_raise_no_content_security_policy_errors(live_server, browser, helpers):
+    app, base = live_server, live_server.state.base_url
+    _open_petition(app, "Plant more trees in the North")
+    cid = _consultation(app, helpers)
+    first = _comment(app, helpers, cid, "neighbour@example.org", "Please keep the road open for buses")
+    _comment(app, helpers, cid, "another@example.org", "Buses could pass at walking pace", parent_id=first)
+    context, page, console = _context(browser, app, js=True)
+    csp: list[str] = []
+    page.on("console", lambda m: csp.append(m.text) if "Content Security Policy" in m.text else None)
+    try:
+        page.goto(base + "/petitions/")
+        with page.expect_response(lambda r: "/petitions/" in r.url and r.request.headers.get("hx-request") == "true"):
+            page.locator("#field-q").fill("trees")
+        page.locator("#petition-list").get_by_text("Plant more trees in the North").wait_for()
+        page.goto(f"{base}/consultations/{cid}")
+        page.get_by_role("link", name="Show 1 reply").click()
+        page.get_by_text("Buses could pass at walking pace").wait_for()
+        page.get_by_role("link", name="Most agreed").click()
+        page.wait_for_url(re.compile(r"sort=agreed"))
+        page.wait_for_timeout(300)
+        assert not csp, csp
+        assert not [m for m in console if "htmx" in m.lower()], console
+        # the check itself works: an inline style in swapped-in HTML is reported
+        page.evaluate("document.querySelector('main').insertAdjacentHTML('beforeend', '<p style=\"color:red\">x</p>')")
+        page.wait_for_timeout(300)
+        assert csp, "a Content Security Policy violation should have been reported"
+    finally:
+        context.close()
