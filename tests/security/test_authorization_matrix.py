@@ -245,8 +245,8 @@ def test_every_route_refuses_every_role_it_should_with_a_fresh_session(app, worl
     assert not missing, f"routes without an entry in the authorization table: {missing}"
     clients = {role: session_for(make_client, app, helpers, role) for role in MATRIX_ROLES}
     checked, failures = run_matrix(clients, app, world)
-    n_routes = len(all_routes(app)) + len(PRIVATE_READS)
-    report(f"authorization matrix (fresh sessions): {n_routes} routes x {len(clients)} roles = {checked} checks, "
+    n_routes = f"{len(all_routes(app))} route-methods + {len(PRIVATE_READS)} private reads"
+    report(f"authorization matrix (fresh sessions): ({n_routes}) x {len(clients)} roles = {checked} checks, "
           f"{len(failures)} failures")
     assert not failures, "\n".join(failures)
 
@@ -255,8 +255,8 @@ def test_a_cookie_replayed_after_sign_out_has_no_rights(app, world, make_client,
     clients = {role: revoked_session_for(make_client, app, helpers, role) for role in MATRIX_ROLES
                if role != "anonymous"}
     checked, failures = run_matrix(clients, app, world, as_if={role: "anonymous" for role in clients})
-    n_routes = len(all_routes(app)) + len(PRIVATE_READS)
-    report(f"authorization matrix (revoked sessions): {n_routes} routes x {len(clients)} roles = {checked} checks, "
+    n_routes = f"{len(all_routes(app))} route-methods + {len(PRIVATE_READS)} private reads"
+    report(f"authorization matrix (revoked sessions): ({n_routes}) x {len(clients)} roles = {checked} checks, "
           f"{len(failures)} failures")
     assert not failures, "\n".join(failures)
 
@@ -266,7 +266,7 @@ def test_a_staff_cookie_has_no_more_than_resident_rights_once_the_role_is_taken_
     for role in clients:
         helpers.add_user(app, EMAILS[role][0], role="resident")  # the operator's `civic add-user --role resident`
     checked, failures = run_matrix(clients, app, world, as_if={role: "demoted" for role in clients})
-    n_routes = len(all_routes(app)) + len(PRIVATE_READS)
-    report(f"authorization matrix (demoted staff): {n_routes} routes x {len(clients)} roles = {checked} checks, "
+    n_routes = f"{len(all_routes(app))} route-methods + {len(PRIVATE_READS)} private reads"
+    report(f"authorization matrix (demoted staff): ({n_routes}) x {len(clients)} roles = {checked} checks, "
            f"{len(failures)} failures")
     assert not failures, "\n".join(failures)
