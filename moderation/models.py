@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import Column, Index, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -130,6 +130,8 @@ class ModerationDecision(SQLModel, table=True):
     model_version: str = Field(default="none", max_length=80)
     model_flagged: bool | None = None
     decided_at: datetime = Field(index=True)
+    # The request that made the decision, as in the JSON logs (app.logs): the audit trail leads to its log line.
+    request_id: str = Field(default="", sa_column=Column(String(64), nullable=False, server_default=""))
 
 
 class ModerationReport(SQLModel, table=True):

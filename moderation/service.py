@@ -14,6 +14,7 @@ from sqlalchemy import and_, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from app import logs
 from app.auth import require_user_role
 from app.clock import utc_now
 from app.db import insert_ignore
@@ -389,6 +390,7 @@ def _apply(session: Session, case: ModerationCase, moderator: User, data: Decisi
         block_days=data.block_days if blocked_until else 0, blocked_until=blocked_until,
         is_appeal=case.appeal_id is not None, label=policy.label_for(data.decision.value), language=item.language,
         score=item.score, model_version=item.model_version, model_flagged=item.model_flagged, decided_at=now,
+        request_id=logs.current(),
     )
     session.add(record)
     session.flush()

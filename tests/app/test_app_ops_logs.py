@@ -122,3 +122,28 @@ def test_addresses_are_masked_in_every_civic_log_line_unless_asked_for(settings,
     assert logs.mask("dan@example.org") == "[email]"
     # version numbers, times and ids are left alone
     assert logs.mask("model abuse-2026.12.03 at 20:15:00 job 12") == "model abuse-2026.12.03 at 20:15:00 job 12"
+
+
+def test_a_moderation_decision_records_the_request_that_made_it(app, client, helpers, captured):
+    from moderation import ContentRef, screen_content
+    from moderation.models import CaseState, ModerationCase, ModerationDecision, ModerationItem
+
+    state = app.state
+    with unit_of_work(state.engine, state.events, state.renderer, state.services) as s:
+        screen_content(s, ContentRef(kind="comment", item_id=1, text="You are all idiots", author_id=None,
+                                     context_id=7, context_title="Buses", reach=0, url="/consultations/7#c1",
+                                     strict=True))
+    with read_session(state.engine) as s:
+        item = s.exec(select(ModerationItem).where(ModerationItem.item_id == 1)).one()
+        case_id = s.exec(select(ModerationCase.id).where(ModerationCase.item_pk == item.id,
+                                                         ModerationCase.state == CaseState.OPEN)).one()
+    helpers.sign_in(client, app, "admin@example.org", role="admin")
+    decided = client.post(f"/moderation/cases/{case_id}/decide", data={
+        "decision": "hide", "reason": "abuse", "passages": "", "block_days": "0", "note": ""})
+    assert decided.status_code == 303, decided.text
+    rid = decided.headers["x-request-id"]
+    with read_session(state.engine) as s:
+        record = s.exec(select(ModerationDecision).where(ModerationDecision.case_id == case_id)).one()
+    assert record.request_id == rid
+    line = next(r for r in captured.json("request") if r["request_id"] == rid)
+    assert line["route"] == "/moderation/cases/{case_id}/decide" and line["status"] == 303
