@@ -96,7 +96,7 @@ class Screening:
     route: Route
     score: float | None
     model_version: str
-    explanation: tuple[tuple[str, float], ...] = ()
+    explanation: tuple[tuple[str, float, str], ...] = ()   # (term, weight, category or "")
     language: str = ""             # "en" | "zh" | "other" (from the classifier's language detection)
     reason: str = ""               # why this route: e.g. "score 0.91 >= hold threshold 0.90", "strict mode ..."
     category: str = ""             # top abuse category matched (threat, intimidation, selfharm, sexual, hate, insult)

@@ -47,7 +47,8 @@ def test_real_model_screening_stores_score_version_and_explanation_for_any_input
         assert s.model_version == version and s.score is not None and 0.0 <= s.score <= 1.0
         assert s.route in set(Route) and s.language in {"en", "zh", "other"}
     abusive = results[4]
-    assert abusive.explanation and all(isinstance(w, float) for _t, w in abusive.explanation)
+    assert abusive.explanation and all(isinstance(w, float) for _t, w, _c in abusive.explanation)
+    assert abusive.category == "insult" and results[5].category == "insult"
     assert results[5].language == "zh"
 
 
