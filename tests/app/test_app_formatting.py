@@ -97,3 +97,20 @@ def test_chinese_petition_in_the_english_interface_is_marked_chinese(client, app
     client.cookies.set("civic_locale", "en")
     en = client.get(f"/petitions/{pid}").text
     assert '<h1 lang="zh-Hans">周日开放河畔图书馆</h1>' in en
+
+
+def test_templates_in_tests_fail_on_a_misspelled_variable(app):
+    import jinja2
+    import pytest
+
+    from app.config import Settings
+    from app.templating import build_environment
+
+    env = app.state.templates
+    for source in ("{{ petiton.action }}", "{% if erors %}x{% endif %}", "{{ p.acton }}"):
+        with pytest.raises(jinja2.UndefinedError):
+            env.from_string(source).render(p=types.SimpleNamespace(action="Plant trees"))
+    # a key a dict lacks reads as empty: every form asks `errors.<field>`
+    assert env.from_string("[{{ errors.area }}]{% if errors.area %}!{% endif %}").render(errors={}) == "[]"
+    # in production a mistake shows as an empty value rather than an error page
+    assert build_environment(Settings()).from_string("[{{ petiton.action }}]").render() == "[]"
