@@ -201,3 +201,20 @@ def test_several_processes_report_as_one(tmp_path, app):
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = saved
     assert 'civic_http_requests_total{method="GET",route="/petitions/{petition_id}",status="200"} 7.0' in text
     assert "civic_outbox_queued" in text
+
+
+def test_pages_served_from_the_in_process_cache_and_unknown_paths_are_labelled_without_a_route(app):
+    pid = _petition(app)
+    with TestClient(app, base_url="https://testserver") as c:
+        before = scrape(c)
+        for _ in range(3):
+            assert c.get(f"/petitions/{pid}").status_code == 200
+        assert c.get("/no/such/page/42").status_code == 404
+        after = scrape(c)
+    delta = lambda route, status: (value(after, "civic_http_requests_total", method="GET", route=route,  # noqa: E731
+                                         status=status)
+                                   - value(before, "civic_http_requests_total", method="GET", route=route,
+                                           status=status))
+    assert delta("/petitions/{petition_id}", "200") + delta("(cached)", "200") == 3
+    assert delta("(cached)", "200") >= 1  # the in-process cache answered before routing
+    assert delta("(no route)", "404") == 1 and not any("/no/such" in str(k) for k in after)
