@@ -273,6 +273,10 @@ def fit_head(hp: dict[str, Any], train: tuple[list[str], list[int], list[float]]
     folds = {n: np.asarray([fold_of(t) for t in valid[n][0]], dtype=np.int64) for n in names}
     used_valid = [n for n in names if valid_weights.get(n, 0.0) > 0]
     n_fits = FOLDS if used_valid else 1
+    # The hashed space is mostly empty: fit on the columns that occur (liblinear's cost grows with the width);
+    # the others keep a zero weight, exactly as L2 regularisation would leave them.
+    used = np.unique(X.indices)
+    X_used = X[:, used]
     coefs, intercepts = [], []
     oof = {n: np.zeros(len(valid[n][0])) for n in names}
     for k in range(n_fits):
@@ -290,8 +294,9 @@ def fit_head(hp: dict[str, Any], train: tuple[list[str], list[int], list[float]]
             coef, intercept = np.zeros(X.shape[1]), 0.0
         else:
             clf = LogisticRegression(C=hp["C"], solver="liblinear", max_iter=2000, random_state=seed)
-            clf.fit(X[idx], y, sample_weight=np.concatenate(ws))
-            coef, intercept = clf.coef_.ravel(), float(clf.intercept_[0])
+            clf.fit(X_used[idx], y, sample_weight=np.concatenate(ws))
+            coef, intercept = np.zeros(X.shape[1]), float(clf.intercept_[0])
+            coef[used] = clf.coef_.ravel()
         coefs.append(coef)
         intercepts.append(intercept)
         for n in names:
