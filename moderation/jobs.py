@@ -41,7 +41,7 @@ def _score_what_waited(ctx) -> int:
 def ensure_model_job(ctx, payload: dict) -> None:
     """First start: train the abuse model when none loads (idempotent: does nothing when one does), then score
     the items that were screened without it."""
-    from moderation.classifier import ensure_model, load_classifier
+    from moderation.classifier import ensure_model, load_classifier, train_to_dir
     from moderation.classifier.artifacts import current_version
 
     data_dir = Path(ctx.settings.data_dir)
@@ -53,7 +53,14 @@ def ensure_model_job(ctx, payload: dict) -> None:
         log.info("another process is training the abuse model; not starting a second run")
         return
     try:
-        version = ensure_model(data_dir)
+        if current_version(data_dir) is None:  # none installed: the start-up line already said it trains now
+            try:
+                version = train_to_dir(data_dir)
+            except Exception:  # noqa: BLE001 - a background job: log, and items keep going to moderators
+                log.exception("training the abuse model failed")
+                version = None
+        else:  # one is installed but does not load: ensure_model says why, then trains
+            version = ensure_model(data_dir)
     finally:
         lock.unlink(missing_ok=True)
     if version is None:

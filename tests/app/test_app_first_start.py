@@ -116,7 +116,7 @@ def first_start(settings, engine, monkeypatch):
     import moderation.classifier
     from moderation.classifier import train_to_dir
 
-    monkeypatch.setattr(moderation.classifier, "ensure_model", lambda data_dir, **kw: train_to_dir(data_dir, sample=300))
+    monkeypatch.setattr(moderation.classifier, "train_to_dir", lambda data_dir, **kw: train_to_dir(data_dir, sample=300))
     return dataclasses.replace(settings, train_model_on_start=True)
 
 
