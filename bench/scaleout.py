@@ -302,10 +302,30 @@ def main() -> int:
         feeder.start()
         killed = {}
 
+        victim = workers[0]
+        victim_name = f"{socket.gethostname()}:{victim.pid}"   # app.jobs.worker_name()
+
+        def kill_while_holding_a_job():
+            """Freeze the worker at random moments until it holds a claimed, unfinished bench job, then SIGKILL it
+            (its lease must run out before the other worker takes those jobs over)."""
+            deadline = time.time() + 5
+            while time.time() < deadline:
+                os.kill(victim.pid, signal.SIGSTOP)
+                with read_session(engine) as s:
+                    held = list(s.execute(select(Job.id).where(
+                        Job.locked_by == victim_name, Job.finished_at.is_(None),
+                        Job.dedupe_key.like("bench-%"))).scalars())
+                if held:
+                    killed["holding_jobs"] = len(held)
+                    break
+                os.kill(victim.pid, signal.SIGCONT)
+                time.sleep(0.01)
+            os.killpg(victim.pid, signal.SIGKILL)
+            killed.setdefault("holding_jobs", 0)
+
         def on_phase(phase_name):
             if phase_name == "confirm":  # mid-run: one worker dies without cleaning up
-                os.killpg(workers[0].pid, signal.SIGKILL)
-                killed["at"] = phase_name
+                threading.Thread(target=kill_while_holding_a_job, daemon=True).start()
 
         def tokens_for():
             with read_session(engine) as s:
@@ -374,7 +394,7 @@ def main() -> int:
                      "ran_more_than_once": sum(1 for j in jobs if runs[j.id] > 1),
                      "never_ran": sum(1 for j in jobs if runs[j.id] == 0),
                      "claimed_more_than_once": sum(1 for j in jobs if j.attempts > 1),
-                     "worker_killed": bool(killed)},
+                     "killed_worker_was_holding": killed.get("holding_jobs")},
         }
     finally:
         for proc in reversed(procs):
@@ -389,7 +409,7 @@ def main() -> int:
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    print(f"scale-out: 2 hosts x civic serve, 2 civic worker (one SIGKILLed when 'confirm' began), PostgreSQL, "
+    print(f"scale-out: 2 hosts x civic serve, 2 civic worker (one SIGKILLed holding jobs as 'confirm' began), PostgreSQL, "
           f"{args.concurrency} clients, {args.phase_seconds:g} s per phase")
     for p in report["phases"]:
         print(f"  {p['phase']:<8} {p['requests']:>6} req  {p['rps']:>7} req/s  p50 {p['p50_ms']} ms  "
