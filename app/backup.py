@@ -26,6 +26,7 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,6 +84,10 @@ def _writable_target(path: Path, force: bool) -> None:
 
 # ----- SQLite -----
 
+def _read_only_uri(path: Path) -> str:
+    return f"file:{urllib.parse.quote(str(Path(path).absolute()))}?mode=ro"
+
+
 def _sqlite_path(url) -> Path:
     database = url.database
     if not database or database == ":memory:":
@@ -97,7 +102,7 @@ def _sqlite_backup(url, path: Path) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     os.close(fd)
     try:
-        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
+        src = sqlite3.connect(_read_only_uri(source), uri=True, timeout=30)
         dst = sqlite3.connect(tmp)
         try:
             src.execute("PRAGMA busy_timeout=30000")
@@ -118,7 +123,7 @@ def _sqlite_backup(url, path: Path) -> None:
 def _inspect_sqlite_file(path: Path) -> set[str]:
     """The schema revisions of a SQLite backup file; BackupError when it is not a sound Civic backup."""
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn = sqlite3.connect(_read_only_uri(path), uri=True)
     except sqlite3.Error as exc:
         raise BackupError(f"{path} cannot be opened as a backup: {exc}. Nothing was changed.") from exc
     try:
@@ -140,7 +145,7 @@ def _inspect_sqlite_file(path: Path) -> set[str]:
 def _sqlite_restore(url, path: Path) -> None:
     target = _sqlite_path(url)
     target.parent.mkdir(parents=True, exist_ok=True)
-    src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    src = sqlite3.connect(_read_only_uri(path), uri=True)
     dst = sqlite3.connect(target, timeout=30)
     try:
         dst.execute("PRAGMA busy_timeout=30000")

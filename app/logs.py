@@ -85,12 +85,13 @@ def configure(settings) -> None:
         logger.setLevel(logging.INFO)
         logger.propagate = False
     root = logging.getLogger()
-    for handler in root.handlers:
-        if not any(isinstance(f, MaskingFilter) for f in handler.filters):
-            handler.addFilter(MaskingFilter())
-    civic = logging.getLogger("civic")
-    if not any(isinstance(f, MaskingFilter) for f in civic.filters):
-        civic.addFilter(MaskingFilter())
+    if not root.handlers:  # a server process uvicorn started: give civic's other log lines somewhere to go
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # Filters on handlers (a logger's own filters do not apply to its children's records).
+    for name in ("", "uvicorn.access", "uvicorn.error"):
+        for handler in logging.getLogger(name).handlers:
+            if not any(isinstance(f, MaskingFilter) for f in handler.filters):
+                handler.addFilter(MaskingFilter())
 
 
 def incoming_id(scope) -> str:

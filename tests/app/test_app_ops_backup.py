@@ -200,3 +200,15 @@ def test_the_commands_report_success_and_failure(settings, tmp_path, monkeypatch
     assert "Backup written to" in capsys.readouterr().out
     assert main(["db", "restore", "cli.backup"]) == 0  # the test database holds no one's data yet
     assert "Restored" in capsys.readouterr().out
+
+
+def test_a_backup_path_with_spaces_and_hashes_round_trips(app, settings, tmp_path, empty_database):
+    pid = _petition(app.state.engine)
+    with unit_of_work(app.state.engine) as s:
+        s.add(Signature(petition_id=pid, name="Ann", email="ann@example.org", canonical_email="ann@example.org",
+                        created_at=utc_now(), updated_at=utc_now()))
+    folder = tmp_path / "council backups #1 ?"
+    folder.mkdir()
+    backup(settings.database_url, folder / "civic 50%.backup")
+    restore(empty_database, folder / "civic 50%.backup")
+    assert _emails(empty_database) == ["ann@example.org"]
