@@ -30,6 +30,14 @@ def _take_lock(data_dir: Path) -> Path | None:
     return lock
 
 
+class _SaidAtStart(logging.Filter):
+    """While the first model trains: start-up already said none is installed and that one is training."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(("abuse classifier unavailable: no current abuse model",
+                                                   "no usable abuse model (no current abuse model"))
+
+
 def _score_what_waited(ctx) -> int:
     """Items screened while no model was there (the demo content on a first start) get their score now."""
     from moderation.facade import rescreen_unscored
@@ -41,7 +49,7 @@ def _score_what_waited(ctx) -> int:
 def ensure_model_job(ctx, payload: dict) -> None:
     """First start: train the abuse model when none loads (idempotent: does nothing when one does), then score
     the items that were screened without it."""
-    from moderation.classifier import ensure_model, load_classifier, train_to_dir
+    from moderation.classifier import ensure_model, load_classifier
     from moderation.classifier.artifacts import current_version
 
     data_dir = Path(ctx.settings.data_dir)
@@ -52,16 +60,14 @@ def ensure_model_job(ctx, payload: dict) -> None:
     if lock is None:
         log.info("another process is training the abuse model; not starting a second run")
         return
+    quiet = _SaidAtStart() if current_version(data_dir) is None else None
+    if quiet is not None:
+        log.addFilter(quiet)
     try:
-        if current_version(data_dir) is None:  # none installed: the start-up line already said it trains now
-            try:
-                version = train_to_dir(data_dir)
-            except Exception:  # noqa: BLE001 - a background job: log, and items keep going to moderators
-                log.exception("training the abuse model failed")
-                version = None
-        else:  # one is installed but does not load: ensure_model says why, then trains
-            version = ensure_model(data_dir)
+        version = ensure_model(data_dir)
     finally:
+        if quiet is not None:
+            log.removeFilter(quiet)
         lock.unlink(missing_ok=True)
     if version is None:
         raise RuntimeError("training the abuse model failed; see the log. Items keep going to moderators meanwhile.")

@@ -117,6 +117,7 @@ def first_start(settings, engine, monkeypatch):
     from moderation.classifier import train_to_dir
 
     monkeypatch.setattr(moderation.classifier, "train_to_dir", lambda data_dir, **kw: train_to_dir(data_dir, sample=300))
+    # the job calls ensure_model, which looks for a model (and says none loads) before it trains
     return dataclasses.replace(settings, train_model_on_start=True)
 
 
