@@ -81,6 +81,8 @@ class Settings:
     """`/readyz` answers 503 when more background jobs than this are due and not yet done (0: no limit)."""
     ready_job_max_wait_seconds: int = 1800
     """`/readyz` answers 503 when the longest-waiting due job has waited longer than this (seconds; 0: no limit)."""
+    log_requests: bool = True
+    """Write one JSON line per request to stderr (`civic.access`; some tens of microseconds each). Turn off when your proxy logs requests already."""
     log_personal_data: bool = False
     """Debugging only: let e-mail addresses and client IP addresses into the logs (masked as `[email]` and `[ip]` otherwise)."""
     metrics_token: str = ""

@@ -147,3 +147,24 @@ def test_a_moderation_decision_records_the_request_that_made_it(app, client, hel
     assert record.request_id == rid
     line = next(r for r in captured.json("request") if r["request_id"] == rid)
     assert line["route"] == "/moderation/cases/{case_id}/decide" and line["status"] == 303
+
+
+def test_request_lines_can_be_turned_off_and_personal_data_let_in_for_debugging(settings, captured, engine, sender,
+                                                                                domain_settings):
+    from app.main import create_app
+
+    app = create_app(settings, engine=engine, sender=sender, domain_settings=domain_settings, run_worker=False)
+    logs.configure(dataclasses.replace(settings, log_requests=False))
+    with TestClient(app, base_url="https://testserver") as c:
+        c.get("/about")
+    assert captured.json("request") == []
+    logs.configure(dataclasses.replace(settings, log_personal_data=True))
+    with TestClient(app, base_url="https://testserver", client=("203.0.113.9", 4000)) as c:
+        c.get("/no-such/ann@example.org")
+    (line,) = captured.json("request")
+    assert line["client"] == "203.0.113.9" and line["path"] == "/no-such/ann@example.org"
+    logs.configure(settings)
+    with TestClient(app, base_url="https://testserver", client=("203.0.113.9", 4000)) as c:
+        c.get("/no-such/ann@example.org")
+    line = captured.json("request")[-1]
+    assert "client" not in line and line["path"] == "/no-such/[email]"
