@@ -229,7 +229,7 @@ def on_startup(ctx, *, enqueue_training: bool) -> None:
         if not _said_training:
             _said_training = True
             log.warning("abuse classifier unavailable: %s. Training one from the shipped data in the background; "
-                        "it is ready in about a minute. Until then new items go to moderators, and they are "
+                        "it is usually ready within a few minutes. Until then new items go to moderators, and they are "
                         "scored once the model is ready.", getattr(classifier, "reason", "") or NO_MODEL_YET)
     except Exception:  # noqa: BLE001 - startup must not fail because of the model
         log.exception("could not queue abuse model training")

@@ -147,7 +147,7 @@ def test_first_start_says_once_that_the_model_trains_and_scores_the_demo_when_re
         helpers.run_jobs(app)  # the first-start job trains, then scores what waited
     said = [r.getMessage() for r in caplog.records if "unavailable" in r.getMessage()]
     assert len(said) == 1, said
-    assert "in the background" in said[0] and "about a minute" in said[0]
+    assert "in the background" in said[0] and "within a few minutes" in said[0]
     with read_session(engine) as session:
         items = session.exec(select(ModerationItem)).all()
         still = session.exec(select(ModerationCase).where(ModerationCase.state == CaseState.OPEN,
