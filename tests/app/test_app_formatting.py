@@ -22,6 +22,8 @@ def test_one_date_style_whatever_format_a_template_asks_for(app):
                         "{{ d|date('short') }}|{{ iso|date }}", m=moment, d=date(2027, 6, 3), iso="2027-06-03")
     assert page == ("3 December 2026|3 December 2026, 18:09|3 December 2026, 18:09|3 December 2026, 18:09|"
                     "3 June 2027|3 June 2027")
+    # dates that travelled as ISO text (job payloads, a model's metadata) read the same
+    assert _render(app, "{{ t|datetime }}", t="2026-12-03T18:09:49+00:00") == "3 December 2026, 18:09"
     chinese = _render(app, "{{ m|date }}|{{ m|datetime('short') }}", "zh-Hans", m=moment)
     assert chinese == "2026年12月3日|2026年12月3日 18:09"
 
