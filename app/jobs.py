@@ -4,6 +4,14 @@ Any number of app and `civic worker` processes may run together:
 - a job is claimed by setting a lease (`locked_until`) in one statement (`FOR UPDATE SKIP LOCKED` on
   PostgreSQL; SQLite serialises writers with BEGIN IMMEDIATE), so two workers never run it at once;
 - a crashed worker's lease expires and the job is retried, so no job is lost (handlers are idempotent);
+- a handler's `ctx.unit_of_work()` marks its job done in the same transaction as the handler's own writes, after
+  a fencing check (the row still carries this worker's lease: same `locked_by`, same attempt number, lease not
+  expired). So a job whose work committed is never claimed again, and a worker whose lease ran out (another
+  worker may be running the job) cannot commit: its unit of work raises `LeaseLost` and rolls back. The database
+  effects of such a job happen exactly once, even across a SIGKILL between the commit and the worker's bookkeeping.
+  Handlers that commit in several batches pass `done=False` for the batches before the last (each batch is still
+  fenced); the job is then marked done after the handler returns, so a crash re-runs only their idempotent tail.
+  Effects outside the database (network calls) remain at-least-once.
 - periodic jobs are enqueued with a per-time-slot `dedupe_key` under a unique index, so each slot
   runs once however many schedulers are alive.
 """
@@ -16,11 +24,12 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlmodel import Session
 
 from app import logs
@@ -33,18 +42,65 @@ log = logging.getLogger("civic.jobs")
 Handler = Callable[["JobContext", dict], Any]
 
 
+class LeaseLost(RuntimeError):
+    """The job's lease ran out or another worker took the job over: this worker must not commit its work."""
+
+
+@dataclass(frozen=True)
+class JobLease:
+    """Which claim of a job a handler runs under: the fencing token checked before its work commits."""
+
+    job_id: int
+    worker_id: str
+    attempt: int
+
+
 @dataclass
 class JobContext:
-    """What a job handler may use: the engine, event bus, renderer, settings and shared services."""
+    """What a job handler may use: the engine, event bus, renderer, settings and shared services.
+
+    While a handler runs, `job` names the claim it runs under and `unit_of_work()` is fenced by it.
+    """
 
     engine: Any
     settings: Any
     bus: Any = None
     renderer: Any = None
     services: dict = field(default_factory=dict)
+    job: JobLease | None = None
 
-    def unit_of_work(self):
-        return unit_of_work(self.engine, self.bus, self.renderer, self.services)
+    def unit_of_work(self, *, done: bool = True):
+        """A write transaction. Inside a job: checks the lease before commit and, with `done`, marks the job done
+        in the same transaction (so its work and its completion commit together, or neither does)."""
+        if self.job is None:
+            return unit_of_work(self.engine, self.bus, self.renderer, self.services)
+        return self._fenced_unit_of_work(self.job, done)
+
+    @contextmanager
+    def _fenced_unit_of_work(self, lease: JobLease, done: bool):
+        with unit_of_work(self.engine, self.bus, self.renderer, self.services) as session:
+            yield session
+            fence(session, lease, done=done)  # raises LeaseLost, and unit_of_work rolls everything back
+
+
+def fence(session: Session, lease: JobLease, *, done: bool) -> None:
+    """Check, in the caller's transaction, that `lease` still holds the job; with `done`, mark the job done.
+
+    One UPDATE guarded by the lease: on PostgreSQL it locks the job row until commit (a claim skips locked rows and
+    re-checks its conditions), on SQLite writers are serialised, so no other worker can claim the job between this
+    check and the commit.
+    """
+    now = utc_now()
+    values: dict = {"locked_until": Job.locked_until}
+    if done:
+        values = {"finished_at": now, "last_error": ""}
+    held = session.execute(
+        update(Job).where(Job.id == lease.job_id, Job.locked_by == lease.worker_id, Job.attempts == lease.attempt,
+                          Job.locked_until > now)
+        .values(**values).returning(Job.id).execution_options(synchronize_session=False)).first()
+    if held is None:
+        raise LeaseLost(f"job {lease.job_id}: the lease of attempt {lease.attempt} by {lease.worker_id} ended or "
+                        "was taken over; this attempt's work is rolled back")
 
 
 @dataclass(frozen=True)
@@ -118,15 +174,20 @@ def claim(engine, worker_id: str, *, limit: int = 5, lease: timedelta = timedelt
         return jobs
 
 
-def _finish(engine, job_id: int, worker_id: str, error: str | None) -> None:
+def _finish(engine, lease: JobLease, error: str | None) -> None:
     with write_session(engine) as session:
-        job = session.get(Job, job_id)
-        if job is None or job.locked_by != worker_id:
+        job = session.get(Job, lease.job_id)
+        if job is None or job.locked_by != lease.worker_id or job.attempts != lease.attempt:
             session.commit()
             return  # our lease expired and another worker took over; let it record the outcome
         job.locked_until = None
         job.locked_by = None
-        if error is None:
+        if job.finished_at is not None:
+            # the handler's unit of work already committed the work and marked the job done: never run it again
+            if error is not None:
+                job.last_error = error[:4000]
+                log.warning("Job %s (%s) raised after its work committed; not retried: %s", job.id, job.kind, error)
+        elif error is None:
             job.finished_at = utc_now()
             job.last_error = ""
         else:
@@ -146,6 +207,7 @@ def run_due(ctx: JobContext, registry: JobRegistry, worker_id: str, *, limit: in
     jobs = claim(ctx.engine, worker_id, limit=limit, lease=timedelta(seconds=ctx.settings.job_lease_seconds))
     for job in jobs:
         handler = registry.handlers.get(job.kind)
+        lease = JobLease(job.id, worker_id, job.attempts)
         error = None
         # what the job queues (e-mails, more jobs) carries the id of the request that caused it
         token = logs.request_id.set(job.request_id or f"job-{job.id}")
@@ -155,14 +217,14 @@ def run_due(ctx: JobContext, registry: JobRegistry, worker_id: str, *, limit: in
                 error = f"no handler for job kind {job.kind!r}"
             else:
                 try:
-                    handler(ctx, json.loads(job.payload or "{}"))
+                    handler(replace(ctx, job=lease), json.loads(job.payload or "{}"))
                 except Exception as exc:  # recorded on the job and retried with backoff
                     log.exception("Job %s (%s) raised", job.id, job.kind)
                     error = f"{type(exc).__name__}: {exc}"
             logs.log_job(job.id, job.kind, job.attempts, logs.current(), time.perf_counter() - started, error)
         finally:
             logs.request_id.reset(token)
-        _finish(ctx.engine, job.id, worker_id, error)
+        _finish(ctx.engine, lease, error)
     return len(jobs)
 
 

@@ -52,7 +52,7 @@ def close_expired(ctx, payload: dict) -> None:
 
 def anonymise(ctx, payload: dict) -> None:
     for _ in range(1000):
-        with ctx.unit_of_work() as session:
+        with ctx.unit_of_work(done=False) as session:  # batches: the job is marked done after the last one
             done = service.anonymise_closed(session, settings=_settings(ctx))
         if not done:
             break
@@ -61,7 +61,7 @@ def anonymise(ctx, payload: dict) -> None:
 def mail_signers(ctx, payload: dict) -> None:
     """E-mail a response or debate outcome to consenting signers, batch by batch (resumes after a crash)."""
     for _ in range(100_000):
-        with ctx.unit_of_work() as session:
+        with ctx.unit_of_work(done=False) as session:  # batches: the job is marked done after the last one
             finished = service.mail_signers_batch(session, petition_id=int(payload["petition_id"]), kind=payload["kind"])
         if finished:
             return

@@ -99,3 +99,124 @@ def test_dedupe_key_prevents_duplicates(app):
         assert enqueue(session, "test.once", {"a": 1}, dedupe_key="k")
         assert not enqueue(session, "test.once", {"a": 2}, dedupe_key="k")
     assert [json.loads(j.payload) for j in _all(app)] == [{"a": 1}]
+
+
+class _WorkerDied(BaseException):
+    """Stands in for SIGKILL: nothing after it runs in the worker."""
+
+
+def _effects(app):
+    return [j for j in _all(app) if j.kind == "test.effect"]
+
+
+def _counting_registry(calls):
+    """A handler whose work is a row it writes in its unit of work (a job of kind test.effect): one row per commit."""
+    registry = JobRegistry()
+
+    def work(ctx, payload):
+        calls.append(payload)
+        with ctx.unit_of_work() as session:
+            enqueue(session, "test.effect", {})
+
+    registry.register("test.work", work)
+    registry.register("test.effect", lambda ctx, payload: None)
+    return registry
+
+
+def test_job_whose_work_committed_is_not_run_again_when_its_worker_dies_before_bookkeeping(app, monkeypatch):
+    calls = []
+    registry = _counting_registry(calls)
+    with unit_of_work(app.state.engine) as session:
+        enqueue(session, "test.work", {})
+
+    def die(*args, **kwargs):
+        raise _WorkerDied
+
+    with monkeypatch.context() as m:  # the handler commits, then the worker is killed before it marks the job done
+        m.setattr(jobs, "_finish", die)
+        try:
+            jobs.run_due(_ctx(app), registry, "doomed-worker")
+        except _WorkerDied:
+            pass
+    assert len(calls) == 1 and len(_effects(app)) == 1
+    later = jobs.utc_now() + timedelta(seconds=app.state.settings.job_lease_seconds + 60)
+    monkeypatch.setattr(jobs, "utc_now", lambda: later)  # the lease has run out: another worker looks for work
+    run_until_idle(_ctx(app), registry, worker_id="survivor")
+    assert len(calls) == 1, "the job ran again although its work had committed"
+    assert len(_effects(app)) == 1
+    job, = [j for j in _all(app) if j.kind == "test.work"]
+    assert job.finished_at is not None and not job.failed and job.attempts == 1
+
+
+def test_worker_whose_lease_was_taken_over_cannot_commit(app, monkeypatch):
+    calls = []
+    registry = JobRegistry()
+    clock = {"now": jobs.utc_now()}
+    monkeypatch.setattr(jobs, "utc_now", lambda: clock["now"])
+
+    def slow_work(ctx, payload):
+        calls.append(payload)
+        if len(calls) == 1:  # the first worker stalls past its lease and a second worker takes the job over
+            clock["now"] += timedelta(seconds=app.state.settings.job_lease_seconds + 1)
+            assert [j.kind for j in claim(app.state.engine, "second-worker")] == ["test.work"]
+        with ctx.unit_of_work() as session:
+            enqueue(session, "test.effect", {})
+
+    registry.register("test.work", slow_work)
+    registry.register("test.effect", lambda ctx, payload: None)
+    with unit_of_work(app.state.engine) as session:
+        enqueue(session, "test.work", {})
+    jobs.run_due(_ctx(app), registry, "stalled-worker")
+    assert _effects(app) == [], "a worker whose lease was taken over committed its work"
+    job, = [j for j in _all(app) if j.kind == "test.work"]
+    assert job.finished_at is None and job.locked_by == "second-worker" and job.attempts == 2
+    # the second worker's claim is lost too (say it crashed): after its lease, the job runs once more, and commits
+    clock["now"] += timedelta(seconds=app.state.settings.job_lease_seconds + 1)
+    run_until_idle(_ctx(app), registry, worker_id="third-worker")
+    assert len(_effects(app)) == 1
+    job, = [j for j in _all(app) if j.kind == "test.work"]
+    assert job.finished_at is not None and not job.failed
+
+
+def test_worker_whose_lease_expired_cannot_commit_even_if_nobody_took_over(app, monkeypatch):
+    registry = JobRegistry()
+    clock = {"now": jobs.utc_now()}
+    monkeypatch.setattr(jobs, "utc_now", lambda: clock["now"])
+    attempts = []
+
+    def slow_work(ctx, payload):
+        attempts.append(1)
+        if len(attempts) == 1:
+            clock["now"] += timedelta(seconds=app.state.settings.job_lease_seconds + 1)
+        with ctx.unit_of_work() as session:
+            enqueue(session, "test.effect", {})
+
+    registry.register("test.work", slow_work)
+    with unit_of_work(app.state.engine) as session:
+        enqueue(session, "test.work", {})
+    jobs.run_due(_ctx(app), registry, "stalled-worker")
+    assert _effects(app) == []
+    job, = _all(app)
+    assert job.finished_at is None and "LeaseLost" in job.last_error  # retried later, with backoff
+
+
+def test_batched_handler_is_fenced_per_batch_and_marked_done_after_its_last_batch(app):
+    batches = []
+    registry = JobRegistry()
+
+    def batched(ctx, payload):
+        for n in range(3):
+            with ctx.unit_of_work(done=False) as session:
+                enqueue(session, "test.effect", {"n": n})
+            batches.append(n)
+            job, = [j for j in _all(app) if j.kind == "test.batched"]
+            assert job.finished_at is None  # a crash here re-runs the remaining batches
+
+    registry.register("test.batched", batched)
+    registry.register("test.effect", lambda ctx, payload: None)
+    with unit_of_work(app.state.engine) as session:
+        enqueue(session, "test.batched", {})
+    run_until_idle(_ctx(app), registry)
+    assert batches == [0, 1, 2] and len(_effects(app)) == 3
+    job, = [j for j in _all(app) if j.kind == "test.batched"]
+    assert job.finished_at is not None and not job.failed
