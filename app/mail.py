@@ -1,6 +1,8 @@
 """Mail: an outbox written in the caller's transaction, and senders that deliver it later with retries.
 
-`queue_email` never talks to the network; `deliver_pending` drains the outbox (run by a background job).
+`queue_email` never talks to the network; `deliver_pending` drains the outbox (run by a background job), marking
+each message sent right after the server accepts it: across a crash, at most the one message in flight is sent again,
+with the same `Message-ID`.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import ssl
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import parseaddr
 from typing import Protocol
 from urllib.parse import unquote, urlparse
 
@@ -68,10 +70,15 @@ class DeliveryReport:
 
 
 def deliver_pending(engine, sender: Sender, mail_from: str, *, limit: int = 100, worker: str = "mailer") -> DeliveryReport:
-    """Claim due messages with a lease, send each, and record the outcomes. Safe to run in many processes.
+    """Claim due messages with a lease, send each, and record each outcome as soon as it is known. Safe to run in
+    many processes.
 
-    Two short write transactions per batch (claim, then record), whatever the batch size: on SQLite
-    the single writer stays free for residents signing and commenting while mail goes out.
+    Each message is marked sent in its own small write transaction right after the SMTP server accepted it, so a
+    crash (SIGKILL, power loss) re-sends at most the one message that was in flight: the server may have accepted
+    it just before the crash, and nothing we can record makes that atomic with the server's acceptance. Delivery is
+    therefore at-least-once for that one message (no protocol does better without the receiver's cooperation);
+    every attempt carries the same `Message-ID` (derived from the outbox row), so a receiving mail system can drop
+    the duplicate. Every other message of the batch is either recorded as sent or never left.
     """
     report = DeliveryReport()
     now = utc_now()
@@ -88,39 +95,50 @@ def deliver_pending(engine, sender: Sender, mail_from: str, *, limit: int = 100,
             return report
         messages = list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)))
         session.commit()
-    outcomes: dict[int, tuple[str, str]] = {}
     for message in messages:
         try:
             sender.send(message, mail_from)
-            outcomes[message.id] = ("sent", "")
         except PermanentFailure as exc:
-            outcomes[message.id] = ("failed", str(exc))
+            _record_failure(engine, message.id, "failed", str(exc), report)
         except Exception as exc:  # network trouble, 4xx: try again later
-            outcomes[message.id] = ("retry", f"{type(exc).__name__}: {exc}")
-    finished = utc_now()
-    sent = [mid for mid, (outcome, _) in outcomes.items() if outcome == "sent"]
-    others = [mid for mid in outcomes if outcomes[mid][0] != "sent"]
-    with write_session(engine) as session:
-        if sent:  # the usual case, in one statement: at viral rates the mailer must not hog the writer
-            session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(sent)).values(
-                status=OutboxStatus.SENT, sent_at=finished, attempts=OutboxMessage.attempts + 1, locked_until=None,
-                last_error=""))
-            report.sent += len(sent)
-        for message in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(others))) if others else ():
-            outcome, error = outcomes[message.id]
-            message.attempts += 1
-            message.locked_until = None
-            message.last_error = error[:2000]
-            if outcome == "failed" or message.attempts > len(BACKOFF):
-                message.status = OutboxStatus.FAILED
-                report.failed += 1
-                log.error("Giving up on mail %s to %s: %s", message.id, message.to_addr, error)
-            else:
-                message.next_attempt_at = finished + timedelta(seconds=BACKOFF[message.attempts - 1])
-                report.retried += 1
-                log.warning("Mail %s will be retried: %s", message.id, error)
-        session.commit()
+            _record_failure(engine, message.id, "retry", f"{type(exc).__name__}: {exc}", report)
+        else:
+            # one short statement per message: the writer is held for a moment only, and the record follows the
+            # server's acceptance as closely as it can
+            with write_session(engine) as session:
+                session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(
+                    status=OutboxStatus.SENT, sent_at=utc_now(), attempts=OutboxMessage.attempts + 1,
+                    locked_until=None, last_error="").execution_options(synchronize_session=False))
+                session.commit()
+            report.sent += 1
     return report
+
+
+def _record_failure(engine, message_id: int, outcome: str, error: str, report: DeliveryReport) -> None:
+    with write_session(engine) as session:
+        message = session.get(OutboxMessage, message_id)
+        if message is None:
+            session.commit()
+            return
+        message.attempts += 1
+        message.locked_until = None
+        message.last_error = error[:2000]
+        if outcome == "failed" or message.attempts > len(BACKOFF):
+            message.status = OutboxStatus.FAILED
+            report.failed += 1
+            log.error("Giving up on mail %s to %s: %s", message.id, message.to_addr, error)
+        else:
+            message.next_attempt_at = utc_now() + timedelta(seconds=BACKOFF[message.attempts - 1])
+            report.retried += 1
+            log.warning("Mail %s will be retried: %s", message.id, error)
+        session.commit()
+
+
+def message_id(message: OutboxMessage, mail_from: str = "") -> str:
+    """The `Message-ID` of an outbox row: the same on every attempt, so receivers can drop a re-sent duplicate."""
+    domain = parseaddr(mail_from)[1].rpartition("@")[2] or "civic.localhost"
+    created = int(message.created_at.timestamp()) if message.created_at else 0
+    return f"<civic-outbox.{message.id}.{created}@{domain}>"
 
 
 def _build_email(message: OutboxMessage, mail_from: str) -> EmailMessage:
@@ -128,7 +146,7 @@ def _build_email(message: OutboxMessage, mail_from: str) -> EmailMessage:
     email["From"] = mail_from
     email["To"] = message.to_addr
     email["Subject"] = message.subject
-    email["Message-ID"] = make_msgid(domain="civic.localhost")
+    email["Message-ID"] = message_id(message, mail_from)
     email["Auto-Submitted"] = "auto-generated"
     if message.unsubscribe_url:
         email["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"

@@ -6,6 +6,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from app.db import unit_of_work
+import app.mail as mail
 from app.mail import OutboxStatus, SMTPSender, deliver_pending, queue_email
 from sqlmodel import select
 
@@ -128,3 +129,50 @@ def test_in_process_worker_delivers_sign_in_mail(live_server, helpers):
     while time.time() < deadline and not sender.sent:
         time.sleep(0.1)
     assert [m.to_addr for m in sender.sent] == ["w@example.org"]
+
+
+class _WorkerDied(BaseException):
+    """Stands in for SIGKILL: nothing after it runs in the worker."""
+
+
+class _Recording:
+    """A sender that records what the server accepted; `die_on` the n-th send, the worker dies before it returns."""
+
+    def __init__(self, die_on: int | None = None):
+        self.accepted: list[int] = []
+        self.die_on = die_on
+
+    def send(self, message, mail_from):
+        if self.die_on is not None and len(self.accepted) + 1 == self.die_on:
+            raise _WorkerDied
+        self.accepted.append(message.id)
+
+
+def test_crash_mid_batch_resends_only_the_messages_not_recorded_as_sent(app, monkeypatch):
+    for n in range(4):
+        _queue(app, to=f"resident{n}@example.org")
+    first, *rest = [m.id for m in _messages(app)]
+    dying = _Recording(die_on=2)  # the server accepts the first message; the worker dies during the second
+    with pytest.raises(_WorkerDied):
+        deliver_pending(app.state.engine, dying, "x@y.z")
+    assert dying.accepted == [first]
+    assert {m.id: m.status for m in _messages(app)}[first] == OutboxStatus.SENT  # recorded before the next send
+    later = mail.utc_now() + mail.LEASE + mail.timedelta(minutes=1)
+    monkeypatch.setattr(mail, "utc_now", lambda: later)  # the batch's lease has run out: another worker delivers
+    survivor = _Recording()
+    assert deliver_pending(app.state.engine, survivor, "x@y.z").sent == 3
+    assert survivor.accepted == rest, "a message already recorded as sent was sent again"
+    assert all(m.status == OutboxStatus.SENT and m.attempts == 1 for m in _messages(app))
+
+
+def test_every_attempt_of_a_message_carries_the_same_message_id(app, smtp_server):
+    inbox, port = smtp_server
+    _queue(app)
+    message, = _messages(app)
+    assert mail._build_email(message, "Civic <no-reply@civic.test>")["Message-ID"] == \
+        mail._build_email(message, "Civic <no-reply@civic.test>")["Message-ID"]
+    deliver_pending(app.state.engine, SMTPSender(f"smtp://127.0.0.1:{port}"), "Civic <no-reply@civic.test>")
+    (_, _, content), = inbox.messages
+    sent_id = email.message_from_string(content)["Message-ID"]
+    assert sent_id == mail.message_id(message, "Civic <no-reply@civic.test>")
+    assert sent_id.startswith(f"<civic-outbox.{message.id}.") and sent_id.endswith("@civic.test>")
