@@ -18,7 +18,9 @@ background jobs (an idempotent housekeeping kind) to see them run across the wor
 
 Reported: requests/s and p50/p99 latency per phase; lost signatures (acknowledged with 2xx but no row) and
 duplicated ones (two rows for one person); each outbox e-mail delivered exactly once (deliveries vs. rows marked
-sent); each job run exactly once (runs counted from the workers' JSON log lines, `civic.jobs.run`).
+sent, and by Message-ID, which is stable per outbox row); each job's work committed exactly once (runs counted from the
+workers' JSON log lines, `civic.jobs.run`, plus jobs the killed worker committed but could not log: their row is done
+and still names the killed worker, because a handler's unit of work marks its job done in the same transaction).
 """
 from __future__ import annotations
 
@@ -97,14 +99,17 @@ def run_proxy(port: int, backends: list[int]) -> None:
 class Sink:
     def __init__(self):
         self.deliveries: list[tuple[str, str]] = []
+        self.message_ids: list[str] = []
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
         from email import message_from_bytes
         from email.header import decode_header, make_header
 
-        subject = str(make_header(decode_header(message_from_bytes(envelope.content).get("Subject", ""))))
+        parsed = message_from_bytes(envelope.content)
+        subject = str(make_header(decode_header(parsed.get("Subject", ""))))
         with self.lock:
+            self.message_ids.append(parsed.get("Message-ID", ""))
             for rcpt in envelope.rcpt_tos:
                 self.deliveries.append((rcpt.lower(), subject))
         return "250 OK"
@@ -359,16 +364,22 @@ def main() -> int:
             outbox_total = s.execute(select(func.count()).select_from(OutboxMessage)).scalar()
             still_leased = s.execute(select(func.count()).select_from(OutboxMessage).where(
                 OutboxMessage.status == "queued", OutboxMessage.locked_until.is_not(None))).scalar()
-            jobs = s.execute(select(Job.id, Job.attempts, Job.finished_at, Job.failed)
+            jobs = s.execute(select(Job.id, Job.attempts, Job.finished_at, Job.failed, Job.locked_by)
                              .where(Job.dedupe_key.like("bench-%"))).all()
         job_ids = {j.id for j in jobs}
         runs = collections.Counter()
+        fenced = collections.Counter()
         for i in range(2):
             for line in (work / f"worker{i}.log").read_text(errors="replace").splitlines():
                 if line.startswith("{") and '"event":"job"' in line:
                     record = json.loads(line)
                     if record.get("job_id") in job_ids and record.get("outcome") == "ok":
                         runs[record["job_id"]] += 1
+                    elif record.get("job_id") in job_ids and "LeaseLost" in (record.get("error") or ""):
+                        fenced[record["job_id"]] += 1
+        # committed by the killed worker, which died before logging and clearing its lease: done, never re-run
+        silent = {j.id for j in jobs if j.finished_at and not j.failed and j.locked_by == victim_name and not runs[j.id]}
+        commits = {j.id: runs[j.id] + (j.id in silent) for j in jobs}
         row_counts = collections.Counter(emails)
         delivered = collections.Counter(sink.deliveries)
         rows = collections.Counter((to.lower(), subject) for to, subject, _ in mail_rows)
@@ -386,13 +397,17 @@ def main() -> int:
                      "not_delivered": sum(1 for k, n in rows.items() if delivered.get(k, 0) < n),
                      "delivered_but_not_recorded": sum(1 for to, subject, status in mail_rows
                                                        if status != "sent" and delivered.get((to.lower(), subject))),
-                     # sent by the killed worker, which died before recording it: sent again once the 5-minute
-                     # lease ends (delivery is at-least-once across a crash)
-                     "still_leased_by_killed_worker": still_leased},
+                     # at most the one message the killed worker had in flight: sent again once the 5-minute
+                     # lease ends, with the same Message-ID (delivery is at-least-once for that one message)
+                     "still_leased_by_killed_worker": still_leased,
+                     "message_ids_delivered_more_than_once": sum(
+                         1 for n in collections.Counter(sink.message_ids).values() if n > 1)},
             "jobs": {"enqueued": len(jobs), "finished": sum(1 for j in jobs if j.finished_at and not j.failed),
-                     "ran_once": sum(1 for j in jobs if runs[j.id] == 1),
-                     "ran_more_than_once": sum(1 for j in jobs if runs[j.id] > 1),
-                     "never_ran": sum(1 for j in jobs if runs[j.id] == 0),
+                     "committed_once": sum(1 for j in jobs if commits[j.id] == 1),
+                     "committed_more_than_once": sum(1 for j in jobs if commits[j.id] > 1),
+                     "never_committed": sum(1 for j in jobs if commits[j.id] == 0),
+                     "committed_by_killed_worker_not_rerun": len(silent),
+                     "attempts_fenced_out": sum(fenced.values()),
                      "claimed_more_than_once": sum(1 for j in jobs if j.attempts > 1),
                      "killed_worker_was_holding": killed.get("holding_jobs")},
         }
