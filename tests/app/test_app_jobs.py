@@ -220,3 +220,26 @@ def test_batched_handler_is_fenced_per_batch_and_marked_done_after_its_last_batc
     assert batches == [0, 1, 2] and len(_effects(app)) == 3
     job, = [j for j in _all(app) if j.kind == "test.batched"]
     assert job.finished_at is not None and not job.failed
+
+
+def test_handler_that_fails_after_its_work_committed_is_not_run_again(app, monkeypatch):
+    calls = []
+    registry = JobRegistry()
+
+    def work_then_fail(ctx, payload):
+        calls.append(1)
+        with ctx.unit_of_work() as session:
+            enqueue(session, "test.effect", {})
+        raise RuntimeError("logging the outcome failed")
+
+    registry.register("test.work", work_then_fail)
+    registry.register("test.effect", lambda ctx, payload: None)
+    with unit_of_work(app.state.engine) as session:
+        enqueue(session, "test.work", {})
+    run_until_idle(_ctx(app), registry)
+    later = jobs.utc_now() + timedelta(days=1)  # past every retry backoff
+    monkeypatch.setattr(jobs, "utc_now", lambda: later)
+    run_until_idle(_ctx(app), registry)
+    assert len(calls) == 1 and len(_effects(app)) == 1
+    job, = [j for j in _all(app) if j.kind == "test.work"]
+    assert job.finished_at is not None and not job.failed and "logging the outcome failed" in job.last_error
