@@ -82,6 +82,7 @@ def test_each_category_is_found_in_both_languages(text, category):
     "The councillors should be voted out at the next election",
     "The proposal should be shot down by the committee",
     "Speeding drivers will kill someone on this road",
+    "Comment number 12: the bus number 42 is late and my phone number is in my profile",
     "We need more funding for suicide prevention services",
     "The sexual health clinic must stay open",
     "Stop the stupid decision to close the library",
