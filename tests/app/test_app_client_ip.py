@@ -3,6 +3,7 @@ client can't pick the IP address that rate limits see."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 
 import uvicorn
@@ -32,7 +33,9 @@ def _client_seen(settings: Settings, peer: str, forwarded_for: str) -> str:
     async def send(message):
         pass
 
-    asyncio.run(config.loaded_app(scope, receive, send))
+    # In a thread of its own: a browser test earlier in the run may leave Playwright's event loop running in this one.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, config.loaded_app(scope, receive, send)).result()
     return seen["client"]
 
 
