@@ -38,8 +38,7 @@ from moderation.classifier import load_classifier, train_to_dir  # noqa: E402
 from moderation.classifier.datasets import load_dataset  # noqa: E402
 from moderation.classifier.heldout import table as heldout_table  # noqa: E402
 from moderation.classifier.text import normalise  # noqa: E402
-from moderation.classifier.training import (HEADS, REVIEW_RECALL, fit_head, operating_points, platt,  # noqa: E402
-                                            safe_auc, train_model)
+from moderation.classifier.training import HEADS, fit_head, platt, safe_auc, train_model  # noqa: E402
 from moderation.facade import ModerationSettings  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
@@ -116,15 +115,6 @@ def run_peer(py, sets: dict[str, list[str]]) -> dict[str, list[float]]:
         return json.loads(dst.read_text(encoding="utf-8"))
 
 
-def router(clf, cfg: ModerationSettings):
-    points = policy.model_operating_points(cfg, clf)
-
-    def route_of(score: float, category: str, language: str) -> str:
-        t = policy.effective_thresholds(cfg, points, language)
-        return policy.route_for(score, t, category=category, held_categories=tuple(cfg.held_categories)).route.value
-    return route_of
-
-
 def routes_for(clf, texts, route_of) -> np.ndarray:
     out = []
     for i in range(0, len(texts), 2000):
@@ -189,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"no usable model: {clf.reason}")
         return 1
     cfg = ModerationSettings()
-    route_of = router(clf, cfg)
+    route_of = policy.router(cfg, clf)
     say(f"model {clf.version}; review recall target {cfg.review_recall:.0%}, hold precision {cfg.hold_precision:.0%} "
         f"at {cfg.expected_prevalence:.0%} abuse")
 

@@ -179,8 +179,7 @@ def cmd_score(args, settings) -> int:
     from moderation import policy
     from moderation.facade import ModerationSettings
 
-    cfg = load_section(ModerationSettings, "CIVIC_MODERATION_", ".env")
-    points = policy.model_operating_points(cfg, clf)
+    route_of = policy.router(load_section(ModerationSettings, "CIVIC_MODERATION_", ".env"), clf)
     out_header = header + [c for c in ("score", "route", "category") if c not in header]
     texts = [r[args.text_column] or "" for r in rows]
     chunk = 2000
@@ -197,15 +196,12 @@ def cmd_score(args, settings) -> int:
             w = csv.DictWriter(fh, fieldnames=out_header)
             w.writeheader()
             for row, r in zip(rows, results):
-                # routed exactly as a new post is in the app (moderation.service.screen), minus strict mode
-                choice = policy.route_for(r.probability, policy.effective_thresholds(cfg, points, r.language),
-                                          no_model_route=cfg.no_model_route, category=r.category,
-                                          held_categories=tuple(cfg.held_categories))
+                route = route_of(r.probability, r.category, r.language)
                 row = dict(row)
                 row["score"] = f"{r.probability:.6f}"
-                row["route"] = choice.route.value
+                row["route"] = route
                 row["category"] = r.category
-                counts[choice.route.value] = counts.get(choice.route.value, 0) + 1
+                counts[route] = counts.get(route, 0) + 1
                 w.writerow(row)
     except OSError as exc:
         return _err(f"cannot write {args.output}: {exc}")

@@ -73,11 +73,7 @@ def model_report(classifier, cfg) -> ModelReport | None:
     if held:
         from moderation.classifier.heldout import table
 
-        def route_of(score, category, lang):
-            t = policy.effective_thresholds(cfg, thresholds, lang)
-            return policy.route_for(score, t, category=category, held_categories=tuple(cfg.held_categories)).route.value
-
-        for lang, row in table(held, route_of).items():
+        for lang, row in table(held, policy.router(cfg, classifier)).items():
             for cat, c in row["categories"].items():
                 categories.append(CategoryRow(lang, cat, c["posts"], c["review_recall"], c["hold_recall"],
                                               c["category_precision"]))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.i18n import lazy_gettext
+from moderation.classifier.rules import RULE_ONLY
 from moderation.facade import Route
 
 
@@ -25,7 +26,7 @@ class RouteChoice:
 
 # Categories that come from patterns alone (no labelled corpus): a match sends the item to a moderator at
 # least, whatever the model's score. Insults and group hate are learnt and route by score.
-RULE_ONLY_CATEGORIES = ("threat", "intimidation", "selfharm", "sexual")
+RULE_ONLY_CATEGORIES = RULE_ONLY
 
 
 def model_operating_points(settings, classifier) -> dict:
@@ -52,6 +53,20 @@ def effective_thresholds(settings, model_thresholds: dict | None, language: str 
     review = min(max(review, 0.0), 1.0)
     hold = min(max(hold, review), 1.0)
     return Thresholds(review=review, hold=hold)
+
+
+def router(settings, classifier):
+    """`route_of(score, category, language)` -> "publish" | "review" | "hold", as a new post with that score is
+    routed (strict mode aside): for batch scoring, the bench and the model page."""
+    points = model_operating_points(settings, classifier)
+    held = tuple(settings.held_categories)
+
+    def route_of(score: float | None, category: str, language: str) -> str:
+        thresholds = effective_thresholds(settings, points, language)
+        return route_for(score, thresholds, no_model_route=settings.no_model_route, category=category,
+                         held_categories=held).route.value
+
+    return route_of
 
 
 def route_for(probability: float | None, thresholds: Thresholds, *, strict: bool = False,

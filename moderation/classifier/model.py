@@ -13,7 +13,6 @@ contribution to the word that contains it, so moderators see words, not hashes. 
 """
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,15 +33,7 @@ EXPLANATION_TERMS = 8
 WORD_TOKEN_PATTERN = r"(?u)[^\W\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+"
 _DISPLAY = {USER_TOKEN: "@user", URL_TOKEN: "<url>", NUMBER_TOKEN: "<number>"}
 _HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_WORD_RE = re.compile(WORD_TOKEN_PATTERN)
 _STRIP = " \t\n.,!?;:\"'()[]{}<>*~`-_/\\|"
-
-
-def _sigmoid(z: float) -> float:
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
 
 
 @dataclass

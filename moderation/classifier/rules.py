@@ -20,9 +20,8 @@ from .lexicons import CATEGORIES, LANGUAGES, lexicon
 
 N_FEATURES = len(CATEGORIES)
 CATEGORIES_INDEX = {c: i for i, c in enumerate(CATEGORIES)}
-# Which categories the model learns from labelled corpora, and which come from the patterns alone.
-LEARNT = ("insult", "hate")
-RULE_ONLY = ("threat", "intimidation", "sexual", "selfharm")
+# Categories that come from the patterns alone; insults and group hate are learnt from labelled corpora.
+RULE_ONLY = ("threat", "intimidation", "selfharm", "sexual")
 _MAX_TERM = 60
 
 
@@ -91,8 +90,7 @@ def hits(norm_text: str) -> list[Hit]:
                 term = m.group(0).strip()
                 if term:
                     found.append(Hit(category, term[:_MAX_TERM]))
-    order = {c: i for i, c in enumerate(CATEGORIES)}
-    found.sort(key=lambda h: order[h.category])
+    found.sort(key=lambda h: CATEGORIES_INDEX[h.category])
     return found
 
 
@@ -103,10 +101,9 @@ def top_category(found: list[Hit]) -> str:
 def features(norm_texts) -> sparse.csr_matrix:
     """One column per category: 1 when the category's patterns match the text."""
     rows, cols = [], []
-    index = {c: i for i, c in enumerate(CATEGORIES)}
     for d, text in enumerate(norm_texts):
         for category in {h.category for h in hits(text)}:
             rows.append(d)
-            cols.append(index[category])
+            cols.append(CATEGORIES_INDEX[category])
     data = np.ones(len(rows))
     return sparse.csr_matrix((data, (rows, cols)), shape=(len(norm_texts), N_FEATURES))

@@ -160,10 +160,11 @@ def _tables():
     for word in en.masks:
         masks.setdefault(len(word), []).append(word)
     strip = (tuple(re.compile(p) for p in en.strip), tuple(re.compile(p) for p in zh.strip))
-    latin_any = {v: c for v, c, zh_only in zh.replacements if v.isascii() and not zh_only}
-    latin_zh = {v: c for v, c, zh_only in zh.replacements if v.isascii() and zh_only}
-    latin_any = _token_regex(latin_any), latin_any
-    latin_zh = _token_regex({**latin_any[1], **latin_zh}), {**latin_any[1], **latin_zh}
+    anywhere = {v: c for v, c, zh_only in zh.replacements if v.isascii() and not zh_only}
+    # in Chinese text the ambiguous initialisms ("sb", "nt") are replaced too
+    in_chinese = {**anywhere, **{v: c for v, c, zh_only in zh.replacements if v.isascii() and zh_only}}
+    latin_any = _token_regex(anywhere), anywhere
+    latin_zh = _token_regex(in_chinese), in_chinese
     han = sorted(((v, c) for v, c, _ in zh.replacements if not v.isascii()), key=lambda vc: -len(vc[0]))
     han_re = re.compile("|".join(re.escape(v) for v, _ in han)) if han else None
     return masks, strip, latin_any, latin_zh, dict(han), han_re

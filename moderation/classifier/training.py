@@ -86,8 +86,6 @@ EXTRA_WEIGHT = 2.0
 REVIEW_RECALL = 0.85
 HOLD_PRECISION = 0.9
 EXPECTED_PREVALENCE = 0.05
-# Kept for threshold_metrics callers: the precision-at-prevalence target that review used before issue #11.
-REVIEW_PRECISION = 0.6
 
 
 def report(progress: Any, message: str) -> None:
