@@ -221,14 +221,47 @@ def sign_in(client, app, email: str, role: str = "resident", name: str = "", dep
     return user
 
 
+def read_only_engine(url: str):
+    """An engine on the test database whose connections answer reads and refuse every write."""
+    from sqlalchemy import event
+
+    engine = make_engine(url)
+
+    @event.listens_for(engine, "connect")
+    def _read_only(dbapi_conn, _record):
+        cursor = dbapi_conn.cursor()
+        if engine.dialect.name == "sqlite":
+            cursor.execute("PRAGMA query_only=ON")
+        else:
+            cursor.execute("SET default_transaction_read_only = on")
+            dbapi_conn.commit()
+        cursor.close()
+
+    return engine
+
+
+def sign_in_page(page, app, email: str, role: str = "resident", name: str = "", department: str | None = None):
+    """Sign a Chromium page in through the real flow on a live server; it ends on the home page."""
+    add_user(app, email, role, name, department)
+    base = app.state.base_url
+    page.goto(base + "/auth/sign-in")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_role("button", name="Email me a sign-in link").click()
+    page.wait_for_load_state()   # the answer to the POST is in: its transaction queued the e-mail
+    page.goto(last_link(app, email))
+    page.locator("main").get_by_role("button", name="Sign in").click()
+    page.wait_for_url(base + "/")
+
+
 @pytest.fixture
 def helpers():
-    """Test helpers as a namespace: helpers.sign_in(client, app, email, role=...), helpers.outbox(app), ..."""
+    """Test helpers as a namespace: helpers.sign_in(client, app, email, role=...), helpers.sign_in_page(page, app,
+    email, ...), helpers.outbox(app), ..."""
     import types
 
     return types.SimpleNamespace(outbox=outbox, last_link=last_link, run_jobs=run_jobs, add_user=add_user,
-                                 sign_in=sign_in, RecordingSender=RecordingSender, shared_data=SHARED_DATA,
-                                 free_port=_free_port)
+                                 sign_in=sign_in, sign_in_page=sign_in_page, read_only_engine=read_only_engine, RecordingSender=RecordingSender,
+                                 shared_data=SHARED_DATA, free_port=_free_port)
 
 
 # ----- live server and browser -----

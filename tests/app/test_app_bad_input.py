@@ -6,12 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
 from app.clock import utc_now
-from app.db import make_engine, unit_of_work
+from app.db import unit_of_work
 from app.http import DatabaseIntConvertor
 
 TOO_BIG = (str(2**31), str(2**63))  # one more than the largest id on PostgreSQL (INTEGER), and than a 64-bit integer
@@ -80,22 +79,11 @@ def test_forms_with_too_many_fields_get_a_clear_413(client, app, multipart):
 
 
 @pytest.fixture
-def read_only_app(settings, sender, domain_settings):
+def read_only_app(settings, sender, domain_settings, helpers):
     """The app on a database that answers reads but refuses every write."""
     from app.main import create_app
 
-    engine = make_engine(settings.database_url)
-
-    @event.listens_for(engine, "connect")
-    def _read_only(dbapi_conn, _record):
-        cursor = dbapi_conn.cursor()
-        if engine.dialect.name == "sqlite":
-            cursor.execute("PRAGMA query_only=ON")
-        else:
-            cursor.execute("SET default_transaction_read_only = on")
-            dbapi_conn.commit()
-        cursor.close()
-
+    engine = helpers.read_only_engine(settings.database_url)
     yield create_app(settings, engine=engine, sender=sender, domain_settings=domain_settings, run_worker=False)
     engine.dispose()
 

@@ -193,18 +193,6 @@ def _comment(app, helpers, cid: int, email: str, body: str, parent_id=None) -> i
                                     limits=service.CommentLimits(comment_rate="1000/60")).id
 
 
-def _sign_in(page, app, helpers, email):
-    helpers.add_user(app, email)
-    base = app.state.base_url
-    page.goto(base + "/auth/sign-in")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_role("button", name="Email me a sign-in link").click()
-    page.get_by_role("heading", name="Check your e-mail").wait_for()
-    page.goto(helpers.last_link(app, email))
-    page.locator("main").get_by_role("button", name="Sign in").click()
-    page.wait_for_url(base + "/")
-
-
 def _expect_refusal(page, js: bool, text: str, *, within: str = "main"):
     """A refusal the server answered with its error page (429, 409): with JavaScript the message appears next to
     the form that was sent, focused, and the form keeps what was typed; without, the error page says it."""
@@ -238,7 +226,7 @@ def test_comment_and_reply_forms_show_422_and_429(live_server, browser, helpers,
     other = _comment(app, helpers, cid, "neighbour@example.org", "Please keep the road open for buses")
     context, page, console = _context(browser, app, js=js)
     try:
-        _sign_in(page, app, helpers, "rita@example.org")
+        helpers.sign_in_page(page, app, "rita@example.org")
         page.goto(f"{base}/consultations/{cid}")
         # 422: an empty comment; the error is next to the field
         page.locator("form.comment-form").first.get_by_role("button", name="Post comment").click()
@@ -271,7 +259,7 @@ def test_vote_and_report_show_their_refusals(live_server, browser, helpers, axe,
     other = _comment(app, helpers, cid, "neighbour@example.org", "Please keep the road open for buses")
     context, page, console = _context(browser, app, js=js)
     try:
-        _sign_in(page, app, helpers, "rita@example.org")
+        helpers.sign_in_page(page, app, "rita@example.org")
         page.goto(f"{base}/consultations/{cid}")
         votes = page.locator(f"#votes-{other}")
         votes.get_by_role("button", name="Agree", exact=True).click()

@@ -5,11 +5,11 @@ import dataclasses
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from starlette.testclient import TestClient
 
 from app.clock import utc_now
-from app.db import make_engine, unit_of_work
+from app.db import unit_of_work
 from app.jobs import enqueue
 from app.models import OutboxMessage
 
@@ -44,19 +44,8 @@ def test_a_fresh_site_is_ready_and_says_what_it_checked(make_app):
     assert checks["outbox_queued"] == 0 and checks["jobs_due"] == 0
 
 
-def test_an_unwritable_database_is_not_ready(make_app, settings):
-    engine = make_engine(settings.database_url)
-
-    @event.listens_for(engine, "connect")
-    def _read_only(dbapi_conn, _record):
-        cursor = dbapi_conn.cursor()
-        if engine.dialect.name == "sqlite":
-            cursor.execute("PRAGMA query_only=ON")
-        else:
-            cursor.execute("SET default_transaction_read_only = on")
-            dbapi_conn.commit()
-        cursor.close()
-
+def test_an_unwritable_database_is_not_ready(make_app, settings, helpers):
+    engine = helpers.read_only_engine(settings.database_url)
     try:
         status, body = _ready(make_app(engine=engine))
     finally:

@@ -10,19 +10,6 @@ import pytest
 pytestmark = [pytest.mark.browser]
 
 
-def _sign_in(page, app, helpers, email, **kw):
-    helpers.add_user(app, email, **kw)
-    base = app.state.base_url
-    page.goto(base + "/auth/sign-in")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_role("button", name="Email me a sign-in link").click()
-    page.wait_for_load_state()
-    link = helpers.last_link(app, email)
-    page.goto(link)
-    page.locator("main").get_by_role("button", name="Sign in").click()
-    page.wait_for_url(base + "/")
-
-
 def _wait_for_mail(app, helpers, to, template, timeout=15):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -41,7 +28,7 @@ def test_resident_comments_replies_and_votes_without_javascript(browser, live_se
     page = context.new_page()
     page.set_default_timeout(15000)
     try:
-        _sign_in(page, app, helpers, "rita@example.org", name="Rita")
+        helpers.sign_in_page(page, app, "rita@example.org", name="Rita")
         page.goto(f"{app.state.base_url}/consultations/{cid}")
         page.get_by_label("Your comment").fill("Close it from 8 to 9 am.\n\nhttps://example.org/map")
         page.get_by_role("button", name="Post comment").click()
@@ -77,7 +64,7 @@ def test_resident_comments_replies_and_votes_with_javascript(page, live_server, 
     cid = factories.consultation(app)
     other = factories.comment(app, cid, "neighbour@example.org", "Plant trees along the school route")
     factories.comment(app, cid, "third@example.org", "An existing reply", parent_id=other)
-    _sign_in(page, app, helpers, "rita@example.org", name="Rita")
+    helpers.sign_in_page(page, app, "rita@example.org", name="Rita")
     page.goto(f"{app.state.base_url}/consultations/{cid}")
     page.evaluate("window.__noReload = true")
     page.get_by_label("Your comment").fill("Posted with htmx")
@@ -119,7 +106,7 @@ def test_official_answers_a_thread_and_the_author_gets_the_email(page, live_serv
     app = live_server
     cid = factories.consultation(app)
     cmt = factories.comment(app, cid, "author@example.org", "The crossing near the park is dangerous")
-    _sign_in(page, app, helpers, "official@example.org", role="official", name="Olivia Official",
+    helpers.sign_in_page(page, app, "official@example.org", role="official", name="Olivia Official",
              department="transport")
     page.goto(f"{app.state.base_url}/consultations/{cid}")
     page.locator(f"#comment-{cmt}").get_by_role("link", name="Respond officially").click()
@@ -148,7 +135,7 @@ def test_an_official_of_another_department_sees_no_action_they_cannot_take(page,
     app = live_server
     cid = factories.consultation(app)  # Transport's
     cmt = factories.comment(app, cid, "author@example.org", "The crossing near the park is dangerous")
-    _sign_in(page, app, helpers, "env@example.org", role="official", name="Eve Environment",
+    helpers.sign_in_page(page, app, "env@example.org", role="official", name="Eve Environment",
              department="environment")
     base = app.state.base_url
     for path in (f"/consultations/{cid}", f"/consultations/{cid}/comments/{cmt}"):
@@ -180,7 +167,7 @@ def test_consultation_pages_pass_axe_in_both_languages(browser, live_server, hel
     page = context.new_page()
     page.set_default_timeout(15000)
     try:
-        _sign_in(page, app, helpers, "rita@example.org", name="Rita")
+        helpers.sign_in_page(page, app, "rita@example.org", name="Rita")
         context.add_cookies([{"name": "civic_locale", "value": locale, "url": app.state.base_url}])
         base = app.state.base_url
         page.goto(f"{base}/consultations/{cid}")
@@ -218,7 +205,7 @@ def test_a_report_made_with_each_reason_reaches_the_moderators_queue_with_that_r
     try:
         page = resident.new_page()
         page.set_default_timeout(15000)
-        _sign_in(page, app, helpers, "rita@example.org", name="Rita")
+        helpers.sign_in_page(page, app, "rita@example.org", name="Rita")
         for reason, comment_id in comments.items():
             page.goto(f"{base}/consultations/{cid}/comments/{comment_id}/report")
             page.locator(f"input[name=reason][value='{reason}']").check()  # every reason the form offers
@@ -226,7 +213,7 @@ def test_a_report_made_with_each_reason_reaches_the_moderators_queue_with_that_r
             page.get_by_text("Thank you. A moderator will review the comment.").wait_for()
         page = moderator.new_page()
         page.set_default_timeout(15000)
-        _sign_in(page, app, helpers, "mod@example.org", role="moderator", name="Mo")
+        helpers.sign_in_page(page, app, "mod@example.org", role="moderator", name="Mo")
         for reason, comment_id in comments.items():
             page.goto(f"{base}/moderation/?reason=report")
             page.get_by_role("link", name=texts[reason]).click()

@@ -25,18 +25,6 @@ def services(tiny_model_dir):
     return {"classifier": ClassifierHolder(tiny_model_dir)}
 
 
-def _sign_in(page, app, helpers, email, **kw):
-    helpers.add_user(app, email, **kw)
-    base = app.state.base_url
-    page.goto(base + "/auth/sign-in")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_role("button", name="Email me a sign-in link").click()
-    page.wait_for_load_state()
-    page.goto(helpers.last_link(app, email))
-    page.locator("main").get_by_role("button", name="Sign in").click()
-    page.wait_for_url(base + "/")
-
-
 def _open_consultation(app) -> int:
     m, s = consultation_models, app.state
     with unit_of_work(s.engine, s.events, s.renderer, s.services) as session:
@@ -54,7 +42,7 @@ def test_a_threat_is_held_with_its_category_and_a_civil_complaint_is_published(b
     resident = browser.new_context(locale="en-GB")
     page = resident.new_page()
     try:
-        _sign_in(page, app, helpers, "rita@example.org", name="Rita")
+        helpers.sign_in_page(page, app, "rita@example.org", name="Rita")
         page.goto(f"{base}/consultations/{cid}")
         page.get_by_label("Your comment").fill(COMPLAINT)
         page.get_by_role("button", name="Post comment").click()
@@ -78,7 +66,7 @@ def test_a_threat_is_held_with_its_category_and_a_civil_complaint_is_published(b
     moderator = browser.new_context(locale="en-GB")
     page = moderator.new_page()
     try:
-        _sign_in(page, app, helpers, "mod@example.org", role="moderator", name="Mona")
+        helpers.sign_in_page(page, app, "mod@example.org", role="moderator", name="Mona")
         page.goto(f"{base}/moderation/")
         row = page.locator("tr", has_text="I know where you live")
         row.wait_for()
