@@ -39,22 +39,18 @@ import tempfile
 import threading
 import time
 import urllib.parse
-import urllib.request
 import uuid
 from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from viral_petition import free_port, wait_http  # noqa: E402 - the same start-up helpers as the viral bench
 PY = sys.executable
 PG_ADMIN = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1/test")
 JOB_KIND = "app.purge_rate_limits"   # idempotent: a second run of one job does no harm, but is counted
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ----- the round-robin proxy (runs as `scaleout.py --proxy PORT BACKEND_PORT...`) -----
@@ -129,18 +125,6 @@ def stop(proc: subprocess.Popen, sig=signal.SIGTERM) -> None:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
-
-
-def wait_http(url: str, timeout: float = 120.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status < 500:
-                    return
-        except Exception:  # noqa: BLE001
-            time.sleep(0.3)
-    raise RuntimeError(f"{url} did not come up")
 
 
 # ----- load -----
@@ -275,7 +259,7 @@ def main() -> int:
         proxy = subprocess.Popen([PY, __file__, "--proxy", str(proxy_port), *map(str, ports)], start_new_session=True)
         procs.append(proxy)
         for p in ports:
-            wait_http(f"http://127.0.0.1:{p}/healthz")
+            wait_http(f"http://127.0.0.1:{p}/healthz", timeout=120.0)
         workers = [start(["worker"], env, work / f"worker{i}.log") for i in range(2)]
         procs += workers
         engine = make_engine(db_url)
@@ -287,7 +271,7 @@ def main() -> int:
             s.add(petition)
             s.flush()
             pid = petition.id
-        wait_http(f"{base}/petitions/{pid}")
+        wait_http(f"{base}/petitions/{pid}", timeout=120.0)
 
         stop_jobs = threading.Event()
         enqueued: list[str] = []
