@@ -171,7 +171,6 @@ def require_signed_in(handler):
             return RedirectResponse(request.app.state.renderer.path("auth:sign_in", {"next": next_url}), status_code=303)
         return await handler(request, *args, **kwargs)
 
-    wrapper.requires_sign_in = True
     return wrapper
 
 

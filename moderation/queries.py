@@ -506,15 +506,6 @@ def model_quality(session: Session, *, current_version: str = "") -> QualityView
 
 # ----- appeal page -----
 
-def decision_for_appeal(session: Session, decision_id: int) -> ModerationDecision | None:
-    return session.get(ModerationDecision, decision_id)
-
-
-def open_case_count(session: Session) -> int:
-    return int(session.exec(select(func.count()).select_from(ModerationCase)
-                            .where(ModerationCase.state == CaseState.OPEN)).one())
-
-
 @dataclass(frozen=True)
 class ModelVersion:
     version: str
