@@ -48,10 +48,6 @@ class Actor:
     name: str
     department_id: int | None = None
 
-    @property
-    def is_staff(self) -> bool:
-        return self.role in (Role.OFFICIAL, Role.MODERATOR, Role.ADMIN)
-
     def has_role(self, *roles: str) -> bool:
         return self.role == Role.ADMIN or self.role in roles
 
@@ -175,7 +171,6 @@ def require_signed_in(handler):
             return RedirectResponse(request.app.state.renderer.path("auth:sign_in", {"next": next_url}), status_code=303)
         return await handler(request, *args, **kwargs)
 
-    wrapper.requires_sign_in = True
     return wrapper
 
 

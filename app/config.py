@@ -91,10 +91,6 @@ class Settings:
     """Client addresses (comma-separated IPs or CIDR ranges) that may read `/metrics` without the token, e.g. your Prometheus server."""
 
     @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
-    @property
     def https_only(self) -> bool:
         return not self.debug
 

@@ -18,9 +18,6 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
-STAFF_ROLES = frozenset({Role.OFFICIAL, Role.MODERATOR, Role.ADMIN})
-
-
 class Department(SQLModel, table=True):
     """A public body that owns petitions and consultations and whose officials respond."""
 

@@ -374,7 +374,6 @@ def print_report(r: dict, workers: int) -> None:
     print(fmt("petition page reads", r["page"]))
     print(fmt("count reads", r["count"]))
     created = r["integrity"]["acknowledged_created"]
-    sign_files = [k for k in ("a",)]
     print(fmt("sign POSTs", r["sign"]))
     print(fmt("confirm POSTs", r["confirm"], ok=r["confirm_ok"]))
     print(f"    confirmed signatures: {r['confirm_ok']} of {r['tokens']} e-mailed links "

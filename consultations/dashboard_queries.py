@@ -19,7 +19,7 @@ from app.models import Job
 from moderation import AnalysisItem, AnalysisView, latest_analysis
 
 from . import queries
-from .models import Comment, CommentStatus, CommentVote, Consultation, OfficialResponse
+from .models import Comment, CommentStatus, CommentVote, OfficialResponse
 from .polis import voter_pseudonym
 
 SUBJECT = "consultation"

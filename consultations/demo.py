@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from app.auth import find_or_create_user
 from app.clock import utc_now
-from app.models import Department, User
+from app.models import User
 
 from . import forms, polis, service
 from .models import Comment, Consultation, ConsultationState, Question

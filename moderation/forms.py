@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from app.errors import ValidationFailed
 from app.i18n import gettext as _
 from moderation.facade import Decision
+from moderation.models import CaseReason
 from moderation.service import DecisionInput
-
-QUEUE_FILTERS = ("kind", "language", "route", "reason", "consultation")
 
 
 def parse_decision(form) -> tuple[DecisionInput, dict]:
@@ -50,10 +49,6 @@ class QueueFilters:
     reason: str = ""
     consultation: int | None = None
 
-    def as_query(self) -> dict:
-        return {k: v for k, v in (("kind", self.kind), ("language", self.language), ("route", self.route),
-                                  ("reason", self.reason), ("consultation", self.consultation)) if v}
-
 
 def parse_filters(params) -> QueueFilters:
     """Queue filters from the query string; unknown values are ignored (the queue shows everything)."""
@@ -66,6 +61,7 @@ def parse_filters(params) -> QueueFilters:
         kind=pick("kind", {"petition", "comment", "response"}),
         language=pick("language", {"en", "zh", "other"}),
         route=pick("route", {"publish", "review", "hold"}),
-        reason=pick("reason", {"model", "strict", "no-model", "report", "appeal"}),
+        reason=pick("reason", {CaseReason.MODEL, CaseReason.STRICT, CaseReason.NO_MODEL, CaseReason.REPORT,
+                                CaseReason.APPEAL}),
         consultation=int(consultation) if consultation.isdigit() and len(consultation) < 12 else None,
     )

@@ -80,7 +80,6 @@ def cmd_retrain(args, settings) -> int:
 
     from app.db import make_engine, read_session
     from app.progress import Progress
-    import app.models  # noqa: F401 - the user table our foreign keys point at
     from moderation.classifier import load_classifier
     engine = make_engine(settings.database_url)
     try:

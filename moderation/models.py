@@ -35,9 +35,6 @@ class CaseReason(StrEnum):
     APPEAL = "appeal"         # the author appealed a decision
 
 
-OPEN_STATES = frozenset({CaseState.OPEN})
-
-
 class ReportReason(StrEnum):
     """The reasons a resident can pick when reporting content (petitions, comments, responses).
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from app.i18n import lazy_gettext
 from moderation.classifier.rules import RULE_ONLY
 from moderation.facade import Route
+from moderation.models import CaseReason
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class Thresholds:
 @dataclass(frozen=True)
 class RouteChoice:
     route: Route
-    reason: str        # a CaseReason value ("model", "strict", "no-model") or "" for a clean publish
+    reason: str        # a CaseReason (MODEL, CATEGORY, STRICT, NO_MODEL) or "" for a clean publish
     detail: str        # a short English explanation stored with the item (for moderators and logs)
 
 
@@ -76,10 +77,10 @@ def route_for(probability: float | None, thresholds: Thresholds, *, strict: bool
     default) is held whatever the score; a rule-only category goes to review at least; no score queues
     everything for humans; otherwise the score decides."""
     if strict:
-        return RouteChoice(Route.HOLD, "strict", "strict mode: every item is held for a moderator")
+        return RouteChoice(Route.HOLD, CaseReason.STRICT, "strict mode: every item is held for a moderator")
     shown = f" ({matched})" if matched else ""
     if category and category in held_categories:
-        return RouteChoice(Route.HOLD, "category", f"category {category}{shown} is held for a moderator"[:300])
+        return RouteChoice(Route.HOLD, CaseReason.CATEGORY, f"category {category}{shown} is held for a moderator"[:300])
     if probability is None:
         route = Route.HOLD if no_model_route == "hold" else Route.REVIEW
         if category:
@@ -88,13 +89,13 @@ def route_for(probability: float | None, thresholds: Thresholds, *, strict: bool
         detail = "no usable abuse model; a moderator looks at every item"
         if no_model_reason:
             detail += f" ({no_model_reason})"
-        return RouteChoice(route, "no-model", detail[:300])
+        return RouteChoice(route, CaseReason.NO_MODEL, detail[:300])
     if probability >= thresholds.hold:
-        return RouteChoice(Route.HOLD, "model", f"score {probability:.3f} >= hold threshold {thresholds.hold:.3f}")
+        return RouteChoice(Route.HOLD, CaseReason.MODEL, f"score {probability:.3f} >= hold threshold {thresholds.hold:.3f}")
     if probability >= thresholds.review:
-        return RouteChoice(Route.REVIEW, "model", f"score {probability:.3f} >= review threshold {thresholds.review:.3f}")
+        return RouteChoice(Route.REVIEW, CaseReason.MODEL, f"score {probability:.3f} >= review threshold {thresholds.review:.3f}")
     if category in RULE_ONLY_CATEGORIES:
-        return RouteChoice(Route.REVIEW, "category", f"category {category}{shown} is reviewed whatever the score"[:300])
+        return RouteChoice(Route.REVIEW, CaseReason.CATEGORY, f"category {category}{shown} is reviewed whatever the score"[:300])
     return RouteChoice(Route.PUBLISH, "", f"score {probability:.3f} below review threshold {thresholds.review:.3f}")
 
 
@@ -127,12 +128,12 @@ REASONS_BY_CODE = {r.code: r for r in REASONS}
 APPROVED_CODE = "acceptable"
 
 QUEUE_REASON_LABELS = {
-    "model": lazy_gettext("Model score"),
-    "category": lazy_gettext("Abuse category"),
-    "strict": lazy_gettext("Strict mode"),
-    "no-model": lazy_gettext("No model"),
-    "report": lazy_gettext("Reports"),
-    "appeal": lazy_gettext("Appeal"),
+    CaseReason.MODEL: lazy_gettext("Model score"),
+    CaseReason.CATEGORY: lazy_gettext("Abuse category"),
+    CaseReason.STRICT: lazy_gettext("Strict mode"),
+    CaseReason.NO_MODEL: lazy_gettext("No model"),
+    CaseReason.REPORT: lazy_gettext("Reports"),
+    CaseReason.APPEAL: lazy_gettext("Appeal"),
 }
 
 KIND_LABELS = {

@@ -18,6 +18,7 @@ from app.models import User
 from moderation import policy
 from moderation.forms import QueueFilters
 from moderation.models import (
+    CaseReason,
     CaseState,
     ModerationAppeal,
     ModerationCase,
@@ -89,7 +90,6 @@ class QueueView:
     rows: tuple[QueueRow, ...]
     filters: QueueFilters
     total_open: int
-    shown_items: int
     overdue: int
     sla_hours: int
     consultations: tuple[tuple[int, str], ...]
@@ -106,8 +106,8 @@ def _open_cases(session: Session, filters: QueueFilters | None = None, limit: in
             stmt = stmt.where(ModerationItem.language.in_({filters.language, "other"}))
         if filters.route:
             stmt = stmt.where(ModerationItem.route == filters.route)
-        if filters.reason == "report":
-            stmt = stmt.where((ModerationCase.reason == "report") | (ModerationItem.report_count > 0))
+        if filters.reason == CaseReason.REPORT:
+            stmt = stmt.where((ModerationCase.reason == CaseReason.REPORT) | (ModerationItem.report_count > 0))
         elif filters.reason:
             stmt = stmt.where(ModerationCase.reason == filters.reason)
         if filters.consultation:
@@ -201,7 +201,7 @@ def queue(session: Session, *, filters: QueueFilters, viewer_id: int | None, now
                ModerationItem.kind != "petition")
         .group_by(ModerationItem.context_id).order_by(ModerationItem.context_id)
     ).all()
-    return QueueView(rows=tuple(out), filters=filters, total_open=int(total), shown_items=len(rows),
+    return QueueView(rows=tuple(out), filters=filters, total_open=int(total),
                      overdue=int(overdue), sla_hours=cfg.sla_hours,
                      consultations=tuple((int(cid), title or f"#{cid}") for cid, title in consultations))
 
@@ -341,7 +341,6 @@ class GroupMember:
 class GroupView:
     leader_id: int
     members: tuple[GroupMember, ...]
-    sample_text: str
 
 
 def group_of(session: Session, *, case_id: int, viewer_id: int | None = None, now: datetime | None = None,
@@ -363,7 +362,7 @@ def group_of(session: Session, *, case_id: int, viewer_id: int | None = None, no
         live = c.claimed_by is not None and until is not None and until > now
         members.append(GroupMember(c.id, i.text, item_language(i), i.score, i.reach, i.context_title,
                                    names.get(c.claimed_by) if live else None, live and c.claimed_by == viewer_id))
-    return GroupView(leader_id=chosen[0][0].id, members=tuple(members), sample_text=chosen[0][1].text)
+    return GroupView(leader_id=chosen[0][0].id, members=tuple(members))
 
 
 # ----- logs -----
@@ -506,15 +505,6 @@ def model_quality(session: Session, *, current_version: str = "") -> QualityView
 
 
 # ----- appeal page -----
-
-def decision_for_appeal(session: Session, decision_id: int) -> ModerationDecision | None:
-    return session.get(ModerationDecision, decision_id)
-
-
-def open_case_count(session: Session) -> int:
-    return int(session.exec(select(func.count()).select_from(ModerationCase)
-                            .where(ModerationCase.state == CaseState.OPEN)).one())
-
 
 @dataclass(frozen=True)
 class ModelVersion:

@@ -19,7 +19,6 @@ Public API: :func:`group_near_duplicates`, :func:`find_campaigns`,
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -311,8 +310,3 @@ def find_campaigns(
     ]
     out.sort(key=lambda grp: (-grp.size, grp.id))
     return out
-
-
-def _log_weight(count: int) -> float:
-    """Clustering weight of a group of ``count`` copies (used by themes)."""
-    return 1.0 + math.log(count)

@@ -68,26 +68,11 @@ _RUNS = 11
 _SIL_SAMPLE = 4000
 #: exponent of Polis's sparsity scaling (n_statements / n_votes) ** _SCALE; 0 disables it
 _SCALE = 0.5
-# Variants kept for the benchmark: 'first' = Polis's first-k-distinct start, 'pp' = k-means++;
-# silhouette on the base-cluster centres ('base', as Polis) or on participants ('ptpt').
-_INIT = "pp"
-_SIL = "base"
-
-
-def _first_distinct(X: np.ndarray, k: int) -> np.ndarray | None:
-    """Polis-style deterministic k-means start: the first k distinct rows."""
-    _, first = np.unique(X.round(12), axis=0, return_index=True)
-    if len(first) < k:
-        return None
-    return X[np.sort(first)[:k]]
 
 
 def _kmeans(X, k, seed, weights=None, n_init=10):
-    init = _first_distinct(X, k) if _INIT == "first" else None
-    if init is None:
-        km = KMeans(k, n_init=n_init, random_state=seed)
-    else:
-        km = KMeans(k, init=init, n_init=1, random_state=seed)
+    """k-means++ starts (``n_init`` of them); the best fit is kept."""
+    km = KMeans(k, n_init=n_init, random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return km.fit(X, sample_weight=weights)
@@ -455,12 +440,10 @@ def _group_once(proj: np.ndarray, n_distinct: int, max_groups: int, seed: int) -
         labels = km.labels_[base_labels]
         if len(np.unique(labels[sample])) < 2:
             continue
-        if _SIL == "base":
-            if len(np.unique(km.labels_)) < 2 or len(centres) <= k:
-                continue
-            s = float(silhouette_score(centres, km.labels_))
-        else:
-            s = float(silhouette_score(proj[sample], labels[sample]))
+        # silhouette on the base-cluster centres, as Polis does
+        if len(np.unique(km.labels_)) < 2 or len(centres) <= k:
+            continue
+        s = float(silhouette_score(centres, km.labels_))
         if s > best[1] + 1e-9:
             best = (labels, s)
     if best[0] is None:  # could not split (e.g. two distinct points only)

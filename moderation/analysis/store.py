@@ -224,13 +224,6 @@ def compute(items: Sequence, votes: Sequence, *, now: datetime, seed: int = 0) -
 
 # ----- edits -----
 
-def _buckets(themes: list[dict]) -> list[str]:
-    for t in themes:
-        if t.get("trend"):
-            return [b for b, _ in t["trend"]]
-    return []
-
-
 def _best_match(themes: list[dict], members) -> dict | None:
     best, score = None, 0.0
     for t in themes:
@@ -421,7 +414,7 @@ def save(session: Session, computed: Computed, *, subject_kind: str, subject_id:
     session.add(run)
     session.flush()
     write_themes(session, run, computed.themes)
-    _prune(session, subject_kind, subject_id, keep_from=run.id)
+    _prune(session, subject_kind, subject_id)
     return run
 
 
@@ -432,7 +425,7 @@ def _json_default(value):
         return str(value)
 
 
-def _prune(session: Session, subject_kind: str, subject_id: int, *, keep_from: int) -> None:
+def _prune(session: Session, subject_kind: str, subject_id: int) -> None:
     ids = list(session.exec(select(AnalysisRun.id).where(AnalysisRun.subject_kind == subject_kind,
                                                          AnalysisRun.subject_id == subject_id)
                             .order_by(AnalysisRun.id.desc())))

@@ -63,7 +63,6 @@ _ASSIGN = "shingles"  # or "tfidf": how comments outside the fit sample join a t
 #: above this many distinct comments the model is fitted on a random sample of
 #: this size and the other comments join the nearest theme (word TF-IDF centroids)
 FIT_SAMPLE = 20_000
-_ASSIGN = "shingles"  # or "tfidf": how comments outside the fit sample join a theme
 _K_SAMPLE = 2_000
 #: k values tried when choosing automatically (every k up to 10, then even ones)
 _K_GRID = (2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16, 18, 20)

@@ -60,7 +60,7 @@ def _count(engine) -> int:
 @pytest.fixture
 def empty_database(tmp_path, settings):
     """A second, empty database of the same kind to restore into."""
-    if settings.is_sqlite:
+    if settings.database_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path / 'restored.db'}"
         return
     base = normalise_url(settings.database_url)
@@ -165,10 +165,10 @@ def test_bad_paths_and_files_get_a_clear_message_and_change_nothing(app, setting
         conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
     cases = [(random_bytes, "not a (SQLite database|pg_dump archive)|cannot be opened|damaged"),
              (corrupt, "damaged|not a (SQLite database|pg_dump archive)"),
-             (foreign, "not a Civic backup" if settings.is_sqlite else "not a pg_dump archive"),
+             (foreign, "not a Civic backup" if settings.database_url.startswith("sqlite") else "not a pg_dump archive"),
              (tmp_path / "missing.backup", "no backup file")]
     newer = tmp_path / "newer.backup"
-    if settings.is_sqlite:
+    if settings.database_url.startswith("sqlite"):
         shutil.copy(good, newer)
         with sqlite3.connect(newer) as conn:
             conn.execute("INSERT INTO alembic_version (version_num) VALUES ('zz_from_the_future')")

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from app.db import unit_of_work
-from consultations import dashboard_jobs, dashboard_queries
+from consultations import dashboard_jobs
 from moderation import latest_analysis
 
 OFFICIAL = "official@example.org"

@@ -1,7 +1,6 @@
 """Open data, caching headers, the count endpoint, scheduled jobs and privacy."""
 from __future__ import annotations
 
-import dataclasses
 from datetime import timedelta
 
 from sqlalchemy import select, update

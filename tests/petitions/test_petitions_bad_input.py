@@ -25,7 +25,6 @@ def test_closed_petition_cannot_be_signed(flow, app, helpers):
     with unit_of_work(app.state.engine) as s:
         s.execute(update(Petition).where(Petition.id == pid).values(closes_at=Petition.opened_at))
     helpers.run_jobs(app)  # nothing to do yet: close_expired is periodic
-    from app.jobs import run_until_idle
     app.state.jobs.handlers["petitions.close_expired"](app.state.job_context, {})
     with read_session(app.state.engine) as s:
         assert s.get(Petition, pid).state == PetitionState.CLOSED

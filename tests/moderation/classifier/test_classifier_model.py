@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from moderation.classifier import AbuseScore, Classifier, load_classifier
+from moderation.classifier import AbuseScore, Classifier
 from moderation.classifier.artifacts import current_version, models_root, read_metadata
 from moderation.classifier.text import normalise
 
