@@ -194,11 +194,11 @@ async def how_we_respond(request: Request):
                 raise accountability.unknown_department()
         except ValidationFailed as exc:
             return render(request, "petitions/how_we_respond.html",
-                          {"report": None, "department_options": options, "values": values, "charts": {},
+                          {"report": None, "ps": settings, "department_options": options, "values": values, "charts": {},
                            "errors": {name: _(exc.message) for name in exc.errors}}, status_code=422)
         values["as_of"] = report.as_of.isoformat()
         return render(request, "petitions/how_we_respond.html",
-                      {"report": report, "department_options": options, "values": values, "errors": {},
+                      {"report": report, "ps": settings, "department_options": options, "values": values, "errors": {},
                        "charts": _response_charts(report)})
 
     return await _cached_page(request, build)
