@@ -20,13 +20,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlmodel import Session
 
-from app.errors import N_, ValidationFailed
+from app.errors import N_, NotFound, ValidationFailed
 from app.models import Department
 
 from .models import PUBLISHED, Petition, Response
 
 DAY = timedelta(days=1)
-EARLIEST = date(2000, 1, 1)
 
 
 def _aware(value: datetime) -> datetime:
@@ -104,7 +103,8 @@ class _Row:
 
 
 def parse_as_of(text: str, *, today: date) -> date:
-    """The `as_of` parameter: empty for today, else a YYYY-MM-DD day from 2000 up to today.
+    """The `as_of` parameter: empty for today, else a YYYY-MM-DD day. A day after today reads as today (nothing
+    has happened there yet); callers can tell by comparing.
 
     Raises: ValidationFailed (422) with a message that says what to send instead.
     """
@@ -112,23 +112,17 @@ def parse_as_of(text: str, *, today: date) -> date:
     if not text:
         return today
     try:
-        day = date.fromisoformat(text) if len(text) == 10 else None
+        day = date.fromisoformat(text) if len(text) == 10 and text[4] == "-" and text[7] == "-" else None
     except ValueError:
         day = None
     if day is None:
         raise ValidationFailed({"as_of": "invalid"}, message=N_(
             "The date must be a day written as YYYY-MM-DD, for example 2026-03-31."))
-    if day > today:
-        raise ValidationFailed({"as_of": "future"}, message=N_(
-            "The date can't be in the future: choose today or an earlier day."))
-    if day < EARLIEST:
-        raise ValidationFailed({"as_of": "early"}, message=N_("The date must be 1 January 2000 or later."))
-    return day
+    return min(day, today)
 
 
-def unknown_department() -> ValidationFailed:
-    return ValidationFailed({"department": "unknown"}, message=N_(
-        "No department has that code. Choose one from the list, or all departments."))
+def unknown_department() -> NotFound:
+    return NotFound(N_("No department has that code. Choose one from the list, or all departments."))
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -234,6 +228,8 @@ def weekly(rows: list[_Row], *, as_of: date, weeks: int, at: datetime) -> tuple[
     """Answered count and median days per 7-day week, the last one ending on `as_of`, oldest first."""
     points = []
     for i in reversed(range(weeks)):
+        if as_of - date.min < timedelta(days=7 * i + 8):
+            continue   # before the calendar begins (an as_of in year 1)
         end_day = as_of - timedelta(days=7 * i)
         start_day = end_day - timedelta(days=6)
         lo, hi = cutoff(start_day - DAY), min(cutoff(end_day), at)

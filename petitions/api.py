@@ -229,10 +229,13 @@ _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer
 _BAD = {"description": "An unknown `state` filter", "content": {"application/json": {"schema": {
     "$ref": "#/components/schemas/Error"}}}}
 _AS_OF = {"name": "as_of", "in": "query", "schema": {"type": "string", "format": "date"},
-          "description": "the day (YYYY-MM-DD, UTC) the figures are as of, at its end; default today"}
+          "description": "the day (YYYY-MM-DD, UTC) the figures are as of, at its end; default today (a later day "
+                         "reads as today)"}
 _DEPT = {"name": "department", "in": "query", "schema": {"type": "string"},
-         "description": "a department code; default all departments"}
-_BAD_REPORT = {"description": "A malformed, future or too early `as_of`, or an unknown `department` or `table`",
+         "description": "a department code; default all departments (an unknown code is a 404)"}
+_NO_DEPT = {"description": "No department has that code",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_BAD_REPORT = {"description": "A malformed `as_of` (not YYYY-MM-DD) or an unknown `table`",
                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 OPENAPI_PATHS = {
     "/petitions/how-we-respond": {"get": {
@@ -242,7 +245,7 @@ OPENAPI_PATHS = {
         "tags": ["petitions"], "parameters": [_AS_OF, _DEPT],
         "responses": {"200": {"description": "The figures, the overdue petitions and the weekly trend",
                               "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ResponseReport"}}}},
-                      "422": _BAD_REPORT},
+                      "404": _NO_DEPT, "422": _BAD_REPORT},
     }},
     "/petitions/how-we-respond.csv": {"get": {
         "summary": "How we respond as CSV: one table (figures per department, overdue petitions or weeks)",
@@ -252,7 +255,7 @@ OPENAPI_PATHS = {
                                        "description": "figures (default), overdue or weekly"}],
         "responses": {"200": {"description": "CSV; cells that a spreadsheet would run as formulas are prefixed with '",
                               "content": {"text/csv": {"schema": {"type": "string"}}}},
-                      "422": _BAD_REPORT},
+                      "404": _NO_DEPT, "422": _BAD_REPORT},
     }},
     "/petitions": {"get": {
         "summary": "List petitions (newest first)", "tags": ["petitions"],

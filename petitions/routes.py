@@ -185,23 +185,30 @@ async def how_we_respond(request: Request):
         locale = request.scope.get("state", {}).get("locale", "en")
         options = [(d.code, d.label(locale)) for _id, d in departments]
         values = {"as_of": as_of_text, "department": code}
+        now = _now_utc()
         try:
-            now = _now_utc()
             as_of = accountability.parse_as_of(as_of_text, today=now.date())
-            report = await run_query(request, accountability.response_report, as_of=as_of, department=code,
-                                     deadline_days=settings.response_deadline_days, now=now)
-            if report is None:
-                raise accountability.unknown_department()
         except ValidationFailed as exc:
-            return render(request, "petitions/how_we_respond.html",
-                          {"report": None, "ps": settings, "department_options": options, "values": values, "charts": {},
-                           "errors": {name: _(exc.message) for name in exc.errors}}, status_code=422)
+            return _bad_report_input(request, settings, options, values, {"as_of": _(exc.message)}, 422)
+        report = await run_query(request, accountability.response_report, as_of=as_of, department=code,
+                                 deadline_days=settings.response_deadline_days, now=now)
+        if report is None:
+            return _bad_report_input(request, settings, options, values,
+                                     {"department": _(accountability.unknown_department().message)}, 404)
         values["as_of"] = report.as_of.isoformat()
         return render(request, "petitions/how_we_respond.html",
                       {"report": report, "ps": settings, "department_options": options, "values": values, "errors": {},
-                       "charts": _response_charts(report)})
+                       "charts": _response_charts(report),
+                       "future": bool(as_of_text.strip()) and as_of_text.strip() > report.as_of.isoformat()})
 
     return await _cached_page(request, build)
+
+
+def _bad_report_input(request: Request, settings, options, values, errors: dict, status: int):
+    """The page with its form and the message next to the field: a usable page, not an error page."""
+    return render(request, "petitions/how_we_respond.html",
+                  {"report": None, "ps": settings, "department_options": options, "values": values, "charts": {},
+                   "errors": errors, "future": False}, status_code=status)
 
 
 def _response_charts(report) -> dict:
