@@ -165,22 +165,22 @@ def _rows(session: Session, until: datetime) -> list[_Row]:
     return rows
 
 
+def _is_overdue(r: _Row, at: datetime, deadline: timedelta) -> bool:
+    """Not answered by `at`, and waiting longer than the deadline then."""
+    return (r.responded_at is None or r.responded_at >= at) and at - r.threshold_at > deadline
+
+
 def figures(rows: list[_Row], *, at: datetime, deadline: timedelta) -> Figures:
     """The figures for the petitions in `rows` as they stood at the moment `at`."""
     reached = [r for r in rows if r.threshold_at < at]
     answered = [r for r in reached if r.responded_at is not None and r.responded_at < at]
     days = [_days(r.threshold_at, r.responded_at) for r in answered]
     in_time = sum(1 for d in days if d <= deadline.total_seconds() / 86400)
-    overdue = [r for r in reached if (r.responded_at is None or r.responded_at >= at) and at - r.threshold_at > deadline]
+    overdue = [r for r in reached if _is_overdue(r, at, deadline)]
     return Figures(reached=len(reached), answered=len(answered),
                    median_days=_round(statistics.median(days)) if days else None,
                    p90_days=_round(percentile(days, 0.9)), due=len(answered) + len(overdue),
                    answered_in_time=in_time, overdue=len(overdue))
-
-
-def find_department(session: Session, code: str) -> DepartmentRef | None:
-    d = session.execute(select(Department).where(Department.code == code)).scalar_one_or_none()
-    return DepartmentRef(d.code, d.name, d.name_zh) if d else None
 
 
 def response_report(session: Session, *, as_of: date, deadline_days: int, department: str = "", weeks: int = 12,
@@ -205,14 +205,15 @@ def response_report(session: Session, *, as_of: date, deadline_days: int, depart
         scoped = [r for r in rows if r.department_id == chosen_id]
     else:
         scoped = rows
-    per_department = [DepartmentFigures(d, figures([r for r in rows if r.department_id == i], at=at, deadline=deadline))
-                      for i, d in depts]
+    def of(department_id):
+        return figures([r for r in rows if r.department_id == department_id], at=at, deadline=deadline)
+
+    per_department = [DepartmentFigures(d, of(i)) for i, d in depts]
     if any(r.department_id is None for r in rows):
-        per_department.append(DepartmentFigures(None, figures([r for r in rows if r.department_id is None],
-                                                              at=at, deadline=deadline)))
+        per_department.append(DepartmentFigures(None, of(None)))
     overdue, unlisted = [], 0
     for r in scoped:
-        if (r.responded_at is None or r.responded_at >= at) and at - r.threshold_at > deadline:
+        if _is_overdue(r, at, deadline):
             if r.state in PUBLISHED:
                 overdue.append(OverdueItem(r.petition_id, r.action, by_id.get(r.department_id), r.threshold_at,
                                            int(_days(r.threshold_at, at))))
@@ -221,7 +222,8 @@ def response_report(session: Session, *, as_of: date, deadline_days: int, depart
     overdue.sort(key=lambda item: (-item.days_waiting, item.petition_id))
     return ResponseReport(as_of=as_of, deadline_days=deadline_days, department=chosen,
                           figures=figures(scoped, at=at, deadline=deadline), departments=tuple(per_department),
-                          overdue=tuple(overdue), unlisted_overdue=unlisted, weeks=weekly(scoped, as_of=as_of, weeks=weeks, at=at))
+                          overdue=tuple(overdue), unlisted_overdue=unlisted,
+                          weeks=weekly(scoped, as_of=as_of, weeks=weeks, at=at))
 
 
 def weekly(rows: list[_Row], *, as_of: date, weeks: int, at: datetime) -> tuple[WeekPoint, ...]:
