@@ -12,7 +12,7 @@ from app import csv_export
 from app.db import run_query
 from app.errors import N_, NotFound, ValidationFailed
 
-from . import queries
+from . import accountability, queries
 from .models import Petition
 
 CACHE = "public, max-age=60, stale-while-revalidate=300"
@@ -131,8 +131,94 @@ async def series_api(request: Request) -> JSONResponse:
                         headers={"Cache-Control": CACHE})
 
 
+async def _response_report(request: Request):
+    """The "how we respond" report for the request's `as_of` and `department`; a bad value is a 422."""
+    from app.clock import utc_now
+
+    params = request.query_params
+    now = utc_now()
+    as_of = accountability.parse_as_of(params.get("as_of", "")[:40], today=now.date())
+    report = await run_query(request, accountability.response_report, as_of=as_of,
+                             department=params.get("department", "")[:40],
+                             deadline_days=request.app.state.domain_settings["petitions"].response_deadline_days, now=now)
+    if report is None:
+        raise accountability.unknown_department()
+    return report
+
+
+def _figures_json(f) -> dict:
+    return {"reached_threshold": f.reached, "answered": f.answered, "median_days": f.median_days,
+            "p90_days": f.p90_days, "due": f.due, "answered_within_deadline": f.answered_in_time,
+            "share_within_deadline": None if f.share_in_time is None else round(f.share_in_time, 4),
+            "overdue": f.overdue}
+
+
+def _dept_json(d) -> dict | None:
+    return {"code": d.code, "name": d.name, "name_zh": d.name_zh} if d else None
+
+
+async def responses_api(request: Request) -> JSONResponse:
+    report = await _response_report(request)
+    base = request.app.state.settings.base_url.rstrip("/")
+    path = request.app.state.renderer.path
+    return JSONResponse({
+        "as_of": report.as_of.isoformat(), "deadline_days": report.deadline_days,
+        "department": _dept_json(report.department),
+        "figures": _figures_json(report.figures),
+        "departments": [{"department": _dept_json(row.department), "figures": _figures_json(row.figures)}
+                        for row in report.departments],
+        "overdue": [{"id": o.petition_id, "url": base + path("petitions:detail", petition_id=o.petition_id),
+                     "title": o.action, "department": o.department.code if o.department else None,
+                     "threshold_reached_at": _iso(o.threshold_at), "days_waiting": o.days_waiting}
+                    for o in report.overdue],
+        "overdue_not_listed": report.unlisted_overdue,
+        "weeks": [{"start": w.start.isoformat(), "end": w.end.isoformat(), "answered": w.answered,
+                   "median_days": w.median_days} for w in report.weeks],
+    }, headers={"Cache-Control": CACHE})
+
+
+RESPONSE_TABLES = ("figures", "overdue", "weekly")
+
+
+async def responses_csv(request: Request) -> Response:
+    """One table of the report as CSV: `figures` (overall, then per department), `overdue` or `weekly`."""
+    table = request.query_params.get("table", "figures")
+    if table not in RESPONSE_TABLES:
+        raise ValidationFailed({"table": "invalid"}, message=N_("Unknown table. Use one of: figures, overdue, weekly."))
+    report = await _response_report(request)
+    as_of = report.as_of.isoformat()
+    scope = report.department.code if report.department else ""
+    if table == "figures":
+        header = ["as_of", "department_code", "department", "reached_threshold", "answered", "median_days", "p90_days",
+                  "due", "answered_within_deadline", "share_within_deadline", "overdue", "deadline_days"]
+        scopes = [(report.department, report.figures)] + ([] if report.department else
+                                                          [(row.department, row.figures) for row in report.departments])
+        rows = []
+        for i, (d, f) in enumerate(scopes):
+            code = d.code if d else ("" if i == 0 else "none")
+            name = d.name if d else ("All departments" if i == 0 else "No department")
+            rows.append([as_of, code, name, f.reached, f.answered, f.median_days, f.p90_days, f.due,
+                         f.answered_in_time, None if f.share_in_time is None else round(f.share_in_time, 4),
+                         f.overdue, report.deadline_days])
+    elif table == "overdue":
+        base = request.app.state.settings.base_url.rstrip("/")
+        path = request.app.state.renderer.path
+        header = ["as_of", "petition_id", "url", "title", "department_code", "threshold_reached_at", "days_waiting"]
+        rows = [[as_of, o.petition_id, base + path("petitions:detail", petition_id=o.petition_id), o.action,
+                 o.department.code if o.department else "", _iso(o.threshold_at), o.days_waiting]
+                for o in report.overdue]
+    else:
+        header = ["as_of", "department_code", "week_start", "week_end", "answered", "median_days"]
+        rows = [[as_of, scope, w.start.isoformat(), w.end.isoformat(), w.answered, w.median_days] for w in report.weeks]
+    name = f"how-we-respond-{table}-{as_of}{'-' + scope if scope else ''}.csv"
+    return Response(csv_export.to_csv(rows, header=header), media_type="text/csv; charset=utf-8", headers={
+        "Cache-Control": CACHE, "Content-Disposition": f'attachment; filename="{name}"'})
+
+
 routes = [
     Route("/petitions", list_api, name="petitions_list"),
+    Route("/petitions/how-we-respond", responses_api, name="petitions_responses"),
+    Route("/petitions/how-we-respond.csv", responses_csv, name="petitions_responses_csv"),
     Route("/petitions.csv", csv_api, name="petitions_csv"),
     Route("/petitions/{petition_id:int}", detail_api, name="petitions_detail"),
     Route("/petitions/{petition_id:int}/signatures-by-hour", series_api, name="petitions_series"),
@@ -142,7 +228,35 @@ _ERR = {"description": "Not found", "content": {"application/json": {"schema": {
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
 _BAD = {"description": "An unknown `state` filter", "content": {"application/json": {"schema": {
     "$ref": "#/components/schemas/Error"}}}}
+_AS_OF = {"name": "as_of", "in": "query", "schema": {"type": "string", "format": "date"},
+          "description": "the day (YYYY-MM-DD, UTC) the figures are as of, at its end; default today (a later day "
+                         "reads as today)"}
+_DEPT = {"name": "department", "in": "query", "schema": {"type": "string"},
+         "description": "a department code; default all departments (an unknown code is a 404)"}
+_NO_DEPT = {"description": "No department has that code",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_BAD_REPORT = {"description": "A malformed `as_of` (not YYYY-MM-DD) or an unknown `table`",
+               "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 OPENAPI_PATHS = {
+    "/petitions/how-we-respond": {"get": {
+        "summary": "How we respond: response-time figures for petitions as of a day, overall and per department",
+        "description": "Recomputed from when each petition reached the response threshold and when its response was "
+                       "first published, so the figures for a past day do not change. No personal data.",
+        "tags": ["petitions"], "parameters": [_AS_OF, _DEPT],
+        "responses": {"200": {"description": "The figures, the overdue petitions and the weekly trend",
+                              "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ResponseReport"}}}},
+                      "404": _NO_DEPT, "422": _BAD_REPORT},
+    }},
+    "/petitions/how-we-respond.csv": {"get": {
+        "summary": "How we respond as CSV: one table (figures per department, overdue petitions or weeks)",
+        "tags": ["petitions"],
+        "parameters": [_AS_OF, _DEPT, {"name": "table", "in": "query",
+                                       "schema": {"type": "string", "enum": list(RESPONSE_TABLES)},
+                                       "description": "figures (default), overdue or weekly"}],
+        "responses": {"200": {"description": "CSV; cells that a spreadsheet would run as formulas are prefixed with '",
+                              "content": {"text/csv": {"schema": {"type": "string"}}}},
+                      "404": _NO_DEPT, "422": _BAD_REPORT},
+    }},
     "/petitions": {"get": {
         "summary": "List petitions (newest first)", "tags": ["petitions"],
         "parameters": [
@@ -180,7 +294,28 @@ OPENAPI_PATHS = {
                       "404": _ERR},
     }},
 }
+_FIGURES = {"type": "object", "properties": {
+    "reached_threshold": {"type": "integer"}, "answered": {"type": "integer"},
+    "median_days": {"type": ["number", "null"]}, "p90_days": {"type": ["number", "null"]},
+    "due": {"type": "integer", "description": "answered, or waiting longer than the deadline"},
+    "answered_within_deadline": {"type": "integer"}, "share_within_deadline": {"type": ["number", "null"]},
+    "overdue": {"type": "integer"}}}
+_DEPARTMENT = {"type": ["object", "null"], "properties": {
+    "code": {"type": "string"}, "name": {"type": "string"}, "name_zh": {"type": "string"}}}
 OPENAPI_SCHEMAS = {
+    "ResponseReport": {"type": "object", "properties": {
+        "as_of": {"type": "string", "format": "date"}, "deadline_days": {"type": "integer"},
+        "department": _DEPARTMENT, "figures": _FIGURES,
+        "departments": {"type": "array", "items": {"type": "object", "properties": {
+            "department": _DEPARTMENT, "figures": _FIGURES}}},
+        "overdue": {"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "url": {"type": "string", "format": "uri"}, "title": {"type": "string"},
+            "department": {"type": ["string", "null"]}, "threshold_reached_at": {"type": "string", "format": "date-time"},
+            "days_waiting": {"type": "integer"}}}},
+        "overdue_not_listed": {"type": "integer", "description": "overdue petitions that were removed (hidden)"},
+        "weeks": {"type": "array", "items": {"type": "object", "properties": {
+            "start": {"type": "string", "format": "date"}, "end": {"type": "string", "format": "date"},
+            "answered": {"type": "integer"}, "median_days": {"type": ["number", "null"]}}}}}},
     "Petition": {"type": "object", "required": ["id", "url", "title", "state", "signature_count"], "properties": {
         "id": {"type": "integer"}, "url": {"type": "string", "format": "uri"},
         "title": {"type": "string", "description": "the action asked for (at most 80 characters)"},

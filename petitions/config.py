@@ -12,6 +12,8 @@ class PetitionSettings:
     """How long a petition stays open for signatures once published (days; about 6 months)."""
     response_threshold: int = 10_000
     """Signatures at which an official response is due."""
+    response_deadline_days: int = 30
+    """Days the responsible department has to respond once a petition reaches the response threshold (the "How we respond" page counts a longer wait as overdue)."""
     debate_threshold: int = 100_000
     """Signatures at which the petition is considered for debate."""
     areas: tuple[str, ...] = ("Central", "North", "South", "East", "West", "Riverside", "Hillside", "Outside the city")

@@ -18,7 +18,7 @@ from app.i18n import gettext as _
 from app.models import Role
 from app.templating import flash, is_htmx, render
 
-from . import forms, queries, service
+from . import accountability, forms, queries, service
 from .models import SPONSORABLE, PetitionState
 from .writes import run_batched_write
 
@@ -172,6 +172,61 @@ async def awaiting(request: Request):
         return render(request, "petitions/awaiting.html", {"items": items, "ps": _settings(request)})
 
     return await _cached_page(request, build)
+
+
+async def how_we_respond(request: Request):
+    """How we respond: response-time figures as of a chosen day, overall or for one department."""
+    params = request.query_params
+    settings = _settings(request)
+    as_of_text, code = params.get("as_of", "")[:40], params.get("department", "")[:40]
+
+    async def build():
+        departments = await run_query(request, accountability.departments)
+        locale = request.scope.get("state", {}).get("locale", "en")
+        options = [(d.code, d.label(locale)) for _id, d in departments]
+        values = {"as_of": as_of_text, "department": code}
+        now = _now_utc()
+        try:
+            as_of = accountability.parse_as_of(as_of_text, today=now.date())
+        except ValidationFailed as exc:
+            return _bad_report_input(request, settings, options, values, {"as_of": _(exc.message)}, 422)
+        report = await run_query(request, accountability.response_report, as_of=as_of, department=code,
+                                 deadline_days=settings.response_deadline_days, now=now)
+        if report is None:
+            return _bad_report_input(request, settings, options, values,
+                                     {"department": _(accountability.unknown_department().message)}, 404)
+        values["as_of"] = report.as_of.isoformat()
+        return render(request, "petitions/how_we_respond.html",
+                      {"report": report, "ps": settings, "department_options": options, "values": values, "errors": {},
+                       "charts": _response_charts(report),
+                       "future": bool(as_of_text.strip()) and as_of_text.strip() > report.as_of.isoformat()})
+
+    return await _cached_page(request, build)
+
+
+def _bad_report_input(request: Request, settings, options, values, errors: dict, status: int):
+    """The page with its form and the message next to the field: a usable page, not an error page."""
+    return render(request, "petitions/how_we_respond.html",
+                  {"report": None, "ps": settings, "department_options": options, "values": values, "charts": {},
+                   "errors": errors, "future": False}, status_code=status)
+
+
+def _response_charts(report) -> dict:
+    from app.charts import line_chart
+    from app.i18n import format_date
+
+    if not any(w.answered for w in report.weeks):
+        return {}
+    points = [(format_date(w.start), w) for w in report.weeks]
+    return {
+        "answered": line_chart([(label, w.answered) for label, w in points], title=_("Petitions answered per week"),
+                               description=_("Number of petitions answered in each of the last %(n)s weeks, oldest first.",
+                                             n=len(points))),
+        "median": line_chart([(label, w.median_days or 0) for label, w in points],
+                             title=_("Median days to respond, per week"),
+                             description=_("Median days from reaching the threshold to the response, for the petitions "
+                                           "answered in each week, oldest first (0 where none was answered).")),
+    }
 
 
 def _can_see_unpublished(request: Request) -> bool:
@@ -552,6 +607,7 @@ async def debate(request: Request):
 routes = [
     Route("/", index, name="index"),
     Route("/awaiting-response", awaiting, name="awaiting"),
+    Route("/how-we-respond", how_we_respond, name="how_we_respond"),
     Route("/start", start, methods=["GET", "POST"], name="start"),
     Route("/similar", similar, name="similar"),
     Route("/signatures/confirm", confirm, methods=["GET", "POST"], name="confirm"),

@@ -53,6 +53,7 @@ TABLE: dict[str, Rule] = {
     # petitions (public pages; signing and sponsoring work by e-mailed link, not by account)
     "GET /petitions/": R(EVERYONE),
     "GET /petitions/awaiting-response": R(EVERYONE),
+    "GET /petitions/how-we-respond": R(EVERYONE),
     "GET /petitions/start": R(EVERYONE),
     "POST /petitions/start": R(EVERYONE),
     "GET /petitions/similar": R(EVERYONE),
@@ -138,6 +139,8 @@ TABLE: dict[str, Rule] = {
     "GET /api/openapi.json": R(EVERYONE),
     "GET /api/petitions": R(EVERYONE),
     "GET /api/petitions.csv": R(EVERYONE),
+    "GET /api/petitions/how-we-respond": R(EVERYONE),
+    "GET /api/petitions/how-we-respond.csv": R(EVERYONE),
     "GET /api/petitions/{petition_id:int}": R(EVERYONE),
     "GET /api/petitions/{petition_id:int}/signatures-by-hour": R(EVERYONE),
     "GET /api/consultations": R(EVERYONE),

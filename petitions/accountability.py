@@ -1,0 +1,241 @@
+"""How we respond: response-time figures for petitions, overall and per department, as of any past day.
+
+Every figure is recomputed from two recorded timestamps that never change once written:
+`Petition.response_threshold_at` (stamped by the settle tick the first time the count reaches the response
+threshold) and `Response.published_at` (the first publication; corrections keep it). So the figures for a past
+day stay the same whatever happens afterwards (new signatures, later responses). Days end at midnight UTC.
+
+A petition counts from the moment it reached the threshold. A response published before that moment counts
+as answered at the threshold, after 0 days. Petitions are grouped by their responsible department
+(`Petition.department_id`, set when a moderator approves it). Hidden petitions still count in the figures (they
+reached the threshold), but are not listed by title. Read-only; returns view objects.
+"""
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.errors import N_, NotFound, ValidationFailed
+from app.models import Department
+
+from .models import PUBLISHED, Petition, Response
+
+DAY = timedelta(days=1)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Figures:
+    reached: int                 # reached the response threshold by the day
+    answered: int                # of those, answered by the day
+    median_days: float | None    # threshold -> response, answered ones
+    p90_days: float | None
+    due: int                     # answered, or waiting longer than the deadline: the ones the deadline applies to
+    answered_in_time: int        # answered within the deadline
+    overdue: int                 # reached, unanswered, waiting longer than the deadline
+
+    @property
+    def share_in_time(self) -> float | None:
+        return self.answered_in_time / self.due if self.due else None
+
+
+@dataclass(frozen=True)
+class DepartmentRef:
+    code: str
+    name: str
+    name_zh: str
+
+    def label(self, locale: str) -> str:
+        return self.name_zh if locale == "zh-Hans" and self.name_zh else self.name
+
+
+@dataclass(frozen=True)
+class DepartmentFigures:
+    department: DepartmentRef | None   # None: petitions no department is responsible for
+    figures: Figures
+
+
+@dataclass(frozen=True)
+class OverdueItem:
+    petition_id: int
+    action: str
+    department: DepartmentRef | None
+    threshold_at: datetime
+    days_waiting: int
+
+
+@dataclass(frozen=True)
+class WeekPoint:
+    start: date       # first day of the week
+    end: date         # last day (inclusive)
+    answered: int
+    median_days: float | None
+
+
+@dataclass(frozen=True)
+class ResponseReport:
+    as_of: date
+    deadline_days: int
+    department: DepartmentRef | None   # the department asked for, or None for all
+    figures: Figures
+    departments: tuple[DepartmentFigures, ...]
+    overdue: tuple[OverdueItem, ...]
+    unlisted_overdue: int               # overdue but hidden: counted, not listed by title
+    weeks: tuple[WeekPoint, ...]
+
+
+@dataclass(frozen=True)
+class _Row:
+    petition_id: int
+    action: str
+    state: str
+    department_id: int | None
+    threshold_at: datetime
+    responded_at: datetime | None   # effective: never before the threshold
+
+
+def parse_as_of(text: str, *, today: date) -> date:
+    """The `as_of` parameter: empty for today, else a YYYY-MM-DD day. A day after today reads as today (nothing
+    has happened there yet); callers can tell by comparing.
+
+    Raises: ValidationFailed (422) with a message that says what to send instead.
+    """
+    text = (text or "").strip()
+    if not text:
+        return today
+    try:
+        day = date.fromisoformat(text) if len(text) == 10 and text[4] == "-" and text[7] == "-" else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise ValidationFailed({"as_of": "invalid"}, message=N_(
+            "The date must be a day written as YYYY-MM-DD, for example 2026-03-31."))
+    return min(day, today)
+
+
+def unknown_department() -> NotFound:
+    return NotFound(N_("No department has that code. Choose one from the list, or all departments."))
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile (the smallest value with at least q of the values at or below it)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def _days(start: datetime, end: datetime) -> float:
+    return (end - start).total_seconds() / 86400
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def cutoff(day: date) -> datetime:
+    """The end of `day` (UTC): events strictly before it count."""
+    return datetime.combine(day + DAY, time.min, tzinfo=UTC)
+
+
+def departments(session: Session) -> tuple[tuple[int, DepartmentRef], ...]:
+    rows = session.execute(select(Department).order_by(Department.name)).scalars()
+    return tuple((d.id, DepartmentRef(d.code, d.name, d.name_zh)) for d in rows)
+
+
+def _rows(session: Session, until: datetime) -> list[_Row]:
+    stmt = (select(Petition.id, Petition.action, Petition.state, Petition.department_id,
+                   Petition.response_threshold_at, Response.published_at)
+            .outerjoin(Response, Response.petition_id == Petition.id)
+            .where(Petition.response_threshold_at.is_not(None), Petition.response_threshold_at < until)
+            .order_by(Petition.response_threshold_at, Petition.id))
+    rows = []
+    for pid, action, state, dept, reached, published in session.execute(stmt):
+        reached = _aware(reached)
+        answered = max(reached, _aware(published)) if published is not None else None
+        rows.append(_Row(pid, action, state, dept, reached, answered))
+    return rows
+
+
+def _is_overdue(r: _Row, at: datetime, deadline: timedelta) -> bool:
+    """Not answered by `at`, and waiting longer than the deadline then."""
+    return (r.responded_at is None or r.responded_at >= at) and at - r.threshold_at > deadline
+
+
+def figures(rows: list[_Row], *, at: datetime, deadline: timedelta) -> Figures:
+    """The figures for the petitions in `rows` as they stood at the moment `at`."""
+    reached = [r for r in rows if r.threshold_at < at]
+    answered = [r for r in reached if r.responded_at is not None and r.responded_at < at]
+    days = [_days(r.threshold_at, r.responded_at) for r in answered]
+    in_time = sum(1 for d in days if d <= deadline.total_seconds() / 86400)
+    overdue = [r for r in reached if _is_overdue(r, at, deadline)]
+    return Figures(reached=len(reached), answered=len(answered),
+                   median_days=_round(statistics.median(days)) if days else None,
+                   p90_days=_round(percentile(days, 0.9)), due=len(answered) + len(overdue),
+                   answered_in_time=in_time, overdue=len(overdue))
+
+
+def response_report(session: Session, *, as_of: date, deadline_days: int, department: str = "", weeks: int = 12,
+                    now: datetime | None = None) -> ResponseReport | None:
+    """The report as of the end of `as_of` (or `now`, if earlier), for one department (by code) or all.
+
+    Returns None when `department` names no department.
+    """
+    at = cutoff(as_of)
+    if now is not None:
+        at = min(at, now)
+    deadline = timedelta(days=deadline_days)
+    depts = departments(session)
+    by_id = dict(depts)
+    rows = _rows(session, at)
+    chosen = None
+    if department:
+        match = [(i, d) for i, d in depts if d.code == department]
+        if not match:
+            return None
+        chosen_id, chosen = match[0]
+        scoped = [r for r in rows if r.department_id == chosen_id]
+    else:
+        scoped = rows
+    def of(department_id):
+        return figures([r for r in rows if r.department_id == department_id], at=at, deadline=deadline)
+
+    per_department = [DepartmentFigures(d, of(i)) for i, d in depts]
+    if any(r.department_id is None for r in rows):
+        per_department.append(DepartmentFigures(None, of(None)))
+    overdue, unlisted = [], 0
+    for r in scoped:
+        if _is_overdue(r, at, deadline):
+            if r.state in PUBLISHED:
+                overdue.append(OverdueItem(r.petition_id, r.action, by_id.get(r.department_id), r.threshold_at,
+                                           int(_days(r.threshold_at, at))))
+            else:
+                unlisted += 1
+    overdue.sort(key=lambda item: (-item.days_waiting, item.petition_id))
+    return ResponseReport(as_of=as_of, deadline_days=deadline_days, department=chosen,
+                          figures=figures(scoped, at=at, deadline=deadline), departments=tuple(per_department),
+                          overdue=tuple(overdue), unlisted_overdue=unlisted,
+                          weeks=weekly(scoped, as_of=as_of, weeks=weeks, at=at))
+
+
+def weekly(rows: list[_Row], *, as_of: date, weeks: int, at: datetime) -> tuple[WeekPoint, ...]:
+    """Answered count and median days per 7-day week, the last one ending on `as_of`, oldest first."""
+    points = []
+    for i in reversed(range(weeks)):
+        if as_of - date.min < timedelta(days=7 * i + 8):
+            continue   # before the calendar begins (an as_of in year 1)
+        end_day = as_of - timedelta(days=7 * i)
+        start_day = end_day - timedelta(days=6)
+        lo, hi = cutoff(start_day - DAY), min(cutoff(end_day), at)
+        days = [_days(r.threshold_at, r.responded_at) for r in rows
+                if r.responded_at is not None and lo <= r.responded_at < hi]
+        points.append(WeekPoint(start_day, end_day, len(days), _round(statistics.median(days)) if days else None))
+    return tuple(points)
