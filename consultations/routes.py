@@ -207,8 +207,8 @@ async def _render_thread(request: Request, cid: int, question_id: int | None = N
                          status_code: int = 200, full_page: bool = False) -> Response:
     """A consultation's page (question_id None) or one question's page: the comment thread and its forms.
 
-    With htmx only the thread is sent. The consultation's page lists the closing report's responses, except on a
-    `full_page`: the page shown again, whatever the headers, after an official's response form was refused."""
+    With htmx only the thread is sent, unless `full_page` (the page shown again after an official's response form,
+    which posts without htmx, was refused). The consultation's full page lists the closing report's responses."""
     settings = _settings(request)
     staff = await _staff(request)
     thread = await run_query(request, queries.thread_page, consultation_id=cid, question_id=question_id, sort=sort,
@@ -220,7 +220,7 @@ async def _render_thread(request: Request, cid: int, question_id: int | None = N
            "values": values or {"body": ""}, "errors": errors or {}, "decisions": _decision_options()}
     if response_values is not None:
         ctx.update(response_values=response_values, response_errors=response_errors)
-    if question_id is None and not full_page and thread.consultation.report_published_at and not is_htmx(request):
+    if question_id is None and thread.consultation.report_published_at and (full_page or not is_htmx(request)):
         ctx["report_responses"] = queries.group_responses(
             (await run_query(request, queries.list_responses, consultation_id=cid))[1])
     page_template = "consultations/detail.html" if question_id is None else "consultations/question.html"
