@@ -193,55 +193,70 @@ async def report(request: Request) -> Response:
 
 
 # ----- reading threads -----
+# Each page is a render function taking its identifiers and paging as arguments: the GET handler passes what the
+# URL says, and a POST that shows the page again (a form with errors, a reply posted with htmx) calls it directly.
 
-async def _thread_context(request: Request, cid: int, question_id: int | None, with_questions: bool = False) -> dict:
-    settings = _settings(request)
+def _paging(request: Request) -> dict:
+    """The sort order and page a thread page was asked for in its query string."""
     params = request.query_params
-    viewer = _actor_id(request)
+    return {"sort": params.get("sort", "newest"), "page": _int(params.get("page"))}
+
+
+async def _render_thread(request: Request, cid: int, question_id: int | None = None, *, sort: str = "newest",
+                         page: int = 1, values=None, errors=None, response_values=None, response_errors=None,
+                         status_code: int = 200, full_page: bool = False) -> Response:
+    """A consultation's page (question_id None) or one question's page: the comment thread and its forms.
+
+    With htmx only the thread is sent, unless `full_page` (the page shown again after an official's response form,
+    which posts without htmx, was refused). The consultation's full page lists the closing report's responses."""
+    settings = _settings(request)
     staff = await _staff(request)
-    thread = await run_query(request, queries.thread_page, consultation_id=cid, question_id=question_id,
-                             sort=params.get("sort", "newest"), page=_int(params.get("page")), viewer_id=viewer,
-                             page_size=settings.page_size, edit_window=settings.edit_window_minutes,
-                             staff=staff, with_questions=with_questions)
-    return {"thread": thread, "consultation": thread.consultation, "following": thread.following,
-            "questions": thread.questions, **_common(request), "can_manage": _can_manage(staff, thread.consultation)}
-
-
-async def detail(request: Request, *, values=None, errors=None, status_code: int = 200) -> Response:
-    cid = request.path_params["consultation_id"]
-    ctx = await _thread_context(request, cid, None, with_questions=True)
-    ctx.update(values=values or {"body": ""}, errors=errors or {}, decisions=_decision_options())
-    if ctx["consultation"].report_published_at and not is_htmx(request):
+    thread = await run_query(request, queries.thread_page, consultation_id=cid, question_id=question_id, sort=sort,
+                             page=page, viewer_id=_actor_id(request), page_size=settings.page_size,
+                             edit_window=settings.edit_window_minutes, staff=staff,
+                             with_questions=question_id is None)
+    ctx = {"thread": thread, "consultation": thread.consultation, "following": thread.following,
+           "questions": thread.questions, **_common(request), "can_manage": _can_manage(staff, thread.consultation),
+           "values": values or {"body": ""}, "errors": errors or {}, "decisions": _decision_options()}
+    if response_values is not None:
+        ctx.update(response_values=response_values, response_errors=response_errors)
+    if question_id is None and thread.consultation.report_published_at and (full_page or not is_htmx(request)):
         ctx["report_responses"] = queries.group_responses(
             (await run_query(request, queries.list_responses, consultation_id=cid))[1])
-    return render(request, "consultations/detail.html", ctx, partial="consultations/_thread.html",
+    page_template = "consultations/detail.html" if question_id is None else "consultations/question.html"
+    return render(request, page_template, ctx, partial=None if full_page else "consultations/_thread.html",
                   status_code=status_code)
 
 
-async def question(request: Request, *, values=None, errors=None, status_code: int = 200) -> Response:
-    cid = request.path_params["consultation_id"]
-    ctx = await _thread_context(request, cid, request.path_params["question_id"])
-    ctx.update(values=values or {"body": ""}, errors=errors or {}, decisions=_decision_options())
-    return render(request, "consultations/question.html", ctx, partial="consultations/_thread.html",
-                  status_code=status_code)
-
-
-async def comment(request: Request, *, values=None, errors=None, response_values=None, response_errors=None,
-                  status_code: int = 200) -> Response:
-    cid = request.path_params["consultation_id"]
+async def _render_comment(request: Request, cid: int, comment_id: int, *, page: int = 1, values=None, errors=None,
+                          response_values=None, response_errors=None, status_code: int = 200) -> Response:
+    """A comment's page: the comment, its replies (the htmx partial) and the reply and response forms."""
     settings = _settings(request)
     staff = await _staff(request)
-    page = await run_query(request, queries.comment_page, consultation_id=cid,
-                           comment_id=request.path_params["comment_id"], viewer_id=_actor_id(request),
-                           page=_int(request.query_params.get("page")), page_size=settings.replies_page_size,
-                           edit_window=settings.edit_window_minutes, staff=staff)
-    ctx = {"cp": page, "consultation": page.consultation, "values": values or {"body": ""}, "errors": errors or {},
+    cp = await run_query(request, queries.comment_page, consultation_id=cid, comment_id=comment_id,
+                         viewer_id=_actor_id(request), page=page, page_size=settings.replies_page_size,
+                         edit_window=settings.edit_window_minutes, staff=staff)
+    ctx = {"cp": cp, "consultation": cp.consultation, "values": values or {"body": ""}, "errors": errors or {},
            "response_values": response_values or {}, "response_errors": response_errors or {},
-           "decisions": _decision_options(), **_common(request), "can_manage": _can_manage(staff, page.consultation),
+           "decisions": _decision_options(), **_common(request), "can_manage": _can_manage(staff, cp.consultation),
            "reply_count_oob": _reply_count_oob(request, _url(request, "consultations:comment", consultation_id=cid,
-                                                             comment_id=page.comment.id))}
+                                                             comment_id=cp.comment.id))}
     return render(request, "consultations/comment.html", ctx, partial="consultations/_replies.html",
                   status_code=status_code)
+
+
+async def detail(request: Request) -> Response:
+    return await _render_thread(request, request.path_params["consultation_id"], **_paging(request))
+
+
+async def question(request: Request) -> Response:
+    return await _render_thread(request, request.path_params["consultation_id"], request.path_params["question_id"],
+                                **_paging(request))
+
+
+async def comment(request: Request) -> Response:
+    return await _render_comment(request, request.path_params["consultation_id"], request.path_params["comment_id"],
+                                 page=_int(request.query_params.get("page")))
 
 
 async def responses(request: Request) -> Response:
@@ -295,30 +310,21 @@ def _reply_count_oob(request: Request, comment_path: str) -> str:
     return "heading" if urlsplit(request.headers.get("hx-current-url", "")).path == comment_path else "link"
 
 
-async def _with_params(request: Request, **path_params) -> Request:
-    scope = dict(request.scope)
-    scope["path_params"] = {**request.path_params, **path_params}
-    scope["query_string"] = b""
-    return Request(scope, request.receive)
-
-
 async def _comment_form_failed(request, cid, parent_id, question_id, body, errors) -> Response:
+    """The page the comment form was on, again, with what was typed and why it was refused (422)."""
     values = {"body": body}
     if parent_id is not None:
-        sub = await _with_params(request, comment_id=parent_id)
-        return await comment(sub, values=values, errors=errors, status_code=422)
+        return await _render_comment(request, cid, parent_id, values=values, errors=errors, status_code=422)
     if question_id is not None:
-        sub = await _with_params(request, question_id=question_id)
-        return await question(sub, values=values, errors=errors, status_code=422)
-    return await detail(request, values=values, errors=errors, status_code=422)
+        return await _render_thread(request, cid, question_id, values=values, errors=errors, status_code=422)
+    return await _render_thread(request, cid, **_paging(request), values=values, errors=errors, status_code=422)
 
 
 async def _rerender_after_post(request, cid, parent_id, question_id) -> Response:
+    """With htmx, the region the comment was posted into, first page, showing the new comment."""
     if parent_id is not None:
-        return await comment(await _with_params(request, comment_id=parent_id))
-    if question_id is not None:
-        return await question(await _with_params(request, question_id=question_id))
-    return await detail(await _with_params(request))
+        return await _render_comment(request, cid, parent_id)
+    return await _render_thread(request, cid, question_id)
 
 
 @require_signed_in
@@ -436,14 +442,13 @@ async def respond(request: Request) -> Response:
             errors = exc.errors
     values = {"decision": data.decision, "text": data.text, "commitment": data.commitment,
               "follow_up_on": data.follow_up_on.isoformat() if data.follow_up_on else ""}
-    if errors:
+    if errors:  # the page the response form was on, again, with what was typed and why it was refused
         if comment_id is not None:
-            return await comment(await _with_params(request, comment_id=comment_id), response_values=values,
-                                 response_errors=errors, status_code=422)
-        if question_id is not None:
-            sub = await _with_params(request, question_id=question_id)
-            return await _question_with_response_errors(sub, values, errors)
-        return await _detail_with_response_errors(request, values, errors)
+            return await _render_comment(request, cid, comment_id, response_values=values, response_errors=errors,
+                                         status_code=422)
+        paging = _paging(request) if question_id is None else {}
+        return await _render_thread(request, cid, question_id, **paging, response_values=values,
+                                    response_errors=errors, status_code=422, full_page=True)
     flash(request, _("Your response is published. The comment's author and the consultation's followers are "
                      "being e-mailed."), "success")
     if comment_id is not None:
@@ -453,21 +458,6 @@ async def respond(request: Request) -> Response:
     else:
         target = _url(request, "consultations:detail", consultation_id=cid)
     return RedirectResponse(target + "#responses", 303)
-
-
-async def _detail_with_response_errors(request, values, errors) -> Response:
-    cid = request.path_params["consultation_id"]
-    ctx = await _thread_context(request, cid, None, with_questions=True)
-    ctx.update(values={"body": ""}, errors={}, response_values=values, response_errors=errors,
-               decisions=_decision_options())
-    return render(request, "consultations/detail.html", ctx, status_code=422)
-
-
-async def _question_with_response_errors(request, values, errors) -> Response:
-    ctx = await _thread_context(request, request.path_params["consultation_id"], request.path_params["question_id"])
-    ctx.update(values={"body": ""}, errors={}, response_values=values, response_errors=errors,
-               decisions=_decision_options())
-    return render(request, "consultations/question.html", ctx, status_code=422)
 
 
 @require_signed_in

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 
-from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -13,7 +12,6 @@ from app.db import run_query
 from app.errors import N_, NotFound, ValidationFailed
 
 from . import accountability, queries
-from .models import Petition
 
 CACHE = "public, max-age=60, stale-while-revalidate=300"
 
@@ -54,15 +52,6 @@ def petition_json(request: Request, view) -> dict:
     }
 
 
-def _list_views(session, *, state: str, q: str, page: int, page_size: int):
-    """A page of petitions with everything the API shows, in a fixed number of queries whatever the page size."""
-    result = queries.list_petitions(session, facet=state, q=q, sort="newest", page=page, page_size=page_size)
-    rows = {p.id: p for p in session.execute(select(Petition).where(Petition.id.in_([c.id for c in result.items])))
-            .scalars()} if result.items else {}
-    views = queries.petition_views(session, [rows[c.id] for c in result.items if c.id in rows])
-    return result, views
-
-
 def _state_filter(request: Request) -> str:
     """The `state` filter: empty or one of the facets; anything else is a 422 that lists the valid values."""
     state = request.query_params.get("state", "")
@@ -80,8 +69,8 @@ async def list_api(request: Request) -> JSONResponse:
         page = 1
     state = _state_filter(request)
     size = request.app.state.domain_settings["petitions"].page_size
-    result, views = await run_query(request, _list_views, state=state, q=params.get("q", ""),
-                                    page=page, page_size=size)
+    result, views = await run_query(request, queries.list_petition_views, facet=state,
+                                    q=params.get("q", ""), sort="newest", page=page, page_size=size)
     return JSONResponse({"data": [petition_json(request, v) for v in views], "meta": {
         "page": result.page, "pages": result.pages, "total": result.total, "state": result.facet or None, "q": result.q or None,
     }}, headers={"Cache-Control": CACHE})

@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlmodel import Session
 
 from app.clock import utc_now
@@ -87,17 +87,28 @@ def _search(stmt, q: str):
     return stmt
 
 
-def list_petitions(session: Session, *, facet: str = "", q: str = "", sort: str = "signatures", page: int = 1,
-                   page_size: int = 20) -> PetitionList:
-    facet = facet if facet in FACETS else ""
-    sort = sort if sort in SORTS else "signatures"
-    q = " ".join(q.split())[:100]
+def _normalised(facet: str, q: str, sort: str) -> tuple[str, str, str]:
+    return facet if facet in FACETS else "", " ".join(q.split())[:100], sort if sort in SORTS else "signatures"
+
+
+def _order(sort: str) -> tuple:
+    return (Petition.signature_count.desc(), Petition.id.desc()) if sort == "signatures" else (Petition.id.desc(),)
+
+
+def _count_and_page(session: Session, *, facet: str, q: str, page: int, page_size: int) -> tuple[int, int, int]:
+    """How many petitions the list has, the asked-for page brought within range, and the number of pages."""
     stmt = _search(_facet_filter(select(Petition), facet), q)
     total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     pages = max(1, math.ceil(total / page_size))
-    page = min(max(1, page), pages)
-    order = (Petition.signature_count.desc(), Petition.id.desc()) if sort == "signatures" else (Petition.id.desc(),)
-    rows = session.execute(stmt.order_by(*order).offset((page - 1) * page_size).limit(page_size)).scalars().all()
+    return total, min(max(1, page), pages), pages
+
+
+def list_petitions(session: Session, *, facet: str = "", q: str = "", sort: str = "signatures", page: int = 1,
+                   page_size: int = 20) -> PetitionList:
+    facet, q, sort = _normalised(facet, q, sort)
+    total, page, pages = _count_and_page(session, facet=facet, q=q, page=page, page_size=page_size)
+    stmt = _search(_facet_filter(select(Petition), facet), q)
+    rows = session.execute(stmt.order_by(*_order(sort)).offset((page - 1) * page_size).limit(page_size)).scalars()
     return PetitionList(tuple(_card(p) for p in rows), total, page, pages, facet, q, sort)
 
 
@@ -168,40 +179,46 @@ class PetitionView:
         return self.response_threshold_at is not None and self.response is None and self.state in PUBLISHED
 
 
-def petition_view(session: Session, *, petition_id: int) -> PetitionView | None:
-    p = session.get(Petition, petition_id)
-    if p is None:
-        return None
-    response = session.execute(select(Response).where(Response.petition_id == p.id)).scalar_one_or_none()
-    debate = session.execute(select(Debate).where(Debate.petition_id == p.id)).scalar_one_or_none()
-    areas = session.execute(select(AreaCount.area, AreaCount.count).where(AreaCount.petition_id == p.id)
-                            .order_by(AreaCount.count.desc(), AreaCount.area)).all()
-    reason = session.get(RejectionReason, p.rejection_code) if p.rejection_code else None
-    dept = session.get(Department, p.department_id) if p.department_id else None
-    return _view(p, response, debate, areas, reason, dept)
+def _view_select():
+    """Petitions with their one-to-one rows joined (response, debate, rejection reason, department; None where
+    there is none), so a view needs no query per petition. Filter, order and page it like `select(Petition)`."""
+    return (select(Petition, Response, Debate, RejectionReason, Department).select_from(Petition)
+            .outerjoin(Response, Response.petition_id == Petition.id)
+            .outerjoin(Debate, Debate.petition_id == Petition.id)
+            .outerjoin(RejectionReason, and_(Petition.rejection_code != "",
+                                             RejectionReason.code == Petition.rejection_code))
+            .outerjoin(Department, Department.id == Petition.department_id))
 
 
-def petition_views(session: Session, petitions) -> list[PetitionView]:
-    """Full views of several petitions in a fixed number of queries (one per related table), not per petition."""
-    petitions = list(petitions)
-    ids = [p.id for p in petitions]
-    if not ids:
-        return []
-    responses = {r.petition_id: r for r in session.execute(select(Response).where(Response.petition_id.in_(ids))).scalars()}
-    debates = {d.petition_id: d for d in session.execute(select(Debate).where(Debate.petition_id.in_(ids))).scalars()}
+def _views(session: Session, stmt) -> list[tuple[Petition, PetitionView]]:
+    """The petitions a `_view_select()` statement finds, each with its full view, in two queries however many
+    there are: the statement itself and one for the signature counts by area of them all."""
+    rows = session.execute(stmt).all()
     areas: dict[int, list] = {}
-    for pid, area, n in session.execute(select(AreaCount.petition_id, AreaCount.area, AreaCount.count)
-                                        .where(AreaCount.petition_id.in_(ids))
-                                        .order_by(AreaCount.petition_id, AreaCount.count.desc(), AreaCount.area)):
-        areas.setdefault(pid, []).append((area, n))
-    codes = {p.rejection_code for p in petitions if p.rejection_code}
-    reasons = {r.code: r for r in session.execute(select(RejectionReason).where(RejectionReason.code.in_(codes))).scalars()} \
-        if codes else {}
-    dept_ids = {p.department_id for p in petitions if p.department_id}
-    depts = {d.id: d for d in session.execute(select(Department).where(Department.id.in_(dept_ids))).scalars()} \
-        if dept_ids else {}
-    return [_view(p, responses.get(p.id), debates.get(p.id), areas.get(p.id, ()), reasons.get(p.rejection_code),
-                  depts.get(p.department_id)) for p in petitions]
+    if rows:
+        for pid, area, n in session.execute(select(AreaCount.petition_id, AreaCount.area, AreaCount.count)
+                                            .where(AreaCount.petition_id.in_([p.id for p, *_ in rows]))
+                                            .order_by(AreaCount.petition_id, AreaCount.count.desc(), AreaCount.area)):
+            areas.setdefault(pid, []).append((area, n))
+    return [(p, _view(p, response, debate, areas.get(p.id, ()), reason, dept))
+            for p, response, debate, reason, dept in rows]
+
+
+def petition_view(session: Session, *, petition_id: int) -> PetitionView | None:
+    found = _views(session, _view_select().where(Petition.id == petition_id))
+    return found[0][1] if found else None
+
+
+def list_petition_views(session: Session, *, facet: str = "", q: str = "", sort: str = "signatures", page: int = 1,
+                        page_size: int = 20) -> tuple[PetitionList, list[PetitionView]]:
+    """A page of `list_petitions` with each petition's full view, in three queries whatever the page size: the
+    count, the page with its one-to-one rows joined, and the signature counts by area."""
+    facet, q, sort = _normalised(facet, q, sort)
+    total, page, pages = _count_and_page(session, facet=facet, q=q, page=page, page_size=page_size)
+    stmt = _search(_facet_filter(_view_select(), facet), q)
+    found = _views(session, stmt.order_by(*_order(sort)).offset((page - 1) * page_size).limit(page_size))
+    return (PetitionList(tuple(_card(p) for p, _ in found), total, page, pages, facet, q, sort),
+            [view for _, view in found])
 
 
 def _view(p: Petition, response, debate, areas, reason, dept) -> PetitionView:

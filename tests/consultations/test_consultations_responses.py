@@ -112,6 +112,10 @@ def test_closing_report_is_published_shown_and_sent_to_followers(app, client, ma
     assert "Report published" in page
     report_section = page.split('id="report"')[1].split("</section>")[0]
     assert "We will widen pavements." in report_section  # the report shows the responses too
+    # a refused response form shows the whole page again, report and its responses included (was a 500)
+    refused = client.post(f"/consultations/{cid}/respond", data={"decision": "", "text": ""})
+    assert refused.status_code == 422 and "Choose what the department will do." in refused.text
+    assert "We will widen pavements." in refused.text.split('id="report"')[1].split("</section>")[0]
     helpers.run_jobs(app)
     mail = [m for m in helpers.outbox(app, "follower@example.org") if m.template.startswith("consultations/")]
     reports = [m for m in mail if m.template == "consultations/report"]

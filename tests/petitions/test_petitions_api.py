@@ -190,3 +190,92 @@ def test_demo_content_is_idempotent_and_synthetic(app, client, helpers):
     assert "Give all British citizens living abroad" in client.get("/petitions/awaiting-response").text
     responded = client.get("/api/petitions?state=responded").json()
     assert responded["meta"]["total"] >= 1 and responded["data"][0]["response"]["summary"]
+
+
+def _seed_petitions(app, n: int, tag: str) -> None:
+    """`n` visible petitions, each with everything the API shows from another table: a department, an official
+    response, a debate, signatures in two areas and, for every third one, a rejection reason."""
+    from datetime import date
+
+    from app.models import Department
+    from petitions.models import AreaCount, Debate, PetitionState, RejectionReason, Response
+
+    now = utc_now()
+    with unit_of_work(app.state.engine) as s:
+        depts = [Department(code=f"{tag}-{i}", name=f"Department {tag} {i}") for i in range(2)]
+        reason = RejectionReason(code=f"{tag}-offtopic", title="Off topic", description="Not for us.")
+        s.add_all([*depts, reason])
+        s.flush()
+        for i in range(n):
+            rejected = i % 3 == 0
+            p = Petition(action=f"Petition {tag} {i}", background="Because.", details="More.", creator_name="C",
+                         creator_email=f"{tag}{i}@example.org", created_at=now, updated_at=now, opened_at=now,
+                         closes_at=now + timedelta(days=30), signature_count=10 + i,
+                         state=PetitionState.REJECTED if rejected else PetitionState.OPEN,
+                         rejection_code=reason.code if rejected else "", rejected_at=now if rejected else None,
+                         department_id=depts[i % 2].id, response_threshold_at=now, debate_threshold_at=now)
+            s.add(p)
+            s.flush()
+            s.add_all([Response(petition_id=p.id, summary="Answer.", details="Details.", decision="accepted",
+                                published_at=now),
+                       Debate(petition_id=p.id, debated_on=date(2026, 1, 2), summary="Debated.",
+                              links="https://example.org/a\nhttps://example.org/b", published_at=now),
+                       AreaCount(petition_id=p.id, area="North", count=3 + i),
+                       AreaCount(petition_id=p.id, area="South", count=2)])
+
+
+class _StatementCounter:
+    """Counts the SQL statements sent through an engine while it is listening, leaving out transaction control
+    (the SQLite engine sends its own BEGIN; PostgreSQL's driver begins implicitly)."""
+
+    def __init__(self, engine):
+        from sqlalchemy import event
+
+        self.engine, self.count, self._event = engine, 0, event
+        event.listen(engine, "before_cursor_execute", self._count)
+
+    def _count(self, conn, cursor, statement, *args) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
+            self.count += 1
+
+    def during(self, fn):
+        """How many statements `fn()` sent, and what it returned."""
+        before = self.count
+        result = fn()
+        return self.count - before, result
+
+    def close(self) -> None:
+        self._event.remove(self.engine, "before_cursor_execute", self._count)
+
+
+# A page of the JSON list, whatever its size: the count, the page with each petition's response, debate,
+# rejection reason and department joined, and the signatures by area of the whole page.
+LIST_QUERIES = 3
+# One petition: itself with the same joined rows, and its signatures by area.
+DETAIL_QUERIES = 2
+
+
+def test_api_list_and_detail_take_a_fixed_number_of_queries_however_many_petitions(app, client):
+    """An N+1 (queries per petition on the page) would make the 20-petition page cost more than the 3-petition one."""
+    counter = _StatementCounter(app.state.engine)
+    try:
+        _seed_petitions(app, 3, "a")
+        client.get("/api/petitions?state=closed")  # connect and warm up before counting
+        n_small, small = counter.during(lambda: client.get("/api/petitions"))
+        _seed_petitions(app, 17, "b")
+        n_full, full = counter.during(lambda: client.get("/api/petitions?page=1"))
+        pid = full.json()["data"][0]["id"]
+        n_detail, detail = counter.during(lambda: client.get(f"/api/petitions/{pid}"))
+    finally:
+        counter.close()
+    assert small.status_code == full.status_code == detail.status_code == 200
+    assert len(small.json()["data"]) == 3 and len(full.json()["data"]) == 20
+    # each petition really carries what the other tables hold (so a lazy or skipped lookup would show here)
+    for item in full.json()["data"]:
+        assert item["response"]["decision"] == "accepted" and item["debate"]["links"] == [
+            "https://example.org/a", "https://example.org/b"]
+        assert item["department"].startswith("Department ") and len(item["signatures_by_area"]) == 2
+    assert sum(1 for item in full.json()["data"] if item["rejection"]) == 7
+    assert detail.json() == full.json()["data"][0]
+    assert (n_small, n_full) == (LIST_QUERIES, LIST_QUERIES)
+    assert n_detail == DETAIL_QUERIES
