@@ -110,3 +110,35 @@ def scatter_map(points: Sequence[tuple[float, float, int]], *, title: str, descr
                      f'<text x="{width - 92}" y="{y}" font-size="13">{escape(name)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def multi_line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]], *, title: str,
+                     description: str = "", width: int = 640, height: int = 220) -> Markup:
+    """Several lines over the same x labels (in order), each (name, values), with a legend; first and last labels
+    are drawn. Lines are told apart by colour and dash pattern, not by colour alone."""
+    pad_l, pad_b, pad_t, pad_r = 60, 30, 10, 150
+    plot_w, plot_h = width - pad_l - pad_r, height - pad_t - pad_b
+    top = max((v for _, values in series for v in values), default=0) or 1
+    dashes = ("", "6 3", "2 3", "8 3 2 3")
+    parts = [f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+             f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title><desc>{escape(description or title)}</desc>',
+             f'<line x1="{pad_l}" y1="{pad_t + plot_h}" x2="{pad_l + plot_w}" y2="{pad_t + plot_h}" stroke="#4a4a4a"/>',
+             f'<text x="{pad_l - 6}" y="{pad_t + 10}" text-anchor="end" font-size="12">{escape(_fmt(top))}</text>',
+             f'<text x="{pad_l - 6}" y="{pad_t + plot_h}" text-anchor="end" font-size="12">0</text>']
+    n = max(1, len(labels) - 1)
+    for i, (name, values) in enumerate(series):
+        color, dash = PALETTE[i % len(PALETTE)], dashes[i % len(dashes)]
+        coords = [(pad_l + plot_w * j / n, pad_t + plot_h * (1 - v / top)) for j, v in enumerate(values)]
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        if coords:
+            parts.append(f'<polyline fill="none" stroke-width="2" stroke="{color}"{dash_attr} points="'
+                         + " ".join(f"{x:.1f},{y:.1f}" for x, y in coords) + '"/>')
+        y = pad_t + 12 + i * 20
+        parts.append(f'<line x1="{width - pad_r + 12}" y1="{y - 4}" x2="{width - pad_r + 36}" y2="{y - 4}" '
+                     f'stroke="{color}" stroke-width="2"{dash_attr}/>'
+                     f'<text x="{width - pad_r + 42}" y="{y}" font-size="12">{escape(_fit(name, pad_r - 46, 12))}</text>')
+    if labels:
+        parts.append(f'<text x="{pad_l}" y="{height - 8}" font-size="12">{escape(labels[0])}</text>')
+        parts.append(f'<text x="{pad_l + plot_w}" y="{height - 8}" text-anchor="end" font-size="12">{escape(labels[-1])}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -26,6 +26,7 @@ import consultations.handlers
 import consultations.jobs
 import consultations.queries
 import consultations.routes
+import moderation.api
 import moderation.facade
 import moderation.jobs
 import moderation.routes
@@ -165,7 +166,7 @@ def create_app(
         Mount("/officials", routes=consultations.dashboard.routes, name="dashboard"),
         Mount("/consultations", routes=consultations.routes.routes, name="consultations"),
         Mount("/moderation", routes=moderation.routes.routes, name="moderation"),
-        Mount("/api", routes=app_api.build_routes([petitions.api, consultations.api]), name="api"),
+        Mount("/api", routes=app_api.build_routes([petitions.api, consultations.api, moderation.api]), name="api"),
         Mount("/static", VersionedStaticFiles(directory=STATIC_DIR), name="static"),
     ]
     middleware = [

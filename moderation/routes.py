@@ -9,13 +9,14 @@ from starlette.routing import Route
 
 from app import csv_export
 from app.auth import current_actor, require_roles
+from app.charts import multi_line_chart
 from app.db import run_in_session, run_query
 from app.errors import InvalidState, NotFound, ValidationFailed
 from app.i18n import gettext as _
 from app.i18n import ngettext
 from app.models import Role
 from app.templating import flash, render
-from moderation import forms, policy, queries, service
+from moderation import forms, policy, queries, service, transparency
 
 
 def _cfg(request: Request):
@@ -201,6 +202,34 @@ async def quality(request: Request):
                                                        "report": report, **_labels()})
 
 
+async def transparency_page(request: Request):
+    """The public transparency report: the default months, or the month asked for; a malformed month is a 422
+    with the page's form and the message next to it."""
+    from app.clock import utc_now
+
+    now = utc_now()
+    text = request.query_params.get("month", "")[:40]
+    options = [m.code for m in (transparency.Month(now.year, now.month).shift(-i) for i in range(24))]
+    try:
+        month = transparency.parse_month(text)
+    except ValidationFailed as exc:
+        return render(request, "moderation/transparency.html",
+                      {"report": None, "options": [(code, code) for code in options], "value": text, "errors": {"month": _(exc.message)},
+                       "charts": {}, **_labels()}, status_code=422)
+    report = await run_query(request, transparency.transparency_report, month=month, now=now)
+    if month is not None and month.code not in options:
+        options.append(month.code)
+    options = [(code, code) for code in options]
+    trend = report.trend
+    chart = multi_line_chart([p.month for p in trend], [
+        (_("Screened"), [p.screened for p in trend]), (_("Sent to review"), [p.reviewed for p in trend]),
+        (_("Held"), [p.held for p in trend])], title=_("Screened, sent to review and held, per month"),
+        description=_("The last 12 months; the table beside the chart gives the same numbers."))
+    return render(request, "moderation/transparency.html",
+                  {"report": report, "options": options, "value": report.chosen, "errors": {},
+                   "charts": {"trend": chart}, **_labels()})
+
+
 async def appeal(request: Request):
     state = request.app.state
     cfg = _cfg(request)
@@ -234,5 +263,6 @@ routes = [
     Route("/audit", audit, name="audit"),
     Route("/audit.csv", audit_csv, name="audit_csv"),
     Route("/log", public_log, name="log"),
+    Route("/transparency", transparency_page, name="transparency"),
     Route("/appeal", appeal, methods=["GET", "POST"], name="appeal"),
 ]
