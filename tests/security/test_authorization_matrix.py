@@ -133,6 +133,7 @@ TABLE: dict[str, Rule] = {
     "GET /moderation/audit": R(ADMINS),
     "GET /moderation/audit.csv": R(ADMINS),
     "GET /moderation/log": R(EVERYONE),
+    "GET /moderation/transparency": R(EVERYONE),
     "GET /moderation/appeal": R(EVERYONE, missing_ok=True, why="needs the e-mailed appeal token"),
     "POST /moderation/appeal": R(EVERYONE, missing_ok=True, why="needs the e-mailed appeal token"),
     # public read-only API
@@ -141,6 +142,8 @@ TABLE: dict[str, Rule] = {
     "GET /api/petitions.csv": R(EVERYONE),
     "GET /api/petitions/how-we-respond": R(EVERYONE),
     "GET /api/petitions/how-we-respond.csv": R(EVERYONE),
+    "GET /api/moderation/transparency": R(EVERYONE),
+    "GET /api/moderation/transparency.csv": R(EVERYONE),
     "GET /api/petitions/{petition_id:int}": R(EVERYONE),
     "GET /api/petitions/{petition_id:int}/signatures-by-hour": R(EVERYONE),
     "GET /api/consultations": R(EVERYONE),
