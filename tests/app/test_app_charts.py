@@ -22,3 +22,15 @@ def test_long_labels_are_shortened_to_their_column_and_keep_the_full_text():
 def test_labels_are_escaped():
     svg = str(bar_chart([("<script>alert(1)</script>", 1)], title="<b>x</b>"))
     assert "<script>" not in svg and "&lt;script&gt;" in svg and "<b>" not in svg
+
+
+def test_a_multi_line_chart_draws_one_line_per_series_with_an_escaped_legend():
+    from app.charts import multi_line_chart
+
+    svg = str(multi_line_chart(["2026-01", "2026-02", "2026-03"], [("Screened", [10, 20, 5]), ("<Held>", [0, 2, 1])],
+                               title="Per month"))
+    lines = re.findall(r'<polyline[^>]*points="([^"]+)"', svg)
+    assert len(lines) == 2 and all(len(points.split()) == 3 for points in lines)
+    assert 'stroke-dasharray="6 3"' in svg          # the second line differs by more than its colour
+    assert "&lt;Held&gt;" in svg and "<Held>" not in svg
+    assert ">2026-01<" in svg and ">2026-03<" in svg and ">20<" in svg   # first and last months, the top value
