@@ -15,8 +15,6 @@ from babel import negotiate_locale
 from babel.messages.pofile import read_po
 from babel.support import LazyProxy, NullTranslations, Translations
 
-from app.http import cookie_value
-
 LOCALES = ("en", "zh-Hans")
 LOCALE_NAMES = {"en": "English", "zh-Hans": "中文（简体）"}
 COOKIE = "civic_locale"
@@ -225,6 +223,15 @@ def negotiate(cookie_value: str | None, accept_language: str | None, default: st
     if found:
         return found
     return default if default in LOCALES else "en"
+
+
+def cookie_value(header: bytes, name: bytes) -> bytes | None:
+    """One cookie's value from a raw `Cookie` header (for pure-ASGI middleware that has no Request)."""
+    for item in header.split(b";"):
+        key, _, value = item.strip().partition(b"=")
+        if key == name:
+            return value
+    return None
 
 
 def request_locale(headers, default: str) -> str:

@@ -151,7 +151,7 @@ def create_app(
     env = build_environment(settings)
 
     all_services = {"mail_sender": sender or build_sender(settings.smtp_url), "http_cache": HttpCacheStore()}
-    all_services.update(moderation.facade.build_services(settings, domain_settings["moderation"]))
+    all_services.update(moderation.facade.build_services(settings))
     all_services.update(services or {})
     all_services["domain_settings"] = domain_settings
 

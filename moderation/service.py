@@ -24,7 +24,7 @@ from app.i18n import gettext as _
 from app.mail import queue_email
 from app.models import Role, User
 from moderation import policy
-from moderation.facade import (
+from moderation.contract import (
     ContentRef,
     Decision,
     ModerationDecided,
