@@ -49,7 +49,7 @@ def retrain(data_dir: Path, examples: Sequence[tuple[str, int]], *, progress=Non
 
     Returns the classifier package's RetrainResult; old versions stay on disk and loadable.
     """
-    from moderation.classifier import retrain_with_decisions
+    from moderation.classifier import retrain_with_decisions  # deferred: numpy/scipy/sklearn; `civic --help` imports this module
 
     kwargs = {"progress": progress}
     if sample is not None:
