@@ -5,8 +5,8 @@ language. The locale comes from the visitor's choice (cookie), then Accept-Langu
 """
 from __future__ import annotations
 
-import io
 import contextvars
+import io
 import re
 import functools
 from contextlib import contextmanager

@@ -13,6 +13,8 @@ Contract (kept stable; the implementation behind it grows):
 `Screening` also carries the detected `language` and the routing `reason`. `build_services` provides a
 `ClassifierHolder` that loads the current model lazily and follows retraining; `on_startup` queues first-start
 training. Moderation imports neither petitions nor consultations.
+
+The value types live in `moderation.contract`, a leaf module: the facade imports the service, never the reverse.
 """
 from __future__ import annotations
 

@@ -16,7 +16,6 @@ from sqlmodel import Session, select
 from app.clock import utc_now
 from app.models import User
 from moderation import policy
-from moderation.analysis.duplicates import group_near_duplicates
 from moderation.classifier import artifacts, detect_language
 from moderation.forms import QueueFilters
 from moderation.models import (
@@ -43,6 +42,9 @@ def group_ids(texts: list[str], threshold: float) -> list[int]:
     if not texts:
         return []
     try:
+        # deferred: inside the try, so the queue falls back to exact copies if the analysis module fails to load
+        from moderation.analysis.duplicates import group_near_duplicates
+
         ids = list(group_near_duplicates(texts, threshold=threshold))
         if len(ids) == len(texts):
             return [int(i) for i in ids]

@@ -27,8 +27,8 @@ from app.i18n import gettext as _
 from app.jobs import enqueue
 from app import logs
 from app.mail import queue_email
-from moderation import ContentRef, close_content_cases, screen_content
 from app.models import Department, OutboxMessage, OutboxStatus, Role
+from moderation import ContentRef, close_content_cases, screen_content
 
 from . import reasons
 from .config import PetitionSettings
