@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
-from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -23,12 +22,13 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from app import ratelimit
+from app.actor import SESSION_KEY, Actor, current_actor  # noqa: F401 - Actor re-exported
 from app.clock import utc_now
 from app.config import parse_rate
 from app.db import run_in_session
 from app.emails import canonical_email, is_valid_email
 from app.http import read_form
-from app.errors import PermissionDenied, TokenInvalid, ValidationFailed
+from app.errors import PermissionDenied, TokenInvalid, ValidationFailed, database_unavailable_response
 from app.i18n import LOCALES, gettext as _
 from app.mail import queue_email
 from app.models import Department, Role, User, UserSession
@@ -36,20 +36,6 @@ from app.templating import flash, render
 
 SIGN_IN_PURPOSE = "auth.sign_in"
 SIGN_IN_MAX_AGE = 30 * 60
-SESSION_KEY = "actor"
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is making the request, as recorded in the signed session cookie."""
-
-    user_id: int
-    role: str
-    name: str
-    department_id: int | None = None
-
-    def has_role(self, *roles: str) -> bool:
-        return self.role == Role.ADMIN or self.role in roles
 
 
 # ----- server-side sessions -----
@@ -116,23 +102,11 @@ class SessionCheckMiddleware:
                     current = isinstance(data, dict) and await run_in_threadpool(
                         session_is_current, scope["app"].state.engine, data)
                 except OperationalError:
-                    from app.errors import database_unavailable_response
-
                     response = database_unavailable_response(Request(scope, receive))
                     return await response(scope, receive, send)
                 if not current:
                     cookie_session.pop(SESSION_KEY, None)
         await self.app(scope, receive, send)
-
-
-def current_actor(request: Request) -> Actor | None:
-    if "session" not in request.scope:
-        return None
-    data = request.session.get(SESSION_KEY)
-    if not isinstance(data, dict) or "uid" not in data:
-        return None
-    return Actor(user_id=int(data["uid"]), role=str(data.get("role", Role.RESIDENT)),
-                 name=str(data.get("name", "")), department_id=data.get("dept"))
 
 
 def require_roles(*roles: str):

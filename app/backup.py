@@ -30,10 +30,12 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
 from app.db import make_engine, normalise_url
+from app.migrate import alembic_config, upgrade
 
 # Tables every Civic database has (a file without them is not a Civic backup).
 CORE_TABLES = frozenset({"alembic_version", "user", "outbox_message", "job"})
@@ -52,10 +54,6 @@ class Outcome:
 
 
 def _known_revisions() -> set[str]:
-    from alembic.script import ScriptDirectory
-
-    from app.migrate import alembic_config
-
     return {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
 
 
@@ -278,8 +276,6 @@ def restore(database_url: str, path: str | Path, *, force: bool = False) -> Outc
         _sqlite_restore(url, path)
     else:
         _pg_restore(url, path)
-    from app.migrate import upgrade
-
     engine = make_engine(database_url)
     try:
         upgrade(engine)  # a backup from an older Civic: bring its schema up to date

@@ -12,6 +12,9 @@ import signal
 import sys
 from pathlib import Path
 
+from starlette.config import Config
+
+from app import logs
 from app.config import SettingsError, load_settings
 
 log = logging.getLogger("civic")
@@ -21,6 +24,7 @@ DOMAIN_CLIS = ("moderation.cli", "moderation.analysis.cli", "consultations.cli",
 
 
 def _engine(settings):
+    # deferred: `civic --help` and the other commands stay fast (no SQLAlchemy, alembic or app import)
     from app.db import make_engine
     from app.schema import import_all_models
 
@@ -29,6 +33,7 @@ def _engine(settings):
 
 
 def cmd_db_upgrade(args, settings) -> int:
+    # deferred: `civic --help` and the other commands stay fast (no SQLAlchemy, alembic or app import)
     from app.migrate import upgrade
 
     upgrade(_engine(settings))
@@ -37,6 +42,7 @@ def cmd_db_upgrade(args, settings) -> int:
 
 
 def cmd_db_backup(args, settings) -> int:
+    # deferred: `civic --help` and the other commands stay fast (no SQLAlchemy, alembic or app import)
     from app.backup import BackupError, backup
 
     try:
@@ -48,6 +54,7 @@ def cmd_db_backup(args, settings) -> int:
 
 
 def cmd_db_restore(args, settings) -> int:
+    # deferred: `civic --help` and the other commands stay fast (no SQLAlchemy, alembic or app import)
     from app.backup import BackupError, restore
 
     try:
@@ -59,6 +66,7 @@ def cmd_db_restore(args, settings) -> int:
 
 
 def cmd_demo(args, settings) -> int:
+    # deferred: `civic --help` and the other commands stay fast (no SQLAlchemy, alembic or app import)
     from app.demo import accounts_text, load_demo
     from app.migrate import upgrade
 
@@ -79,8 +87,6 @@ def proxy_options(settings) -> dict:
 
 def _base_url_is_set(env_file: str | Path = ".env") -> bool:
     """Whether the operator set CIVIC_BASE_URL (in the environment or `.env`), as load_settings reads it."""
-    from starlette.config import Config
-
     path = Path(env_file)
     return Config(path if path.is_file() else None)("CIVIC_BASE_URL", default=None) is not None
 
@@ -109,6 +115,7 @@ def _default_base_url(args, settings):
 
 
 def cmd_serve(args, settings) -> int:
+    # deferred: `civic --help` and the other commands stay fast (no SQLAlchemy, alembic or app import)
     import uvicorn
 
     from app.migrate import upgrade
@@ -117,13 +124,13 @@ def cmd_serve(args, settings) -> int:
     engine = _engine(settings)
     upgrade(engine)
     if args.demo:
-        from app.demo import accounts_text, load_demo
+        from app.demo import accounts_text, load_demo  # deferred: only with --demo (imports the whole app)
 
         added = load_demo(engine, settings)
         print(f"Demo content ready ({added} new items).", file=sys.stderr)
         print(accounts_text(), file=sys.stderr)
     engine.dispose()
-    from app.metrics import prepare_multiprocess_dir
+    from app.metrics import prepare_multiprocess_dir  # deferred: see _engine; prometheus_client comes in here
 
     if prepare_multiprocess_dir(settings.data_dir, args.workers):  # before any server process imports the metrics
         log.info("Metrics of the %d server processes are added up in %s.", args.workers,
@@ -143,10 +150,9 @@ def cmd_serve(args, settings) -> int:
 
 
 def cmd_worker(args, settings) -> int:
+    # deferred: `civic --help` and the other commands stay fast (no SQLAlchemy, alembic or app import)
     from app.jobs import worker_loop
     from app.main import create_app
-
-    from app import logs
 
     app = create_app(settings, run_worker=False)
     logs.configure(settings)  # one JSON line per job
@@ -165,6 +171,7 @@ def cmd_worker(args, settings) -> int:
 
 
 def cmd_users_add(args, settings) -> int:
+    # deferred: `civic --help` and the other commands stay fast (no SQLAlchemy, alembic or app import)
     from app.auth import add_user
     from app.db import unit_of_work
     from app.errors import ValidationFailed
@@ -184,6 +191,7 @@ def cmd_users_add(args, settings) -> int:
 
 
 def cmd_outbox(args, settings) -> int:
+    # deferred: `civic --help` and the other commands stay fast (no SQLAlchemy, alembic or app import)
     from sqlmodel import select
 
     from app.db import read_session

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
+
+from app.errors import error_response
+from app.i18n import gettext as _
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
@@ -45,9 +49,6 @@ class CrossOriginProtectionMiddleware:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and scope["method"] not in SAFE_METHODS and is_cross_origin(scope):
-            from app.errors import error_response
-            from app.i18n import gettext as _
-
             request = Request(scope, receive)
             response = error_response(
                 request, 403,
@@ -107,15 +108,11 @@ class BodySizeLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    from starlette.exceptions import HTTPException
-
                     raise HTTPException(413)
             return message
 
         await self.app(scope, limited_receive, send)
 
     async def _too_large(self, scope, receive, send):
-        from app.errors import error_response
-
         response = error_response(Request(scope, receive), 413)
         await response(scope, receive, send)

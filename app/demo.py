@@ -11,6 +11,7 @@ import petitions.demo
 from app.auth import add_user
 from app.clock import utc_now
 from app.db import unit_of_work
+from app.main import create_app
 from app.models import Department
 
 DEPARTMENTS = [
@@ -51,8 +52,6 @@ def accounts_text() -> str:
 
 def load_demo(engine, settings, *, domain_settings: dict | None = None) -> int:
     """Load every domain's demo content; returns the number of items added."""
-    from app.main import create_app
-
     app = create_app(settings, engine=engine, run_worker=False, domain_settings=domain_settings)
     state = app.state
     added = 0

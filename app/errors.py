@@ -11,64 +11,21 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from app.exceptions import (  # noqa: F401 - re-exported: services import their errors from here
+    N_,
+    DomainError,
+    InvalidState,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    TokenInvalid,
+    TooManyFields,
+    ValidationFailed,
+)
+from app.i18n import gettext as _
+from app.templating import render
+
 log = logging.getLogger("civic")
-
-
-def N_(message: str) -> str:
-    """Mark a string for extraction; it is translated where it is shown."""
-    return message
-
-
-class DomainError(Exception):
-    """Base class: a rule was broken; `message` tells the user what happened and what to do next."""
-
-    status_code = 400
-
-    def __init__(self, message: str = "", *, status_code: int | None = None):
-        super().__init__(message)
-        self.message = message
-        if status_code is not None:
-            self.status_code = status_code
-
-
-class NotFound(DomainError):
-    status_code = 404
-
-
-class PermissionDenied(DomainError):
-    status_code = 403
-
-
-class InvalidState(DomainError):
-    status_code = 409
-
-
-class TokenInvalid(DomainError):
-    status_code = 400
-
-
-class RateLimited(DomainError):
-    status_code = 429
-
-    def __init__(self, message: str = "", *, retry_after: int = 60):
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class TooManyFields(DomainError):
-    """A form with more fields than any page of the site sends."""
-
-    status_code = 413
-
-
-class ValidationFailed(DomainError):
-    """Field-level errors: `errors` maps field name to a message shown next to the field."""
-
-    status_code = 422
-
-    def __init__(self, errors: dict[str, str], message: str = ""):
-        super().__init__(message or N_("Please correct the errors below."))
-        self.errors = errors
 
 
 _TITLES = {
@@ -113,8 +70,6 @@ def _wants_json(request: Request) -> bool:
 
 
 def error_response(request: Request, status: int, message: str = "", *, headers=None) -> Response:
-    from app.i18n import gettext as _  # late: i18n depends on request context only
-
     title = _(_TITLES.get(status, "Error"))
     text = message or _(_DEFAULT_MESSAGES.get(status, "Something went wrong."))
     if _wants_json(request):
@@ -122,8 +77,6 @@ def error_response(request: Request, status: int, message: str = "", *, headers=
     templates = getattr(request.app.state, "templates", None)
     if templates is None:
         return PlainTextResponse(f"{title}: {text}", status_code=status, headers=headers)
-    from app.templating import render
-
     return render(
         request,
         "errors/error.html",
@@ -135,8 +88,6 @@ def error_response(request: Request, status: int, message: str = "", *, headers=
 
 
 async def _http_exception(request: Request, exc: HTTPException) -> Response:
-    from app.i18n import gettext as _
-
     message = ""
     if exc.status_code == 404 and exc.detail not in (None, "Not Found"):
         message = _(str(exc.detail))
@@ -144,8 +95,6 @@ async def _http_exception(request: Request, exc: HTTPException) -> Response:
 
 
 async def _domain_error(request: Request, exc: DomainError) -> Response:
-    from app.i18n import gettext as _
-
     headers = None
     if isinstance(exc, RateLimited):
         headers = {"Retry-After": str(exc.retry_after)}

@@ -9,14 +9,13 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from app.errors import TooManyFields
+from app.exceptions import TooManyFields
+from app.i18n import gettext as _
 
 MAX_FIELDS = 1000
 
 
 def _too_many_fields() -> TooManyFields:
-    from app.i18n import gettext as _
-
     return TooManyFields(_("This form sent more than %(max)s fields, more than any page of this site sends. "
                            "Reload the page and send the form again.", max=MAX_FIELDS))
 
@@ -44,15 +43,6 @@ async def read_form(request: Request) -> FormData:
         return FormData(parse_qsl(body.decode("latin-1"), keep_blank_values=True, max_num_fields=MAX_FIELDS))
     except ValueError:
         raise _too_many_fields() from None
-
-
-def cookie_value(header: bytes, name: bytes) -> bytes | None:
-    """One cookie's value from a raw `Cookie` header (for pure-ASGI middleware that has no Request)."""
-    for item in header.split(b";"):
-        key, _, value = item.strip().partition(b"=")
-        if key == name:
-            return value
-    return None
 
 
 MAX_DB_INT = 2**31 - 1  # id columns are INTEGER: 32 bits on PostgreSQL (SQLite's are 64)

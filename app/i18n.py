@@ -6,16 +6,21 @@ language. The locale comes from the visitor's choice (cookie), then Accept-Langu
 from __future__ import annotations
 
 import contextvars
+import io
 import re
 import functools
 from contextlib import contextmanager
+from datetime import date, datetime
 from pathlib import Path
 
 from babel import negotiate_locale
+from babel.core import Locale
+from babel.dates import format_date as _format_date
+from babel.dates import format_time
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from babel.support import LazyProxy, NullTranslations, Translations
-
-from app.http import cookie_value
 
 LOCALES = ("en", "zh-Hans")
 LOCALE_NAMES = {"en": "English", "zh-Hans": "中文（简体）"}
@@ -47,10 +52,6 @@ def _compile(locale: str) -> NullTranslations:
             continue
         with path.open("rb") as fh:
             catalog = read_po(fh, locale=_babel_name(locale))
-        import io
-
-        from babel.messages.mofile import write_mo
-
         buf = io.BytesIO()
         write_mo(buf, catalog, use_fuzzy=False)
         buf.seek(0)
@@ -102,8 +103,6 @@ def babel_locale(locale: str | None = None) -> str:
 
 def format_number(value) -> str:
     """A count or amount with the locale's separators: 10,201."""
-    from babel.numbers import format_decimal
-
     return "" if value is None else format_decimal(value, locale=babel_locale())
 
 
@@ -111,8 +110,6 @@ def _parse(value):
     """Dates that travelled as ISO text (job payloads, JSON metadata) are formatted like the others."""
     if not isinstance(value, str):
         return value
-    from datetime import date, datetime
-
     if not value.strip():
         return None
     try:
@@ -123,10 +120,6 @@ def _parse(value):
 
 def format_date(value) -> str:
     """The one date style of the site: "3 December 2026" (zh: "2026年12月3日")."""
-    from datetime import datetime
-
-    from babel.dates import format_date as _format_date
-
     value = _parse(value)
     if value is None:
         return ""
@@ -137,11 +130,6 @@ def format_date(value) -> str:
 
 def format_datetime(value) -> str:
     """A moment: the site's date style and the time to the minute: "3 December 2026, 18:17"."""
-    from datetime import datetime
-
-    from babel.core import Locale
-    from babel.dates import format_time
-
     value = _parse(value)
     if value is None:
         return ""
@@ -225,6 +213,15 @@ def negotiate(cookie_value: str | None, accept_language: str | None, default: st
     if found:
         return found
     return default if default in LOCALES else "en"
+
+
+def cookie_value(header: bytes, name: bytes) -> bytes | None:
+    """One cookie's value from a raw `Cookie` header (for pure-ASGI middleware that has no Request)."""
+    for item in header.split(b";"):
+        key, _, value = item.strip().partition(b"=")
+        if key == name:
+            return value
+    return None
 
 
 def request_locale(headers, default: str) -> str:

@@ -11,6 +11,7 @@ import logging
 import datetime
 from datetime import timedelta
 
+from sqlalchemy import func, select
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
@@ -40,6 +41,7 @@ from app import api as app_api
 from app import metrics as app_metrics
 from app import auth, errors, i18n, logs, ratelimit
 from app import routes as app_routes
+from app.clock import utc_now
 from app.config import Settings, load_section, load_settings
 from app.csrf import BodySizeLimitMiddleware, CrossOriginProtectionMiddleware, SecurityHeadersMiddleware
 from app.db import make_engine
@@ -49,7 +51,11 @@ from app.jobs import JobContext, JobRegistry, worker_loop
 from app.mail import build_sender, deliver_pending
 from app.microcache import HttpCacheStore, MicroCacheMiddleware
 from app.schema import import_all_models
+from app.security import Signer
 from app.templating import STATIC_DIR, Renderer, VersionedStaticFiles, build_environment
+from moderation.analysis.models import AnalysisRun, RunStatus
+from moderation.models import CaseState, ModerationCase
+from petitions.models import Signature, SignatureState
 
 log = logging.getLogger("civic")
 
@@ -100,17 +106,9 @@ def build_job_registry() -> JobRegistry:
 
 def metrics_sources(domain_settings: dict) -> list:
     """Figures the domains add to /metrics, read from their tables at scrape time (app.metrics.Sample)."""
-    from sqlalchemy import func, select
-
-    from moderation.analysis.models import AnalysisRun, RunStatus
-    from moderation.models import CaseState, ModerationCase
-    from petitions.models import Signature, SignatureState
-
     sla = timedelta(hours=domain_settings["moderation"].sla_hours)
 
     def figures(session):
-        from app.clock import utc_now
-
         Sample, count = app_metrics.Sample, func.count()
         by_state = dict(session.execute(select(Signature.state, count).group_by(Signature.state)).all())
         yield Sample("civic_signatures_acknowledged", "Signatures taken and acknowledged (every state).",
@@ -152,7 +150,7 @@ def create_app(
     env = build_environment(settings)
 
     all_services = {"mail_sender": sender or build_sender(settings.smtp_url), "http_cache": HttpCacheStore()}
-    all_services.update(moderation.facade.build_services(settings, domain_settings["moderation"]))
+    all_services.update(moderation.facade.build_services(settings))
     all_services.update(services or {})
     all_services["domain_settings"] = domain_settings
 
@@ -216,8 +214,6 @@ def create_app(
     renderer = Renderer(env, settings, router=app.router)
     ctx = JobContext(engine=engine, settings=settings, bus=bus, renderer=renderer, services=all_services)
     ctx_holder["ctx"] = ctx
-
-    from app.security import Signer
 
     state = app.state
     state.settings, state.engine, state.events = settings, engine, bus

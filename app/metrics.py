@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import event, func, select
 from starlette.concurrency import run_in_threadpool
@@ -212,8 +212,6 @@ def exposition(engine, sources: list[Source], classifier) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     path = os.environ.get(MULTIPROC_ENV)
     if path:
-        from prometheus_client import multiprocess
-
         multiprocess.MultiProcessCollector(registry, path=path)
     registry.register(_DatabaseCollector(engine, sources, classifier))
     out = generate_latest(registry)

@@ -15,7 +15,7 @@ from sqlalchemy import delete, text
 from sqlmodel import Session
 
 from app.db import execute_fast
-from app.errors import RateLimited
+from app.exceptions import RateLimited
 from app.models import RateLimitBucket
 
 # One round trip: count this attempt and read the previous window's count.

@@ -15,6 +15,7 @@ from app.clock import utc_now
 from app.db import read_session, write_session
 from app.i18n import COOKIE, LOCALES
 from app.models import UsedToken
+from app.readiness import check
 from app.templating import STATIC_DIR, render
 
 log = logging.getLogger("civic")
@@ -86,8 +87,6 @@ async def healthz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     """Ready for traffic: 200, or 503 with the reasons (see app.readiness)."""
-    from app.readiness import check
-
     state = request.app.state
     result = await run_in_threadpool(check, state.engine, state.settings, state.services.get("classifier"))
     if not result.ready:

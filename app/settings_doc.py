@@ -10,6 +10,9 @@ import inspect
 import textwrap
 from pathlib import Path
 
+from app.config import Settings
+from app.main import DOMAIN_SETTINGS
+
 
 def field_docs(cls) -> dict[str, str]:
     """Map field name to the string literal written right after it in the class body."""
@@ -46,9 +49,6 @@ def describe(sections: dict[str, type]) -> list[dict]:
 
 
 def all_sections() -> dict[str, type]:
-    from app.config import Settings
-    from app.main import DOMAIN_SETTINGS
-
     sections: dict[str, type] = {"CIVIC_": Settings}
     for name, cls in DOMAIN_SETTINGS.items():
         sections[f"CIVIC_{name.upper()}_"] = cls

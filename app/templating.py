@@ -21,6 +21,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from app import i18n, sanitize
+from app.actor import current_actor
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = ROOT / "templates"
@@ -241,8 +242,6 @@ def is_htmx(request: Request) -> bool:
 
 
 def page_context(request: Request) -> dict[str, Any]:
-    from app.auth import current_actor
-
     state = request.app.state
     locale = request.scope.get("state", {}).get("locale", "en")
 

@@ -6,12 +6,13 @@ from pathlib import Path
 
 
 def cmd_import_polis(args, settings) -> int:
+    # deferred: `civic --help` imports this module to list the command; it stays free of SQLAlchemy and alembic
     from app.db import make_engine, unit_of_work
     from app.errors import ValidationFailed
     from app.migrate import upgrade
     from app.progress import Progress
 
-    from . import polis  # imports this domain's tables (app.cli has already loaded every other package)
+    from . import polis  # deferred: imports this domain's tables (app.cli has loaded every other package)
 
     directory = Path(args.directory)
     engine = make_engine(settings.database_url)

@@ -10,6 +10,7 @@ from app.i18n import gettext as _
 from app.i18n import use_locale
 from app.mail import queue_email
 from app.models import Department, User
+from app.sanitize import strip_all
 
 from . import service
 from .labels import decision_label
@@ -78,8 +79,6 @@ def notify_people_of_response(session: Session, *, response_id: int, followers: 
 
 def notify_followers_of_report(session: Session, *, consultation_id: int) -> int:
     """Queue the closing report to every follower; returns how many were queued."""
-    from app.sanitize import strip_all
-
     consultation = session.get(Consultation, consultation_id)
     if consultation is None or consultation.report_published_at is None:
         return 0

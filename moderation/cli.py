@@ -11,6 +11,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from app.config import load_section
+from app.progress import Progress
+from moderation.contract import ModerationSettings
+from moderation.learning import add_retrain_parser
+
 
 def register(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("moderation", help="abuse classifier: train, evaluate, score")
@@ -98,7 +103,7 @@ def _parse_label(value: str | None, line: int) -> int:
 
 
 def _load_model(settings):
-    from moderation.classifier import load_classifier
+    from moderation.classifier import load_classifier  # deferred: loads numpy/scipy/sklearn (seconds)
 
     clf = load_classifier(Path(settings.data_dir))
     if not clf.available:
@@ -107,7 +112,7 @@ def _load_model(settings):
 
 
 def cmd_train(args, settings) -> int:
-    from app.progress import Progress
+    # deferred: the classifier package loads numpy/scipy/sklearn (seconds); `civic --help` must not
     from moderation.classifier import train_to_dir
     from moderation.classifier.artifacts import read_metadata
 
@@ -140,6 +145,7 @@ def _print_metrics_table(metrics: dict[str, Any]) -> None:
 
 
 def cmd_evaluate(args, settings) -> int:
+    # deferred: the classifier package loads numpy/scipy/sklearn (seconds); `civic --help` must not
     import numpy as np
 
     from moderation.classifier.training import safe_auc, threshold_metrics
@@ -168,16 +174,12 @@ def cmd_evaluate(args, settings) -> int:
 
 
 def cmd_score(args, settings) -> int:
-    from app.progress import Progress
-
     try:
         header, rows = _read_csv(args.input, [args.text_column])
         clf = _load_model(settings)
     except CliError as exc:
         return _err(str(exc))
-    from app.config import load_section
-    from moderation import policy
-    from moderation.facade import ModerationSettings
+    from moderation import policy  # deferred: policy loads the classifier package (numpy/scipy/sklearn)
 
     route_of = policy.router(load_section(ModerationSettings, "CIVIC_MODERATION_", ".env"), clf)
     out_header = header + [c for c in ("score", "route", "category") if c not in header]
@@ -217,8 +219,6 @@ _register_classifier_commands = register
 
 def register(subparsers) -> argparse.ArgumentParser:  # noqa: F811 - extends the registration above
     """Register the classifier commands above, then `retrain` (shipped data + moderators' decisions)."""
-    from moderation.learning import add_retrain_parser
-
     parser = _register_classifier_commands(subparsers)
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):

@@ -13,116 +13,34 @@ Contract (kept stable; the implementation behind it grows):
 `Screening` also carries the detected `language` and the routing `reason`. `build_services` provides a
 `ClassifierHolder` that loads the current model lazily and follows retraining; `on_startup` queues first-start
 training. Moderation imports neither petitions nor consultations.
+
+The value types live in `moderation.contract`, a leaf module: the facade imports the service, never the reverse.
 """
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
-from datetime import datetime
-from enum import StrEnum
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlmodel import Session
+from sqlmodel import Session, select
+
+from app.clock import utc_now
+from app.jobs import enqueue
+from app.models import User
+from moderation.contract import (  # noqa: F401 - re-exported: the facade's types
+    ContentRef,
+    Decision,
+    ModerationDecided,
+    ModerationSettings,
+    ReportOutcome,
+    Route,
+    Screening,
+)
+from moderation.models import CaseReason, CaseState, ItemStatus, ModerationCase, ModerationItem
 
 log = logging.getLogger("civic.moderation")
-
-
-class Route(StrEnum):
-    PUBLISH = "publish"      # show now
-    REVIEW = "review"        # show now, and queue for a moderator to look at
-    HOLD = "hold"            # hide until a moderator clears it
-
-
-class Decision(StrEnum):
-    APPROVE = "approve"
-    HIDE = "hide"
-    REDACT = "redact"
-
-
-@dataclass(frozen=True)
-class ModerationSettings:
-    """Moderation settings (CIVIC_MODERATION_*)."""
-
-    review_threshold: float = -1.0
-    """Score at or above which an item is published and queued for review; -1 uses the model's validated threshold."""
-    hold_threshold: float = -1.0
-    """Score at or above which an item is held until a moderator clears it; -1 uses the model's validated threshold."""
-    report_threshold: int = 3
-    """Resident reports that hide an item pending review."""
-    sla_hours: int = 24
-    """Hours an item may wait in the queue before it shows as overdue."""
-    no_model_route: str = "review"
-    """Where items go while no abuse model is usable: `review` (publish and queue every item) or `hold` (hold every item)."""
-    claim_minutes: int = 15
-    """Minutes a moderator's claim on a queue item lasts; other moderators see it as taken meanwhile."""
-    appeal_days: int = 14
-    """Days an author has to use the single-use appeal link e-mailed with a decision."""
-    max_block_days: int = 365
-    """Longest period a moderator may block an author for."""
-    group_similarity: float = 0.8
-    """Similarity (0-1) at which queue items count as near-duplicates and are shown as one group."""
-    queue_limit: int = 500
-    """Most open items the queue page considers at once (highest priority first)."""
-    review_recall: float = 0.85
-    """Share of abusive posts the review route must catch on the model's validation data; its threshold is chosen for it (used when `review_threshold` is -1)."""
-    hold_precision: float = 0.9
-    """Precision the hold route must reach on validation data at `expected_prevalence` (used when `hold_threshold` is -1)."""
-    expected_prevalence: float = 0.05
-    """Share of abusive posts assumed on this platform when choosing the hold threshold (validation corpora are 26-85 % abusive)."""
-    held_categories: tuple[str, ...] = ("threat", "intimidation")
-    """Categories held for a moderator whatever the score (comma-separated; of threat, intimidation, selfharm, sexual, hate, insult)."""
-
-
-@dataclass(frozen=True)
-class ContentRef:
-    """An item another domain asks moderation about."""
-
-    kind: str                     # "petition" | "comment" | "response" | ...
-    item_id: int
-    text: str
-    author_id: int | None = None
-    context_id: int | None = None  # e.g. the consultation id, for queue filters and strict mode
-    context_title: str = ""
-    url: str = ""                  # where a moderator can see it in place
-    reach: int = 0                 # signatures, votes or views: orders the queue
-    strict: bool = False           # per-consultation strict mode: hold everything
-
-
-@dataclass(frozen=True)
-class Screening:
-    """What moderation decided to do with a new item, and why."""
-
-    route: Route
-    score: float | None
-    model_version: str
-    explanation: tuple[tuple[str, float, str], ...] = ()   # (term, weight, category or "")
-    language: str = ""             # "en" | "zh" | "other" (from the classifier's language detection)
-    reason: str = ""               # why this route: e.g. "score 0.91 >= hold threshold 0.90", "strict mode ..."
-    category: str = ""             # top abuse category matched (threat, intimidation, selfharm, sexual, hate, insult)
-
-    @property
-    def visible(self) -> bool:
-        return self.route != Route.HOLD
-
-
-@dataclass(frozen=True)
-class ReportOutcome:
-    report_count: int
-    hide: bool                     # the threshold was reached: the owning domain hides the item pending review
-
-
-@dataclass(frozen=True)
-class ModerationDecided:
-    """A moderator decided an item. Published in the deciding transaction; owners update their item."""
-
-    kind: str
-    item_id: int
-    decision: Decision
-    reason_code: str
-    redacted_text: str | None = None
-    author_id: int | None = None
-    extra: dict = field(default_factory=dict)
 
 
 class ClassifierHolder:
@@ -142,14 +60,12 @@ class ClassifierHolder:
         self._checked_at = 0.0
 
     def _current_name(self):
-        from moderation.classifier.artifacts import current_version
+        from moderation.classifier.artifacts import current_version  # deferred: the package loads sklearn
 
         return current_version(self.data_dir)
 
     def get(self):
         """The classifier for the CURRENT version (re-read on every call unless `check_seconds` is set)."""
-        import time
-
         now = time.monotonic()
         if self._classifier is not None and self._check_seconds and now - self._checked_at < self._check_seconds:
             return self._classifier
@@ -157,11 +73,11 @@ class ClassifierHolder:
         with self._lock:
             self._checked_at = now
             if self._classifier is None or name != self._loaded_for:
+                # deferred: the classifier package loads numpy/scipy/sklearn (seconds); `import moderation` stays light
                 from moderation.classifier import NullClassifier, load_classifier
+                from moderation.classifier.artifacts import models_root
 
                 if name is None:  # none installed yet: on_startup said so once, and what happens next
-                    from moderation.classifier.artifacts import models_root
-
                     reason = f"no current abuse model in {models_root(self.data_dir)}"
                     self._classifier, self._loaded_for = NullClassifier(reason), name
                     return self._classifier
@@ -198,7 +114,7 @@ class ClassifierHolder:
         return self.get().score_many(texts)
 
 
-def build_services(settings, moderation_settings: ModerationSettings) -> dict:
+def build_services(settings) -> dict:
     """Shared objects the facade needs inside units of work (e.g. the classifier), keyed by name."""
     return {"classifier": ClassifierHolder(settings.data_dir)}
 
@@ -219,9 +135,6 @@ def on_startup(ctx, *, enqueue_training: bool) -> None:
         classifier = ctx.services.get("classifier")
         if classifier is not None and getattr(classifier, "available", False):
             return
-        from app.clock import utc_now
-        from app.jobs import enqueue
-
         slot = utc_now().strftime("%Y%m%d%H")
         with ctx.unit_of_work() as session:
             enqueue(session, ENSURE_MODEL_JOB, {}, dedupe_key=f"{ENSURE_MODEL_JOB}@{slot}", max_attempts=2)
@@ -244,10 +157,7 @@ def rescreen_unscored(session: Session, *, limit: int = 2000) -> int:
     keeps its visibility (its owner acted on the first screening). Its "no-model" case is replaced by what the
     model says: none when it would publish a visible item, else a case for the model's reason with the score.
     """
-    from sqlmodel import select
-
-    from moderation import service
-    from moderation.models import CaseReason, ItemStatus, ModerationItem
+    from moderation import service  # deferred: service loads sklearn (via policy); `import moderation` stays light
 
     classifier = service._classifier(session)
     if not getattr(classifier, "available", False):
@@ -281,7 +191,7 @@ def rescreen_unscored(session: Session, *, limit: int = 2000) -> int:
 def screen_content(session: Session, ref: ContentRef) -> Screening:
     """Score a new (or edited) item, route it, store the score, model version and explanation with it, and
     queue it for moderators when the route is review or hold. Never raises because of the model."""
-    from moderation import service
+    from moderation import service  # deferred: service loads sklearn (via policy); `import moderation` stays light
 
     return service.screen(session, ref)
 
@@ -289,14 +199,14 @@ def screen_content(session: Session, ref: ContentRef) -> Screening:
 def report_content(session: Session, ref: ContentRef, *, reporter_id: int, reason: str) -> ReportOutcome:
     """Record a resident's report of an item (once per resident); puts the item in the queue and tells the
     owner to hide it once `report_threshold` reports arrived."""
-    from moderation import service
+    from moderation import service  # deferred: service loads sklearn (via policy); `import moderation` stays light
 
     return service.report(session, ref, reporter_id=reporter_id, reason=reason)
 
 
 def latest_score(session: Session, kind: str, item_id: int) -> Screening | None:
     """The stored screening of an item, for display beside it (None when never screened)."""
-    from moderation import service
+    from moderation import service  # deferred: service loads sklearn (via policy); `import moderation` stays light
 
     return service.stored_screening(session, kind, item_id)
 
@@ -306,11 +216,6 @@ def close_content_cases(session: Session, kind: str, item_id: int, *, moderator_
     """The owning domain decided an item in its own workflow (a petition approved or rejected on its moderation
     page): close the item's open queue cases and record whether it is now hidden or cleared, so the queue only
     shows what still waits. Returns how many cases were closed."""
-    from sqlmodel import select
-
-    from app.clock import utc_now
-    from moderation.models import CaseState, ItemStatus, ModerationCase, ModerationItem
-
     item = session.exec(select(ModerationItem).where(ModerationItem.kind == kind,
                                                      ModerationItem.item_id == item_id)).first()
     if item is None:
@@ -331,15 +236,10 @@ def is_blocked(session: Session, user_id: int | None, *, now: datetime | None = 
     """True while a moderator's block on this user runs (other domains refuse their new posts)."""
     if user_id is None:
         return False
-    from app.clock import utc_now
-    from app.models import User
-
     user = session.get(User, user_id)
     if user is None or user.blocked_until is None:
         return False
     until = user.blocked_until
     if until.tzinfo is None:
-        from datetime import timezone
-
         until = until.replace(tzinfo=timezone.utc)
     return until > (now or utc_now())

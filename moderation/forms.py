@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from app.errors import ValidationFailed
 from app.i18n import gettext as _
-from moderation.facade import Decision
+from moderation.contract import Decision
 from moderation.models import CaseReason
 from moderation.service import DecisionInput
 

@@ -6,7 +6,9 @@ import os
 import time
 from pathlib import Path
 
-from moderation.facade import ENSURE_MODEL_JOB
+from moderation.classifier import ensure_model, load_classifier
+from moderation.classifier.artifacts import current_version
+from moderation.facade import ENSURE_MODEL_JOB, rescreen_unscored
 
 log = logging.getLogger("civic.moderation")
 
@@ -40,8 +42,6 @@ class _SaidAtStart(logging.Filter):
 
 def _score_what_waited(ctx) -> int:
     """Items screened while no model was there (the demo content on a first start) get their score now."""
-    from moderation.facade import rescreen_unscored
-
     with ctx.unit_of_work() as session:
         return rescreen_unscored(session)
 
@@ -49,9 +49,6 @@ def _score_what_waited(ctx) -> int:
 def ensure_model_job(ctx, payload: dict) -> None:
     """First start: train the abuse model when none loads (idempotent: does nothing when one does), then score
     the items that were screened without it."""
-    from moderation.classifier import ensure_model, load_classifier
-    from moderation.classifier.artifacts import current_version
-
     data_dir = Path(ctx.settings.data_dir)
     if current_version(data_dir) is not None and load_classifier(data_dir).available:
         _score_what_waited(ctx)

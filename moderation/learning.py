@@ -49,7 +49,7 @@ def retrain(data_dir: Path, examples: Sequence[tuple[str, int]], *, progress=Non
 
     Returns the classifier package's RetrainResult; old versions stay on disk and loadable.
     """
-    from moderation.classifier import retrain_with_decisions
+    from moderation.classifier import retrain_with_decisions  # deferred: numpy/scipy/sklearn; `civic --help` imports this module
 
     kwargs = {"progress": progress}
     if sample is not None:
@@ -76,6 +76,7 @@ def _metric(metrics: dict | None, key: str = "mean_roc_auc") -> str:
 
 def cmd_retrain(args, settings) -> int:
     """Collect every decision as a label, retrain, compare on the fixed held-out split, print the outcome."""
+    # deferred: the classifier loads numpy/scipy/sklearn and `civic --help` imports this module (kept as one block)
     import json
 
     from app.db import make_engine, read_session

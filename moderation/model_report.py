@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from moderation import policy
+from moderation.classifier.heldout import table
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,6 @@ def model_report(classifier, cfg) -> ModelReport | None:
     categories, flagged = [], []
     held = getattr(classifier, "heldout", None) or {}
     if held:
-        from moderation.classifier.heldout import table
-
         for lang, row in table(held, policy.router(cfg, classifier)).items():
             for cat, c in row["categories"].items():
                 categories.append(CategoryRow(lang, cat, c["posts"], c["review_recall"], c["hold_recall"],

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from app.i18n import lazy_gettext
 from moderation.classifier.rules import RULE_ONLY
-from moderation.facade import Route
+from moderation.contract import Route
 from moderation.models import CaseReason
 
 

@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from app.clock import utc_now
 from app.models import User
 from moderation import policy
+from moderation.classifier import artifacts, detect_language
 from moderation.forms import QueueFilters
 from moderation.models import (
     CaseReason,
@@ -26,7 +27,7 @@ from moderation.models import (
     ModerationItem,
     ModerationReport,
 )
-from moderation.service import _aware, settings_of
+from moderation.service import _aware, _explanation_items, settings_of
 
 log = logging.getLogger("civic.moderation")
 
@@ -42,6 +43,7 @@ def group_ids(texts: list[str], threshold: float) -> list[int]:
     if not texts:
         return []
     try:
+        # deferred: inside the try, so the queue falls back to exact copies if the analysis module fails to load
         from moderation.analysis.duplicates import group_near_duplicates
 
         ids = list(group_near_duplicates(texts, threshold=threshold))
@@ -125,8 +127,6 @@ def item_language(item: ModerationItem) -> str:
     (an item first seen through a report was never screened, and would otherwise read "Other languages")."""
     if item.language in ("en", "zh"):
         return item.language
-    from moderation.classifier import detect_language
-
     return detect_language(item.text)
 
 
@@ -290,8 +290,6 @@ def case_detail(session: Session, *, case_id: int, viewer_id: int | None, now: d
     item = session.get(ModerationItem, case.item_pk)
     names = _names(session, [case.claimed_by])
     row = _row(case, item, names, viewer_id, now, timedelta(hours=cfg.sla_hours))
-    from moderation.service import _explanation_items
-
     try:
         explanation = _explanation_items(json.loads(item.explanation or "[]"))
     except (ValueError, TypeError):
@@ -516,8 +514,6 @@ class ModelVersion:
 def model_versions(data_dir, limit: int = 20) -> tuple[ModelVersion, ...]:
     """Stored model versions, newest first (retraining keeps every old version loadable)."""
     try:
-        from moderation.classifier import artifacts
-
         current = artifacts.current_version(data_dir)
         out = []
         for version in sorted(artifacts.list_versions(data_dir), reverse=True)[:limit]:

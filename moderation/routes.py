@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from app import csv_export
 from app.auth import current_actor, require_roles
-from app.charts import multi_line_chart
+from app.charts import bar_chart, line_chart, multi_line_chart
 from app.db import run_in_session, run_query
 from app.errors import InvalidState, NotFound, ValidationFailed
 from app.i18n import gettext as _
@@ -17,6 +17,7 @@ from app.i18n import ngettext
 from app.models import Role
 from app.templating import flash, render
 from moderation import forms, policy, queries, service, transparency
+from moderation.model_report import model_report
 
 
 def _cfg(request: Request):
@@ -169,14 +170,10 @@ async def audit_csv(request: Request):
 
 @require_roles(Role.MODERATOR)
 async def quality(request: Request):
-    from app.charts import bar_chart, line_chart
-
     classifier = request.app.state.services.get("classifier")
     version = getattr(classifier, "version", "none") if classifier is not None else "none"
     view = await run_query(request, queries.model_quality, current_version=version)
     versions = queries.model_versions(request.app.state.settings.data_dir)
-    from moderation.model_report import model_report
-
     report = model_report(classifier.get() if hasattr(classifier, "get") else classifier, _cfg(request))
     charts = {}
     if len(view.weekly) > 1:  # a line needs at least two weeks

@@ -8,7 +8,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, func, or_, update
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +24,8 @@ from app.i18n import gettext as _
 from app.mail import queue_email
 from app.models import Role, User
 from moderation import policy
-from moderation.facade import (
+from moderation.classifier import NullClassifier
+from moderation.contract import (
     ContentRef,
     Decision,
     ModerationDecided,
@@ -61,8 +62,6 @@ def settings_of(session: Session) -> ModerationSettings:
 
 
 def _classifier(session: Session):
-    from moderation.classifier import NullClassifier
-
     clf = session.info.get("services", {}).get("classifier")
     if clf is None:
         return NullClassifier("no classifier service configured")
@@ -80,8 +79,6 @@ def _clean_text(value) -> str:
 
 def _aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
-        from datetime import UTC
-
         return value.replace(tzinfo=UTC)
     return value
 
@@ -115,8 +112,6 @@ def _ensure_open_case(session: Session, item: ModerationItem, reason: str, now: 
 
 def _score_safely(classifier, text: str):
     """Score without ever failing the caller's transaction; falls back to 'no score' with a logged reason."""
-    from moderation.classifier import NullClassifier
-
     try:
         return classifier.score(text[:MAX_SCORE_TEXT]), ""
     except Exception as exc:  # noqa: BLE001 - a broken model must not stop residents posting

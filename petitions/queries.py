@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from app.clock import utc_now
 from app.models import Department
+from moderation import latest_score
 
 from .reasons import reason_description, reason_title
 from .models import (
@@ -306,8 +307,6 @@ def moderation_queue(session: Session, *, include_decided: bool = False) -> tupl
     for p in rows:
         score, route = None, ""
         try:
-            from moderation import latest_score
-
             screening = latest_score(session, "petition", p.id)
             if screening is not None:
                 score, route = screening.score, str(screening.route)

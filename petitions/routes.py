@@ -11,6 +11,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from app.auth import current_actor, require_roles
+from app.charts import bar_chart
+from app.clock import utc_now
 from app.db import run_in_session, run_query
 from app.errors import InvalidState, NotFound, RateLimited, TokenInvalid, ValidationFailed
 from app.http import read_form
@@ -102,8 +104,6 @@ class PageCache:
 
 
 def _now_utc():
-    from app.clock import utc_now
-
     return utc_now()
 
 
@@ -252,8 +252,6 @@ def _may_respond(actor, view) -> bool:
 
 
 def _detail_context(request: Request, view, values=None, errors=None) -> dict:
-    from app.charts import bar_chart
-
     settings = _settings(request)
     chart = None
     if view.areas:

@@ -7,8 +7,9 @@ batches, so no request ever waits on a hot petition row.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import String, bindparam, cast, delete, func, literal, select, update
 from sqlalchemy import insert as insert_stmt
@@ -26,7 +27,8 @@ from app.i18n import gettext as _
 from app.jobs import enqueue
 from app import logs
 from app.mail import queue_email
-from app.models import Department, Role
+from app.models import Department, OutboxMessage, OutboxStatus, Role
+from moderation import ContentRef, close_content_cases, screen_content
 
 from . import reasons
 from .config import PetitionSettings
@@ -224,8 +226,6 @@ def prepare_signature(*, renderer, signer, petition_id: int, action: str, data: 
 
 def _queue_prepared(session: Session, mail: PreparedMail, now: datetime) -> None:
     """Add a pre-rendered e-mail to the outbox (the same row `app.mail.queue_email` writes)."""
-    from app.models import OutboxMessage, OutboxStatus
-
     dialect = session.get_bind().dialect.name
     stmt = _OUTBOX_INSERT.get(dialect)
     if stmt is None:
@@ -318,8 +318,6 @@ def sign_petition(session: Session, *, petition_id: int, data: SignatureInput, s
 
 
 def _aware(value: datetime) -> datetime:
-    from datetime import timezone
-
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
@@ -402,8 +400,6 @@ def queue_for_moderation(session: Session, petition: Petition, *, url: str | Non
     published ("strict": held, always queued), so it is in the one queue with comments and responses; its reach
     is the people who have signed it so far. Never raises: the petitions' own page lists it anyway."""
     try:
-        from moderation import ContentRef, screen_content
-
         with session.begin_nested():
             screen_content(session, ContentRef(
                 kind="petition", item_id=petition.id,
@@ -486,8 +482,6 @@ def _staff_emails(session: Session, petition: Petition) -> list[tuple[str, str]]
 
 def _close_queue_cases(session: Session, petition: Petition, moderator_id: int, *, hidden: bool, now: datetime) -> None:
     """The petition was decided here: it leaves the moderation queue (in this transaction)."""
-    from moderation import close_content_cases
-
     close_content_cases(session, "petition", petition.id, moderator_id=moderator_id, hidden=hidden, now=now)
 
 
@@ -576,8 +570,6 @@ def update_reason(session: Session, *, admin_id: int, code: str, title: str, des
     user = require_user_role(session, admin_id, Role.ADMIN)
     if user.role != Role.ADMIN:
         raise PermissionDenied(_("Only administrators can change rejection reasons."))
-    import re
-
     errors = {}
     if not re.match(r"^[a-z0-9]+(-[a-z0-9]+)*$", code or "") or len(code) > 60:
         errors["code"] = _("Use lower-case letters, digits and hyphens, like not-government-responsibility.")

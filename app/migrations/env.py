@@ -4,6 +4,8 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
+from app.config import load_settings
+from app.db import make_engine
 from app.schema import import_all_models
 
 import_all_models()
@@ -23,9 +25,6 @@ def include_object(obj, name, type_, reflected, compare_to):
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
-        from app.config import load_settings
-        from app.db import make_engine
-
         engine = make_engine(load_settings().database_url)
         with engine.begin() as conn:
             _run(conn)

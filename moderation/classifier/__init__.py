@@ -25,6 +25,7 @@ from . import artifacts
 from .datasets import data_sha256
 from .scoring import AbuseScore, Classifier, ModelClassifier, NullClassifier
 from .text import detect_language, normalise
+from .training import evaluate_sets, fixed_test_sets, report, train_model
 
 __all__ = [
     "AbuseScore",
@@ -78,8 +79,6 @@ def load_version(data_dir: Path, version: str) -> Classifier:
 
 
 def _train_and_save(data_dir: Path, extra_examples, sample, progress, seed) -> tuple[str, dict[str, Any]]:
-    from .training import report, train_model
-
     model, info = train_model(extra_examples=extra_examples, sample=sample, seed=seed, progress=progress)
     report(progress, "saving artifact")
     version = artifacts.save_model(Path(data_dir), model, info, training_data_sha256=data_sha256())
@@ -146,8 +145,6 @@ def retrain_with_decisions(
     model's minus PROMOTION_TOLERANCE, or if there is no usable current model.
     Old versions are always kept.
     """
-    from .training import evaluate_sets, fixed_test_sets, report
-
     data_dir = Path(data_dir)
     with _train_lock:
         current = load_classifier(data_dir)

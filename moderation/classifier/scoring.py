@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from .model import AbuseModel
+from .rules import hits, top_category
 from .text import detect_language, normalise
+from .training import operating_points
 
 log = logging.getLogger("civic.moderation")
 
@@ -47,8 +49,6 @@ class NullClassifier:
 
     def score(self, text: str) -> AbuseScore:
         # The category rules still run without a model: a threat is held even before the first training.
-        from .rules import hits, top_category
-
         found = hits(normalise(text))
         expl = tuple((h.term, 0.0, h.category) for h in found[:8])
         return AbuseScore(None, "none", detect_language(text), expl, top_category(found))
@@ -82,8 +82,6 @@ class ModelClassifier:
             if not self.validation:
                 cache[key] = dict(self.thresholds)
             else:
-                from .training import operating_points
-
                 cache[key] = operating_points(self.validation, review_recall=review_recall,
                                               hold_precision=hold_precision, prevalence=prevalence)
         return cache[key]

@@ -12,6 +12,9 @@ import logging
 import re
 import unicodedata
 
+from .lexicon import _WORD_CAT
+from .lexicons import lexicon
+
 MAX_CHARS = 5_000
 
 # Tokens that replace URLs, @mentions and numbers (datasets already use
@@ -142,7 +145,7 @@ def to_simplified(text: str) -> str:
     global _converter, _converter_failed
     if _converter is None and not _converter_failed:
         try:
-            import opencc
+            import opencc  # deferred: optional; scoring goes on without it (the except below)
 
             _converter = opencc.OpenCC("t2s")
         except Exception:  # noqa: BLE001 - scoring must go on without the converter
@@ -153,8 +156,6 @@ def to_simplified(text: str) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _tables():
-    from .lexicons import lexicon
-
     en, zh = lexicon("en"), lexicon("zh")
     masks: dict[int, list[str]] = {}
     for word in en.masks:
@@ -177,8 +178,6 @@ _LEET_EDGE_RE = re.compile(r"(?<![\w])(?=[a-z0-9@$!|+]*[0-9])(?=[a-z0-9@$!|+]*[a
 
 @functools.lru_cache(maxsize=1)
 def _known_words() -> frozenset[str]:
-    from .lexicon import _WORD_CAT
-
     masks = _tables()[0]
     return frozenset(w for words in masks.values() for w in words) | frozenset(_WORD_CAT)
 

@@ -42,6 +42,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 
+from . import heldout as heldout_set
 from .datasets import DATASETS, SPLITS, Rows, load_all, language_of
 from .lexicons import civic_examples
 from .model import AbuseModel, Head, make_features
@@ -450,8 +451,6 @@ def train_model(
         "training_seconds": round(time.monotonic() - started, 1),
     }
     report(progress, "scoring the independent civic held-out set (measurement only)")
-    from . import heldout as heldout_set
-
     held = heldout_set.load()
     if held.texts:
         analyses = model.analyse_many([normalise(t) for t in held.texts], explain=False)

@@ -452,12 +452,12 @@ def test_moderator_pages_render_in_chinese(app, client, helpers):
 
 
 def test_the_training_job_does_nothing_while_another_process_trains(app, tmp_path, monkeypatch):
-    import moderation.classifier as classifier
+    import moderation.jobs
     from app.jobs import JobContext
     from moderation.jobs import TRAINING_LOCK, ensure_model_job
 
     calls = []
-    monkeypatch.setattr(classifier, "ensure_model", lambda data_dir: calls.append(data_dir) or "abuse-x")
+    monkeypatch.setattr(moderation.jobs, "ensure_model", lambda data_dir: calls.append(data_dir) or "abuse-x")
     settings = dataclasses.replace(app.state.settings, data_dir=tmp_path)
     (tmp_path / "models" / "abuse").mkdir(parents=True)
     (tmp_path / "models" / "abuse" / TRAINING_LOCK).write_text("123\n")
