@@ -23,10 +23,6 @@ class Actor:
     name: str
     department_id: int | None = None
 
-    @property
-    def is_staff(self) -> bool:
-        return self.role in (Role.OFFICIAL, Role.MODERATOR, Role.ADMIN)
-
     def has_role(self, *roles: str) -> bool:
         return self.role == Role.ADMIN or self.role in roles
 
