@@ -298,7 +298,7 @@ def _area_map(request: Request, view):
         description=_("Each area is shaded by its number of confirmed signatures; the table below lists them."),
         area_label=lambda area, n: ngettext("%(area)s: %(num)s signature", "%(area)s: %(num)s signatures", n,
                                             area=area),
-        legend_title=_("Signatures"), empty_label=_("None"))
+        legend_title=_("Signatures"), empty_label=_("No signatures"))
 
 
 async def count(request: Request):
