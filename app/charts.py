@@ -1,4 +1,4 @@
-"""Server-rendered SVG charts (no JavaScript): horizontal bars, a time series line and a scatter map.
+"""Server-rendered SVG charts (no JavaScript): horizontal bars, a time series line, a scatter map and a choropleth.
 
 Each chart has a <title> and <desc> for screen readers, and pages show the same numbers in a table.
 All text is escaped; the output is safe to mark as Markup.
@@ -113,8 +113,8 @@ def scatter_map(points: Sequence[tuple[float, float, int]], *, title: str, descr
     return Markup("".join(parts))
 
 
-CHOROPLETH_CLASSES = ("#deebf7", "#9ecae1", "#4292c6", "#08519c")
-CHOROPLETH_EMPTY = "#f2f2f2"
+CHOROPLETH_CLASSES = ("#c6dbef", "#6baed6", "#2171b5", "#08306b")
+CHOROPLETH_EMPTY = "#ffffff"
 
 
 def _class_bounds(top: int, n: int) -> list[tuple[int, int]]:
