@@ -228,14 +228,15 @@ def petition_view(session: Session, *, petition_id: int) -> PetitionView | None:
 
 
 def list_petition_views(session: Session, *, facet: str = "", q: str = "", sort: str = "signatures", page: int = 1,
-                        page_size: int = 20) -> tuple[PetitionList, list[PetitionView]]:
+                        page_size: int = 20, area: str = "") -> tuple[PetitionList, list[PetitionView]]:
     """A page of `list_petitions` with each petition's full view, in three queries whatever the page size: the
     count, the page with its one-to-one rows joined, and the signature counts by area."""
     facet, q, sort = _normalised(facet, q, sort)
-    total, page, pages = _count_and_page(session, facet=facet, q=q, page=page, page_size=page_size)
-    stmt = _search(_facet_filter(_view_select(), facet), q)
-    found = _views(session, stmt.order_by(*_order(sort)).offset((page - 1) * page_size).limit(page_size))
-    return (PetitionList(tuple(_card(p) for p, _ in found), total, page, pages, facet, q, sort),
+    total, page, pages = _count_and_page(session, facet=facet, q=q, page=page, page_size=page_size, area=area)
+    stmt = _in_area(_search(_facet_filter(_view_select(), facet), q), area)
+    order = (AreaCount.count.desc(), *_order("signatures")) if area else _order(sort)
+    found = _views(session, stmt.order_by(*order).offset((page - 1) * page_size).limit(page_size))
+    return (PetitionList(tuple(_card(p) for p, _ in found), total, page, pages, facet, q, sort, area),
             [view for _, view in found])
 
 

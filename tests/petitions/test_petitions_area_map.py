@@ -119,3 +119,17 @@ def test_the_demo_boundaries_say_they_are_synthetic_and_cover_the_demo_areas():
     data = json.loads(BOUNDARIES.read_text(encoding="utf-8"))
     assert "SYNTHETIC" in data["name"]
     assert sorted(f["properties"]["name"] for f in data["features"]) == sorted(AREAS) == sorted(PetitionSettings().areas)
+
+
+def test_the_api_filters_by_area_and_lists_the_allowed_areas(app, client):
+    _petition(app, "Popular everywhere but not in the north", {"Central": 5000, "North": 2})
+    _petition(app, "A northern cause", {"North": 300})
+    _petition(app, "Not signed in the north at all", {"South": 80})
+    body = client.get("/api/petitions", params={"area": "North"}).json()
+    assert [p["title"] for p in body["data"]] == ["A northern cause", "Popular everywhere but not in the north"]
+    assert body["meta"]["area"] == "North" and body["meta"]["total"] == 2
+    bad = client.get("/api/petitions", params={"area": "Atlantis"})
+    assert bad.status_code == 422 and "Unknown area" in bad.json()["error"]["message"]
+    params = client.get("/api/openapi.json").json()["paths"]["/petitions"]["get"]["parameters"]
+    area = next(p for p in params if p["name"] == "area")
+    assert area["schema"]["enum"] == list(app.state.domain_settings["petitions"].areas)
