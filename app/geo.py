@@ -19,7 +19,7 @@ MAX_BYTES = 5_000_000
 """Largest boundaries file read; simplify bigger ones (e.g. `mapshaper -simplify`)."""
 MAX_POINTS = 200_000
 """Most coordinate pairs kept over all areas."""
-WIDTH = 480.0
+WIDTH = 360.0
 """Width of the projected map in SVG units; the height follows the areas' shape."""
 
 
