@@ -1,6 +1,7 @@
 """The public, read-only open-data API: mounts each domain's API routes and serves one OpenAPI document.
 
-A domain API module exposes `routes` (paths relative to /api) and `OPENAPI_PATHS` / `OPENAPI_SCHEMAS`.
+A domain API module exposes `routes` (paths relative to /api) and `OPENAPI_PATHS` / `OPENAPI_SCHEMAS`, and
+optionally `openapi_paths(domain_settings)` for paths whose parameters depend on settings (e.g. allowed values).
 """
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 
-def build_openapi(modules) -> dict:
+def build_openapi(modules, domain_settings: dict | None = None) -> dict:
     paths: dict = {}
     schemas: dict = {
         "Error": {
@@ -20,6 +21,8 @@ def build_openapi(modules) -> dict:
     }
     for module in modules:
         paths.update(getattr(module, "OPENAPI_PATHS", {}))
+        if domain_settings is not None and hasattr(module, "openapi_paths"):
+            paths.update(module.openapi_paths(domain_settings))
         schemas.update(getattr(module, "OPENAPI_SCHEMAS", {}))
     return {
         "openapi": "3.1.0",
@@ -37,8 +40,8 @@ def build_openapi(modules) -> dict:
     }
 
 
-def build_routes(modules) -> list:
-    document = build_openapi(modules)
+def build_routes(modules, domain_settings: dict | None = None) -> list:
+    document = build_openapi(modules, domain_settings)
 
     async def openapi(request: Request) -> JSONResponse:
         return JSONResponse(document, headers={"Cache-Control": "public, max-age=300"})

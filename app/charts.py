@@ -1,10 +1,11 @@
-"""Server-rendered SVG charts (no JavaScript): horizontal bars, a time series line and a scatter map.
+"""Server-rendered SVG charts (no JavaScript): horizontal bars, a time series line, a scatter map and a choropleth.
 
 Each chart has a <title> and <desc> for screen readers, and pages show the same numbers in a table.
 All text is escaped; the output is safe to mark as Markup.
 """
 from __future__ import annotations
 
+import math
 import unicodedata
 from collections.abc import Sequence
 from html import escape
@@ -141,4 +142,60 @@ def multi_line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence
         parts.append(f'<text x="{pad_l}" y="{height - 8}" font-size="12">{escape(labels[0])}</text>')
         parts.append(f'<text x="{pad_l + plot_w}" y="{height - 8}" text-anchor="end" font-size="12">{escape(labels[-1])}</text>')
     parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+CHOROPLETH_CLASSES = ("#c6dbef", "#6baed6", "#2171b5", "#08306b")
+CHOROPLETH_EMPTY = "#ffffff"
+
+
+def _class_bounds(top: int, n: int) -> list[tuple[int, int]]:
+    """Up to `n` equal-width count ranges covering 1..top (fewer when top is small)."""
+    n = max(1, min(n, top))
+    bounds, low = [], 1
+    for i in range(1, n + 1):
+        high = math.ceil(top * i / n)
+        if high >= low:
+            bounds.append((low, high))
+            low = high + 1
+    return bounds
+
+
+def choropleth(paths: dict[str, str], counts: dict[str, int], *, width: float, height: float, title: str,
+               description: str, area_label, legend_title: str, empty_label: str) -> Markup:
+    """A map of areas shaded by count, with a legend of the colour classes.
+
+    `paths` are SVG path data per area (see app.geo); `area_label(area, count)` gives each area's accessible
+    name (also its tooltip). Areas without a count are drawn in the empty colour.
+    """
+    top = max((counts.get(a, 0) for a in paths), default=0)
+    bounds = _class_bounds(top, len(CHOROPLETH_CLASSES)) if top else []
+    colors = CHOROPLETH_CLASSES[len(CHOROPLETH_CLASSES) - len(bounds):] if bounds else ()
+
+    def fill(n: int) -> str:
+        for (low, high), color in zip(bounds, colors):
+            if low <= n <= high:
+                return color
+        return CHOROPLETH_EMPTY
+
+    legend_w = 170
+    total_w, total_h = width + legend_w + 10, max(height, 30 + 22 * (len(bounds) + 1)) + 2
+    parts = [f'<svg class="chart choropleth" role="group" viewBox="0 0 {total_w:.0f} {total_h:.0f}" '
+             f'width="{total_w:.0f}" height="{total_h:.0f}" xmlns="http://www.w3.org/2000/svg" aria-label="{escape(title)}">',
+             f"<title>{escape(title)}</title><desc>{escape(description)}</desc>", '<g transform="translate(1,1)">']
+    for area, d in paths.items():
+        n = counts.get(area, 0)
+        label = escape(area_label(area, n))
+        parts.append(f'<path role="img" aria-label="{label}" d="{escape(d)}" fill="{fill(n)}" fill-rule="evenodd" '
+                     f'stroke="#4a4a4a" stroke-width="1" data-area="{escape(area)}" data-count="{n}"><title>{label}</title></path>')
+    parts.append("</g>")
+    x = width + 20
+    parts.append(f'<g class="legend"><text x="{x:.0f}" y="18" font-size="13" font-weight="bold">{escape(legend_title)}</text>')
+    items = [(CHOROPLETH_EMPTY, empty_label)] + [
+        (color, _fmt(low) if low == high else f"{_fmt(low)}–{_fmt(high)}") for (low, high), color in zip(bounds, colors)]
+    for i, (color, text) in enumerate(items):
+        y = 30 + i * 22
+        parts.append(f'<rect x="{x:.0f}" y="{y}" width="14" height="14" fill="{color}" stroke="#4a4a4a"/>'
+                     f'<text x="{x + 22:.0f}" y="{y + 12}" font-size="13">{escape(text)}</text>')
+    parts.append("</g></svg>")
     return Markup("".join(parts))

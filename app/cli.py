@@ -91,6 +91,17 @@ def _base_url_is_set(env_file: str | Path = ".env") -> bool:
     return Config(path if path.is_file() else None)("CIVIC_BASE_URL", default=None) is not None
 
 
+def _demo_boundaries(env_file: str | Path = ".env") -> None:
+    """`serve --demo` draws the area map from the demo's synthetic boundaries unless the operator chose a file."""
+    from starlette.config import Config
+
+    from petitions.demo import BOUNDARIES
+
+    path = Path(env_file)
+    if Config(path if path.is_file() else None)("CIVIC_PETITIONS_AREA_BOUNDARIES", default=None) is None:
+        os.environ["CIVIC_PETITIONS_AREA_BOUNDARIES"] = str(BOUNDARIES)
+
+
 def served_base_url(host: str, port: int) -> str:
     """The URL of `civic serve --host HOST --port PORT` as a browser on this machine reaches it."""
     if host in ("", "0.0.0.0", "::"):
@@ -126,6 +137,7 @@ def cmd_serve(args, settings) -> int:
     if args.demo:
         from app.demo import accounts_text, load_demo  # deferred: only with --demo (imports the whole app)
 
+        _demo_boundaries()
         added = load_demo(engine, settings)
         print(f"Demo content ready ({added} new items).", file=sys.stderr)
         print(accounts_text(), file=sys.stderr)

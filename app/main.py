@@ -164,7 +164,8 @@ def create_app(
         Mount("/officials", routes=consultations.dashboard.routes, name="dashboard"),
         Mount("/consultations", routes=consultations.routes.routes, name="consultations"),
         Mount("/moderation", routes=moderation.routes.routes, name="moderation"),
-        Mount("/api", routes=app_api.build_routes([petitions.api, consultations.api, moderation.api]), name="api"),
+        Mount("/api", routes=app_api.build_routes([petitions.api, consultations.api, moderation.api], domain_settings),
+              name="api"),
         Mount("/static", VersionedStaticFiles(directory=STATIC_DIR), name="static"),
     ]
     middleware = [

@@ -61,6 +61,16 @@ def _state_filter(request: Request) -> str:
     return state
 
 
+def _area_filter(request: Request) -> str:
+    """The `area` filter: empty or one of the configured areas (exact name); anything else is a 422 listing them."""
+    area = request.query_params.get("area", "")
+    areas = request.app.state.domain_settings["petitions"].areas
+    if area and area not in areas:
+        raise ValidationFailed({"area": "invalid"}, message=N_(
+            "Unknown area. Use one of the configured areas (listed in /api/openapi.json), or none for all."))
+    return area
+
+
 async def list_api(request: Request) -> JSONResponse:
     params = request.query_params
     try:
@@ -68,11 +78,13 @@ async def list_api(request: Request) -> JSONResponse:
     except ValueError:
         page = 1
     state = _state_filter(request)
+    area = _area_filter(request)
     size = request.app.state.domain_settings["petitions"].page_size
     result, views = await run_query(request, queries.list_petition_views, facet=state,
-                                    q=params.get("q", ""), sort="newest", page=page, page_size=size)
+                                    q=params.get("q", ""), sort="newest", page=page, page_size=size, area=area)
     return JSONResponse({"data": [petition_json(request, v) for v in views], "meta": {
         "page": result.page, "pages": result.pages, "total": result.total, "state": result.facet or None, "q": result.q or None,
+        "area": result.area or None,
     }}, headers={"Cache-Control": CACHE})
 
 
@@ -283,6 +295,16 @@ OPENAPI_PATHS = {
                       "404": _ERR},
     }},
 }
+
+
+def openapi_paths(domain_settings: dict) -> dict:
+    """`/petitions` with its `area` filter, whose allowed values are the configured areas."""
+    spec = dict(OPENAPI_PATHS["/petitions"]["get"])
+    spec["summary"] = "List petitions (newest first; with `area`, most signatures in that area first)"
+    spec["parameters"] = [*spec["parameters"], {
+        "name": "area", "in": "query", "schema": {"type": "string", "enum": list(domain_settings["petitions"].areas)},
+        "description": "only petitions signed in this area, most signatures there first (exact area name)"}]
+    return {"/petitions": {"get": spec}}
 _FIGURES = {"type": "object", "properties": {
     "reached_threshold": {"type": "integer"}, "answered": {"type": "integer"},
     "median_days": {"type": ["number", "null"]}, "p90_days": {"type": ["number", "null"]},

@@ -20,6 +20,8 @@ class PetitionSettings:
     """Areas a signer can choose (comma-separated); signatures are counted per area."""
     postcode_areas: tuple[str, ...] = ()
     """Optional postcode prefixes mapped to areas, as `PREFIX=Area` items (comma-separated); unmapped postcodes count under their outward code."""
+    area_boundaries: str = ""
+    """Path to a GeoJSON FeatureCollection of the areas' boundaries (each feature's `properties.name` an area, Polygon or MultiPolygon geometry, longitude/latitude, at most 5 MB). Petition pages then draw signatures by area as a map; empty: table and bar chart only. `civic serve --demo` uses the synthetic `petitions/demo_data/areas.geojson`."""
     sign_rate_burst: str = "1/60"
     """Signatures allowed per IP address and petition in a short burst: `count/seconds`."""
     sign_rate_sustained: str = "5/300"

@@ -18,6 +18,8 @@ from . import service
 from .models import AreaCount, CountSnapshot, Debate, Petition, PetitionState, Response, Signature, SignatureState
 
 DATA = Path(__file__).resolve().parent / "demo_data" / "uk_petitions_sample.csv"
+BOUNDARIES = Path(__file__).resolve().parent / "demo_data" / "areas.geojson"
+"""Synthetic boundaries of AREAS for the area map (scripts/make_demo_boundaries.py); `civic serve --demo` uses them."""
 DEMO_CREATOR = "demo-creator@example.org"
 AREAS = ("Central", "North", "South", "East", "West", "Riverside", "Hillside", "Outside the city")
 AREA_WEIGHTS = (9, 7, 6, 5, 5, 4, 3, 1)

@@ -42,11 +42,13 @@ class PetitionCard:
     closes_at: datetime | None
     responded: bool
     debated: bool
+    area_count: int | None = None  # signatures in the area the list is filtered by
 
 
-def _card(p: Petition) -> PetitionCard:
+def _card(p: Petition, area_count: int | None = None) -> PetitionCard:
     return PetitionCard(p.id, p.action, p.background, p.state, p.signature_count, _aware(p.created_at),
-                        _aware(p.opened_at), _aware(p.closes_at), p.responded_at is not None, p.debated_at is not None)
+                        _aware(p.opened_at), _aware(p.closes_at), p.responded_at is not None, p.debated_at is not None,
+                        area_count)
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class PetitionList:
     facet: str
     q: str
     sort: str
+    area: str = ""
 
 
 def _facet_filter(stmt, facet: str):
@@ -96,18 +99,33 @@ def _order(sort: str) -> tuple:
     return (Petition.signature_count.desc(), Petition.id.desc()) if sort == "signatures" else (Petition.id.desc(),)
 
 
-def _count_and_page(session: Session, *, facet: str, q: str, page: int, page_size: int) -> tuple[int, int, int]:
+def _in_area(stmt, area: str):
+    """Only petitions with confirmed signatures in `area` (an exact configured area name; empty: no filter)."""
+    if not area:
+        return stmt
+    return stmt.join(AreaCount, and_(AreaCount.petition_id == Petition.id, AreaCount.area == area)).where(
+        AreaCount.count > 0)
+
+
+def _count_and_page(session: Session, *, facet: str, q: str, page: int, page_size: int,
+                    area: str = "") -> tuple[int, int, int]:
     """How many petitions the list has, the asked-for page brought within range, and the number of pages."""
-    stmt = _search(_facet_filter(select(Petition), facet), q)
+    stmt = _in_area(_search(_facet_filter(select(Petition), facet), q), area)
     total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     pages = max(1, math.ceil(total / page_size))
     return total, min(max(1, page), pages), pages
 
 
 def list_petitions(session: Session, *, facet: str = "", q: str = "", sort: str = "signatures", page: int = 1,
-                   page_size: int = 20) -> PetitionList:
+                   page_size: int = 20, area: str = "") -> PetitionList:
+    """A page of petitions; with `area`, those signed in that area, most signatures there first."""
     facet, q, sort = _normalised(facet, q, sort)
-    total, page, pages = _count_and_page(session, facet=facet, q=q, page=page, page_size=page_size)
+    total, page, pages = _count_and_page(session, facet=facet, q=q, page=page, page_size=page_size, area=area)
+    if area:
+        stmt = _in_area(_search(_facet_filter(select(Petition, AreaCount.count), facet), q), area)
+        rows = session.execute(stmt.order_by(AreaCount.count.desc(), *_order("signatures"))
+                               .offset((page - 1) * page_size).limit(page_size)).all()
+        return PetitionList(tuple(_card(p, n) for p, n in rows), total, page, pages, facet, q, sort, area)
     stmt = _search(_facet_filter(select(Petition), facet), q)
     rows = session.execute(stmt.order_by(*_order(sort)).offset((page - 1) * page_size).limit(page_size)).scalars()
     return PetitionList(tuple(_card(p) for p in rows), total, page, pages, facet, q, sort)
@@ -211,14 +229,15 @@ def petition_view(session: Session, *, petition_id: int) -> PetitionView | None:
 
 
 def list_petition_views(session: Session, *, facet: str = "", q: str = "", sort: str = "signatures", page: int = 1,
-                        page_size: int = 20) -> tuple[PetitionList, list[PetitionView]]:
+                        page_size: int = 20, area: str = "") -> tuple[PetitionList, list[PetitionView]]:
     """A page of `list_petitions` with each petition's full view, in three queries whatever the page size: the
     count, the page with its one-to-one rows joined, and the signature counts by area."""
     facet, q, sort = _normalised(facet, q, sort)
-    total, page, pages = _count_and_page(session, facet=facet, q=q, page=page, page_size=page_size)
-    stmt = _search(_facet_filter(_view_select(), facet), q)
-    found = _views(session, stmt.order_by(*_order(sort)).offset((page - 1) * page_size).limit(page_size))
-    return (PetitionList(tuple(_card(p) for p, _ in found), total, page, pages, facet, q, sort),
+    total, page, pages = _count_and_page(session, facet=facet, q=q, page=page, page_size=page_size, area=area)
+    stmt = _in_area(_search(_facet_filter(_view_select(), facet), q), area)
+    order = (AreaCount.count.desc(), *_order("signatures")) if area else _order(sort)
+    found = _views(session, stmt.order_by(*order).offset((page - 1) * page_size).limit(page_size))
+    return (PetitionList(tuple(_card(p) for p, _ in found), total, page, pages, facet, q, sort, area),
             [view for _, view in found])
 
 

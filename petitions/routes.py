@@ -156,12 +156,18 @@ async def index(request: Request):
     params = request.query_params
     settings = _settings(request)
 
+    asked_area = params.get("area", "").strip()
+    area = next((a for a in settings.areas if a.casefold() == asked_area.casefold()), "")
+    area_error = _("There is no area called “%(area)s”. Choose one of the listed areas.",
+                   area=asked_area[:80]) if asked_area and not area else ""
+
     async def build():
         result = await run_query(request, queries.list_petitions, facet=params.get("state", ""), q=params.get("q", ""),
                                  sort=params.get("sort", "signatures"), page=_int(params.get("page")),
-                                 page_size=settings.page_size)
-        return render(request, "petitions/index.html", {"result": result, "facets": queries.FACETS, "ps": settings},
-                      partial="petitions/_list.html")
+                                 page_size=settings.page_size, area=area)
+        return render(request, "petitions/index.html", {"result": result, "facets": queries.FACETS, "ps": settings,
+                                                        "area_error": area_error},
+                      partial="petitions/_list.html", status_code=400 if area_error else 200)
 
     return await _cached_page(request, build)
 
@@ -258,10 +264,39 @@ def _detail_context(request: Request, view, values=None, errors=None) -> dict:
         chart = bar_chart([(a or _("Not given"), n) for a, n in view.areas[:15]], title=_("Signatures by area"),
                           description=_("Confirmed signatures in each area, largest first."))
     actor = current_actor(request)
-    return {"p": view, "ps": settings, "chart": chart, "values": values or {"name": "", "email": "", "area": "", "notify": False},
+    return {"p": view, "ps": settings, "chart": chart, "area_map": _area_map(request, view), "values": values or {"name": "", "email": "", "area": "", "notify": False},
             "errors": errors or {}, "can_respond": _may_respond(actor, view),
             "can_moderate": bool(actor and actor.has_role(Role.MODERATOR)),
             "polling": view.state == PetitionState.OPEN}  # for the count partial an htmx request gets
+
+
+def _boundaries(request: Request):
+    """The configured area boundaries, read once per app (problems are logged then); None: no map."""
+    services = request.app.state.services
+    if "petitions_boundaries" not in services:
+        from app.geo import load_boundaries
+
+        settings = _settings(request)
+        services["petitions_boundaries"] = (load_boundaries(settings.area_boundaries, settings.areas)
+                                            if settings.area_boundaries else None)
+    return services["petitions_boundaries"]
+
+
+def _area_map(request: Request, view):
+    """Signatures by area as a choropleth, when boundaries are configured and usable."""
+    from app.charts import choropleth
+    from app.i18n import ngettext
+
+    boundaries = _boundaries(request) if view.areas else None
+    if boundaries is None:
+        return None
+    return choropleth(
+        boundaries.paths, dict(view.areas), width=boundaries.width, height=boundaries.height,
+        title=_("Map of signatures by area"),
+        description=_("Each area is shaded by its number of confirmed signatures; the table below lists them."),
+        area_label=lambda area, n: ngettext("%(area)s: %(num)s signature", "%(area)s: %(num)s signatures", n,
+                                            area=area),
+        legend_title=_("Signatures"), empty_label=_("No signatures"))
 
 
 async def count(request: Request):

@@ -1,6 +1,8 @@
-"""The `civic` command: help, users, outbox, idempotent demo, and `serve --demo` answering within a minute."""
+"""The `civic` command: help, users, outbox, idempotent demo, and `serve --demo` answering within a minute
+(with the area map drawn from the demo's synthetic boundaries)."""
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -89,6 +91,11 @@ def test_serve_demo_answers_quickly(civic, helpers):
         assert page is not None, "civic serve --demo did not answer within a minute"
         assert page.status_code == 200 and "Civic" in page.text
         assert httpx.get(f"http://127.0.0.1:{port}/healthz").json()["database"] == "ok"
+        # the demo draws signatures by area on a map from its synthetic boundaries
+        listing = httpx.get(f"http://127.0.0.1:{port}/petitions/", timeout=10).text
+        first = re.search(r'href="(/petitions/\d+)"', listing).group(1)
+        petition = httpx.get(f"http://127.0.0.1:{port}{first}", timeout=10).text
+        assert 'class="chart choropleth"' in petition and petition.count('<path role="img"') == 8
     finally:
         proc.terminate()
         proc.wait(timeout=20)
