@@ -11,6 +11,7 @@ from app import csv_export
 from app.auth import current_actor, require_roles
 from app.db import run_in_session, run_query
 from app.errors import InvalidState, NotFound, ValidationFailed
+from app.http import settings_reader
 from app.i18n import gettext as _
 from app.i18n import ngettext
 from app.models import Role
@@ -18,8 +19,7 @@ from app.templating import flash, render
 from moderation import forms, policy, queries, service
 
 
-def _cfg(request: Request):
-    return request.app.state.domain_settings["moderation"]
+_cfg = settings_reader("moderation")
 
 
 def _page_number(request: Request) -> int:
