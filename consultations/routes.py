@@ -26,10 +26,6 @@ from .models import ResponseDecision
 _settings = settings_reader("consultations")
 
 
-def _limits(request: Request) -> service.CommentLimits:
-    return service.CommentLimits.from_settings(_settings(request))
-
-
 def _url(request: Request, name: str, _query: dict | None = None, **params) -> str:
     return request.app.state.renderer.path(name, _query, **params)
 
@@ -270,7 +266,7 @@ async def post_comment(request: Request) -> Response:
     try:
         new_comment = await run_in_session(
             request, service.post_comment, consultation_id=cid, author_id=_actor_id(request), body=body,
-            question_id=question_id, parent_id=parent_id, limits=_limits(request), client_ip=client_ip(request),
+            question_id=question_id, parent_id=parent_id, limits=_settings(request), client_ip=client_ip(request),
             ip_allowlisted=state.settings.allowlisted(client_ip(request)))
     except ValidationFailed as exc:
         return await _comment_form_failed(request, cid, parent_id, question_id, body, exc.errors)
@@ -330,7 +326,7 @@ async def edit_comment(request: Request) -> Response:
         values = {"body": forms.text(await request.form(), "body", 200_000)}
         try:
             await run_in_session(request, service.edit_comment, comment_id=comment_id, user_id=user_id,
-                                 body=values["body"], limits=_limits(request), consultation_id=cid)
+                                 body=values["body"], limits=_settings(request), consultation_id=cid)
         except ValidationFailed as exc:
             errors, status = exc.errors, 422
         except InvalidState as exc:  # the window closed while the form was open: say so, keep what they wrote
@@ -373,7 +369,7 @@ async def vote(request: Request) -> Response:
     try:
         result = await run_in_session(request, service.cast_vote, comment_id=comment_id,
                                       user_id=_actor_id(request), vote=forms.text(form, "vote", 20),
-                                      limits=_limits(request), consultation_id=cid)
+                                      limits=_settings(request), consultation_id=cid)
     except DomainError as exc:
         if not is_htmx(request) or exc.status_code not in (409, 422, 429):
             raise
@@ -401,7 +397,7 @@ async def report_comment(request: Request) -> Response:
         reason = forms.text(await request.form(), "reason", 40)
         try:
             await run_in_session(request, service.report_comment, comment_id=comment_id,
-                                 reporter_id=_actor_id(request), reason=reason, limits=_limits(request),
+                                 reporter_id=_actor_id(request), reason=reason, limits=_settings(request),
                                  consultation_id=cid)
         except ValidationFailed as exc:
             errors, status = exc.errors, 422
