@@ -16,6 +16,7 @@ from starlette.config import Config
 
 from app import logs
 from app.config import SettingsError, load_settings
+from moderation.analysis import set_thread_count as set_analysis_threads
 
 log = logging.getLogger("civic")
 
@@ -306,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    set_analysis_threads(settings.analysis_threads)
     return int(handler(args, settings) or 0)
 
 

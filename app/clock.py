@@ -7,3 +7,10 @@ from datetime import UTC, datetime
 def utc_now() -> datetime:
     """Timezone-aware UTC now: every datetime column stores UTC (SQLModel's UTCDateTime) on SQLite and PostgreSQL."""
     return datetime.now(UTC)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """`value` with UTC attached when it has no timezone (SQLite hands datetimes back naive); None stays None."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)

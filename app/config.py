@@ -89,6 +89,8 @@ class Settings:
     """Bearer token that `/metrics` asks for (`Authorization: Bearer <token>`). With neither this nor `CIVIC_METRICS_ALLOW`, `/metrics` answers 401 to everyone."""
     metrics_allow: tuple[str, ...] = ()
     """Client addresses (comma-separated IPs or CIDR ranges) that may read `/metrics` without the token, e.g. your Prometheus server."""
+    analysis_threads: int = 1
+    """BLAS/OpenMP threads one consultation analysis (themes, opinion groups) may use. 1 keeps busy shared hosts predictable: more threads made k-means several times slower there."""
 
     @property
     def https_only(self) -> bool:

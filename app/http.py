@@ -92,3 +92,28 @@ def bound_int_path_params(routes) -> int:
             changed += len(ints)
         changed += bound_int_path_params(getattr(route, "routes", None) or [])
     return changed
+
+
+def client_ip(request: Request) -> str | None:
+    """The client's address as the ASGI server saw it (None when it sent none, as in some test transports)."""
+    return request.client.host if request.client else None
+
+
+def int_or(value, default: int = 1, *, minimum: int | None = None) -> int:
+    """`value` (a query or form string) as an int, `default` when it is missing or not a number; raised to
+    `minimum` when given."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return default
+    return number if minimum is None else max(minimum, number)
+
+
+def settings_reader(domain: str):
+    """`read(request)` -> the settings object `create_app` built for `domain` ("petitions", "consultations",
+    "moderation"), so each route module names its domain once."""
+
+    def read(request: Request):
+        return request.app.state.domain_settings[domain]
+
+    return read

@@ -37,6 +37,7 @@ import petitions.handlers
 import petitions.jobs
 import petitions.queries
 import petitions.routes
+from moderation.analysis import set_thread_count as set_analysis_threads
 from app import api as app_api
 from app import metrics as app_metrics
 from app import auth, errors, i18n, logs, ratelimit
@@ -141,6 +142,7 @@ def create_app(
 ) -> Starlette:
     """Build the app. Tests pass their own settings, engine, mail sender and services."""
     settings = settings or load_settings()
+    set_analysis_threads(settings.analysis_threads)
     import_all_models()
     i18n.load_catalogs()
     engine = engine or make_engine(settings.database_url)

@@ -14,10 +14,11 @@ from app.clock import utc_now
 from app.models import User
 
 from . import forms, polis, service
+from .config import ConsultationSettings
 from .models import Comment, Consultation, ConsultationState, Question
 
 DATA = Path(__file__).resolve().parent / "demo_data"
-LIMITS = service.CommentLimits(comment_rate="1000/60", comment_ip_rate="1000/60", vote_rate="1000/60")
+LIMITS = ConsultationSettings(comment_rate_limit="1000/60", comment_ip_rate_limit="1000/60", vote_rate_limit="1000/60")
 
 
 def _exists(session, source: str) -> bool:

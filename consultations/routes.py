@@ -13,6 +13,7 @@ from starlette.routing import Route
 from app.auth import current_actor, require_roles, require_signed_in, safe_next
 from app.db import run_in_session, run_query
 from app.errors import DomainError, InvalidState, ValidationFailed
+from app.http import client_ip, int_or, settings_reader
 from app.i18n import gettext as _
 from app.models import Role
 from app.templating import flash, is_htmx, render
@@ -22,12 +23,7 @@ from .labels import CommentUrls, comment_labels, decision_label, reason_options
 from .models import ResponseDecision
 
 
-def _settings(request: Request):
-    return request.app.state.domain_settings["consultations"]
-
-
-def _limits(request: Request) -> service.CommentLimits:
-    return service.CommentLimits.from_settings(_settings(request))
+_settings = settings_reader("consultations")
 
 
 def _url(request: Request, name: str, _query: dict | None = None, **params) -> str:
@@ -61,17 +57,6 @@ def _can_manage(staff: queries.StaffScope | None, consultation) -> bool:
     return staff is not None and staff.may_manage(consultation.department_id)
 
 
-def _int(value, default: int = 1) -> int:
-    try:
-        return max(1, int(value))
-    except (TypeError, ValueError):
-        return default
-
-
-def _ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
-
-
 def _decision_options() -> list[tuple[str, str]]:
     return [(d.value, decision_label(d.value)) for d in ResponseDecision]
 
@@ -90,7 +75,7 @@ def _common(request: Request) -> dict:
 async def index(request: Request) -> Response:
     params = request.query_params
     listing = await run_query(request, queries.list_consultations, facet=params.get("facet", "open"),
-                              q=params.get("q", "").strip()[:200], page=_int(params.get("page")),
+                              q=params.get("q", "").strip()[:200], page=int_or(params.get("page"), minimum=1),
                               staff=await _staff(request))
     return render(request, "consultations/index.html", {"listing": listing, **_common(request)},
                   partial="consultations/_list.html")
@@ -199,7 +184,7 @@ async def report(request: Request) -> Response:
 def _paging(request: Request) -> dict:
     """The sort order and page a thread page was asked for in its query string."""
     params = request.query_params
-    return {"sort": params.get("sort", "newest"), "page": _int(params.get("page"))}
+    return {"sort": params.get("sort", "newest"), "page": int_or(params.get("page"), minimum=1)}
 
 
 async def _render_thread(request: Request, cid: int, question_id: int | None = None, *, sort: str = "newest",
@@ -256,7 +241,7 @@ async def question(request: Request) -> Response:
 
 async def comment(request: Request) -> Response:
     return await _render_comment(request, request.path_params["consultation_id"], request.path_params["comment_id"],
-                                 page=_int(request.query_params.get("page")))
+                                 page=int_or(request.query_params.get("page"), minimum=1))
 
 
 async def responses(request: Request) -> Response:
@@ -281,8 +266,8 @@ async def post_comment(request: Request) -> Response:
     try:
         new_comment = await run_in_session(
             request, service.post_comment, consultation_id=cid, author_id=_actor_id(request), body=body,
-            question_id=question_id, parent_id=parent_id, limits=_limits(request), client_ip=_ip(request),
-            ip_allowlisted=state.settings.allowlisted(_ip(request)))
+            question_id=question_id, parent_id=parent_id, limits=_settings(request), client_ip=client_ip(request),
+            ip_allowlisted=state.settings.allowlisted(client_ip(request)))
     except ValidationFailed as exc:
         return await _comment_form_failed(request, cid, parent_id, question_id, body, exc.errors)
     if new_comment.status == "held":
@@ -341,7 +326,7 @@ async def edit_comment(request: Request) -> Response:
         values = {"body": forms.text(await request.form(), "body", 200_000)}
         try:
             await run_in_session(request, service.edit_comment, comment_id=comment_id, user_id=user_id,
-                                 body=values["body"], limits=_limits(request), consultation_id=cid)
+                                 body=values["body"], limits=_settings(request), consultation_id=cid)
         except ValidationFailed as exc:
             errors, status = exc.errors, 422
         except InvalidState as exc:  # the window closed while the form was open: say so, keep what they wrote
@@ -384,7 +369,7 @@ async def vote(request: Request) -> Response:
     try:
         result = await run_in_session(request, service.cast_vote, comment_id=comment_id,
                                       user_id=_actor_id(request), vote=forms.text(form, "vote", 20),
-                                      limits=_limits(request), consultation_id=cid)
+                                      limits=_settings(request), consultation_id=cid)
     except DomainError as exc:
         if not is_htmx(request) or exc.status_code not in (409, 422, 429):
             raise
@@ -412,7 +397,7 @@ async def report_comment(request: Request) -> Response:
         reason = forms.text(await request.form(), "reason", 40)
         try:
             await run_in_session(request, service.report_comment, comment_id=comment_id,
-                                 reporter_id=_actor_id(request), reason=reason, limits=_limits(request),
+                                 reporter_id=_actor_id(request), reason=reason, limits=_settings(request),
                                  consultation_id=cid)
         except ValidationFailed as exc:
             errors, status = exc.errors, 422

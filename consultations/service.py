@@ -23,6 +23,7 @@ from app.sanitize import clean_rich_text
 from moderation import ContentRef, Decision, Route, is_blocked, report_content, screen_content
 
 from . import access, forms
+from .config import ConsultationSettings
 from .models import (
     LISTED_STATUSES,
     PARTICIPATION_STATES,
@@ -264,24 +265,6 @@ def publish_report(session: Session, *, user_id: int, consultation_id: int, text
 
 # ----- comments -----
 
-@dataclass(frozen=True)
-class CommentLimits:
-    max_length: int = 2000
-    max_depth: int = 3
-    edit_window_minutes: int = 15
-    report_threshold: int = 3
-    comment_rate: str = "10/300"
-    comment_ip_rate: str = "40/300"
-    vote_rate: str = "240/300"
-
-    @classmethod
-    def from_settings(cls, settings) -> CommentLimits:
-        return cls(max_length=settings.comment_max_length, max_depth=settings.max_reply_depth,
-                   edit_window_minutes=settings.edit_window_minutes, report_threshold=settings.report_threshold,
-                   comment_rate=settings.comment_rate_limit, comment_ip_rate=settings.comment_ip_rate_limit,
-                   vote_rate=settings.vote_rate_limit)
-
-
 def _reach(consultation: Consultation, comment: Comment | None = None) -> int:
     """How many people an item reaches, for the moderation queue's order: the consultation's published comments
     (its discussion's size) plus the comment's own votes and replies."""
@@ -300,7 +283,7 @@ def _screen(session: Session, consultation: Consultation, *, kind: str, item_id:
 
 
 def post_comment(session: Session, *, consultation_id: int, author_id: int, body: str,
-                 question_id: int | None = None, parent_id: int | None = None, limits: CommentLimits = CommentLimits(),
+                 question_id: int | None = None, parent_id: int | None = None, limits: ConsultationSettings = ConsultationSettings(),
                  client_ip: str | None = None, ip_allowlisted: bool = False) -> Comment:
     """Post a comment or a reply; it passes moderation screening before anyone else sees it.
 
@@ -314,7 +297,7 @@ def post_comment(session: Session, *, consultation_id: int, author_id: int, body
         raise PermissionDenied(_("A moderator has paused your account from posting for a while. "
                                  "The e-mail you received says until when and how to appeal."))
     body = forms.text({"b": body}, "b")
-    errors = forms.check_comment_body(body, limits.max_length)
+    errors = forms.check_comment_body(body, limits.comment_max_length)
     if errors:
         raise ValidationFailed(errors)
     depth = 1
@@ -323,9 +306,9 @@ def post_comment(session: Session, *, consultation_id: int, author_id: int, body
         if parent.status != CommentStatus.PUBLISHED:
             raise InvalidState(_("You can't reply to this comment because it was removed or hidden. "
                                  "Add a new comment to the discussion instead."))
-        if parent.depth >= limits.max_depth:
+        if parent.depth >= limits.max_reply_depth:
             raise InvalidState(_("Replies can only go %(depth)s levels deep. Reply to an earlier comment in this "
-                                 "conversation instead.", depth=limits.max_depth))
+                                 "conversation instead.", depth=limits.max_reply_depth))
         question_id = parent.question_id
         depth = parent.depth + 1
     elif question_id is not None:
@@ -333,9 +316,9 @@ def post_comment(session: Session, *, consultation_id: int, author_id: int, body
         if question is None or question.consultation_id != consultation.id:
             raise NotFound(_("We couldn't find that question in this consultation."))
     message = _("You've posted a lot of comments in a short time. Wait a few minutes, then try again.")
-    _enforce(session, f"consultations:comment:user:{author_id}", limits.comment_rate, message)
+    _enforce(session, f"consultations:comment:user:{author_id}", limits.comment_rate_limit, message)
     if client_ip and not ip_allowlisted:
-        _enforce(session, f"consultations:comment:ip:{client_ip}", limits.comment_ip_rate, message)
+        _enforce(session, f"consultations:comment:ip:{client_ip}", limits.comment_ip_rate_limit, message)
     comment = Comment(consultation_id=consultation.id, question_id=question_id, parent_id=parent_id, depth=depth,
                       author_id=author_id, body=body, status=CommentStatus.HELD, listed=False, created_at=utc_now())
     session.add(comment)
@@ -349,7 +332,7 @@ def post_comment(session: Session, *, consultation_id: int, author_id: int, body
 
 
 def edit_comment(session: Session, *, comment_id: int, user_id: int, body: str,
-                 limits: CommentLimits = CommentLimits(), consultation_id: int | None = None) -> Comment:
+                 limits: ConsultationSettings = ConsultationSettings(), consultation_id: int | None = None) -> Comment:
     """Change a comment's text within the edit window; the earlier text is kept in its history.
 
     Raises: NotFound, PermissionDenied (someone else's comment), InvalidState (window passed, removed or hidden,
@@ -367,7 +350,7 @@ def edit_comment(session: Session, *, comment_id: int, user_id: int, body: str,
         raise InvalidState(_("Comments can be edited for %(minutes)s minutes after posting. Post a reply to add to "
                              "what you said.", minutes=limits.edit_window_minutes))
     body = forms.text({"b": body}, "b")
-    errors = forms.check_comment_body(body, limits.max_length)
+    errors = forms.check_comment_body(body, limits.comment_max_length)
     if errors:
         raise ValidationFailed(errors)
     if body == comment.body:
@@ -409,7 +392,7 @@ class VoteResult:
 
 
 def cast_vote(session: Session, *, comment_id: int, user_id: int, vote: str,
-              limits: CommentLimits = CommentLimits(), consultation_id: int | None = None) -> VoteResult:
+              limits: ConsultationSettings = ConsultationSettings(), consultation_id: int | None = None) -> VoteResult:
     """Agree, disagree or pass on a comment; voting again with another choice changes the vote.
 
     Raises: ValidationFailed (unknown choice), NotFound, InvalidState (closed consultation, hidden comment,
@@ -425,7 +408,7 @@ def cast_vote(session: Session, *, comment_id: int, user_id: int, vote: str,
         raise InvalidState(_("Voting has closed for this consultation. The results stay on the page."))
     if comment.status != CommentStatus.PUBLISHED:
         raise InvalidState(_("This comment was removed or hidden, so it can't be voted on."))
-    _enforce(session, f"consultations:vote:user:{user_id}", limits.vote_rate,
+    _enforce(session, f"consultations:vote:user:{user_id}", limits.vote_rate_limit,
              _("You've voted many times in a short time. Wait a few minutes, then try again."))
     now = utc_now()
     inserted = insert_ignore(session, CommentVote.__table__, {
@@ -460,7 +443,7 @@ def vote_label(value: int) -> str:
 
 
 def report_comment(session: Session, *, comment_id: int, reporter_id: int, reason: str,
-                   limits: CommentLimits = CommentLimits(), consultation_id: int | None = None) -> bool:
+                   limits: ConsultationSettings = ConsultationSettings(), consultation_id: int | None = None) -> bool:
     """Record a resident's report; enough reports hide the comment pending review. Returns True when hidden.
 
     Raises: ValidationFailed (no reason), NotFound, InvalidState (own comment, already reported, not shown).

@@ -13,6 +13,7 @@ from markupsafe import Markup
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from app.clock import as_utc as _aware
 from app.clock import utc_now
 from app.models import User
 from moderation import policy
@@ -27,7 +28,7 @@ from moderation.models import (
     ModerationItem,
     ModerationReport,
 )
-from moderation.service import _aware, _explanation_items, settings_of
+from moderation.service import _explanation_items, settings_of
 
 log = logging.getLogger("civic.moderation")
 

@@ -12,6 +12,7 @@ from app.auth import current_actor, require_roles
 from app.charts import bar_chart, line_chart, multi_line_chart
 from app.db import run_in_session, run_query
 from app.errors import InvalidState, NotFound, ValidationFailed
+from app.http import settings_reader
 from app.i18n import gettext as _
 from app.i18n import ngettext
 from app.models import Role
@@ -20,8 +21,7 @@ from moderation import forms, policy, queries, service, transparency
 from moderation.model_report import model_report
 
 
-def _cfg(request: Request):
-    return request.app.state.domain_settings["moderation"]
+_cfg = settings_reader("moderation")
 
 
 def _page_number(request: Request) -> int:

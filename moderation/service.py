@@ -8,7 +8,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, update
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from app import logs
 from app.auth import require_user_role
+from app.clock import as_utc as _aware
 from app.clock import utc_now
 from app.db import insert_ignore
 from app.errors import InvalidState, NotFound, PermissionDenied, TokenInvalid, ValidationFailed
@@ -75,12 +76,6 @@ def _clean_text(value) -> str:
         value = bytes(value).decode("utf-8", errors="replace")
     text = value if isinstance(value, str) else ("" if value is None else str(value))
     return text.replace("\x00", "\ufffd")[:MAX_TEXT]
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 def _item_for(session: Session, kind: str, item_id: int) -> ModerationItem | None:

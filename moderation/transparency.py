@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from app.clock import as_utc as _aware
 from app.errors import N_, ValidationFailed
 from moderation.models import CaseReason, CaseState, ModerationAppeal, ModerationCase, ModerationDecision, ModerationItem
 from moderation.queries import QualityRow
@@ -42,10 +43,6 @@ from moderation.queries import QualityRow
 MONTH_PATTERN = r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$"
 LANGUAGES = ("en", "zh")   # always reported, even without decisions; other languages when they have some
 TREND_MONTHS = 12
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 @dataclass(frozen=True)

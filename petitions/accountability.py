@@ -20,16 +20,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlmodel import Session
 
+from app.clock import as_utc as _aware
 from app.errors import N_, NotFound, ValidationFailed
 from app.models import Department
 
 from .models import PUBLISHED, Petition, Response
 
 DAY = timedelta(days=1)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from app.emails import is_valid_email
 from app.errors import ValidationFailed
 from app.i18n import gettext as _
 
-from .models import Decision
+from .models import ResponseDecision
 
 ACTION_MAX, BACKGROUND_MAX, DETAILS_MAX, NAME_MAX = 80, 300, 800, 100
 _POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)\s*([0-9][A-Z]{2})?$")
@@ -177,7 +177,7 @@ def parse_response(form) -> tuple[dict, ResponseInput]:
         errors["details"] = _("Enter the full response.")
     elif len(values["details"]) > 20_000:
         errors["details"] = _("The full response must be %(max)s characters or fewer.", max=20_000)
-    if values["decision"] not in {d.value for d in Decision}:
+    if values["decision"] not in {d.value for d in ResponseDecision}:
         errors["decision"] = _("Choose the decision.")
     follow_up = _parse_date(values["follow_up_on"], "follow_up_on", errors, required=False)
     if errors:

@@ -31,7 +31,9 @@ class SignatureState(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-class Decision(StrEnum):
+class ResponseDecision(StrEnum):
+    """What an official response decides on a petition's request (stored in `Response.decision`)."""
+
     ACCEPTED = "accepted"
     PARTLY_ACCEPTED = "partly_accepted"
     REJECTED = "rejected"

@@ -6,11 +6,12 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from sqlalchemy import and_, func, or_, select
 from sqlmodel import Session
 
+from app.clock import as_utc as _aware
 from app.clock import utc_now
 from app.models import Department
 from moderation import latest_score
@@ -22,12 +23,6 @@ from .models import (
 
 FACETS = ("open", "closed", "awaiting", "responded", "debated", "rejected")
 SORTS = ("signatures", "newest")
-
-
-def _aware(value):
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)

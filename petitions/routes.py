@@ -15,7 +15,9 @@ from app.charts import bar_chart
 from app.clock import utc_now
 from app.db import run_in_session, run_query
 from app.errors import InvalidState, NotFound, RateLimited, TokenInvalid, ValidationFailed
-from app.http import read_form
+from app.http import client_ip as _ip
+from app.http import int_or as _int
+from app.http import read_form, settings_reader
 from app.i18n import gettext as _
 from app.models import Role
 from app.templating import flash, is_htmx, render
@@ -27,23 +29,11 @@ from .writes import run_batched_write
 SESSION_COOKIE = "civic_session"
 
 
-def _settings(request: Request):
-    return request.app.state.domain_settings["petitions"]
-
-
-def _ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
+_settings = settings_reader("petitions")
 
 
 def _allowlisted(request: Request) -> bool:
     return request.app.state.settings.allowlisted(_ip(request))
-
-
-def _int(value, default: int = 1) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
 
 
 # ----- an in-process cache of rendered pages for anonymous visitors -----

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import String, bindparam, cast, delete, func, literal, select, update
 from sqlalchemy import insert as insert_stmt
@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from app import ratelimit
 from app.auth import require_user_role
+from app.clock import as_utc as _aware
 from app.clock import utc_now
 from app.config import parse_rate
 from app.db import execute_fast
@@ -315,10 +316,6 @@ def sign_petition(session: Session, *, petition_id: int, data: SignatureInput, s
         queue_email(session, to=data.email, template=template, locale=first_locale or locale,
                     context={**context, **_signature_tokens(signer, sig_id, session)})
     return SignResult("resent", petition_id, sig_id)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def _signature_for(session: Session, data: dict) -> Signature | None:

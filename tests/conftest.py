@@ -23,6 +23,7 @@ from app.db import make_engine, normalise_url, unit_of_work
 from app.jobs import run_until_idle
 from app.models import OutboxMessage
 from app.schema import import_all_models
+from moderation.classifier import AbuseScore, detect_language
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -253,6 +254,36 @@ def sign_in_page(page, app, email: str, role: str = "resident", name: str = "", 
     page.wait_for_url(base + "/")
 
 
+def wait_for(predicate, timeout=20.0, message="condition"):
+    """`predicate()`'s first truthy answer, asked every 0.2 s (for what a live server's worker does meanwhile)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {message}")
+
+
+class FakeClassifier:
+    """A deterministic stand-in for the abuse model: 'idiot' scores high, 'stupid' medium, everything else low."""
+
+    version = "fake-2026"
+    available = True
+    thresholds = {"review": 0.5, "hold": 0.9}
+
+    def score(self, text):
+        text = str(text)
+        if "idiot" in text:
+            return AbuseScore(0.95, self.version, detect_language(text), (("idiot", 1.2), ("you", 0.2)))
+        if "stupid" in text:
+            return AbuseScore(0.6, self.version, detect_language(text), (("stupid", 0.7),))
+        return AbuseScore(0.05, self.version, detect_language(text), ())
+
+    def score_many(self, texts):
+        return [self.score(t) for t in texts]
+
+
 @pytest.fixture
 def helpers():
     """Test helpers as a namespace: helpers.sign_in(client, app, email, role=...), helpers.sign_in_page(page, app,
@@ -261,7 +292,8 @@ def helpers():
 
     return types.SimpleNamespace(outbox=outbox, last_link=last_link, run_jobs=run_jobs, add_user=add_user,
                                  sign_in=sign_in, sign_in_page=sign_in_page, read_only_engine=read_only_engine, RecordingSender=RecordingSender,
-                                 shared_data=SHARED_DATA, free_port=_free_port)
+                                 shared_data=SHARED_DATA, free_port=_free_port,
+                                 wait_for=wait_for, FakeClassifier=FakeClassifier)
 
 
 # ----- live server and browser -----

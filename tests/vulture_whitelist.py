@@ -37,7 +37,7 @@ _.validated_at  # petitions.models.Signature
 _.withdrawn_at  # petitions.models.Signature
 _.screened_at  # moderation.models.ModerationItem
 _.decided_by  # moderation.models.ModerationCase
-_.ACCEPTED  # petitions.models.Decision
+_.ACCEPTED  # petitions.models.ResponseDecision
 _.PARTLY_ACCEPTED
 _.UNDER_REVIEW
 

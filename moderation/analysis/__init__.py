@@ -23,8 +23,8 @@ CLI: ``moderation.analysis.cli.register(subparsers)`` adds ``civic feedback``.
 Benchmarks: ``bench/analysis_themes.py``, ``bench/analysis_opinions.py``,
 ``bench/analysis_speed.py``.
 
-The functions cap BLAS/OpenMP threads at 1 per call (set
-``CIVIC_ANALYSIS_THREADS`` to change it): on busy shared hosts oversubscribed
+The functions cap BLAS/OpenMP threads at 1 per call (the
+``CIVIC_ANALYSIS_THREADS`` setting changes it; ``set_thread_count``): on busy shared hosts oversubscribed
 threads made k-means several times slower.
 """
 import importlib
@@ -33,7 +33,7 @@ _EXPORTS = {
     "DuplicateGroup": "duplicates", "find_campaigns": "duplicates", "group_near_duplicates": "duplicates",
     "ConsensusStatement": "opinions", "DivisiveStatement": "opinions", "OpinionGroup": "opinions",
     "OpinionResult": "opinions", "RepresentativeStatement": "opinions", "opinion_groups": "opinions",
-    "SimilarityIndex": "similarity",
+    "SimilarityIndex": "similarity", "set_thread_count": "_text",
     "Theme": "themes", "ThemeResult": "themes", "find_themes": "themes",
 }
 __all__ = sorted(_EXPORTS)

@@ -93,22 +93,26 @@ CJK_STOP_CHARS = frozenset("""
     """.split()) | frozenset("的 了 是 在 和 與 与 及 或 也 都 就 而 但 並 并 我 你 他 她 們 们 這 这 那 有 不 要 會 会 之 其 為 为 以 於 于 對 对 被 把 讓 让 很 更 等 嗎 吗 呢 吧 啊".split())
 
 
+_threads = 1  # set once by the composition root from Settings.analysis_threads (CIVIC_ANALYSIS_THREADS)
+
+
+def set_thread_count(n: int) -> None:
+    """Cap the analysis functions at `n` BLAS/OpenMP threads (at least 1). The cap is process-wide, like the
+    thread pools of the BLAS libraries it limits."""
+    global _threads
+    _threads = max(1, int(n))
+
+
 def thread_limit():
     """Context manager capping BLAS/OpenMP threads for the analysis functions.
 
     On shared, busy servers (web workers, other jobs) oversubscribed OpenMP
     threads make k-means and dense products many times slower; one thread per
-    call is predictable.  Override with the CIVIC_ANALYSIS_THREADS env var.
+    call is predictable.  Operators change it with the CIVIC_ANALYSIS_THREADS setting.
     """
-    import os
-
     from threadpoolctl import threadpool_limits
 
-    try:
-        n = max(1, int(os.environ.get("CIVIC_ANALYSIS_THREADS", "1")))
-    except ValueError:
-        n = 1
-    return threadpool_limits(limits=n)
+    return threadpool_limits(limits=_threads)
 
 
 def with_thread_limit(fn):

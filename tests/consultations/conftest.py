@@ -7,6 +7,7 @@ import pytest
 
 from app.db import unit_of_work
 from consultations import forms, service
+from consultations.config import ConsultationSettings
 
 
 def _uow(app):
@@ -41,7 +42,7 @@ def make_comment(app, helpers, cid: int, email: str, body: str, *, parent_id=Non
     with _uow(app) as session:
         comment = service.post_comment(session, consultation_id=cid, author_id=user.id, body=body,
                                        parent_id=parent_id, question_id=question_id,
-                                       limits=service.CommentLimits(comment_rate="1000/60"))
+                                       limits=ConsultationSettings(comment_rate_limit="1000/60"))
         return comment.id
 
 

@@ -3,7 +3,6 @@ the e-mail is delivered; consultation pages pass axe-core in English and Chinese
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
@@ -11,13 +10,8 @@ pytestmark = [pytest.mark.browser]
 
 
 def _wait_for_mail(app, helpers, to, template, timeout=15):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        mails = [m for m in helpers.outbox(app, to) if m.template == template and m.status == "sent"]
-        if mails:
-            return mails
-        time.sleep(0.2)
-    raise AssertionError(f"no {template} e-mail delivered to {to}")
+    return helpers.wait_for(lambda: [m for m in helpers.outbox(app, to) if m.template == template and m.status == "sent"],
+                            timeout, message=f"a {template} e-mail delivered to {to}")
 
 
 def test_resident_comments_replies_and_votes_without_javascript(browser, live_server, helpers, factories):

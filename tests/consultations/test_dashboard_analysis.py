@@ -11,6 +11,7 @@ import pytest
 
 from app.db import unit_of_work
 from consultations import dashboard_jobs
+from consultations.config import ConsultationSettings
 from moderation import latest_analysis
 
 OFFICIAL = "official@example.org"
@@ -307,7 +308,7 @@ def test_opinion_groups_and_map_without_identities(app, official_client, helpers
     from consultations import service
 
     cid, ids = _seed(app, factories, BIKES + BUSES)
-    limits = service.CommentLimits(vote_rate="1000/60")
+    limits = ConsultationSettings(vote_rate_limit="1000/60")
     for p in range(12):
         user = helpers.add_user(app, f"voter{p}@example.org", name=f"Voter Person {p}")
         with factories.uow(app) as session:
@@ -375,7 +376,7 @@ def test_consensus_is_split_into_agreed_and_rejected_statements(app, official_cl
 
     cid, ids = _seed(app, factories, BIKES + BUSES)
     everyone_agrees, everyone_disagrees = ids[12], ids[13]
-    limits = service.CommentLimits(vote_rate="1000/60")
+    limits = ConsultationSettings(vote_rate_limit="1000/60")
     for p in range(12):
         user = helpers.add_user(app, f"voter{p}@example.org")
         with factories.uow(app) as session:

@@ -8,30 +8,13 @@ import pytest
 
 from app.db import unit_of_work
 from moderation import ContentRef, ModerationDecided, Route, screen_content
-from moderation.classifier import AbuseScore, detect_language
 
 pytestmark = pytest.mark.browser
 
 
-class FakeClassifier:
-    version = "fake-2026"
-    available = True
-    thresholds = {"review": 0.5, "hold": 0.9}
-
-    def score(self, text):
-        if "idiot" in text:
-            return AbuseScore(0.95, self.version, detect_language(text), (("idiot", 1.2),))
-        if "stupid" in text:
-            return AbuseScore(0.6, self.version, detect_language(text), (("stupid", 0.7),))
-        return AbuseScore(0.05, self.version, detect_language(text), ())
-
-    def score_many(self, texts):
-        return [self.score(t) for t in texts]
-
-
 @pytest.fixture
-def services():
-    return {"classifier": FakeClassifier()}
+def services(helpers):
+    return {"classifier": helpers.FakeClassifier()}
 
 
 @pytest.fixture

@@ -6,28 +6,14 @@ import pytest
 
 from app.clock import utc_now
 from app.db import unit_of_work
-from moderation.classifier import AbuseScore, detect_language
 
 consultation_models = pytest.importorskip("consultations.models")
 consultation_service = pytest.importorskip("consultations.service")
 
 
-class FakeClassifier:
-    version = "fake-2026"
-    available = True
-    thresholds = {"review": 0.5, "hold": 0.9}
-
-    def score(self, text):
-        p = 0.95 if "idiot" in text else 0.05
-        return AbuseScore(p, self.version, detect_language(text), (("idiot", 1.0),) if p > 0.5 else ())
-
-    def score_many(self, texts):
-        return [self.score(t) for t in texts]
-
-
 @pytest.fixture
-def services():
-    return {"classifier": FakeClassifier()}
+def services(helpers):
+    return {"classifier": helpers.FakeClassifier()}
 
 
 def test_a_held_consultation_comment_is_hidden_or_redacted_by_a_moderator(app, client, helpers):

@@ -14,34 +14,14 @@ from app.clock import utc_now
 from app.db import unit_of_work
 from app.models import User
 from moderation import ContentRef, Decision, ModerationDecided, Route, latest_score, report_content, screen_content
-from moderation.classifier import AbuseScore, detect_language
 from moderation.facade import ClassifierHolder, Screening
 from moderation.models import CaseState, ModerationCase, ModerationItem
 from moderation.policy import Thresholds, effective_thresholds, route_for
 
 
-class FakeClassifier:
-    """A deterministic stand-in for the model: 'idiot' scores high, 'stupid' medium, everything else low."""
-
-    version = "fake-2026"
-    available = True
-    thresholds = {"review": 0.5, "hold": 0.9}
-
-    def score(self, text):
-        text = str(text)
-        if "idiot" in text:
-            return AbuseScore(0.95, self.version, detect_language(text), (("idiot", 1.2), ("you", 0.2)))
-        if "stupid" in text:
-            return AbuseScore(0.6, self.version, detect_language(text), (("stupid", 0.7),))
-        return AbuseScore(0.05, self.version, detect_language(text), ())
-
-    def score_many(self, texts):
-        return [self.score(t) for t in texts]
-
-
 @pytest.fixture
-def services():
-    return {"classifier": FakeClassifier()}
+def services(helpers):
+    return {"classifier": helpers.FakeClassifier()}
 
 
 @pytest.fixture
@@ -147,8 +127,8 @@ def test_a_corrupt_model_file_falls_back_safely_with_a_logged_reason(app, tmp_pa
     assert "older format" in caplog.text and "human review" in caplog.text
 
 
-def test_a_classifier_that_raises_does_not_stop_posting(app):
-    class Broken(FakeClassifier):
+def test_a_classifier_that_raises_does_not_stop_posting(app, helpers):
+    class Broken(helpers.FakeClassifier):
         def score(self, text):
             raise MemoryError("boom")
 
@@ -426,7 +406,7 @@ def test_every_staff_moderation_route_is_403_for_everyone_else(app, client, make
     assert anon.get("/moderation/log").status_code == 200
 
 
-def test_first_start_queues_one_training_job(app, tmp_path):
+def test_first_start_queues_one_training_job(app, tmp_path, helpers):
     from app.jobs import JobContext
     from app.models import Job
     from moderation.facade import ENSURE_MODEL_JOB, on_startup
@@ -437,7 +417,7 @@ def test_first_start_queues_one_training_job(app, tmp_path):
     with uow(app) as session:
         jobs = list(session.exec(select(Job).where(Job.kind == ENSURE_MODEL_JOB)))
     assert len(jobs) == 1 and ENSURE_MODEL_JOB in app.state.jobs.handlers
-    on_startup(JobContext(engine=app.state.engine, settings=app.state.settings, services={"classifier": FakeClassifier()}),
+    on_startup(JobContext(engine=app.state.engine, settings=app.state.settings, services={"classifier": helpers.FakeClassifier()}),
                enqueue_training=True)  # a loadable model: nothing more to do
 
 

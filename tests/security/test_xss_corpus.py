@@ -20,6 +20,7 @@ from starlette.testclient import TestClient
 
 from app.clock import utc_now
 from app.db import unit_of_work
+from consultations.config import ConsultationSettings
 from security_world import EMAILS, report
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -207,7 +208,7 @@ def build(app, helpers) -> Plan:
     plan.show("anonymous", f"/consultations/{reported}/responses", "closing report (HTML)", ALL)
 
     # ----- comments, replies, display names, officials' responses; moderation queue -----
-    limits = service.CommentLimits(comment_rate="100000/60", comment_ip_rate="100000/60")
+    limits = ConsultationSettings(comment_rate_limit="100000/60", comment_ip_rate_limit="100000/60")
     bodies, names = chunks(2000), chunks(80)
     comment_ids, thread = [], []
     for i, group in enumerate(bodies + [[]] * max(0, len(names) - len(bodies))):
