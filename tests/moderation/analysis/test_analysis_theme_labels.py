@@ -162,3 +162,26 @@ def test_labels_of_a_real_polis_conversation_are_traceable_and_fit(conversation)
             assert 1 <= len(t.label.split()) <= 6
     assert sum(bool(CJK.search(label)) for label in labels) == (len(labels) if conversation == "vtaiwan.uberx" else 0)
     _assert_fit_their_column(labels)
+
+
+def test_an_officials_name_overrides_the_automatic_label_and_survives_a_rerun():
+    import json
+    from datetime import UTC, datetime
+
+    from moderation.analysis.models import EditKind, ThemeEdit
+    from moderation.analysis.store import apply_edits, compute
+
+    now = datetime.now(UTC)
+    texts, _ = _english()
+    items = [(i + 1, text, now, 0, 0) for i, text in enumerate(texts)]
+    first = compute(items, [], now=now)
+    water = next(t for t in first.themes if t["label"] == "Water quality")
+    assert water["auto_label"] == "Water quality" and not water["renamed"]
+    edit = ThemeEdit(subject_kind="test", subject_id=1, kind=EditKind.RENAME, label="River health",
+                     members=json.dumps(water["members"]), created_at=now)
+    rerun = compute(items + [(99, "Water quality reports should be easier to read", now, 0, 0)], [], now=now)
+    apply_edits(rerun, [edit])
+    renamed = next(t for t in rerun.themes if 99 in t["members"])
+    assert renamed["label"] == "River health" and renamed["renamed"]
+    assert renamed["auto_label"] == "Water quality"  # the automatic phrase is kept beside the official's name
+    assert all(t["label"] != "River health" for t in rerun.themes if t is not renamed)
