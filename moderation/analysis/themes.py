@@ -640,12 +640,8 @@ def _phrases(text: str) -> dict[str, str]:
 
 def _phrase_words(phrase: str) -> float:
     """Length of a phrase in words (two Chinese characters count as about one word)."""
-    cjk = sum(1 for ch in phrase if _HAS_CJK_CHAR(ch))
+    cjk = sum(len(run) for run in _CJK_RUN_RAW.findall(phrase))
     return len(_LATIN_WORD.findall(phrase)) + cjk / 2
-
-
-def _HAS_CJK_CHAR(ch: str) -> bool:
-    return bool(_CJK_RUN_RAW.match(ch))
 
 
 def _trimmed(text: str) -> str:
@@ -655,7 +651,7 @@ def _trimmed(text: str) -> str:
     if _em_width(t) <= LABEL_MAX_EM:
         return t
     first = _CLAUSE_END.split(t, maxsplit=1)[0].strip()
-    if first and _em_width(first) <= LABEL_MAX_EM and len(first.split()) >= 2 or (first and _em_width(first) <= LABEL_MAX_EM and _HAS_CJK.search(first) and len(first) >= 4):
+    if _em_width(first) <= LABEL_MAX_EM and (len(first.split()) >= 2 or _HAS_CJK.search(first) and len(first) >= 4):
         return first
     words, out = t.split(" "), []
     for w in words:
