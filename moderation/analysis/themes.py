@@ -580,6 +580,7 @@ def _note_code(note: str) -> str:
 #: whole, never shortened.
 LABEL_MAX_EM = 14.0
 _LABEL_SAMPLE = 600  # distinct comments per theme read when choosing its label
+_LABEL_TEXT_CHARS = 2_000  # of each, the beginning read (long petitions stay quick)
 _EDGE_STOP = frozenset(_STOP) | {"http", "https", "www", "com"}
 _CJK_STOP_WORDS = tuple(w for w in CJK_STOP_CHARS if len(w) > 1)
 _LATIN_WORD = re.compile(r"(?:(?![" + _CJK_CHARS + r"])[^\W_])+(?:['’](?:(?![" + _CJK_CHARS + r"])[^\W_])+)*")
@@ -602,11 +603,12 @@ def _em_width(text: str) -> float:
     return sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.6 for ch in text)
 
 
-def _phrases(text: str) -> dict[str, str]:
-    """Candidate label phrases of one comment, {key (lower-cased): surface form}: runs of 2-6 words with only
-    spaces between them (no punctuation inside) that neither start nor end with a stop word, and contiguous
-    runs of 4-12 Chinese characters that do not start or end with a function character/word."""
-    out: dict[str, str] = {}
+def _phrases(text: str) -> dict[str, tuple[str, str]]:
+    """Candidate label phrases of one comment, {key (lower-cased): (surface form, next word)}: runs of 2-6 words
+    with only spaces between them (no punctuation inside) that neither start nor end with a stop word, and
+    contiguous runs of 4-12 Chinese characters that do not start or end with a function character/word.  The
+    next word is the (non-stop) word that follows the phrase directly, else ""."""
+    out: dict[str, tuple[str, str]] = {}
     for run in _CJK_RUN_RAW.findall(text):
         for n in range(4, min(12, len(run)) + 1):
             for a in range(len(run) - n + 1):
@@ -614,7 +616,7 @@ def _phrases(text: str) -> dict[str, str]:
                 if (sub[0] in CJK_STOP_CHARS or sub[-1] in CJK_STOP_CHARS or sub.startswith(_CJK_STOP_WORDS)
                         or sub.endswith(_CJK_STOP_WORDS)):
                     continue
-                out.setdefault(sub, sub)
+                out.setdefault(sub, (sub, ""))
     words = list(_LATIN_WORD.finditer(text))
     chunk: list[str] = []
     chunks = [chunk]
@@ -634,7 +636,8 @@ def _phrases(text: str) -> dict[str, str]:
                 surface = " ".join(chunk[a:b])
                 if _em_width(surface) > LABEL_MAX_EM:
                     break
-                out.setdefault(" ".join(low[a:b]), surface)
+                after = low[b] if b < len(low) and not _edge_stop(low[b]) else ""
+                out.setdefault(" ".join(low[a:b]), (surface, after))
     return out
 
 
@@ -689,16 +692,25 @@ def _phrase_labels(texts: Sequence[str], d, group_label: np.ndarray, k: int, rep
     weight = 1.0 + np.log(np.maximum(counts, 1.0))
     df: list[dict[str, float]] = []
     surface: dict[str, str] = {}
+    cut: set[tuple[int, str]] = set()
     mass = np.zeros(k)
     for c in range(k):
         groups = np.nonzero(group_label == c)[0]
         if len(groups) > _LABEL_SAMPLE:
             groups = np.sort(rng.choice(groups, _LABEL_SAMPLE, replace=False))
         seen: dict[str, float] = {}
+        followed: dict[tuple[str, str], float] = {}
         for g in groups:
-            for key, surf in _phrases(str(texts[d.representative[g]] or "")).items():
+            for key, (surf, after) in _phrases(str(texts[d.representative[g]] or "")[:_LABEL_TEXT_CHARS]).items():
                 seen[key] = seen.get(key, 0.0) + weight[g]
-                surface.setdefault(key, surf)
+                if key not in surface or surface[key].isupper() and not surf.isupper():  # not SHOUTED if avoidable
+                    surface[key] = surf
+                if after:
+                    followed[key, after] = followed.get((key, after), 0.0) + weight[g]
+        # a phrase nearly always followed by the same word is cut short ("President of the United")
+        for (key, _after), v in followed.items():
+            if v >= 0.9 * seen[key]:
+                cut.add((c, key))
         df.append(seen)
         mass[c] = weight[groups].sum() if len(groups) else 0.0
     total: dict[str, float] = {}
@@ -711,7 +723,7 @@ def _phrase_labels(texts: Sequence[str], d, group_label: np.ndarray, k: int, rep
         eps = 1.0 / (n_out + 1.0)
         scored = []
         for key, v in df[c].items():
-            if v < 2.0 - 1e-9:  # must occur in at least two distinct comments
+            if v < 2.0 - 1e-9 or (c, key) in cut:  # must occur in at least two distinct comments, whole
                 continue
             p_in = v / n_in
             p_out = (total[key] - v) / n_out if n_out else 0.0

@@ -185,3 +185,12 @@ def test_an_officials_name_overrides_the_automatic_label_and_survives_a_rerun():
     assert renamed["label"] == "River health" and renamed["renamed"]
     assert renamed["auto_label"] == "Water quality"  # the automatic phrase is kept beside the official's name
     assert all(t["label"] != "River health" for t in rerun.themes if t is not renamed)
+
+
+def test_a_label_is_not_a_phrase_cut_short_nor_shouted_when_a_calmer_wording_exists():
+    texts = ["TARIFFS HURT FARMERS NOW", "Write to the President of the United States about tariffs",
+             "The President of the United States must act",
+             "Tariffs hurt farmers, the President of the United States knows", "tariffs hurt farmers in Iowa"]
+    label = find_themes(texts, k=1).themes[0].label
+    assert label.lower() != "president of the united" and _traceable(label, texts, list(range(len(texts))))
+    assert label == "Tariffs hurt farmers"
