@@ -20,8 +20,13 @@ Pipeline of :func:`find_themes`:
    on a sample of at most 2,000 points: the first local peak that reaches half
    of the best silhouette, else the best k; the upper bound shrinks for small
    inputs (about sqrt(n/2)).
-6. **Explanations** - labels from class-based TF-IDF (the terms most
-   distinctive of the theme versus the other themes), up to five
+6. **Explanations** - distinctive terms from class-based TF-IDF (the terms
+   most distinctive of the theme versus the other themes); a readable label,
+   a phrase that occurs in the theme's comments (see :func:`_phrase_labels`:
+   2-6 words, or 4-12 Chinese characters, scored by frequency in the theme x
+   distinctiveness against the other themes), else the most central comment
+   trimmed at a word boundary, always short enough for the dashboard's bar
+   label column (``LABEL_MAX_EM``); up to five
    representative comments closest to the theme centre (distinct wordings),
    optional trend of counts per day/week/month.
 
@@ -39,6 +44,8 @@ Everything is traceable: each theme carries its member indices, and
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -51,7 +58,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import normalize as l2_normalize
 
-from ._text import CJK_STOP_CHARS, EXTRA_STOP_WORDS, cjk_bigrams, display_term, with_thread_limit
+from ._text import _CJK_CHARS, _HAS_CJK, CJK_STOP_CHARS, EXTRA_STOP_WORDS, cjk_bigrams, display_term, with_thread_limit
 from .duplicates import DuplicateGroup, dedupe
 
 __all__ = ["Theme", "ThemeResult", "find_themes"]
@@ -75,8 +82,12 @@ class Theme:
 
     Attributes:
         id: theme id (0 = largest theme); the value used in ``assignments``.
-        label: human-readable label, the top distinctive terms joined by " / ".
-        terms: up to 8 distinctive terms, best first (c-TF-IDF).
+        label: human-readable label that occurs verbatim (case-insensitively,
+            whitespace-normalised) in at least one member comment: a phrase of
+            2-6 words (4-12 characters in Chinese), else the most central
+            comment trimmed at a word boundary; at most ``LABEL_MAX_EM`` wide.
+        terms: up to 8 distinctive terms, best first (c-TF-IDF); shown as a
+            secondary line under the label.
         size: number of comments in the theme, every campaign copy counted.
         share: ``size`` divided by the number of non-empty comments.
         distinct: number of distinct comments after collapsing near-duplicates.
@@ -399,12 +410,13 @@ def find_themes(
         assignments[nz] = group_label[d.group_of[nz]]
         members = [np.nonzero(assignments == c)[0].tolist() for c in range(n_themes)]
         unit, trends = (None, None)
+        labels = _phrase_labels(texts, d, group_label, n_themes, reps)
         if times is not None:
             unit, trends = _trends(times, members)
         themes = [
             Theme(
                 id=c,
-                label=" / ".join(terms[c][:3]) if terms[c] else _fallback_label(texts[reps[c][0]]) if reps[c] else "",
+                label=labels[c],
                 terms=terms[c],
                 size=len(members[c]),
                 share=len(members[c]) / n_nonempty if n_nonempty else 0.0,
@@ -560,7 +572,173 @@ def _note_code(note: str) -> str:
     return next((code for prefix, code in _NOTE_CODES if note.startswith(prefix)), "")
 
 
-def _fallback_label(text: str, max_len: int = 40) -> str:
-    t = " ".join(str(text).split())
-    return t if len(t) <= max_len else t[: max_len - 1] + "…"
+# --------------------------------------------------------------------------- readable labels
 
+#: Widest automatic label, in em (a wide/CJK character counts 1 em, any other
+#: 0.6 em, as app/charts.py measures text): the dashboard's theme bars give
+#: their labels 188 px at 13 px, about 14.5 em, so an automatic label is drawn
+#: whole, never shortened.
+LABEL_MAX_EM = 14.0
+_LABEL_SAMPLE = 600  # distinct comments per theme read when choosing its label
+_LABEL_TEXT_CHARS = 2_000  # of each, the beginning read (long petitions stay quick)
+_EDGE_STOP = frozenset(_STOP) | {"http", "https", "www", "com"}
+_CJK_STOP_WORDS = tuple(w for w in CJK_STOP_CHARS if len(w) > 1)
+_LATIN_WORD = re.compile(r"(?:(?![" + _CJK_CHARS + r"])[^\W_])+(?:['’](?:(?![" + _CJK_CHARS + r"])[^\W_])+)*")
+_CJK_RUN_RAW = re.compile(f"[{_CJK_CHARS}]+")
+_CLAUSE_END = re.compile(r"[.!?;:,。！？；：，、]")
+
+
+def _edge_stop(word: str) -> bool:
+    """A lower-cased word that may not start or end a label: a stop word, a number, or a contraction of a stop
+    word ("it's", "don't")."""
+    if word in _EDGE_STOP or word.isdigit():
+        return True
+    if "'" in word or "’" in word:
+        plain = word.replace("’", "'")
+        return plain.split("'")[0] in _EDGE_STOP or plain.replace("'", "") in _EDGE_STOP
+    return False
+
+
+def _em_width(text: str) -> float:
+    return sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.6 for ch in text)
+
+
+def _phrases(text: str) -> dict[str, tuple[str, str]]:
+    """Candidate label phrases of one comment, {key (lower-cased): (surface form, next word)}: runs of 2-6 words
+    with only spaces between them (no punctuation inside) that neither start nor end with a stop word, and
+    contiguous runs of 4-12 Chinese characters that do not start or end with a function character/word.  The
+    next word is the (non-stop) word that follows the phrase directly, else ""."""
+    out: dict[str, tuple[str, str]] = {}
+    for run in _CJK_RUN_RAW.findall(text):
+        for n in range(4, min(12, len(run)) + 1):
+            for a in range(len(run) - n + 1):
+                sub = run[a:a + n]
+                if (sub[0] in CJK_STOP_CHARS or sub[-1] in CJK_STOP_CHARS or sub.startswith(_CJK_STOP_WORDS)
+                        or sub.endswith(_CJK_STOP_WORDS)):
+                    continue
+                out.setdefault(sub, (sub, ""))
+    words = list(_LATIN_WORD.finditer(text))
+    chunk: list[str] = []
+    chunks = [chunk]
+    for j, m in enumerate(words):
+        if j and text[words[j - 1].end():m.start()].strip():  # punctuation (or CJK) between the words
+            chunk = []
+            chunks.append(chunk)
+        chunk.append(m.group(0))
+    for chunk in chunks:
+        low = [w.lower() for w in chunk]
+        for a in range(len(chunk)):
+            if _edge_stop(low[a]):
+                continue
+            for b in range(a + 2, min(a + 6, len(chunk)) + 1):
+                if _edge_stop(low[b - 1]):
+                    continue
+                surface = " ".join(chunk[a:b])
+                if _em_width(surface) > LABEL_MAX_EM:
+                    break
+                after = low[b] if b < len(low) and not _edge_stop(low[b]) else ""
+                out.setdefault(" ".join(low[a:b]), (surface, after))
+    return out
+
+
+def _phrase_words(phrase: str) -> float:
+    """Length of a phrase in words (two Chinese characters count as about one word)."""
+    cjk = sum(len(run) for run in _CJK_RUN_RAW.findall(phrase))
+    return len(_LATIN_WORD.findall(phrase)) + cjk / 2
+
+
+def _trimmed(text: str) -> str:
+    """A comment trimmed at a word boundary (or, in Chinese, between characters) to at most ``LABEL_MAX_EM``:
+    its first clause when that fits, else its first words; never ends on a stop word when it can avoid it."""
+    t = " ".join(str(text).split()).rstrip(" .,;:!?。，；：！？")
+    if _em_width(t) <= LABEL_MAX_EM:
+        return t
+    first = _CLAUSE_END.split(t, maxsplit=1)[0].strip()
+    if _em_width(first) <= LABEL_MAX_EM and (len(first.split()) >= 2 or _HAS_CJK.search(first) and len(first) >= 4):
+        return first
+    words, out = t.split(" "), []
+    for w in words:
+        if _em_width(" ".join(out + [w])) > LABEL_MAX_EM:
+            if not out:  # one long word or an unspaced Chinese sentence: cut between characters
+                cut = ""
+                for ch in w:
+                    if _em_width(cut + ch) > LABEL_MAX_EM:
+                        break
+                    cut += ch
+                out = [cut]
+            break
+        out.append(w)
+    while len(out) > 2 and _edge_stop(out[-1].lower().strip(".,;:!?")):
+        out.pop()
+    return " ".join(out).rstrip(" ,;:")
+
+
+def _capitalised(label: str) -> str:
+    return label[:1].upper() + label[1:] if label[:1].islower() else label
+
+
+def _phrase_labels(texts: Sequence[str], d, group_label: np.ndarray, k: int, reps: list[list[int]]) -> list[str]:
+    """One readable label per theme (see :class:`Theme`); never changes the themes themselves.
+
+    Candidates are the phrases of the theme's distinct comments (a campaign counts once, weighted
+    ``1 + ln(copies)`` as in clustering) occurring in at least two of them; each scores its share of the theme's
+    comments times ``log(1 + share in theme / share in the other themes)`` (frequency x distinctiveness), with a
+    small bonus per extra word so a longer phrase wins when it is about as frequent.  Without such a phrase the
+    label is the theme's most central comment, trimmed."""
+    if k == 0:
+        return []
+    rng = np.random.default_rng(0)
+    counts = np.array([len(m) for m in d.groups], dtype=np.float64)
+    weight = 1.0 + np.log(np.maximum(counts, 1.0))
+    df: list[dict[str, float]] = []
+    surface: dict[str, str] = {}
+    cut: set[tuple[int, str]] = set()
+    mass = np.zeros(k)
+    for c in range(k):
+        groups = np.nonzero(group_label == c)[0]
+        if len(groups) > _LABEL_SAMPLE:
+            groups = np.sort(rng.choice(groups, _LABEL_SAMPLE, replace=False))
+        seen: dict[str, float] = {}
+        followed: dict[tuple[str, str], float] = {}
+        for g in groups:
+            for key, (surf, after) in _phrases(str(texts[d.representative[g]] or "")[:_LABEL_TEXT_CHARS]).items():
+                seen[key] = seen.get(key, 0.0) + weight[g]
+                if key not in surface or surface[key].isupper() and not surf.isupper():  # not SHOUTED if avoidable
+                    surface[key] = surf
+                if after:
+                    followed[key, after] = followed.get((key, after), 0.0) + weight[g]
+        # a phrase nearly always followed by the same word is cut short ("President of the United")
+        for (key, _after), v in followed.items():
+            if v >= 0.9 * seen[key]:
+                cut.add((c, key))
+        df.append(seen)
+        mass[c] = weight[groups].sum() if len(groups) else 0.0
+    total: dict[str, float] = {}
+    for seen in df:
+        for key, v in seen.items():
+            total[key] = total.get(key, 0.0) + v
+    ranked: list[list[tuple[float, str]]] = []
+    for c in range(k):
+        n_in, n_out = mass[c] or 1.0, (mass.sum() - mass[c])
+        eps = 1.0 / (n_out + 1.0)
+        scored = []
+        for key, v in df[c].items():
+            if v < 2.0 - 1e-9 or (c, key) in cut:  # must occur in at least two distinct comments, whole
+                continue
+            p_in = v / n_in
+            p_out = (total[key] - v) / n_out if n_out else 0.0
+            bonus = 1.0 + 0.15 * (_phrase_words(surface[key]) - 2)
+            scored.append((p_in * math.log1p(p_in / (p_out + eps)) * bonus, key))
+        scored.sort(key=lambda x: (-x[0], x[1]))
+        ranked.append(scored[:50])
+    # Two themes never share a label: the theme with the strongest phrase chooses first.
+    labels = [""] * k
+    taken: set[str] = set()
+    for c in sorted(range(k), key=lambda c: -(ranked[c][0][0] if ranked[c] else 0.0)):
+        key = next((key for _, key in ranked[c] if key not in taken), None)
+        if key is not None:
+            taken.add(key)
+            labels[c] = _capitalised(surface[key])
+        elif reps[c]:
+            labels[c] = _capitalised(_trimmed(texts[reps[c][0]]))
+    return labels
