@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
-from sqlmodel import Session, select
+from sqlmodel import Session, select, col
 
 from app import ratelimit
 from app.auth import require_user_role
@@ -130,8 +130,8 @@ def _apply(session: Session, consultation: Consultation, data: forms.Consultatio
 
 
 def _sync_questions(session: Session, consultation: Consultation, texts: tuple[str, ...]) -> None:
-    existing = list(session.exec(select(Question).where(Question.consultation_id == consultation.id)
-                                 .order_by(Question.position, Question.id)))
+    existing = list(session.exec(select(Question).where(col(Question.consultation_id) == consultation.id)
+                                 .order_by(col(Question.position), col(Question.id))))
     for position, text in enumerate(texts):
         if position < len(existing):
             existing[position].text = text
@@ -140,8 +140,8 @@ def _sync_questions(session: Session, consultation: Consultation, texts: tuple[s
         else:
             session.add(Question(consultation_id=consultation.id, position=position, text=text))
     for question in existing[len(texts):]:
-        used = session.exec(select(Comment.id).where(Comment.question_id == question.id).limit(1)).first()
-        used = used or session.exec(select(OfficialResponse.id).where(OfficialResponse.question_id == question.id)
+        used = session.exec(select(col(Comment.id)).where(col(Comment.question_id) == question.id).limit(1)).first()
+        used = used or session.exec(select(col(OfficialResponse.id)).where(col(OfficialResponse.question_id) == question.id)
                                     .limit(1)).first()
         if used:
             raise ValidationFailed({"questions": _(
@@ -214,8 +214,8 @@ def open_scheduled(session: Session, *, now: datetime | None = None) -> int:
     """
     now = now or utc_now()
     rows = list(session.exec(select(Consultation).where(
-        Consultation.state == ConsultationState.DRAFT, Consultation.opens_at.is_not(None),
-        Consultation.opens_at <= now, or_(Consultation.closes_at.is_(None), Consultation.closes_at > now))))
+        col(Consultation.state) == ConsultationState.DRAFT, col(Consultation.opens_at).is_not(None),
+        col(Consultation.opens_at) <= now, or_(col(Consultation.closes_at).is_(None), col(Consultation.closes_at) > now))))
     for consultation in rows:
         consultation.state = ConsultationState.OPEN
         consultation.updated_at = now
@@ -226,9 +226,9 @@ def open_scheduled(session: Session, *, now: datetime | None = None) -> int:
 def close_expired(session: Session, *, now: datetime | None = None) -> int:
     """Close open consultations whose closing date has passed; returns how many closed."""
     now = now or utc_now()
-    rows = list(session.exec(select(Consultation).where(Consultation.state == ConsultationState.OPEN,
-                                                        Consultation.closes_at.is_not(None),
-                                                        Consultation.closes_at <= now)))
+    rows = list(session.exec(select(Consultation).where(col(Consultation.state) == ConsultationState.OPEN,
+                                                        col(Consultation.closes_at).is_not(None),
+                                                        col(Consultation.closes_at) <= now)))
     for consultation in rows:
         consultation.state = ConsultationState.CLOSED
         consultation.updated_at = now
@@ -435,7 +435,7 @@ def cast_vote(session: Session, *, comment_id: int, user_id: int, vote: str,
     if inserted:
         _bump(session, Comment, comment.id, VOTE_COUNTER[value], 1)
     else:
-        query = select(CommentVote).where(CommentVote.comment_id == comment.id, CommentVote.user_id == user_id)
+        query = select(CommentVote).where(col(CommentVote.comment_id) == comment.id, col(CommentVote.user_id) == user_id)
         if is_postgres(session):
             query = query.with_for_update()
         existing = session.exec(query).one()
@@ -573,8 +573,8 @@ def follow(session: Session, *, consultation_id: int, user_id: int) -> bool:
 
 def unfollow(session: Session, *, consultation_id: int, user_id: int) -> bool:
     """Stop following; returns True when the person was following."""
-    row = session.exec(select(Follower).where(Follower.consultation_id == consultation_id,
-                                              Follower.user_id == user_id)).first()
+    row = session.exec(select(Follower).where(col(Follower.consultation_id) == consultation_id,
+                                              col(Follower.user_id) == user_id)).first()
     if row is None:
         return False
     session.delete(row)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, func, or_, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, select, col
 
 from app import logs
 from app.auth import require_user_role
@@ -84,14 +84,14 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 def _item_for(session: Session, kind: str, item_id: int) -> ModerationItem | None:
-    return session.exec(select(ModerationItem).where(ModerationItem.kind == kind,
-                                                     ModerationItem.item_id == item_id)).first()
+    return session.exec(select(ModerationItem).where(col(ModerationItem.kind) == kind,
+                                                     col(ModerationItem.item_id) == item_id)).first()
 
 
 def _open_case_of(session: Session, item_pk: int) -> ModerationCase | None:
-    return session.exec(select(ModerationCase).where(ModerationCase.item_pk == item_pk,
-                                                     ModerationCase.state == CaseState.OPEN)
-                        .order_by(ModerationCase.id)).first()
+    return session.exec(select(ModerationCase).where(col(ModerationCase.item_pk) == item_pk,
+                                                     col(ModerationCase.state) == CaseState.OPEN)
+                        .order_by(col(ModerationCase.id))).first()
 
 
 def _ensure_open_case(session: Session, item: ModerationItem, reason: str, now: datetime) -> ModerationCase:
@@ -220,7 +220,7 @@ def report(session: Session, ref: ContentRef, *, reporter_id: int, reason: str,
                   {"item_pk": item.id, "reporter_id": reporter_id, "reason": code, "created_at": now},
                   ["item_pk", "reporter_id"])
     count = session.exec(select(func.count()).select_from(ModerationReport)
-                         .where(ModerationReport.item_pk == item.id)).one()
+                         .where(col(ModerationReport.item_pk) == item.id)).one()
     item.report_count = int(count)
     hide = item.report_count >= cfg.report_threshold and item.status not in (ItemStatus.APPROVED,)
     if hide and item.status == ItemStatus.PUBLISHED:
@@ -265,9 +265,9 @@ def claim_case(session: Session, *, case_id: int, moderator_id: int, now: dateti
     until = now + timedelta(minutes=max(1, settings_of(session).claim_minutes))
     result = session.execute(
         update(ModerationCase)
-        .where(ModerationCase.id == case_id, ModerationCase.state == CaseState.OPEN,
-               or_(ModerationCase.claimed_by.is_(None), ModerationCase.claimed_by == moderator_id,
-                   ModerationCase.claimed_until < now))
+        .where(col(ModerationCase.id) == case_id, col(ModerationCase.state) == CaseState.OPEN,
+               or_(col(ModerationCase.claimed_by).is_(None), col(ModerationCase.claimed_by) == moderator_id,
+                   col(ModerationCase.claimed_until) < now))
         .values(claimed_by=moderator_id, claimed_until=until)
         .execution_options(synchronize_session=False)
     )
@@ -281,7 +281,7 @@ def release_case(session: Session, *, case_id: int, moderator_id: int) -> None:
     """Give up your claim so another moderator can take the case."""
     _moderator(session, moderator_id)
     session.execute(update(ModerationCase)
-                    .where(ModerationCase.id == case_id, ModerationCase.claimed_by == moderator_id)
+                    .where(col(ModerationCase.id) == case_id, col(ModerationCase.claimed_by) == moderator_id)
                     .values(claimed_by=None, claimed_until=None)
                     .execution_options(synchronize_session=False))
 
@@ -337,9 +337,9 @@ def _take_for_decision(session: Session, case: ModerationCase, moderator_id: int
     """Mark the case decided in one conditional UPDATE, so two moderators can never both decide it."""
     result = session.execute(
         update(ModerationCase)
-        .where(ModerationCase.id == case.id, ModerationCase.state == CaseState.OPEN,
-               or_(ModerationCase.claimed_by.is_(None), ModerationCase.claimed_by == moderator_id,
-                   ModerationCase.claimed_until < now))
+        .where(col(ModerationCase.id) == case.id, col(ModerationCase.state) == CaseState.OPEN,
+               or_(col(ModerationCase.claimed_by).is_(None), col(ModerationCase.claimed_by) == moderator_id,
+                   col(ModerationCase.claimed_until) < now))
         .values(state=CaseState.DECIDED, decided_by=moderator_id, decided_at=now, claimed_by=None, claimed_until=None)
         .execution_options(synchronize_session=False)
     )
@@ -495,7 +495,7 @@ def appeal_info(session: Session, *, token: str, signer, max_days: int) -> Appea
     record = session.get(ModerationDecision, int(data.get("d", 0) or 0))
     if record is None:
         raise TokenInvalid(_("This appeal link is not valid. Reply to the e-mail if you need help."))
-    appealed = session.exec(select(ModerationAppeal.id).where(ModerationAppeal.decision_id == record.id)).first()
+    appealed = session.exec(select(col(ModerationAppeal.id)).where(col(ModerationAppeal.decision_id) == record.id)).first()
     return AppealInfo(record.id, record.kind, record.decision, record.reason_code, record.decided_at, appealed is not None)
 
 
@@ -523,10 +523,10 @@ def submit_appeal(session: Session, *, token: str, statement: str, signer, now: 
                               "statement": statement, "created_at": now, "outcome": ""}, ["decision_id"])
     if not inserted:
         raise TokenInvalid(_("This decision has already been appealed. You will get an e-mail with the outcome."))
-    appeal = session.exec(select(ModerationAppeal).where(ModerationAppeal.decision_id == record.id)).one()
+    appeal = session.exec(select(ModerationAppeal).where(col(ModerationAppeal.decision_id) == record.id)).one()
     # Close any other open case on the item: the appeal case supersedes it.
     session.execute(update(ModerationCase)
-                    .where(and_(ModerationCase.item_pk == item.id, ModerationCase.state == CaseState.OPEN))
+                    .where(and_(col(ModerationCase.item_pk) == item.id, col(ModerationCase.state) == CaseState.OPEN))
                     .values(state=CaseState.DECIDED, decided_at=now)
                     .execution_options(synchronize_session=False))
     case = ModerationCase(item_pk=item.id, reason=CaseReason.APPEAL, state=CaseState.OPEN, opened_at=now,
