@@ -61,11 +61,11 @@ def end_session(session: Session, *, secret: str) -> None:
 
 def end_all_sessions(session: Session, *, user_id: int) -> int:
     """Sign a user out on every browser ("sign out everywhere", role changes); returns how many were ended."""
-    return session.execute(delete(UserSession).where(col(UserSession.user_id) == user_id)).rowcount or 0
+    return session.execute(delete(UserSession).where(col(UserSession.user_id) == user_id)).rowcount or 0  # type: ignore[attr-defined]  # DML gives a CursorResult; Session.execute is typed as Result
 
 
 def purge_expired_sessions(session: Session) -> int:
-    return session.execute(delete(UserSession).where(col(UserSession.expires_at) < utc_now())).rowcount or 0
+    return session.execute(delete(UserSession).where(col(UserSession.expires_at) < utc_now())).rowcount or 0  # type: ignore[attr-defined]  # DML gives a CursorResult; Session.execute is typed as Result
 
 
 _SESSION_CHECK = (select(col(UserSession.expires_at), col(User.role), col(User.department_id))
@@ -201,7 +201,7 @@ def request_sign_in(session: Session, *, email: str, next_url: str, signer, clie
     user = session.exec(select(User).where(col(User.email) == canonical_email(email))).first()
     if user is None:
         # No account is made until the link is used: asking for a link proves nothing about the address.
-        payload = {"email": email, "locale": locale, "next": safe_next(next_url)}
+        payload: dict[str, object] = {"email": email, "locale": locale, "next": safe_next(next_url)}
         to, name = email, ""
     else:
         payload = {"uid": user.id, "next": safe_next(next_url)}
@@ -230,6 +230,7 @@ def complete_sign_in(session: Session, *, token: str, signer,
         raise TokenInvalid(_("This link is not valid any more. Ask for a new one."))
     user.last_sign_in_at = utc_now()
     session.add(user)
+    assert user.id is not None  # a stored user (find_or_create_user flushes a new one)
     secret = start_session(session, user_id=user.id, max_age_days=session_max_age_days)
     return user, safe_next(data.get("next")), secret
 
@@ -261,6 +262,7 @@ def add_user(session: Session, *, email: str, role: str, name: str = "", departm
     session.add(user)
     session.flush()
     if (user.role, user.department_id) != before:
+        assert user.id is not None  # flushed above
         end_all_sessions(session, user_id=user.id)  # what the old cookies allowed no longer applies
     return user
 
@@ -280,6 +282,7 @@ def update_profile(session: Session, *, user_id: int, name: str, locale: str) ->
     if errors:
         raise ValidationFailed(errors)
     user = session.get(User, user_id)
+    assert user is not None  # the signed-in user's own id
     user.name = name
     user.locale = locale
     session.add(user)

@@ -132,7 +132,7 @@ def enqueue(session: Session, kind: str, payload: dict | None = None, *, run_at=
     Returns True when a job was added.
     """
     now = utc_now()
-    values = {
+    values: dict[str, Any] = {
         "kind": kind, "payload": json.dumps(payload or {}), "dedupe_key": dedupe_key,
         "run_at": run_at or now, "created_at": now, "attempts": 0, "max_attempts": max_attempts,
         "failed": False, "last_error": "", "request_id": logs.current(),
@@ -140,7 +140,7 @@ def enqueue(session: Session, kind: str, payload: dict | None = None, *, run_at=
     if dedupe_key is None:
         session.add(Job(**values))
         return True
-    return insert_ignore(session, Job.__table__, values, ["dedupe_key"])
+    return insert_ignore(session, Job.__table__, values, ["dedupe_key"])  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
 
 
 def schedule_periodic(engine, registry: JobRegistry) -> int:
@@ -207,6 +207,7 @@ def run_due(ctx: JobContext, registry: JobRegistry, worker_id: str, *, limit: in
     jobs = claim(ctx.engine, worker_id, limit=limit, lease=timedelta(seconds=ctx.settings.job_lease_seconds))
     for job in jobs:
         handler = registry.handlers.get(job.kind)
+        assert job.id is not None  # claimed rows come from the database
         lease = JobLease(job.id, worker_id, job.attempts)
         error = None
         # what the job queues (e-mails, more jobs) carries the id of the request that caused it

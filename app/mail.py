@@ -96,6 +96,7 @@ def deliver_pending(engine, sender: Sender, mail_from: str, *, limit: int = 100,
         messages = list(session.scalars(select(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).order_by(col(OutboxMessage.id))))
         session.commit()
     for message in messages:
+        assert message.id is not None  # rows read back from the database
         try:
             sender.send(message, mail_from)
         except PermanentFailure as exc:
@@ -172,6 +173,7 @@ class SMTPSender:
     def send(self, message: OutboxMessage, mail_from: str) -> None:
         email = _build_email(message, mail_from)
         try:
+            client: smtplib.SMTP
             if self.secure:
                 client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=ssl.create_default_context())
             else:

@@ -52,7 +52,7 @@ def _applied_heads(engine: Engine) -> set[str]:
 def _writable(engine: Engine) -> None:
     with write_session(engine) as session:
         try:
-            session.execute(insert(UsedToken.__table__).values(jti=f"readyz-{uuid.uuid4().hex}", purpose="readyz",
+            session.execute(insert(UsedToken.__table__).values(jti=f"readyz-{uuid.uuid4().hex}", purpose="readyz",  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
                                                                used_at=utc_now()))
         finally:
             session.rollback()

@@ -428,7 +428,7 @@ def cast_vote(session: Session, *, comment_id: int, user_id: int, vote: str,
     _enforce(session, f"consultations:vote:user:{user_id}", limits.vote_rate,
              _("You've voted many times in a short time. Wait a few minutes, then try again."))
     now = utc_now()
-    inserted = insert_ignore(session, CommentVote.__table__, {
+    inserted = insert_ignore(session, CommentVote.__table__, {  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
         "consultation_id": comment.consultation_id, "comment_id": comment.id, "user_id": user_id,
         "vote": value, "created_at": now}, ["comment_id", "user_id"])
     changed = False
@@ -473,7 +473,7 @@ def report_comment(session: Session, *, comment_id: int, reporter_id: int, reaso
         raise InvalidState(_("This comment is already hidden or removed. Thank you for looking out."))
     if comment.author_id == reporter_id:
         raise InvalidState(_("You can't report your own comment. Edit or delete it instead."))
-    inserted = insert_ignore(session, CommentReport.__table__, {
+    inserted = insert_ignore(session, CommentReport.__table__, {  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
         "comment_id": comment.id, "reporter_id": reporter_id, "reason": choice.value, "created_at": utc_now()},
         ["comment_id", "reporter_id"])
     if not inserted:
@@ -567,7 +567,7 @@ def follow(session: Session, *, consultation_id: int, user_id: int) -> bool:
     consultation = get_consultation(session, consultation_id)
     if consultation.state == ConsultationState.DRAFT:
         raise NotFound(_("We couldn't find that consultation. It may have been removed; see the list of consultations."))
-    return insert_ignore(session, Follower.__table__, {"consultation_id": consultation.id, "user_id": user_id,
+    return insert_ignore(session, Follower.__table__, {"consultation_id": consultation.id, "user_id": user_id,  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
                                                        "created_at": utc_now()}, ["consultation_id", "user_id"])
 
 

@@ -216,7 +216,7 @@ def report(session: Session, ref: ContentRef, *, reporter_id: int, reason: str,
     elif ref.reach:
         item.reach = max(item.reach, int(ref.reach))
     code = reason if reason in policy.REASONS_BY_CODE else "other"
-    insert_ignore(session, ModerationReport.__table__,
+    insert_ignore(session, ModerationReport.__table__,  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
                   {"item_pk": item.id, "reporter_id": reporter_id, "reason": code, "created_at": now},
                   ["item_pk", "reporter_id"])
     count = session.exec(select(func.count()).select_from(ModerationReport)
@@ -272,7 +272,7 @@ def claim_case(session: Session, *, case_id: int, moderator_id: int, now: dateti
         .execution_options(synchronize_session=False)
     )
     session.refresh(case)
-    if result.rowcount != 1:
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # DML gives a CursorResult; Session.execute is typed as Result
         _raise_unavailable(session, case, now)
     return case
 
@@ -343,7 +343,7 @@ def _take_for_decision(session: Session, case: ModerationCase, moderator_id: int
         .values(state=CaseState.DECIDED, decided_by=moderator_id, decided_at=now, claimed_by=None, claimed_until=None)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # DML gives a CursorResult; Session.execute is typed as Result
         session.refresh(case)
         _raise_unavailable(session, case, now)
     session.refresh(case)
@@ -518,7 +518,7 @@ def submit_appeal(session: Session, *, token: str, statement: str, signer, now: 
     if record is None or record.is_appeal:
         raise TokenInvalid(_("This appeal link is not valid. Reply to the e-mail if you need help."))
     item = session.get(ModerationItem, record.item_pk)
-    inserted = insert_ignore(session, ModerationAppeal.__table__,
+    inserted = insert_ignore(session, ModerationAppeal.__table__,  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
                              {"decision_id": record.id, "item_pk": item.id, "author_id": item.author_id,
                               "statement": statement, "created_at": now, "outcome": ""}, ["decision_id"])
     if not inserted:

@@ -72,7 +72,7 @@ def ensure_reasons(session: Session) -> None:
     if session.execute(select(func.count()).select_from(RejectionReason)).scalar_one():
         return
     for position, (code, title, description, hides) in enumerate(DEFAULT_REASONS):
-        session.execute(_insert(session)(RejectionReason.__table__).values(
+        session.execute(_insert(session)(RejectionReason.__table__).values(  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
             code=code, title=title, description=description, hides_petition=hides, position=position,
         ).on_conflict_do_nothing(index_elements=["code"]))
 
@@ -124,7 +124,7 @@ def _sign_insert(session: Session):
     dialect = session.get_bind().dialect.name
     stmt = _SIGN_INSERT.get(dialect)
     if stmt is None:
-        table = Signature.__table__
+        table = Signature.__table__  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
         cols = ("petition_id", "name", "email", "canonical_email", "area", "notify", "ip_address", "locale", "state",
                 "is_creator", "is_sponsor", "confirmations_sent", "created_at", "updated_at")
         stmt = _SIGN_INSERT[dialect] = (
@@ -229,7 +229,7 @@ def _queue_prepared(session: Session, mail: PreparedMail, now: datetime) -> None
     dialect = session.get_bind().dialect.name
     stmt = _OUTBOX_INSERT.get(dialect)
     if stmt is None:
-        table = OutboxMessage.__table__
+        table = OutboxMessage.__table__  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
         cols = ("to_addr", "subject", "body", "template", "status", "attempts", "created_at", "next_attempt_at",
                 "last_error", "request_id")
         stmt = _OUTBOX_INSERT[dialect] = insert_stmt(table).values({c: bindparam(c, type_=table.c[c].type) for c in cols})
@@ -699,7 +699,7 @@ def close_expired(session: Session, *, now: datetime | None = None) -> int:
     now = now or utc_now()
     result = session.execute(update(Petition).where(col(Petition.state) == PetitionState.OPEN, col(Petition.closes_at) <= now)
                              .values(state=PetitionState.CLOSED, closed_at=now, updated_at=now))
-    return result.rowcount or 0
+    return result.rowcount or 0  # type: ignore[attr-defined]  # DML gives a CursorResult; Session.execute is typed as Result
 
 
 def anonymise_closed(session: Session, *, settings: PetitionSettings, now: datetime | None = None, batch: int = 5000) -> int:
@@ -764,7 +764,7 @@ def apply_tallies(session: Session, *, tallies: list[Tally], settings: PetitionS
             if tally.total >= settings.debate_threshold and petition.debate_threshold_at is None:
                 petition.debate_threshold_at = now
             session.add(petition)
-            stmt = insert(CountSnapshot.__table__).values(petition_id=tally.petition_id, hour=hour, count=tally.total)
+            stmt = insert(CountSnapshot.__table__).values(petition_id=tally.petition_id, hour=hour, count=tally.total)  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
             session.execute(stmt.on_conflict_do_update(index_elements=["petition_id", "hour"],
                                                        set_={"count": tally.total}))
         existing = dict(session.execute(select(col(AreaCount.area), col(AreaCount.count))
@@ -772,7 +772,7 @@ def apply_tallies(session: Session, *, tallies: list[Tally], settings: PetitionS
         if existing != tally.areas:
             session.execute(delete(AreaCount).where(col(AreaCount.petition_id) == tally.petition_id))
             if tally.areas:
-                session.execute(insert(AreaCount.__table__), [
+                session.execute(insert(AreaCount.__table__), [  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
                     {"petition_id": tally.petition_id, "area": area, "count": n} for area, n in tally.areas.items()])
     mark = session.get(SettleMark, 1)
     if mark is None:
