@@ -70,7 +70,7 @@ def _get_comment(session: Session, comment_id: int, consultation_id: int | None 
     return comment
 
 
-def _require_official_for(session: Session, user_id: int, consultation: Consultation | None = None) -> User:
+def _require_official_for(session: Session, user_id: int | None, consultation: Consultation | None = None) -> User:
     """An official (or admin); with a consultation, one who may act on it (`access.may_manage`)."""
     user = require_user_role(session, user_id, Role.OFFICIAL)
     if consultation is not None:
@@ -138,6 +138,7 @@ def _sync_questions(session: Session, consultation: Consultation, texts: tuple[s
             existing[position].position = position
             session.add(existing[position])
         else:
+            assert consultation.id is not None  # a stored row (flushed or loaded)
             session.add(Question(consultation_id=consultation.id, position=position, text=text))
     for question in existing[len(texts):]:
         used = session.exec(select(col(Comment.id)).where(col(Comment.question_id) == question.id).limit(1)).first()
@@ -336,10 +337,12 @@ def post_comment(session: Session, *, consultation_id: int, author_id: int, body
     _enforce(session, f"consultations:comment:user:{author_id}", limits.comment_rate, message)
     if client_ip and not ip_allowlisted:
         _enforce(session, f"consultations:comment:ip:{client_ip}", limits.comment_ip_rate, message)
+    assert consultation.id is not None  # a stored row (flushed or loaded)
     comment = Comment(consultation_id=consultation.id, question_id=question_id, parent_id=parent_id, depth=depth,
                       author_id=author_id, body=body, status=CommentStatus.HELD, listed=False, created_at=utc_now())
     session.add(comment)
     session.flush()
+    assert comment.id is not None  # a stored row (flushed or loaded)
     route = _screen(session, consultation, kind="comment", item_id=comment.id, text=body, author_id=author_id,
                     url=_path(session, "consultations:comment", consultation_id=consultation.id, comment_id=comment.id))
     comment.route = route.value
@@ -372,6 +375,7 @@ def edit_comment(session: Session, *, comment_id: int, user_id: int, body: str,
         raise ValidationFailed(errors)
     if body == comment.body:
         return comment
+    assert comment.id is not None  # a stored row (flushed or loaded)
     session.add(CommentEdit(comment_id=comment.id, body=comment.body, kind="edit", edited_by=user_id,
                             created_at=utc_now()))
     comment.body = body
@@ -420,6 +424,7 @@ def cast_vote(session: Session, *, comment_id: int, user_id: int, vote: str,
         raise ValidationFailed({"vote": _("Choose Agree, Disagree or Pass.")})
     value = VOTE_VALUES[choice]
     comment = _get_comment(session, comment_id, consultation_id)
+    assert comment.id is not None  # a stored row (loaded)
     consultation = get_consultation(session, comment.consultation_id)
     if consultation.state not in PARTICIPATION_STATES:
         raise InvalidState(_("Voting has closed for this consultation. The results stay on the page."))
@@ -478,6 +483,7 @@ def report_comment(session: Session, *, comment_id: int, reporter_id: int, reaso
         ["comment_id", "reporter_id"])
     if not inserted:
         raise InvalidState(_("You have already reported this comment. A moderator will look at it."))
+    assert comment.id is not None  # a stored row (flushed or loaded)
     _bump(session, Comment, comment.id, "report_count", 1)
     session.flush()
     session.refresh(comment)
@@ -521,6 +527,8 @@ def publish_response(session: Session, *, consultation_id: int, official_id: int
     errors = forms.check_response(data)
     if errors:
         raise ValidationFailed(errors)
+    assert consultation.id is not None  # a stored row (flushed or loaded)
+    assert user.id is not None  # a stored row (flushed or loaded)
     response = OfficialResponse(
         consultation_id=consultation.id, comment_id=comment_id, question_id=question_id, author_id=user.id,
         department_id=user.department_id or consultation.department_id, decision=data.decision, text=data.text,
@@ -529,6 +537,7 @@ def publish_response(session: Session, *, consultation_id: int, official_id: int
     session.flush()
     url = _path(session, "consultations:comment", consultation_id=consultation.id, comment_id=comment_id) \
         if comment_id else _path(session, "consultations:detail", consultation_id=consultation.id)
+    assert response.id is not None  # a stored row (flushed or loaded)
     route = _screen(session, consultation, kind="response", item_id=response.id,
                     text=data.text + "\n\n" + data.commitment, author_id=user.id, url=url)
     response.route = route.value
@@ -597,6 +606,7 @@ def unfollow_by_token(session: Session, *, token: str, signer) -> Consultation:
     Raises: TokenInvalid, NotFound.
     """
     consultation, user_id = _unfollow_link(session, token, signer)
+    assert consultation.id is not None  # a stored row (flushed or loaded)
     unfollow(session, consultation_id=consultation.id, user_id=user_id)
     return consultation
 
@@ -620,6 +630,7 @@ def apply_moderation_decision(session: Session, *, kind: str, item_id: int, deci
         if decision == Decision.APPROVE:
             if original_text is not None and original_text != comment.body:
                 # An upheld appeal against a redaction puts the author's words back; the redacted text is kept.
+                assert comment.id is not None  # a stored row (flushed or loaded)
                 session.add(CommentEdit(comment_id=comment.id, body=comment.body, kind="restore",
                                         edited_by=moderator_id, created_at=utc_now()))
                 comment.body = original_text
@@ -628,6 +639,7 @@ def apply_moderation_decision(session: Session, *, kind: str, item_id: int, deci
             set_comment_status(session, comment, CommentStatus.HIDDEN)
         elif decision == Decision.REDACT:
             if redacted_text is not None and redacted_text != comment.body:
+                assert comment.id is not None  # a stored row (flushed or loaded)
                 session.add(CommentEdit(comment_id=comment.id, body=comment.body, kind="redact",
                                         edited_by=moderator_id, created_at=utc_now()))
                 comment.body = redacted_text

@@ -95,6 +95,7 @@ def _open_case_of(session: Session, item_pk: int) -> ModerationCase | None:
 
 
 def _ensure_open_case(session: Session, item: ModerationItem, reason: str, now: datetime) -> ModerationCase:
+    assert item.id is not None  # a stored row (flushed or loaded)
     case = _open_case_of(session, item.id)
     if case is not None:
         return case
@@ -352,6 +353,8 @@ def _take_for_decision(session: Session, case: ModerationCase, moderator_id: int
 def _apply(session: Session, case: ModerationCase, moderator: User, data: DecisionInput, now: datetime,
            cfg: ModerationSettings, *, every_passage: bool = True) -> ModerationDecision:
     item = session.get(ModerationItem, case.item_pk)
+    assert item is not None  # case.item_pk is a foreign key to the item
+    assert item.id is not None and case.id is not None and moderator.id is not None  # stored rows
     _check_not_excluded(case, moderator.id)
     redacted = None
     previously_redacted = item.status == ItemStatus.REDACTED
@@ -448,6 +451,7 @@ def decide_case(session: Session, *, case_id: int, moderator_id: int, data: Deci
     _validate(data, cfg)
     case = _get_case(session, case_id)
     record = _apply(session, case, moderator, data, now, cfg)
+    assert record.id is not None  # _apply flushes the decision
     return DecisionResult(decision_ids=(record.id,), decided=1)
 
 
@@ -468,13 +472,15 @@ def decide_group(session: Session, *, case_ids: Sequence[int], moderator_id: int
     if not ids:
         raise ValidationFailed({"case_ids": _("Tick at least one item to decide.")})
     _validate(data, cfg)
-    records = []
+    decision_ids: list[int] = []
     for cid in ids:
         case = _get_case(session, cid)
         if case.appeal_id is not None:
             raise InvalidState(_("Appeals are decided one at a time. Open the appeal from the queue."))
-        records.append(_apply(session, case, moderator, data, now, cfg, every_passage=False))
-    return DecisionResult(decision_ids=tuple(r.id for r in records), decided=len(records))
+        record = _apply(session, case, moderator, data, now, cfg, every_passage=False)
+        assert record.id is not None  # _apply flushes the decision
+        decision_ids.append(record.id)
+    return DecisionResult(decision_ids=tuple(decision_ids), decided=len(decision_ids))
 
 
 # ----- appeals -----
@@ -495,6 +501,7 @@ def appeal_info(session: Session, *, token: str, signer, max_days: int) -> Appea
     record = session.get(ModerationDecision, int(data.get("d", 0) or 0))
     if record is None:
         raise TokenInvalid(_("This appeal link is not valid. Reply to the e-mail if you need help."))
+    assert record.id is not None  # a stored row (loaded)
     appealed = session.exec(select(col(ModerationAppeal.id)).where(col(ModerationAppeal.decision_id) == record.id)).first()
     return AppealInfo(record.id, record.kind, record.decision, record.reason_code, record.decided_at, appealed is not None)
 
@@ -518,6 +525,7 @@ def submit_appeal(session: Session, *, token: str, statement: str, signer, now: 
     if record is None or record.is_appeal:
         raise TokenInvalid(_("This appeal link is not valid. Reply to the e-mail if you need help."))
     item = session.get(ModerationItem, record.item_pk)
+    assert item is not None and item.id is not None  # record.item_pk is a foreign key to the item
     inserted = insert_ignore(session, ModerationAppeal.__table__,  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
                              {"decision_id": record.id, "item_pk": item.id, "author_id": item.author_id,
                               "statement": statement, "created_at": now, "outcome": ""}, ["decision_id"])

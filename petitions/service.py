@@ -161,12 +161,14 @@ def start_petition(session: Session, *, data: PetitionInput, settings: PetitionS
                         state=PetitionState.UNCONFIRMED, created_at=now, updated_at=now)
     session.add(petition)
     session.flush()
+    assert petition.id is not None  # a stored row (flushed or loaded)
     signature = Signature(petition_id=petition.id, name=data.signer.name, email=data.signer.email,
                           canonical_email=canonical_email(data.signer.email), area=data.signer.area,
                           notify=data.signer.notify, ip_address=(client_ip or "")[:64], locale=locale,
                           is_creator=True, created_at=now, updated_at=now)
     session.add(signature)
     session.flush()
+    assert signature.id is not None  # a stored row (flushed or loaded)
     queue_email(session, to=data.signer.email, template="petitions/confirm_petition", locale=locale,
                 context={"petition": petition, **_signature_tokens(signer, signature.id)})
     return petition
@@ -357,6 +359,7 @@ def confirm_signature(session: Session, *, token: str, signer, settings: Petitio
     if signature is None or signature.state == SignatureState.WITHDRAWN:
         raise TokenInvalid(_("This signature was withdrawn or removed. You can sign the petition again from its page."))
     petition = get_petition(session, signature.petition_id)
+    assert petition.id is not None  # a stored row (loaded)
     kind = "creator" if signature.is_creator else "sponsor" if signature.is_sponsor else "signature"
     if signature.state == SignatureState.VALIDATED:
         return ConfirmResult(petition.id, kind, already=True)
@@ -399,6 +402,7 @@ def queue_for_moderation(session: Session, petition: Petition, *, url: str | Non
     """Put a pending petition in the moderation queue, scored. Every petition waits for a moderator before it is
     published ("strict": held, always queued), so it is in the one queue with comments and responses; its reach
     is the people who have signed it so far. Never raises: the petitions' own page lists it anyway."""
+    assert petition.id is not None  # a stored row (flushed or loaded)
     try:
         with session.begin_nested():
             screen_content(session, ContentRef(
@@ -482,6 +486,7 @@ def _staff_emails(session: Session, petition: Petition) -> list[tuple[str, str]]
 
 def _close_queue_cases(session: Session, petition: Petition, moderator_id: int, *, hidden: bool, now: datetime) -> None:
     """The petition was decided here: it leaves the moderation queue (in this transaction)."""
+    assert petition.id is not None  # a stored row (flushed or loaded)
     close_content_cases(session, "petition", petition.id, moderator_id=moderator_id, hidden=hidden, now=now)
 
 
@@ -536,6 +541,7 @@ def reject_petition(session: Session, *, petition_id: int, moderator_id: int, co
         errors["detail"] = _("The explanation must be %(max)s characters or fewer.", max=2000)
     if errors:
         raise ValidationFailed(errors)
+    assert reason is not None  # else errors["code"] was set above
     petition.state = PetitionState.HIDDEN if reason.hides_petition else PetitionState.REJECTED
     petition.rejected_at, petition.rejection_code, petition.rejection_detail = now, code, detail
     petition.updated_at = now
