@@ -1,8 +1,7 @@
-"""Type check: mypy finds no error in the kernel (`app/`) and the domain services.
+"""Type check: mypy finds no error in the shipped packages.
 
-The settings are [tool.mypy] in pyproject.toml (`pip install -e '.[test]'` brings mypy). Imported modules outside
-CHECKED are analysed for their types but their own errors are not reported (follow_imports = "silent"); widen
-CHECKED as more packages come out clean.
+The settings are [tool.mypy] in pyproject.toml (`pip install -e '.[test]'` brings mypy). The modules not yet
+type-clean are listed there (`ignore_errors`); `app/` and the three domain services are not among them.
 """
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CHECKED = ("app", "petitions/service.py", "consultations/service.py", "moderation/service.py")
+CHECKED = ("app", "petitions", "consultations", "moderation")
 
 
 def test_mypy_finds_no_type_errors():
