@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import bindparam, delete
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session, select
+from sqlmodel import Session, select, col
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -56,21 +56,21 @@ def start_session(session: Session, *, user_id: int, max_age_days: int) -> str:
 
 def end_session(session: Session, *, secret: str) -> None:
     """Sign one browser out: its cookie no longer works, even if it was copied."""
-    session.execute(delete(UserSession).where(UserSession.id == _session_id(secret)))
+    session.execute(delete(UserSession).where(col(UserSession.id) == _session_id(secret)))
 
 
 def end_all_sessions(session: Session, *, user_id: int) -> int:
     """Sign a user out on every browser ("sign out everywhere", role changes); returns how many were ended."""
-    return session.execute(delete(UserSession).where(UserSession.user_id == user_id)).rowcount or 0
+    return session.execute(delete(UserSession).where(col(UserSession.user_id) == user_id)).rowcount or 0  # type: ignore[attr-defined]  # DML gives a CursorResult; Session.execute is typed as Result
 
 
 def purge_expired_sessions(session: Session) -> int:
-    return session.execute(delete(UserSession).where(UserSession.expires_at < utc_now())).rowcount or 0
+    return session.execute(delete(UserSession).where(col(UserSession.expires_at) < utc_now())).rowcount or 0  # type: ignore[attr-defined]  # DML gives a CursorResult; Session.execute is typed as Result
 
 
-_SESSION_CHECK = (select(UserSession.expires_at, User.role, User.department_id)
-                  .join(User, User.id == UserSession.user_id)
-                  .where(UserSession.id == bindparam("sid"), UserSession.user_id == bindparam("uid")))
+_SESSION_CHECK = (select(col(UserSession.expires_at), col(User.role), col(User.department_id))
+                  .join(User, col(User.id) == col(UserSession.user_id))
+                  .where(col(UserSession.id) == bindparam("sid"), col(UserSession.user_id) == bindparam("uid")))
 
 
 def session_is_current(engine, data: dict) -> bool:
@@ -171,7 +171,7 @@ def safe_next(url: str | None) -> str:
 
 def find_or_create_user(session: Session, *, email: str, name: str = "", locale: str = "en") -> User:
     canonical = canonical_email(email)
-    user = session.exec(select(User).where(User.email == canonical)).first()
+    user = session.exec(select(User).where(col(User.email) == canonical)).first()
     if user is None:
         user = User(email=canonical, email_display=email.strip(), name=name.strip()[:120],
                     role=Role.RESIDENT, locale=locale if locale in LOCALES else "en", created_at=utc_now())
@@ -198,10 +198,10 @@ def request_sign_in(session: Session, *, email: str, next_url: str, signer, clie
     if not allowlisted and client_ip:
         ratelimit.enforce(session, f"login:ip:{client_ip}", limit=limit * 4, window=window, message=message)
     ratelimit.enforce(session, f"login:email:{canonical_email(email)}", limit=limit, window=window, message=message)
-    user = session.exec(select(User).where(User.email == canonical_email(email))).first()
+    user = session.exec(select(User).where(col(User.email) == canonical_email(email))).first()
     if user is None:
         # No account is made until the link is used: asking for a link proves nothing about the address.
-        payload = {"email": email, "locale": locale, "next": safe_next(next_url)}
+        payload: dict[str, object] = {"email": email, "locale": locale, "next": safe_next(next_url)}
         to, name = email, ""
     else:
         payload = {"uid": user.id, "next": safe_next(next_url)}
@@ -230,6 +230,7 @@ def complete_sign_in(session: Session, *, token: str, signer,
         raise TokenInvalid(_("This link is not valid any more. Ask for a new one."))
     user.last_sign_in_at = utc_now()
     session.add(user)
+    assert user.id is not None  # a stored user (find_or_create_user flushes a new one)
     secret = start_session(session, user_id=user.id, max_age_days=session_max_age_days)
     return user, safe_next(data.get("next")), secret
 
@@ -250,7 +251,7 @@ def add_user(session: Session, *, email: str, role: str, name: str = "", departm
     if name:
         user.name = name
     if department:
-        dept = session.exec(select(Department).where(Department.code == department)).first()
+        dept = session.exec(select(Department).where(col(Department.code) == department)).first()
         if dept is None:
             dept = Department(code=department[:40], name=department.replace("-", " ").title())
             session.add(dept)
@@ -261,6 +262,7 @@ def add_user(session: Session, *, email: str, role: str, name: str = "", departm
     session.add(user)
     session.flush()
     if (user.role, user.department_id) != before:
+        assert user.id is not None  # flushed above
         end_all_sessions(session, user_id=user.id)  # what the old cookies allowed no longer applies
     return user
 
@@ -280,6 +282,7 @@ def update_profile(session: Session, *, user_id: int, name: str, locale: str) ->
     if errors:
         raise ValidationFailed(errors)
     user = session.get(User, user_id)
+    assert user is not None  # the signed-in user's own id
     user.name = name
     user.locale = locale
     session.add(user)

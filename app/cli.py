@@ -205,7 +205,7 @@ def cmd_users_add(args, settings) -> int:
 
 def cmd_outbox(args, settings) -> int:
     # deferred: `civic --help` and the other commands stay fast (no SQLAlchemy, alembic or app import)
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from app.db import read_session
     from app.emails import canonical_email
@@ -213,7 +213,7 @@ def cmd_outbox(args, settings) -> int:
 
     engine = _engine(settings)
     with read_session(engine) as session:
-        query = select(OutboxMessage).order_by(OutboxMessage.id.desc())
+        query = select(OutboxMessage).order_by(col(OutboxMessage.id).desc())
         if not args.to:
             query = query.limit(args.limit)
         rows = list(session.exec(query))

@@ -2,11 +2,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import overload
 
 
 def utc_now() -> datetime:
     """Timezone-aware UTC now: every datetime column stores UTC (SQLModel's UTCDateTime) on SQLite and PostgreSQL."""
     return datetime.now(UTC)
+
+
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
+@overload
+def as_utc(value: datetime | None) -> datetime | None: ...
 
 
 def as_utc(value: datetime | None) -> datetime | None:

@@ -9,6 +9,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import event, select, update
@@ -120,7 +121,9 @@ class _SQLiteWriteLock:
     """
 
     def __init__(self, path: str):
-        self.path, self.pid, self.fd, self.depth = path, None, None, 0
+        self.path, self.depth = path, 0
+        self.pid: int | None = None
+        self.fd: int | None = None
         self.thread_lock = threading.RLock()
 
     def acquire(self) -> None:
@@ -128,12 +131,14 @@ class _SQLiteWriteLock:
         if self.depth == 0:
             if self.pid != os.getpid():  # a forked child needs its own open file (flock is per open file)
                 self.fd, self.pid = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
+            assert self.fd is not None  # opened just above in this process
             fcntl.flock(self.fd, fcntl.LOCK_EX)
         self.depth += 1
 
     def release(self) -> None:
         self.depth -= 1
         if self.depth == 0:
+            assert self.fd is not None  # acquire() opened it
             fcntl.flock(self.fd, fcntl.LOCK_UN)
         self.thread_lock.release()
 
@@ -222,12 +227,19 @@ def insert_ignore(session: Session, table, values: dict, conflict_cols: list[str
 
 class _Fast:
     __slots__ = ("stmt", "sql", "names", "positional", "processors", "results", "defaults")
+    stmt: Any
+    sql: str
+    names: list[str]
+    positional: bool
+    processors: dict[str, Any]
+    results: list[Any] | None
+    defaults: dict[str, Any]
 
 
 _FAST: dict[tuple[int, str], _Fast] = {}
 
 
-def execute_fast(session: Session, stmt, params: dict) -> list[tuple]:
+def execute_fast(session: Session, stmt, params: dict) -> Sequence[tuple]:
     """Run a Core statement on the DBAPI cursor of the session's transaction; return its rows (RETURNING).
 
     For the few statements of a hot path (a signature is three): SQLAlchemy's execution machinery costs
@@ -271,6 +283,6 @@ def execute_fast(session: Session, stmt, params: dict) -> list[tuple]:
     finally:
         cursor.close()
     if fast.results and rows:
-        procs = fast.results
-        rows = [tuple(p(v) if p else v for p, v in zip(procs, row)) for row in rows]
+        row_procs = fast.results
+        rows = [tuple(p(v) if p else v for p, v in zip(row_procs, row)) for row in rows]
     return rows

@@ -40,7 +40,9 @@ async def read_form(request: Request) -> FormData:
     body = await request.body()
     # latin-1 then percent-decoding as UTF-8: the same decoding Starlette's own form parser applies.
     try:
-        return FormData(parse_qsl(body.decode("latin-1"), keep_blank_values=True, max_num_fields=MAX_FIELDS))
+        # FormData's parameter is a list of (str, str | UploadFile): invariant, so mypy rejects a list of (str, str)
+        return FormData(parse_qsl(  # type: ignore[arg-type]
+            body.decode("latin-1"), keep_blank_values=True, max_num_fields=MAX_FIELDS))
     except ValueError:
         raise _too_many_fields() from None
 

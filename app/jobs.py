@@ -30,7 +30,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app import logs
 from app.clock import utc_now
@@ -91,13 +91,13 @@ def fence(session: Session, lease: JobLease, *, done: bool) -> None:
     check and the commit.
     """
     now = utc_now()
-    values: dict = {"locked_until": Job.locked_until}
+    values: dict = {"locked_until": col(Job.locked_until)}
     if done:
         values = {"finished_at": now, "last_error": ""}
     held = session.execute(
-        update(Job).where(Job.id == lease.job_id, Job.locked_by == lease.worker_id, Job.attempts == lease.attempt,
-                          Job.locked_until > now)
-        .values(**values).returning(Job.id).execution_options(synchronize_session=False)).first()
+        update(Job).where(col(Job.id) == lease.job_id, col(Job.locked_by) == lease.worker_id, col(Job.attempts) == lease.attempt,
+                          col(Job.locked_until) > now)
+        .values(**values).returning(col(Job.id)).execution_options(synchronize_session=False)).first()
     if held is None:
         raise LeaseLost(f"job {lease.job_id}: the lease of attempt {lease.attempt} by {lease.worker_id} ended or "
                         "was taken over; this attempt's work is rolled back")
@@ -132,7 +132,7 @@ def enqueue(session: Session, kind: str, payload: dict | None = None, *, run_at=
     Returns True when a job was added.
     """
     now = utc_now()
-    values = {
+    values: dict[str, Any] = {
         "kind": kind, "payload": json.dumps(payload or {}), "dedupe_key": dedupe_key,
         "run_at": run_at or now, "created_at": now, "attempts": 0, "max_attempts": max_attempts,
         "failed": False, "last_error": "", "request_id": logs.current(),
@@ -140,7 +140,7 @@ def enqueue(session: Session, kind: str, payload: dict | None = None, *, run_at=
     if dedupe_key is None:
         session.add(Job(**values))
         return True
-    return insert_ignore(session, Job.__table__, values, ["dedupe_key"])
+    return insert_ignore(session, Job.__table__, values, ["dedupe_key"])  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
 
 
 def schedule_periodic(engine, registry: JobRegistry) -> int:
@@ -161,15 +161,15 @@ def claim(engine, worker_id: str, *, limit: int = 5, lease: timedelta = timedelt
     now = utc_now()
     with write_session(engine) as session:
         ids = claim_ids(
-            session, Job, Job.finished_at.is_(None), Job.run_at <= now,
-            or_(Job.locked_until.is_(None), Job.locked_until < now),
-            order_by=(Job.run_at, Job.id), limit=limit,
-            values={"locked_by": worker_id, "locked_until": now + lease, "attempts": Job.attempts + 1},
+            session, Job, col(Job.finished_at).is_(None), col(Job.run_at) <= now,
+            or_(col(Job.locked_until).is_(None), col(Job.locked_until) < now),
+            order_by=(col(Job.run_at), col(Job.id)), limit=limit,
+            values={"locked_by": worker_id, "locked_until": now + lease, "attempts": col(Job.attempts) + 1},
         )
         if not ids:
             session.commit()
             return []
-        jobs = list(session.scalars(select(Job).where(Job.id.in_(ids)).order_by(Job.id)))
+        jobs = list(session.scalars(select(Job).where(col(Job.id).in_(ids)).order_by(col(Job.id))))
         session.commit()
         return jobs
 
@@ -207,6 +207,7 @@ def run_due(ctx: JobContext, registry: JobRegistry, worker_id: str, *, limit: in
     jobs = claim(ctx.engine, worker_id, limit=limit, lease=timedelta(seconds=ctx.settings.job_lease_seconds))
     for job in jobs:
         handler = registry.handlers.get(job.kind)
+        assert job.id is not None  # claimed rows come from the database
         lease = JobLease(job.id, worker_id, job.attempts)
         error = None
         # what the job queues (e-mails, more jobs) carries the id of the request that caused it

@@ -81,7 +81,7 @@ def configure(settings) -> None:
         if not any(getattr(h, "civic_json", False) for h in logger.handlers):
             handler = logging.StreamHandler(sys.stderr)
             handler.setFormatter(logging.Formatter("%(message)s"))
-            handler.civic_json = True
+            setattr(handler, "civic_json", True)  # marks the handler as ours (not a Handler attribute)
             logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False
@@ -90,9 +90,9 @@ def configure(settings) -> None:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     # Filters on handlers (a logger's own filters do not apply to its children's records).
     for name in ("", "uvicorn.access", "uvicorn.error"):
-        for handler in logging.getLogger(name).handlers:
-            if not any(isinstance(f, MaskingFilter) for f in handler.filters):
-                handler.addFilter(MaskingFilter())
+        for existing in logging.getLogger(name).handlers:
+            if not any(isinstance(f, MaskingFilter) for f in existing.filters):
+                existing.addFilter(MaskingFilter())
 
 
 def incoming_id(scope) -> str:

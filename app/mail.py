@@ -18,7 +18,7 @@ from typing import Protocol
 from urllib.parse import unquote, urlparse
 
 from sqlalchemy import or_, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app import logs
 from app.clock import utc_now
@@ -84,18 +84,19 @@ def deliver_pending(engine, sender: Sender, mail_from: str, *, limit: int = 100,
     now = utc_now()
     with write_session(engine) as session:
         ids = claim_ids(
-            session, OutboxMessage, OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.next_attempt_at <= now,
-            or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
-            order_by=(OutboxMessage.id,), limit=limit,
+            session, OutboxMessage, col(OutboxMessage.status) == OutboxStatus.QUEUED, col(OutboxMessage.next_attempt_at) <= now,
+            or_(col(OutboxMessage.locked_until).is_(None), col(OutboxMessage.locked_until) < now),
+            order_by=(col(OutboxMessage.id),), limit=limit,
             # The lease covers the slowest batch (every send timing out), so no other worker re-sends meanwhile.
             values=lambda taken: {"locked_until": now + max(LEASE, timedelta(seconds=25 * taken))},
         )
         if not ids:
             session.commit()
             return report
-        messages = list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)))
+        messages = list(session.scalars(select(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).order_by(col(OutboxMessage.id))))
         session.commit()
     for message in messages:
+        assert message.id is not None  # rows read back from the database
         try:
             sender.send(message, mail_from)
         except PermanentFailure as exc:
@@ -106,8 +107,8 @@ def deliver_pending(engine, sender: Sender, mail_from: str, *, limit: int = 100,
             # one short statement per message: the writer is held for a moment only, and the record follows the
             # server's acceptance as closely as it can
             with write_session(engine) as session:
-                session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(
-                    status=OutboxStatus.SENT, sent_at=utc_now(), attempts=OutboxMessage.attempts + 1,
+                session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == message.id).values(
+                    status=OutboxStatus.SENT, sent_at=utc_now(), attempts=col(OutboxMessage.attempts) + 1,
                     locked_until=None, last_error="").execution_options(synchronize_session=False))
                 session.commit()
             report.sent += 1
@@ -172,6 +173,7 @@ class SMTPSender:
     def send(self, message: OutboxMessage, mail_from: str) -> None:
         email = _build_email(message, mail_from)
         try:
+            client: smtplib.SMTP
             if self.secure:
                 client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=ssl.create_default_context())
             else:

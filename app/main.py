@@ -10,6 +10,7 @@ import gc
 import logging
 import datetime
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from starlette.applications import Starlette
@@ -151,7 +152,7 @@ def create_app(
     registry = build_job_registry()
     env = build_environment(settings)
 
-    all_services = {"mail_sender": sender or build_sender(settings.smtp_url), "http_cache": HttpCacheStore()}
+    all_services: dict[str, Any] = {"mail_sender": sender or build_sender(settings.smtp_url), "http_cache": HttpCacheStore()}
     all_services.update(moderation.facade.build_services(settings))
     all_services.update(services or {})
     all_services["domain_settings"] = domain_settings

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import event, func, select
+from sqlmodel import col
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -144,9 +145,9 @@ def _age(now, then) -> float:
 def core_samples(session) -> Iterable[Sample]:
     """Outbox and job queue."""
     now = utc_now()
-    by_status = dict(session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
-    oldest = session.execute(select(func.min(OutboxMessage.created_at))
-                             .where(OutboxMessage.status == OutboxStatus.QUEUED)).scalar()
+    by_status = dict(session.execute(select(col(OutboxMessage.status), func.count()).group_by(col(OutboxMessage.status))).all())
+    oldest = session.execute(select(func.min(col(OutboxMessage.created_at)))
+                             .where(col(OutboxMessage.status) == OutboxStatus.QUEUED)).scalar()
     yield Sample("civic_outbox_queued", "E-mails waiting in the outbox (the outbox depth).",
                  by_status.get(OutboxStatus.QUEUED, 0))
     yield Sample("civic_outbox_oldest_age_seconds", "Age of the oldest e-mail still waiting in the outbox.",
@@ -154,12 +155,12 @@ def core_samples(session) -> Iterable[Sample]:
     yield Sample("civic_outbox_sent", "E-mails sent.", by_status.get(OutboxStatus.SENT, 0), "counter")
     yield Sample("civic_outbox_failed", "E-mails given up on after every retry.",
                  by_status.get(OutboxStatus.FAILED, 0), "counter")
-    unfinished = Job.finished_at.is_(None)
-    leased = Job.locked_until.is_not(None) & (Job.locked_until >= now)
-    waiting, oldest_job = session.execute(select(func.count(), func.min(Job.run_at))
-                                          .where(unfinished, Job.run_at <= now, ~leased)).one()
+    unfinished = col(Job.finished_at).is_(None)
+    leased = col(Job.locked_until).is_not(None) & (col(Job.locked_until) >= now)
+    waiting, oldest_job = session.execute(select(func.count(), func.min(col(Job.run_at)))
+                                          .where(unfinished, col(Job.run_at) <= now, ~leased)).one()
     running = session.execute(select(func.count()).where(unfinished, leased)).scalar()
-    failed = session.execute(select(func.count()).select_from(Job).where(Job.failed.is_(True))).scalar()
+    failed = session.execute(select(func.count()).select_from(Job).where(col(Job.failed).is_(True))).scalar()
     yield Sample("civic_jobs_waiting", "Background jobs due and not taken by a worker.", waiting)
     yield Sample("civic_jobs_running", "Background jobs a worker holds a lease on.", running)
     yield Sample("civic_jobs_failed", "Background jobs given up on after every attempt.", failed, "counter")

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import delete, text
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.db import execute_fast
 from app.exceptions import RateLimited
@@ -78,5 +78,5 @@ def enforce(session: Session, key: str, *, limit: int, window: int, message: str
 
 def purge_expired(session: Session, *, older_than: int = 86400, now: float | None = None) -> int:
     now = time.time() if now is None else now
-    result = session.execute(delete(RateLimitBucket).where(RateLimitBucket.window_start < int(now) - older_than))
-    return result.rowcount or 0
+    result = session.execute(delete(RateLimitBucket).where(col(RateLimitBucket.window_start) < int(now) - older_than))
+    return result.rowcount or 0  # type: ignore[attr-defined]  # DML gives a CursorResult; Session.execute is typed as Result

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from app.clock import utc_now
 from app.db import read_session, write_session
@@ -51,7 +52,7 @@ def _applied_heads(engine: Engine) -> set[str]:
 def _writable(engine: Engine) -> None:
     with write_session(engine) as session:
         try:
-            session.execute(insert(UsedToken.__table__).values(jti=f"readyz-{uuid.uuid4().hex}", purpose="readyz",
+            session.execute(insert(UsedToken.__table__).values(jti=f"readyz-{uuid.uuid4().hex}", purpose="readyz",  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
                                                                used_at=utc_now()))
         finally:
             session.rollback()
@@ -70,10 +71,10 @@ def queue_state(engine: Engine) -> dict:
     now = utc_now()
     with read_session(engine) as session:
         queued, oldest_mail = session.execute(
-            select(func.count(), func.min(OutboxMessage.created_at)).where(OutboxMessage.status == OutboxStatus.QUEUED)
+            select(func.count(), func.min(col(OutboxMessage.created_at))).where(col(OutboxMessage.status) == OutboxStatus.QUEUED)
         ).one()
         due, oldest_job = session.execute(
-            select(func.count(), func.min(Job.run_at)).where(Job.finished_at.is_(None), Job.run_at <= now)
+            select(func.count(), func.min(col(Job.run_at))).where(col(Job.finished_at).is_(None), col(Job.run_at) <= now)
         ).one()
     return {"outbox_queued": int(queued), "outbox_oldest_age_seconds": round(_age(now, oldest_mail), 1),
             "jobs_due": int(due), "jobs_oldest_wait_seconds": round(_age(now, oldest_job), 1)}

@@ -60,7 +60,7 @@ def _db_writable(engine) -> bool:
     """Try a write (rolled back): a database that answers reads but can't save is not healthy."""
     with write_session(engine) as session:
         try:
-            session.execute(insert(UsedToken.__table__).values(jti=f"healthz-{uuid.uuid4().hex}", purpose="healthz",
+            session.execute(insert(UsedToken.__table__).values(jti=f"healthz-{uuid.uuid4().hex}", purpose="healthz",  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
                                                                used_at=utc_now()))
         finally:
             session.rollback()

@@ -56,7 +56,7 @@ class Signer:
         if not jti:
             raise TokenInvalid(_("This link is not valid. Ask for a new one."))
         inserted = insert_ignore(
-            session, UsedToken.__table__, {"jti": str(jti)[:64], "purpose": purpose, "used_at": utc_now()}, ["jti"]
+            session, UsedToken.__table__, {"jti": str(jti)[:64], "purpose": purpose, "used_at": utc_now()}, ["jti"]  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
         )
         if not inserted:
             raise TokenInvalid(_("This link has already been used. Ask for a new one if you need to."))

@@ -17,7 +17,9 @@ from app.main import DOMAIN_SETTINGS
 def field_docs(cls) -> dict[str, str]:
     """Map field name to the string literal written right after it in the class body."""
     source = textwrap.dedent(inspect.getsource(cls))
-    body = ast.parse(source).body[0].body
+    tree = ast.parse(source).body[0]
+    assert isinstance(tree, ast.ClassDef)
+    body = tree.body
     docs = {}
     for node, following in zip(body, body[1:]):
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):

@@ -7,10 +7,10 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode
 
 import jinja2
@@ -133,7 +133,9 @@ def build_environment(settings) -> jinja2.Environment:
         lstrip_blocks=True,
         auto_reload=settings.debug,
     )
-    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
+    # added to the Environment by the jinja2.ext.i18n extension at runtime, unknown to its type
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True)
     env.filters.update(
         datetime=_fmt_datetime,
         date=_fmt_date,
@@ -161,12 +163,12 @@ class Renderer:
         self.env = env
         self.settings = settings
         self.router = router
-        self._paths: dict[tuple, str] = {}
-        self._skeletons: dict[tuple, tuple | bool] = {}
+        self._paths: dict[Hashable, str] = {}
+        self._skeletons: dict[tuple, tuple | Literal[False]] = {}
         self._marker = secrets.token_hex(8)
 
     def path(self, name: str, _query: dict | None = None, **params: Any) -> str:
-        key = (name, *sorted(params.items()))
+        key: tuple | None = (name, *sorted(params.items()))
         try:
             path = self._paths.get(key)
         except TypeError:  # an unhashable parameter: just don't remember it

@@ -45,6 +45,7 @@ def staff_scope(session: Session, *, user_id: int | None) -> StaffScope | None:
     user = session.get(User, user_id) if user_id is not None else None
     if user is None or user.role not in (Role.OFFICIAL, Role.ADMIN):
         return None
+    assert user.id is not None  # a stored row (loaded)
     return StaffScope(user_id=user.id, role=user.role, department_id=user.department_id)
 
 

@@ -8,12 +8,13 @@ from .models import ResponseDecision
 
 
 def decision_label(value: str) -> str:
-    return {
+    labels: dict[str, str] = {
         ResponseDecision.NOTED: _("Noted"),
         ResponseDecision.WILL_ACT: _("We will act on this"),
         ResponseDecision.WILL_NOT_ACT: _("We will not act on this"),
         ResponseDecision.ALREADY_HAPPENING: _("Already happening"),
-    }.get(value, value)
+    }
+    return labels.get(value, value)
 
 
 def reason_options() -> list[tuple[str, str]]:

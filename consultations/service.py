@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
-from sqlmodel import Session, select
+from sqlmodel import Session, select, col
 
 from app import ratelimit
 from app.auth import require_user_role
@@ -71,7 +71,7 @@ def _get_comment(session: Session, comment_id: int, consultation_id: int | None 
     return comment
 
 
-def _require_official_for(session: Session, user_id: int, consultation: Consultation | None = None) -> User:
+def _require_official_for(session: Session, user_id: int | None, consultation: Consultation | None = None) -> User:
     """An official (or admin); with a consultation, one who may act on it (`access.may_manage`)."""
     user = require_user_role(session, user_id, Role.OFFICIAL)
     if consultation is not None:
@@ -131,18 +131,19 @@ def _apply(session: Session, consultation: Consultation, data: forms.Consultatio
 
 
 def _sync_questions(session: Session, consultation: Consultation, texts: tuple[str, ...]) -> None:
-    existing = list(session.exec(select(Question).where(Question.consultation_id == consultation.id)
-                                 .order_by(Question.position, Question.id)))
+    existing = list(session.exec(select(Question).where(col(Question.consultation_id) == consultation.id)
+                                 .order_by(col(Question.position), col(Question.id))))
     for position, text in enumerate(texts):
         if position < len(existing):
             existing[position].text = text
             existing[position].position = position
             session.add(existing[position])
         else:
+            assert consultation.id is not None  # a stored row (flushed or loaded)
             session.add(Question(consultation_id=consultation.id, position=position, text=text))
     for question in existing[len(texts):]:
-        used = session.exec(select(Comment.id).where(Comment.question_id == question.id).limit(1)).first()
-        used = used or session.exec(select(OfficialResponse.id).where(OfficialResponse.question_id == question.id)
+        used = session.exec(select(col(Comment.id)).where(col(Comment.question_id) == question.id).limit(1)).first()
+        used = used or session.exec(select(col(OfficialResponse.id)).where(col(OfficialResponse.question_id) == question.id)
                                     .limit(1)).first()
         if used:
             raise ValidationFailed({"questions": _(
@@ -215,8 +216,8 @@ def open_scheduled(session: Session, *, now: datetime | None = None) -> int:
     """
     now = now or utc_now()
     rows = list(session.exec(select(Consultation).where(
-        Consultation.state == ConsultationState.DRAFT, Consultation.opens_at.is_not(None),
-        Consultation.opens_at <= now, or_(Consultation.closes_at.is_(None), Consultation.closes_at > now))))
+        col(Consultation.state) == ConsultationState.DRAFT, col(Consultation.opens_at).is_not(None),
+        col(Consultation.opens_at) <= now, or_(col(Consultation.closes_at).is_(None), col(Consultation.closes_at) > now))))
     for consultation in rows:
         consultation.state = ConsultationState.OPEN
         consultation.updated_at = now
@@ -227,9 +228,9 @@ def open_scheduled(session: Session, *, now: datetime | None = None) -> int:
 def close_expired(session: Session, *, now: datetime | None = None) -> int:
     """Close open consultations whose closing date has passed; returns how many closed."""
     now = now or utc_now()
-    rows = list(session.exec(select(Consultation).where(Consultation.state == ConsultationState.OPEN,
-                                                        Consultation.closes_at.is_not(None),
-                                                        Consultation.closes_at <= now)))
+    rows = list(session.exec(select(Consultation).where(col(Consultation.state) == ConsultationState.OPEN,
+                                                        col(Consultation.closes_at).is_not(None),
+                                                        col(Consultation.closes_at) <= now)))
     for consultation in rows:
         consultation.state = ConsultationState.CLOSED
         consultation.updated_at = now
@@ -319,10 +320,12 @@ def post_comment(session: Session, *, consultation_id: int, author_id: int, body
     _enforce(session, f"consultations:comment:user:{author_id}", limits.comment_rate_limit, message)
     if client_ip and not ip_allowlisted:
         _enforce(session, f"consultations:comment:ip:{client_ip}", limits.comment_ip_rate_limit, message)
+    assert consultation.id is not None  # a stored row (flushed or loaded)
     comment = Comment(consultation_id=consultation.id, question_id=question_id, parent_id=parent_id, depth=depth,
                       author_id=author_id, body=body, status=CommentStatus.HELD, listed=False, created_at=utc_now())
     session.add(comment)
     session.flush()
+    assert comment.id is not None  # a stored row (flushed or loaded)
     route = _screen(session, consultation, kind="comment", item_id=comment.id, text=body, author_id=author_id,
                     url=_path(session, "consultations:comment", consultation_id=consultation.id, comment_id=comment.id))
     comment.route = route.value
@@ -355,6 +358,7 @@ def edit_comment(session: Session, *, comment_id: int, user_id: int, body: str,
         raise ValidationFailed(errors)
     if body == comment.body:
         return comment
+    assert comment.id is not None  # a stored row (flushed or loaded)
     session.add(CommentEdit(comment_id=comment.id, body=comment.body, kind="edit", edited_by=user_id,
                             created_at=utc_now()))
     comment.body = body
@@ -403,6 +407,7 @@ def cast_vote(session: Session, *, comment_id: int, user_id: int, vote: str,
         raise ValidationFailed({"vote": _("Choose Agree, Disagree or Pass.")})
     value = VOTE_VALUES[choice]
     comment = _get_comment(session, comment_id, consultation_id)
+    assert comment.id is not None  # a stored row (loaded)
     consultation = get_consultation(session, comment.consultation_id)
     if consultation.state not in PARTICIPATION_STATES:
         raise InvalidState(_("Voting has closed for this consultation. The results stay on the page."))
@@ -411,14 +416,14 @@ def cast_vote(session: Session, *, comment_id: int, user_id: int, vote: str,
     _enforce(session, f"consultations:vote:user:{user_id}", limits.vote_rate_limit,
              _("You've voted many times in a short time. Wait a few minutes, then try again."))
     now = utc_now()
-    inserted = insert_ignore(session, CommentVote.__table__, {
+    inserted = insert_ignore(session, CommentVote.__table__, {  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
         "consultation_id": comment.consultation_id, "comment_id": comment.id, "user_id": user_id,
         "vote": value, "created_at": now}, ["comment_id", "user_id"])
     changed = False
     if inserted:
         _bump(session, Comment, comment.id, VOTE_COUNTER[value], 1)
     else:
-        query = select(CommentVote).where(CommentVote.comment_id == comment.id, CommentVote.user_id == user_id)
+        query = select(CommentVote).where(col(CommentVote.comment_id) == comment.id, col(CommentVote.user_id) == user_id)
         if is_postgres(session):
             query = query.with_for_update()
         existing = session.exec(query).one()
@@ -456,11 +461,12 @@ def report_comment(session: Session, *, comment_id: int, reporter_id: int, reaso
         raise InvalidState(_("This comment is already hidden or removed. Thank you for looking out."))
     if comment.author_id == reporter_id:
         raise InvalidState(_("You can't report your own comment. Edit or delete it instead."))
-    inserted = insert_ignore(session, CommentReport.__table__, {
+    inserted = insert_ignore(session, CommentReport.__table__, {  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
         "comment_id": comment.id, "reporter_id": reporter_id, "reason": choice.value, "created_at": utc_now()},
         ["comment_id", "reporter_id"])
     if not inserted:
         raise InvalidState(_("You have already reported this comment. A moderator will look at it."))
+    assert comment.id is not None  # a stored row (flushed or loaded)
     _bump(session, Comment, comment.id, "report_count", 1)
     session.flush()
     session.refresh(comment)
@@ -504,6 +510,8 @@ def publish_response(session: Session, *, consultation_id: int, official_id: int
     errors = forms.check_response(data)
     if errors:
         raise ValidationFailed(errors)
+    assert consultation.id is not None  # a stored row (flushed or loaded)
+    assert user.id is not None  # a stored row (flushed or loaded)
     response = OfficialResponse(
         consultation_id=consultation.id, comment_id=comment_id, question_id=question_id, author_id=user.id,
         department_id=user.department_id or consultation.department_id, decision=data.decision, text=data.text,
@@ -512,6 +520,7 @@ def publish_response(session: Session, *, consultation_id: int, official_id: int
     session.flush()
     url = _path(session, "consultations:comment", consultation_id=consultation.id, comment_id=comment_id) \
         if comment_id else _path(session, "consultations:detail", consultation_id=consultation.id)
+    assert response.id is not None  # a stored row (flushed or loaded)
     route = _screen(session, consultation, kind="response", item_id=response.id,
                     text=data.text + "\n\n" + data.commitment, author_id=user.id, url=url)
     response.route = route.value
@@ -550,14 +559,14 @@ def follow(session: Session, *, consultation_id: int, user_id: int) -> bool:
     consultation = get_consultation(session, consultation_id)
     if consultation.state == ConsultationState.DRAFT:
         raise NotFound(_("We couldn't find that consultation. It may have been removed; see the list of consultations."))
-    return insert_ignore(session, Follower.__table__, {"consultation_id": consultation.id, "user_id": user_id,
+    return insert_ignore(session, Follower.__table__, {"consultation_id": consultation.id, "user_id": user_id,  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
                                                        "created_at": utc_now()}, ["consultation_id", "user_id"])
 
 
 def unfollow(session: Session, *, consultation_id: int, user_id: int) -> bool:
     """Stop following; returns True when the person was following."""
-    row = session.exec(select(Follower).where(Follower.consultation_id == consultation_id,
-                                              Follower.user_id == user_id)).first()
+    row = session.exec(select(Follower).where(col(Follower.consultation_id) == consultation_id,
+                                              col(Follower.user_id) == user_id)).first()
     if row is None:
         return False
     session.delete(row)
@@ -580,6 +589,7 @@ def unfollow_by_token(session: Session, *, token: str, signer) -> Consultation:
     Raises: TokenInvalid, NotFound.
     """
     consultation, user_id = _unfollow_link(session, token, signer)
+    assert consultation.id is not None  # a stored row (flushed or loaded)
     unfollow(session, consultation_id=consultation.id, user_id=user_id)
     return consultation
 
@@ -603,6 +613,7 @@ def apply_moderation_decision(session: Session, *, kind: str, item_id: int, deci
         if decision == Decision.APPROVE:
             if original_text is not None and original_text != comment.body:
                 # An upheld appeal against a redaction puts the author's words back; the redacted text is kept.
+                assert comment.id is not None  # a stored row (flushed or loaded)
                 session.add(CommentEdit(comment_id=comment.id, body=comment.body, kind="restore",
                                         edited_by=moderator_id, created_at=utc_now()))
                 comment.body = original_text
@@ -611,6 +622,7 @@ def apply_moderation_decision(session: Session, *, kind: str, item_id: int, deci
             set_comment_status(session, comment, CommentStatus.HIDDEN)
         elif decision == Decision.REDACT:
             if redacted_text is not None and redacted_text != comment.body:
+                assert comment.id is not None  # a stored row (flushed or loaded)
                 session.add(CommentEdit(comment_id=comment.id, body=comment.body, kind="redact",
                                         edited_by=moderator_id, created_at=utc_now()))
                 comment.body = redacted_text

@@ -17,7 +17,7 @@ from moderation.contract import ModerationSettings
 from moderation.learning import add_retrain_parser
 
 
-def register(subparsers) -> argparse.ArgumentParser:
+def _register_classifier_commands(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("moderation", help="abuse classifier: train, evaluate, score")
     sub = parser.add_subparsers(dest="moderation_command", metavar="COMMAND")
     sub.required = True
@@ -214,10 +214,7 @@ def cmd_score(args, settings) -> int:
 
 # ----- `civic moderation retrain` (moderators' side: learning from decisions; see moderation/learning.py) -----
 
-_register_classifier_commands = register
-
-
-def register(subparsers) -> argparse.ArgumentParser:  # noqa: F811 - extends the registration above
+def register(subparsers) -> argparse.ArgumentParser:
     """Register the classifier commands above, then `retrain` (shipped data + moderators' decisions)."""
     parser = _register_classifier_commands(subparsers)
     for action in parser._actions:

@@ -7,7 +7,7 @@ Contract (kept stable; the implementation behind it grows):
 - `ModerationDecided` is published on the event bus when a moderator decides an item, in the same
   transaction, so the owning domain can hide, redact or restore it (`extra` carries `case_id`, `decision_id`,
   `moderator_id`, `appeal`, `blocked_until` and, when a redaction is undone, `original_text`);
-- `is_blocked(session, user_id)` says whether a moderator's block on an author is running (`User.blocked_until`).
+- `is_blocked(session, user_id)` says whether a moderator's block on an author is running (`col(User.blocked_until)`).
 - `close_content_cases(session, kind, item_id, moderator_id=..., hidden=...)` closes an item's open queue cases
   when the owning domain decided it in its own workflow (petitions are approved or rejected on their own page).
 `Screening` also carries the detected `language` and the routing `reason`. `build_services` provides a
@@ -24,7 +24,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session, select, col
 
 from app.clock import utc_now
 from app.jobs import enqueue
@@ -163,10 +163,11 @@ def rescreen_unscored(session: Session, *, limit: int = 2000) -> int:
     if not getattr(classifier, "available", False):
         return 0
     items = list(session.exec(select(ModerationItem).where(
-        ModerationItem.model_version == "none",
-        ModerationItem.status.in_([ItemStatus.PUBLISHED, ItemStatus.HELD])).order_by(ModerationItem.id).limit(limit)))
+        col(ModerationItem.model_version) == "none",
+        col(ModerationItem.status).in_([ItemStatus.PUBLISHED, ItemStatus.HELD])).order_by(col(ModerationItem.id)).limit(limit)))
     scored = 0
     for item in items:
+        assert item.id is not None  # a stored row (loaded)
         case = service._open_case_of(session, item.id)
         if case is not None and (case.reason not in (CaseReason.NO_MODEL, CaseReason.STRICT)
                                  or case.claimed_by is not None):
@@ -216,13 +217,13 @@ def close_content_cases(session: Session, kind: str, item_id: int, *, moderator_
     """The owning domain decided an item in its own workflow (a petition approved or rejected on its moderation
     page): close the item's open queue cases and record whether it is now hidden or cleared, so the queue only
     shows what still waits. Returns how many cases were closed."""
-    item = session.exec(select(ModerationItem).where(ModerationItem.kind == kind,
-                                                     ModerationItem.item_id == item_id)).first()
+    item = session.exec(select(ModerationItem).where(col(ModerationItem.kind) == kind,
+                                                     col(ModerationItem.item_id) == item_id)).first()
     if item is None:
         return 0
     now = now or utc_now()
-    cases = list(session.exec(select(ModerationCase).where(ModerationCase.item_pk == item.id,
-                                                           ModerationCase.state == CaseState.OPEN)))
+    cases = list(session.exec(select(ModerationCase).where(col(ModerationCase.item_pk) == item.id,
+                                                           col(ModerationCase.state) == CaseState.OPEN)))
     for case in cases:
         case.state, case.decided_at, case.decided_by = CaseState.DECIDED, now, moderator_id
         case.claimed_by = case.claimed_until = None

@@ -36,6 +36,7 @@ def parse_decision(form) -> tuple[DecisionInput, dict]:
         errors["block_days"] = _("Enter a whole number of days, or 0 for no block.")
     if errors:
         raise ValidationFailed(errors)
+    assert decision is not None  # else errors["decision"] was set above
     passages = tuple(line.strip("\r") for line in values["passages"].split("\n") if line.strip())
     return DecisionInput(decision=decision, reason_code=values["reason"], passages=passages,
                          block_days=block_days, note=values["note"].strip()), values

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session, select, col
 
 from moderation.models import ModerationDecision
 
@@ -24,8 +24,8 @@ class LabelCounts:
 
 def decision_examples(session: Session) -> list[tuple[str, int]]:
     """(original text, label) per decided item, the latest decision winning."""
-    rows = session.exec(select(ModerationDecision.item_pk, ModerationDecision.original_text, ModerationDecision.label)
-                        .order_by(ModerationDecision.decided_at, ModerationDecision.id)).all()
+    rows = session.exec(select(col(ModerationDecision.item_pk), col(ModerationDecision.original_text), col(ModerationDecision.label))
+                        .order_by(col(ModerationDecision.decided_at), col(ModerationDecision.id))).all()
     latest: dict[int, tuple[str, int]] = {}
     for item_pk, text, label in rows:
         if text and text.strip():
@@ -34,8 +34,8 @@ def decision_examples(session: Session) -> list[tuple[str, int]]:
 
 
 def label_counts(session: Session) -> LabelCounts:
-    rows = session.exec(select(ModerationDecision.item_pk, ModerationDecision.label, ModerationDecision.language)
-                        .order_by(ModerationDecision.decided_at, ModerationDecision.id)).all()
+    rows = session.exec(select(col(ModerationDecision.item_pk), col(ModerationDecision.label), col(ModerationDecision.language))
+                        .order_by(col(ModerationDecision.decided_at), col(ModerationDecision.id))).all()
     latest = {pk: (label, lang) for pk, label, lang in rows}
     by_language: dict[str, int] = {}
     for _label, lang in latest.values():

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, select, col
 
 from app import logs
 from app.auth import require_user_role
@@ -79,17 +79,18 @@ def _clean_text(value) -> str:
 
 
 def _item_for(session: Session, kind: str, item_id: int) -> ModerationItem | None:
-    return session.exec(select(ModerationItem).where(ModerationItem.kind == kind,
-                                                     ModerationItem.item_id == item_id)).first()
+    return session.exec(select(ModerationItem).where(col(ModerationItem.kind) == kind,
+                                                     col(ModerationItem.item_id) == item_id)).first()
 
 
 def _open_case_of(session: Session, item_pk: int) -> ModerationCase | None:
-    return session.exec(select(ModerationCase).where(ModerationCase.item_pk == item_pk,
-                                                     ModerationCase.state == CaseState.OPEN)
-                        .order_by(ModerationCase.id)).first()
+    return session.exec(select(ModerationCase).where(col(ModerationCase.item_pk) == item_pk,
+                                                     col(ModerationCase.state) == CaseState.OPEN)
+                        .order_by(col(ModerationCase.id))).first()
 
 
 def _ensure_open_case(session: Session, item: ModerationItem, reason: str, now: datetime) -> ModerationCase:
+    assert item.id is not None  # a stored row (flushed or loaded)
     case = _open_case_of(session, item.id)
     if case is not None:
         return case
@@ -211,11 +212,11 @@ def report(session: Session, ref: ContentRef, *, reporter_id: int, reason: str,
     elif ref.reach:
         item.reach = max(item.reach, int(ref.reach))
     code = reason if reason in policy.REASONS_BY_CODE else "other"
-    insert_ignore(session, ModerationReport.__table__,
+    insert_ignore(session, ModerationReport.__table__,  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
                   {"item_pk": item.id, "reporter_id": reporter_id, "reason": code, "created_at": now},
                   ["item_pk", "reporter_id"])
     count = session.exec(select(func.count()).select_from(ModerationReport)
-                         .where(ModerationReport.item_pk == item.id)).one()
+                         .where(col(ModerationReport.item_pk) == item.id)).one()
     item.report_count = int(count)
     hide = item.report_count >= cfg.report_threshold and item.status not in (ItemStatus.APPROVED,)
     if hide and item.status == ItemStatus.PUBLISHED:
@@ -260,14 +261,14 @@ def claim_case(session: Session, *, case_id: int, moderator_id: int, now: dateti
     until = now + timedelta(minutes=max(1, settings_of(session).claim_minutes))
     result = session.execute(
         update(ModerationCase)
-        .where(ModerationCase.id == case_id, ModerationCase.state == CaseState.OPEN,
-               or_(ModerationCase.claimed_by.is_(None), ModerationCase.claimed_by == moderator_id,
-                   ModerationCase.claimed_until < now))
+        .where(col(ModerationCase.id) == case_id, col(ModerationCase.state) == CaseState.OPEN,
+               or_(col(ModerationCase.claimed_by).is_(None), col(ModerationCase.claimed_by) == moderator_id,
+                   col(ModerationCase.claimed_until) < now))
         .values(claimed_by=moderator_id, claimed_until=until)
         .execution_options(synchronize_session=False)
     )
     session.refresh(case)
-    if result.rowcount != 1:
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # DML gives a CursorResult; Session.execute is typed as Result
         _raise_unavailable(session, case, now)
     return case
 
@@ -276,7 +277,7 @@ def release_case(session: Session, *, case_id: int, moderator_id: int) -> None:
     """Give up your claim so another moderator can take the case."""
     _moderator(session, moderator_id)
     session.execute(update(ModerationCase)
-                    .where(ModerationCase.id == case_id, ModerationCase.claimed_by == moderator_id)
+                    .where(col(ModerationCase.id) == case_id, col(ModerationCase.claimed_by) == moderator_id)
                     .values(claimed_by=None, claimed_until=None)
                     .execution_options(synchronize_session=False))
 
@@ -332,13 +333,13 @@ def _take_for_decision(session: Session, case: ModerationCase, moderator_id: int
     """Mark the case decided in one conditional UPDATE, so two moderators can never both decide it."""
     result = session.execute(
         update(ModerationCase)
-        .where(ModerationCase.id == case.id, ModerationCase.state == CaseState.OPEN,
-               or_(ModerationCase.claimed_by.is_(None), ModerationCase.claimed_by == moderator_id,
-                   ModerationCase.claimed_until < now))
+        .where(col(ModerationCase.id) == case.id, col(ModerationCase.state) == CaseState.OPEN,
+               or_(col(ModerationCase.claimed_by).is_(None), col(ModerationCase.claimed_by) == moderator_id,
+                   col(ModerationCase.claimed_until) < now))
         .values(state=CaseState.DECIDED, decided_by=moderator_id, decided_at=now, claimed_by=None, claimed_until=None)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # DML gives a CursorResult; Session.execute is typed as Result
         session.refresh(case)
         _raise_unavailable(session, case, now)
     session.refresh(case)
@@ -347,6 +348,8 @@ def _take_for_decision(session: Session, case: ModerationCase, moderator_id: int
 def _apply(session: Session, case: ModerationCase, moderator: User, data: DecisionInput, now: datetime,
            cfg: ModerationSettings, *, every_passage: bool = True) -> ModerationDecision:
     item = session.get(ModerationItem, case.item_pk)
+    assert item is not None  # case.item_pk is a foreign key to the item
+    assert item.id is not None and case.id is not None and moderator.id is not None  # stored rows
     _check_not_excluded(case, moderator.id)
     redacted = None
     previously_redacted = item.status == ItemStatus.REDACTED
@@ -443,6 +446,7 @@ def decide_case(session: Session, *, case_id: int, moderator_id: int, data: Deci
     _validate(data, cfg)
     case = _get_case(session, case_id)
     record = _apply(session, case, moderator, data, now, cfg)
+    assert record.id is not None  # _apply flushes the decision
     return DecisionResult(decision_ids=(record.id,), decided=1)
 
 
@@ -463,13 +467,15 @@ def decide_group(session: Session, *, case_ids: Sequence[int], moderator_id: int
     if not ids:
         raise ValidationFailed({"case_ids": _("Tick at least one item to decide.")})
     _validate(data, cfg)
-    records = []
+    decision_ids: list[int] = []
     for cid in ids:
         case = _get_case(session, cid)
         if case.appeal_id is not None:
             raise InvalidState(_("Appeals are decided one at a time. Open the appeal from the queue."))
-        records.append(_apply(session, case, moderator, data, now, cfg, every_passage=False))
-    return DecisionResult(decision_ids=tuple(r.id for r in records), decided=len(records))
+        record = _apply(session, case, moderator, data, now, cfg, every_passage=False)
+        assert record.id is not None  # _apply flushes the decision
+        decision_ids.append(record.id)
+    return DecisionResult(decision_ids=tuple(decision_ids), decided=len(decision_ids))
 
 
 # ----- appeals -----
@@ -490,7 +496,8 @@ def appeal_info(session: Session, *, token: str, signer, max_days: int) -> Appea
     record = session.get(ModerationDecision, int(data.get("d", 0) or 0))
     if record is None:
         raise TokenInvalid(_("This appeal link is not valid. Reply to the e-mail if you need help."))
-    appealed = session.exec(select(ModerationAppeal.id).where(ModerationAppeal.decision_id == record.id)).first()
+    assert record.id is not None  # a stored row (loaded)
+    appealed = session.exec(select(col(ModerationAppeal.id)).where(col(ModerationAppeal.decision_id) == record.id)).first()
     return AppealInfo(record.id, record.kind, record.decision, record.reason_code, record.decided_at, appealed is not None)
 
 
@@ -513,15 +520,16 @@ def submit_appeal(session: Session, *, token: str, statement: str, signer, now: 
     if record is None or record.is_appeal:
         raise TokenInvalid(_("This appeal link is not valid. Reply to the e-mail if you need help."))
     item = session.get(ModerationItem, record.item_pk)
-    inserted = insert_ignore(session, ModerationAppeal.__table__,
+    assert item is not None and item.id is not None  # record.item_pk is a foreign key to the item
+    inserted = insert_ignore(session, ModerationAppeal.__table__,  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
                              {"decision_id": record.id, "item_pk": item.id, "author_id": item.author_id,
                               "statement": statement, "created_at": now, "outcome": ""}, ["decision_id"])
     if not inserted:
         raise TokenInvalid(_("This decision has already been appealed. You will get an e-mail with the outcome."))
-    appeal = session.exec(select(ModerationAppeal).where(ModerationAppeal.decision_id == record.id)).one()
+    appeal = session.exec(select(ModerationAppeal).where(col(ModerationAppeal.decision_id) == record.id)).one()
     # Close any other open case on the item: the appeal case supersedes it.
     session.execute(update(ModerationCase)
-                    .where(and_(ModerationCase.item_pk == item.id, ModerationCase.state == CaseState.OPEN))
+                    .where(and_(col(ModerationCase.item_pk) == item.id, col(ModerationCase.state) == CaseState.OPEN))
                     .values(state=CaseState.DECIDED, decided_at=now)
                     .execution_options(synchronize_session=False))
     case = ModerationCase(item_pk=item.id, reason=CaseReason.APPEAL, state=CaseState.OPEN, opened_at=now,

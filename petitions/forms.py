@@ -142,6 +142,7 @@ def parse_petition(values: dict, *, areas: tuple[str, ...], postcode_areas: tupl
         errors.update(exc.errors)
     if errors:
         raise ValidationFailed(errors)
+    assert signer is not None  # parse_signature returned, or its errors were raised above
     return PetitionInput(action=action, background=values["background"], details=values["details"], signer=signer)
 
 
@@ -204,4 +205,5 @@ def parse_debate(form) -> tuple[dict, DebateInput]:
         errors["links"] = _("Enter up to 10 web addresses starting with https://, one per line.")
     if errors:
         raise ValidationFailed(errors)
+    assert debated_on is not None  # required: a missing or bad date is in errors
     return values, DebateInput(debated_on, values["summary"], links)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import String, bindparam, cast, delete, func, literal, select, update
 from sqlalchemy import insert as insert_stmt
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app import ratelimit
 from app.auth import require_user_role
@@ -73,7 +73,7 @@ def ensure_reasons(session: Session) -> None:
     if session.execute(select(func.count()).select_from(RejectionReason)).scalar_one():
         return
     for position, (code, title, description, hides) in enumerate(DEFAULT_REASONS):
-        session.execute(_insert(session)(RejectionReason.__table__).values(
+        session.execute(_insert(session)(RejectionReason.__table__).values(  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
             code=code, title=title, description=description, hides_petition=hides, position=position,
         ).on_conflict_do_nothing(index_elements=["code"]))
 
@@ -108,16 +108,16 @@ def sponsor_token(signer, petition_id: int) -> str:
 # ----- starting and signing -----
 
 # Built once: the hot path only binds parameters to already-compiled statements.
-_PETITION_FOR_SIGNING = select(Petition.state, Petition.closes_at, Petition.action).where(Petition.id == bindparam("pid"))
+_PETITION_FOR_SIGNING = select(col(Petition.state), col(Petition.closes_at), col(Petition.action)).where(col(Petition.id) == bindparam("pid"))
 _SIGN_INSERT: dict = {}
 _SIGNING_STATE = "petitions_signing_state"
-_EXISTING_SIGNATURE = select(Signature.id, Signature.state, Signature.confirmations_sent, Signature.locale).where(
-    Signature.petition_id == bindparam("pid"), Signature.canonical_email == bindparam("canonical"))
-_REACTIVATE_SIGNATURE = update(Signature).where(Signature.id == bindparam("sid")).values(
+_EXISTING_SIGNATURE = select(col(Signature.id), col(Signature.state), col(Signature.confirmations_sent), col(Signature.locale)).where(
+    col(Signature.petition_id) == bindparam("pid"), col(Signature.canonical_email) == bindparam("canonical"))
+_REACTIVATE_SIGNATURE = update(Signature).where(col(Signature.id) == bindparam("sid")).values(
     state=SignatureState.PENDING, withdrawn_at=None, confirmations_sent=1, name=bindparam("name"),
     area=bindparam("area"), notify=bindparam("notify"), updated_at=bindparam("now"))
-_COUNT_RESENT = update(Signature).where(Signature.id == bindparam("sid")).values(
-    confirmations_sent=Signature.confirmations_sent + 1, updated_at=bindparam("now"))
+_COUNT_RESENT = update(Signature).where(col(Signature.id) == bindparam("sid")).values(
+    confirmations_sent=col(Signature.confirmations_sent) + 1, updated_at=bindparam("now"))
 
 
 def _sign_insert(session: Session):
@@ -125,7 +125,7 @@ def _sign_insert(session: Session):
     dialect = session.get_bind().dialect.name
     stmt = _SIGN_INSERT.get(dialect)
     if stmt is None:
-        table = Signature.__table__
+        table = Signature.__table__  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
         cols = ("petition_id", "name", "email", "canonical_email", "area", "notify", "ip_address", "locale", "state",
                 "is_creator", "is_sponsor", "confirmations_sent", "created_at", "updated_at")
         stmt = _SIGN_INSERT[dialect] = (
@@ -162,12 +162,14 @@ def start_petition(session: Session, *, data: PetitionInput, settings: PetitionS
                         state=PetitionState.UNCONFIRMED, created_at=now, updated_at=now)
     session.add(petition)
     session.flush()
+    assert petition.id is not None  # a stored row (flushed or loaded)
     signature = Signature(petition_id=petition.id, name=data.signer.name, email=data.signer.email,
                           canonical_email=canonical_email(data.signer.email), area=data.signer.area,
                           notify=data.signer.notify, ip_address=(client_ip or "")[:64], locale=locale,
                           is_creator=True, created_at=now, updated_at=now)
     session.add(signature)
     session.flush()
+    assert signature.id is not None  # a stored row (flushed or loaded)
     queue_email(session, to=data.signer.email, template="petitions/confirm_petition", locale=locale,
                 context={"petition": petition, **_signature_tokens(signer, signature.id)})
     return petition
@@ -194,7 +196,7 @@ def cached_petition_action(engine, petition_id: int) -> str | None:
 
 def petition_action(session: Session, *, petition_id: int) -> str | None:
     """Read the petition's action and remember it for `cached_petition_action`."""
-    action = session.execute(select(Petition.action).where(Petition.id == petition_id)).scalar()
+    action = session.execute(select(col(Petition.action)).where(col(Petition.id) == petition_id)).scalar()
     if action is not None:
         if len(_ACTIONS) > 10_000:
             _ACTIONS.clear()
@@ -230,7 +232,7 @@ def _queue_prepared(session: Session, mail: PreparedMail, now: datetime) -> None
     dialect = session.get_bind().dialect.name
     stmt = _OUTBOX_INSERT.get(dialect)
     if stmt is None:
-        table = OutboxMessage.__table__
+        table = OutboxMessage.__table__  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
         cols = ("to_addr", "subject", "body", "template", "status", "attempts", "created_at", "next_attempt_at",
                 "last_error", "request_id")
         stmt = _OUTBOX_INSERT[dialect] = insert_stmt(table).values({c: bindparam(c, type_=table.c[c].type) for c in cols})
@@ -326,8 +328,8 @@ def _signature_for(session: Session, data: dict) -> Signature | None:
         petition_id, email = int(data.get("p") or 0), str(data.get("e") or "")
     except (TypeError, ValueError):
         return None
-    return session.execute(select(Signature).where(Signature.petition_id == petition_id,
-                                                   Signature.canonical_email == email)).scalar_one_or_none()
+    return session.execute(select(Signature).where(col(Signature.petition_id) == petition_id,
+                                                   col(Signature.canonical_email) == email)).scalar_one_or_none()
 
 
 @dataclass(frozen=True)
@@ -354,6 +356,7 @@ def confirm_signature(session: Session, *, token: str, signer, settings: Petitio
     if signature is None or signature.state == SignatureState.WITHDRAWN:
         raise TokenInvalid(_("This signature was withdrawn or removed. You can sign the petition again from its page."))
     petition = get_petition(session, signature.petition_id)
+    assert petition.id is not None  # a stored row (loaded)
     kind = "creator" if signature.is_creator else "sponsor" if signature.is_sponsor else "signature"
     if signature.state == SignatureState.VALIDATED:
         return ConfirmResult(petition.id, kind, already=True)
@@ -372,8 +375,8 @@ def confirm_signature(session: Session, *, token: str, signer, settings: Petitio
     elif kind == "sponsor" and petition.state == PetitionState.SPONSORING:
         session.flush()
         petition.sponsor_count = session.execute(select(func.count()).select_from(Signature).where(
-            Signature.petition_id == petition.id, Signature.is_sponsor.is_(True),
-            Signature.state == SignatureState.VALIDATED)).scalar_one()
+            col(Signature.petition_id) == petition.id, col(Signature.is_sponsor).is_(True),
+            col(Signature.state) == SignatureState.VALIDATED)).scalar_one()
         petition.updated_at = now
         session.add(petition)
         if petition.sponsor_count >= settings.sponsor_threshold:
@@ -396,6 +399,7 @@ def queue_for_moderation(session: Session, petition: Petition, *, url: str | Non
     """Put a pending petition in the moderation queue, scored. Every petition waits for a moderator before it is
     published ("strict": held, always queued), so it is in the one queue with comments and responses; its reach
     is the people who have signed it so far. Never raises: the petitions' own page lists it anyway."""
+    assert petition.id is not None  # a stored row (flushed or loaded)
     try:
         with session.begin_nested():
             screen_content(session, ContentRef(
@@ -465,9 +469,9 @@ def stop_updates_url(session: Session, signature_id: int) -> str:
 
 def _staff_emails(session: Session, petition: Petition) -> list[tuple[str, str]]:
     """The creator and confirmed sponsors (address, locale)."""
-    rows = session.execute(select(Signature.email, Signature.locale).where(
-        Signature.petition_id == petition.id, Signature.state == SignatureState.VALIDATED,
-        (Signature.is_creator.is_(True)) | (Signature.is_sponsor.is_(True)))).all()
+    rows = session.execute(select(col(Signature.email), col(Signature.locale)).where(
+        col(Signature.petition_id) == petition.id, col(Signature.state) == SignatureState.VALIDATED,
+        (col(Signature.is_creator).is_(True)) | (col(Signature.is_sponsor).is_(True)))).all()
     seen, out = set(), []
     for email, locale in [(petition.creator_email, petition.creator_locale), *rows]:
         key = canonical_email(email)
@@ -479,6 +483,7 @@ def _staff_emails(session: Session, petition: Petition) -> list[tuple[str, str]]
 
 def _close_queue_cases(session: Session, petition: Petition, moderator_id: int, *, hidden: bool, now: datetime) -> None:
     """The petition was decided here: it leaves the moderation queue (in this transaction)."""
+    assert petition.id is not None  # a stored row (flushed or loaded)
     close_content_cases(session, "petition", petition.id, moderator_id=moderator_id, hidden=hidden, now=now)
 
 
@@ -499,7 +504,7 @@ def approve_petition(session: Session, *, petition_id: int, moderator_id: int, d
     if department_id is not None and session.get(Department, department_id) is None:
         raise ValidationFailed({"department_id": _("Choose a department from the list.")})
     if department_id is None:
-        department_id = session.execute(select(Department.id).order_by(Department.id).limit(1)).scalar()
+        department_id = session.execute(select(col(Department.id)).order_by(col(Department.id)).limit(1)).scalar()
     petition.state, petition.department_id = PetitionState.OPEN, department_id
     petition.opened_at, petition.closes_at, petition.updated_at = now, now + timedelta(days=settings.open_days), now
     petition.rejected_at, petition.rejection_code, petition.rejection_detail = None, "", ""
@@ -533,6 +538,7 @@ def reject_petition(session: Session, *, petition_id: int, moderator_id: int, co
         errors["detail"] = _("The explanation must be %(max)s characters or fewer.", max=2000)
     if errors:
         raise ValidationFailed(errors)
+    assert reason is not None  # else errors["code"] was set above
     petition.state = PetitionState.HIDDEN if reason.hides_petition else PetitionState.REJECTED
     petition.rejected_at, petition.rejection_code, petition.rejection_detail = now, code, detail
     petition.updated_at = now
@@ -577,7 +583,7 @@ def update_reason(session: Session, *, admin_id: int, code: str, title: str, des
     ensure_reasons(session)
     reason = session.get(RejectionReason, code)
     if reason is None:
-        position = session.execute(select(func.coalesce(func.max(RejectionReason.position), 0))).scalar_one() + 1
+        position = session.execute(select(func.coalesce(func.max(col(RejectionReason.position)), 0))).scalar_one() + 1
         reason = RejectionReason(code=code, title=title.strip(), position=position)
     reason.title, reason.description, reason.hides_petition = title.strip(), description.strip()[:2000], hides_petition
     session.add(reason)
@@ -662,7 +668,7 @@ def _publish_outcome(session: Session, model, kind: str, petition_id: int, offic
 
 def mail_signers_batch(session: Session, *, petition_id: int, kind: str, batch: int = 500) -> bool:
     """E-mail the next batch of consenting, confirmed signers; returns True when everyone has been sent it."""
-    mailing = session.execute(select(Mailing).where(Mailing.petition_id == petition_id, Mailing.kind == kind)).scalar_one_or_none()
+    mailing = session.execute(select(Mailing).where(col(Mailing.petition_id) == petition_id, col(Mailing.kind) == kind)).scalar_one_or_none()
     if mailing is None:
         mailing = Mailing(petition_id=petition_id, kind=kind)
         session.add(mailing)
@@ -670,12 +676,12 @@ def mail_signers_batch(session: Session, *, petition_id: int, kind: str, batch: 
     if mailing.finished_at is not None:
         return True
     petition = get_petition(session, petition_id)
-    response = session.execute(select(Response).where(Response.petition_id == petition_id)).scalar_one_or_none()
-    debate = session.execute(select(Debate).where(Debate.petition_id == petition_id)).scalar_one_or_none()
-    rows = session.execute(select(Signature.id, Signature.email, Signature.locale).where(
-        Signature.petition_id == petition_id, Signature.state == SignatureState.VALIDATED,
-        Signature.notify.is_(True), Signature.id > mailing.last_signature_id, Signature.email != "",
-    ).order_by(Signature.id).limit(batch)).all()
+    response = session.execute(select(Response).where(col(Response.petition_id) == petition_id)).scalar_one_or_none()
+    debate = session.execute(select(Debate).where(col(Debate.petition_id) == petition_id)).scalar_one_or_none()
+    rows = session.execute(select(col(Signature.id), col(Signature.email), col(Signature.locale)).where(
+        col(Signature.petition_id) == petition_id, col(Signature.state) == SignatureState.VALIDATED,
+        col(Signature.notify).is_(True), col(Signature.id) > mailing.last_signature_id, col(Signature.email) != "",
+    ).order_by(col(Signature.id)).limit(batch)).all()
     for sid, email, locale in rows:
         stop = stop_updates_url(session, sid)
         queue_email(session, to=email, template=f"petitions/{kind}", locale=locale, unsubscribe=stop,
@@ -694,31 +700,31 @@ def mail_signers_batch(session: Session, *, petition_id: int, kind: str, batch: 
 def close_expired(session: Session, *, now: datetime | None = None) -> int:
     """Close open petitions whose time is up."""
     now = now or utc_now()
-    result = session.execute(update(Petition).where(Petition.state == PetitionState.OPEN, Petition.closes_at <= now)
+    result = session.execute(update(Petition).where(col(Petition.state) == PetitionState.OPEN, col(Petition.closes_at) <= now)
                              .values(state=PetitionState.CLOSED, closed_at=now, updated_at=now))
-    return result.rowcount or 0
+    return result.rowcount or 0  # type: ignore[attr-defined]  # DML gives a CursorResult; Session.execute is typed as Result
 
 
 def anonymise_closed(session: Session, *, settings: PetitionSettings, now: datetime | None = None, batch: int = 5000) -> int:
     """Erase names, e-mail and IP addresses of signatures on petitions closed (or rejected) long enough ago."""
     now = now or utc_now()
     cutoff = now - timedelta(days=settings.anonymise_after_days)
-    petitions = session.execute(select(Petition.id).where(
-        Petition.anonymised_at.is_(None),
-        ((Petition.state == PetitionState.CLOSED) & (Petition.closed_at <= cutoff))
-        | (Petition.state.in_([PetitionState.REJECTED, PetitionState.HIDDEN]) & (Petition.rejected_at <= cutoff))
+    petitions = session.execute(select(col(Petition.id)).where(
+        col(Petition.anonymised_at).is_(None),
+        ((col(Petition.state) == PetitionState.CLOSED) & (col(Petition.closed_at) <= cutoff))
+        | (col(Petition.state).in_([PetitionState.REJECTED, PetitionState.HIDDEN]) & (col(Petition.rejected_at) <= cutoff))
     ).limit(20)).scalars().all()
     done = 0
     for pid in petitions:
-        ids = session.execute(select(Signature.id).where(Signature.petition_id == pid, Signature.ip_address != "anon")
+        ids = session.execute(select(col(Signature.id)).where(col(Signature.petition_id) == pid, col(Signature.ip_address) != "anon")
                               .limit(batch)).scalars().all()
         if ids:
-            session.execute(update(Signature).where(Signature.id.in_(ids)).values(
+            session.execute(update(Signature).where(col(Signature.id).in_(ids)).values(
                 name="", email="", ip_address="anon",
-                canonical_email=literal("anonymised-", String) + cast(Signature.id, String)))
+                canonical_email=literal("anonymised-", String) + cast(col(Signature.id), String)))
             done += len(ids)
         if len(ids) < batch:
-            session.execute(update(Petition).where(Petition.id == pid).values(
+            session.execute(update(Petition).where(col(Petition.id) == pid).values(
                 anonymised_at=now, creator_name="", creator_email=""))
     return done
 
@@ -732,11 +738,11 @@ class Tally:
 
 def count_changed(session: Session, *, since: datetime) -> list[Tally]:
     """Read-only: recount confirmed signatures of every petition with a signature changed after `since`."""
-    ids = session.execute(select(Signature.petition_id).where(Signature.updated_at > since).distinct()).scalars().all()
+    ids = session.execute(select(col(Signature.petition_id)).where(col(Signature.updated_at) > since).distinct()).scalars().all()
     tallies = []
     for pid in ids:
-        rows = session.execute(select(Signature.area, func.count()).where(
-            Signature.petition_id == pid, Signature.state == SignatureState.VALIDATED).group_by(Signature.area)).all()
+        rows = session.execute(select(col(Signature.area), func.count()).where(
+            col(Signature.petition_id) == pid, col(Signature.state) == SignatureState.VALIDATED).group_by(col(Signature.area))).all()
         areas = {area or "": n for area, n in rows}
         tallies.append(Tally(pid, sum(areas.values()), areas))
     return tallies
@@ -761,15 +767,15 @@ def apply_tallies(session: Session, *, tallies: list[Tally], settings: PetitionS
             if tally.total >= settings.debate_threshold and petition.debate_threshold_at is None:
                 petition.debate_threshold_at = now
             session.add(petition)
-            stmt = insert(CountSnapshot.__table__).values(petition_id=tally.petition_id, hour=hour, count=tally.total)
+            stmt = insert(CountSnapshot.__table__).values(petition_id=tally.petition_id, hour=hour, count=tally.total)  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
             session.execute(stmt.on_conflict_do_update(index_elements=["petition_id", "hour"],
                                                        set_={"count": tally.total}))
-        existing = dict(session.execute(select(AreaCount.area, AreaCount.count)
-                                        .where(AreaCount.petition_id == tally.petition_id)).all())
+        existing = dict(session.execute(select(col(AreaCount.area), col(AreaCount.count))
+                                        .where(col(AreaCount.petition_id) == tally.petition_id)).all())
         if existing != tally.areas:
-            session.execute(delete(AreaCount).where(AreaCount.petition_id == tally.petition_id))
+            session.execute(delete(AreaCount).where(col(AreaCount.petition_id) == tally.petition_id))
             if tally.areas:
-                session.execute(insert(AreaCount.__table__), [
+                session.execute(insert(AreaCount.__table__), [  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
                     {"petition_id": tally.petition_id, "area": area, "count": n} for area, n in tally.areas.items()])
     mark = session.get(SettleMark, 1)
     if mark is None:
