@@ -6,7 +6,7 @@ the thread's vote buttons); skipping is not a vote and lives only in the viewer'
 
 "Where you stand" runs the same opinion-group analysis as the officials' dashboard (`opinion_groups` behind the
 moderation facade, fed by `dashboard_queries.analysis_inputs` with pseudonymous voter keys) on the current votes,
-cached per process until a vote or statement changes. What it returns never names or places another person:
+cached per process (recomputed when the votes changed, at most once a minute). What it returns never names or places another person:
 groups as regions (centre and spread) with their sizes, groups under `MIN_GROUP_SIZE` left out, and the viewer's
 own point only for the viewer.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -25,7 +26,7 @@ from moderation import opinion_groups
 
 from . import dashboard_queries as dq
 from . import queries
-from .models import Comment, CommentStatus, CommentVote, VOTE_NAMES
+from .models import VOTE_NAMES, Comment, CommentStatus, CommentVote, Consultation
 from .polis import voter_pseudonym
 
 MIN_VOTES = 50          # votes on statements before "Where you stand" is public
@@ -164,6 +165,7 @@ class StancePage:
 _CACHE: OrderedDict = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 16
+REFRESH_SECONDS = 60.0  # while votes keep coming in, the map is recomputed at most this often
 
 
 def _vote_state(session: Session, consultation_id: int) -> tuple:
@@ -173,21 +175,25 @@ def _vote_state(session: Session, consultation_id: int) -> tuple:
     comments = session.exec(select(func.count(), func.max(Comment.id), func.max(Comment.edited_at))
                             .where(Comment.consultation_id == consultation_id,
                                    Comment.status == CommentStatus.PUBLISHED)).one()
-    return (consultation_id, *tuple(votes), *tuple(comments))
+    return (*tuple(votes), *tuple(comments))
 
 
 def _analysis(session: Session, consultation_id: int, secret: str):
-    """(opinion result, votes) for the consultation's current votes, computed once per vote state."""
-    key = _vote_state(session, consultation_id)
+    """The opinion result for the consultation's votes: computed again when they changed, but at most once every
+    `REFRESH_SECONDS` per consultation (a busy consultation changes with every vote; each run reads them all)."""
+    created = session.exec(select(Consultation.created_at).where(Consultation.id == consultation_id)).one()
+    key = (consultation_id, created)
+    state = _vote_state(session, consultation_id)
+    now = time.monotonic()
     with _CACHE_LOCK:
         hit = _CACHE.get(key)
-        if hit is not None:
+        if hit is not None and (hit[0] == state or now - hit[1] < REFRESH_SECONDS):
             _CACHE.move_to_end(key)
-            return hit
+            return hit[2]
     _, votes = dq.analysis_inputs(session, consultation_id=consultation_id, secret=secret)
-    result = (opinion_groups(votes, min_votes=PLACE_VOTES), len(votes))
+    result = opinion_groups(votes, min_votes=PLACE_VOTES)
     with _CACHE_LOCK:
-        _CACHE[key] = result
+        _CACHE[key] = (state, now, result)
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
     return result
@@ -262,7 +268,7 @@ def stance_page(session: Session, *, consultation_id: int, viewer_id: int | None
                        my_group=None)
     if n_votes < MIN_VOTES:
         return empty
-    result, _ = _analysis(session, consultation_id, secret)
+    result = _analysis(session, consultation_id, secret)
     shapes, hidden = _regions(result, result.groups)
     if not shapes:
         return replace(empty, ready=True, votes_needed=0, n_participants=result.n_participants, n_hidden=hidden)

@@ -218,3 +218,19 @@ def test_stance_page_in_chinese(app, client, helpers, factories):
     page = client.get(f"/consultations/{cid}/stance")
     assert page.status_code == 200 and 'lang="zh-Hans"' in page.text
     assert "Where you stand" not in page.text and re.search(r"第 ?1 ?组", page.text)
+
+
+def test_the_map_is_recomputed_after_new_votes_at_most_once_per_refresh_interval(app, helpers, factories,
+                                                                                 monkeypatch):
+    cid = factories.consultation(app)
+    ids = _statements(app, factories, cid, 8)
+    _two_camps(app, helpers, factories, cid, ids)
+    late = helpers.add_user(app, "late@example.org")
+    assert _stance(app, factories, cid, late.id).me is None
+    for c in ids[:7]:
+        _vote(app, factories, late.id, c, "agree")
+    stale = _stance(app, factories, cid, late.id)  # within the interval: the earlier map, without them yet
+    assert stale.me is None and stale.my_votes == 7
+    monkeypatch.setattr(deliberation, "REFRESH_SECONDS", 0.0)
+    fresh = _stance(app, factories, cid, late.id)
+    assert fresh.me is not None

@@ -83,7 +83,7 @@ def test_resident_votes_without_javascript_and_skips_one(browser, live_server, h
             page.wait_for_load_state()
         page.get_by_role("heading", name="You have seen every statement").wait_for()
         page.get_by_role("link", name="Go back to the 1 statement you skipped").click()
-        assert f"Statement 0: school" in page.locator(".statement-body").inner_text()
+        assert "Statement 0: school" in page.locator(".statement-body").inner_text()
         assert page.locator("#statement-heading").inner_text() == f"Statement {N} of {N}"
         page.get_by_role("button", name="Agree", exact=True).click()
         page.get_by_role("heading", name="You have voted on every statement").wait_for()
