@@ -33,7 +33,7 @@ MIN_VOTES = 50          # votes on statements before "Where you stand" is public
 MIN_GROUP_SIZE = 5      # smaller groups are not shown (privacy)
 PLACE_VOTES = 7         # a participant is placed on the map after this many votes (as Polis)
 MAX_SKIPPED = 200       # skipped ids kept in the query string
-MAP_WIDTH, MAP_HEIGHT, MAP_PAD = 480, 320, 24
+MAP_WIDTH, MAP_HEIGHT, MAP_PAD = 480, 340, 72
 
 
 # ----- vote on statements -----
@@ -290,9 +290,11 @@ def stance_page(session: Session, *, consultation_id: int, viewer_id: int | None
     for gid in sorted(shapes, key=lambda g: numbers[g]):
         cx, cy, r = shapes[gid]
         px, py = frame.point(cx, cy)
-        pr = max(round(r * frame.scale, 1), 12.0)
-        region = GroupRegion(number=numbers[gid], size=sizes[gid], share=sizes[gid] / max(placed, 1), cx=px,
-                             cy=py, r=pr, label_y=round(py + 5, 1))
+        share = sizes[gid] / max(placed, 1)
+        # The region covers the group's spread, and is never smaller than its size calls for (identical voters).
+        pr = round(min(max(r * frame.scale, 14 + 40 * math.sqrt(share)), MAP_PAD), 1)
+        region = GroupRegion(number=numbers[gid], size=sizes[gid], share=share, cx=px, cy=py, r=pr,
+                             label_y=round(min(py + pr + 18, MAP_HEIGHT - 6), 1))
         statements = tuple(
             StanceStatement(id=s.comment_id, body=bodies[s.comment_id], direction=s.direction, share=s.group_share,
                             other_share=s.other_share)
