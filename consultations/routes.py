@@ -18,7 +18,7 @@ from app.i18n import gettext as _
 from app.models import Role
 from app.templating import flash, is_htmx, render
 
-from . import forms, queries, service
+from . import deliberation, forms, queries, service
 from .labels import CommentUrls, comment_labels, decision_label, reason_options
 from .models import ResponseDecision
 
@@ -477,6 +477,65 @@ async def unsubscribe(request: Request) -> Response:
                   headers={"Cache-Control": "no-store"})
 
 
+# ----- residents see the deliberation: vote on statements, where you stand -----
+
+async def _render_statements(request: Request, cid: int, skipped: tuple[int, ...], *, current: int | None = None,
+                             error: str = "", status_code: int = 200) -> Response:
+    """The vote-on-statements page; with htmx only its card (the next statement, or the end of the deck)."""
+    deck = await run_query(request, deliberation.statement_deck, consultation_id=cid, viewer_id=_actor_id(request),
+                           skipped=skipped, current=current, staff=await _staff(request))
+    return render(request, "consultations/statements.html",
+                  {"deck": deck, "consultation": deck.consultation, "vote_error": error,
+                   "focus_heading": is_htmx(request), **_common(request)},
+                  partial="consultations/_statement_card.html", status_code=status_code,
+                  headers={"Cache-Control": "no-store"})
+
+
+async def statements(request: Request) -> Response:
+    skipped = deliberation.parse_skipped(request.query_params.get("skip", ""))
+    return await _render_statements(request, request.path_params["consultation_id"], skipped)
+
+
+@require_signed_in
+async def vote_statement(request: Request) -> Response:
+    """One statement's Agree / Disagree / Pass (a vote, through `service.cast_vote`) or Skip (not a vote: the
+    statement joins the skipped list in the query string). Then the next statement: a redirect (PRG), or with
+    htmx the next card; a refused vote shows the same statement again with the reason (409/422/429)."""
+    cid = request.path_params["consultation_id"]
+    form = await request.form()
+    comment_id = forms.optional_int(form, "comment_id")
+    skipped = deliberation.parse_skipped(forms.text(form, "skip", 2000))
+    choice = forms.text(form, "vote", 20)
+    if choice == "skip" and comment_id is not None:
+        skipped = (*skipped, comment_id)
+    else:
+        try:
+            await run_in_session(request, service.cast_vote, comment_id=comment_id or 0, user_id=_actor_id(request),
+                                 vote=choice, limits=_limits(request), consultation_id=cid)
+        except DomainError as exc:
+            if exc.status_code not in (409, 422, 429):
+                raise
+            error = exc.errors.get("vote") if isinstance(exc, ValidationFailed) else exc.message
+            return await _render_statements(request, cid, skipped, current=comment_id, error=error,
+                                            status_code=exc.status_code)
+    if is_htmx(request):
+        return await _render_statements(request, cid, skipped)
+    query = {"skip": ",".join(map(str, skipped))} if skipped else None
+    return RedirectResponse(_url(request, "consultations:statements", query, consultation_id=cid) + "#statement",
+                            303)
+
+
+async def stance(request: Request) -> Response:
+    """Where you stand: the opinion groups, and the viewer's own place among them (for the viewer alone)."""
+    page = await run_query(request, deliberation.stance_page, consultation_id=request.path_params["consultation_id"],
+                           viewer_id=_actor_id(request), secret=request.app.state.settings.secret_key,
+                           staff=await _staff(request))
+    return render(request, "consultations/stance.html", {"s": page, "consultation": page.consultation,
+                                                         "min_group": deliberation.MIN_GROUP_SIZE,
+                                                         **_common(request)},
+                  headers={"Cache-Control": "private, no-store"})
+
+
 routes = [
     Route("/", index, name="index"),
     Route("/new", new, methods=["GET", "POST"], name="new"),
@@ -498,4 +557,7 @@ routes = [
     Route("/{consultation_id:int}/comments/{comment_id:int}/vote", vote, methods=["POST"], name="vote"),
     Route("/{consultation_id:int}/comments/{comment_id:int}/report", report_comment, methods=["GET", "POST"],
           name="report_comment"),
+    Route("/{consultation_id:int}/statements", statements, name="statements"),
+    Route("/{consultation_id:int}/statements", vote_statement, methods=["POST"], name="vote_statement"),
+    Route("/{consultation_id:int}/stance", stance, name="stance"),
 ]

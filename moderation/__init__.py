@@ -30,6 +30,7 @@ from moderation.analysis.api import (
     save_analysis,
     split_theme,
 )
+from moderation.analysis.opinions import opinion_groups
 from moderation.models import ReportReason
 
 __all__ = [
@@ -37,4 +38,5 @@ __all__ = [
     "ReportReason", "Screening", "close_content_cases", "is_blocked", "latest_score", "report_content", "screen_content",
     "AnalysisEditError", "AnalysisItem", "AnalysisView", "analyse_subject", "analysis_status", "compute_analysis",
     "latest_analysis", "merge_themes", "needs_reanalysis", "rename_theme", "save_analysis", "split_theme",
+    "opinion_groups",
 ]

@@ -66,6 +66,15 @@
     focusError(findErrorIn(region));
   });
 
+  // A swapped region that marks a heading with data-civic-focus (e.g. the next statement to vote on): focus moves
+  // there, so keyboard and screen-reader users continue from the new content.
+  document.addEventListener("htmx:afterSettle", function () {
+    var target = document.querySelector("[data-civic-focus]");
+    if (!target) { return; }
+    target.removeAttribute("data-civic-focus");
+    if (pendingFocus === null && !target.parentNode.querySelector(".error[role='alert']")) { focusError(target); }
+  });
+
   // A dropped connection: say so next to the form rather than leaving it silently as it was.
   document.addEventListener("htmx:sendError", function (event) {
     var text = document.body.getAttribute("data-network-error");

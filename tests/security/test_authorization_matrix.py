@@ -121,6 +121,9 @@ TABLE: dict[str, Rule] = {
     "POST /consultations/{consultation_id:int}/comments/{comment_id:int}/vote": R(SIGNED_IN),
     "GET /consultations/{consultation_id:int}/comments/{comment_id:int}/report": R(SIGNED_IN),
     "POST /consultations/{consultation_id:int}/comments/{comment_id:int}/report": R(SIGNED_IN),
+    "GET /consultations/{consultation_id:int}/statements": R(EVERYONE),
+    "POST /consultations/{consultation_id:int}/statements": R(SIGNED_IN),
+    "GET /consultations/{consultation_id:int}/stance": R(EVERYONE),
     # moderation
     "GET /moderation/": R(MODERATORS),
     "GET /moderation/cases/{case_id:int}": R(MODERATORS),
@@ -157,6 +160,8 @@ PRIVATE_READS = {
     "GET /consultations/{draft}": R(DEPARTMENT),
     "GET /consultations/{draft}/questions/{draft_question}": R(DEPARTMENT),
     "GET /consultations/{draft}/comments/{comment_draft}": R(DEPARTMENT),
+    "GET /consultations/{draft}/statements": R(DEPARTMENT),
+    "GET /consultations/{draft}/stance": R(DEPARTMENT),
     "GET /api/consultations/{draft}": R(NOBODY, why="the API is public: it shows what the public page shows"),
     "GET /api/consultations/{draft}/comments.csv": R(NOBODY),
     "GET /api/petitions/{petition_hidden}": R(EVERYONE, why="like its page, a notice without its text"),
