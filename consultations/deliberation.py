@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from moderation import opinion_groups
 
@@ -78,9 +78,9 @@ def parse_skipped(value: str) -> tuple[int, ...]:
 
 def _statements_query(consultation_id: int):
     return (select(Comment.id, Comment.body, Comment.created_at, Comment.question_id)
-            .where(Comment.consultation_id == consultation_id, Comment.parent_id.is_(None),
+            .where(Comment.consultation_id == consultation_id, col(Comment.parent_id).is_(None),
                    Comment.status == CommentStatus.PUBLISHED, Comment.body != "")
-            .order_by(Comment.created_at, Comment.id))
+            .order_by(col(Comment.created_at), col(Comment.id)))
 
 
 def _my_votes(session: Session, consultation_id: int, viewer_id: int | None) -> dict[int, int]:
@@ -247,9 +247,10 @@ def _bodies(session: Session, consultation_id: int, ids) -> dict[int, str]:
     ids = list(ids)
     if not ids:
         return {}
-    return dict(session.exec(select(Comment.id, Comment.body).where(
-        Comment.consultation_id == consultation_id, Comment.id.in_(ids),
-        Comment.status == CommentStatus.PUBLISHED)).all())
+    rows = session.exec(select(col(Comment.id), Comment.body).where(
+        Comment.consultation_id == consultation_id, col(Comment.id).in_(ids),
+        Comment.status == CommentStatus.PUBLISHED)).all()
+    return {cid: body for cid, body in rows if cid is not None}
 
 
 def stance_page(session: Session, *, consultation_id: int, viewer_id: int | None, secret: str,

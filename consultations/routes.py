@@ -511,7 +511,7 @@ async def vote_statement(request: Request) -> Response:
     else:
         try:
             await run_in_session(request, service.cast_vote, comment_id=comment_id or 0, user_id=_actor_id(request),
-                                 vote=choice, limits=_limits(request), consultation_id=cid)
+                                 vote=choice, limits=_settings(request), consultation_id=cid)
         except DomainError as exc:
             if exc.status_code not in (409, 422, 429):
                 raise

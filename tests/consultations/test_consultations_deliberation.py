@@ -7,10 +7,11 @@ import re
 import pytest
 
 from app.errors import InvalidState
+from consultations.config import ConsultationSettings
 from consultations import deliberation, service
 from consultations.models import Comment, CommentVote
 
-LIMITS = service.CommentLimits(vote_rate="100000/60")
+LIMITS = ConsultationSettings(vote_rate_limit="100000/60")
 
 
 def _statements(app, factories, cid, n):

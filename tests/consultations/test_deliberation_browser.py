@@ -8,11 +8,12 @@ import time
 
 import pytest
 
+from consultations.config import ConsultationSettings
 from consultations import service
 
 pytestmark = [pytest.mark.browser]
 
-LIMITS = service.CommentLimits(vote_rate="100000/60")
+LIMITS = ConsultationSettings(vote_rate_limit="100000/60")
 N = 10
 
 
