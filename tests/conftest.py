@@ -293,7 +293,8 @@ def helpers():
     return types.SimpleNamespace(outbox=outbox, last_link=last_link, run_jobs=run_jobs, add_user=add_user,
                                  sign_in=sign_in, sign_in_page=sign_in_page, read_only_engine=read_only_engine, RecordingSender=RecordingSender,
                                  shared_data=SHARED_DATA, free_port=_free_port,
-                                 wait_for=wait_for, FakeClassifier=FakeClassifier)
+                                 wait_for=wait_for, FakeClassifier=FakeClassifier,
+                                 axe_without_js=assert_accessible_without_js)
 
 
 # ----- live server and browser -----
@@ -376,6 +377,19 @@ def axe_violations(page) -> list[dict]:
 def assert_accessible(page) -> None:
     violations = axe_violations(page)
     assert not violations, f"axe-core found WCAG 2.1 AA violations on {page.url}: {violations}"
+
+
+def assert_accessible_without_js(browser, page) -> None:
+    """axe-core can't run in a page without JavaScript: check the same HTML in a JavaScript page of the same origin."""
+    html = page.content()
+    context = browser.new_context()
+    try:
+        checker = context.new_page()
+        checker.goto(page.url.split("/", 3)[0] + "//" + page.url.split("/", 3)[2] + "/robots.txt")
+        checker.set_content(html)
+        assert_accessible(checker)
+    finally:
+        context.close()
 
 
 @pytest.fixture

@@ -98,3 +98,26 @@ class Flow:
 @pytest.fixture
 def flow(app, client, helpers, make_client):
     return Flow(app, client, helpers, make_client)
+
+
+@pytest.fixture
+def area_petition():
+    """A factory: an open petition in `app` with these signature counts by area; returns its id."""
+    from datetime import timedelta
+
+    from app.clock import utc_now
+    from app.db import unit_of_work
+    from petitions.models import AreaCount, Petition
+
+    def make(app, action: str, areas: dict[str, int]) -> int:
+        now = utc_now()
+        with unit_of_work(app.state.engine) as s:
+            p = Petition(action=action, background="Background.", details="", creator_name="C",
+                         creator_email="c@example.org", state="open", signature_count=sum(areas.values()),
+                         created_at=now, updated_at=now, opened_at=now, closes_at=now + timedelta(days=30))
+            s.add(p)
+            s.flush()
+            s.add_all([AreaCount(petition_id=p.id, area=a, count=n) for a, n in areas.items()])
+            return p.id
+
+    return make

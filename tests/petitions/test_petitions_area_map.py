@@ -6,14 +6,10 @@ import html
 import json
 import logging
 import re
-from datetime import timedelta
 
 import pytest
 
-from app.clock import utc_now
-from app.db import unit_of_work
 from petitions.demo import BOUNDARIES
-from petitions.models import AreaCount, Petition
 
 ZH = {"Accept-Language": "zh-CN"}
 
@@ -24,25 +20,13 @@ def domain_settings(domain_settings):
     return domain_settings
 
 
-def _petition(app, action: str, areas: dict[str, int]) -> int:
-    now = utc_now()
-    with unit_of_work(app.state.engine) as s:
-        p = Petition(action=action, background="Background.", details="", creator_name="C",
-                     creator_email="c@example.org", state="open", signature_count=sum(areas.values()),
-                     created_at=now, updated_at=now, opened_at=now, closes_at=now + timedelta(days=30))
-        s.add(p)
-        s.flush()
-        s.add_all([AreaCount(petition_id=p.id, area=a, count=n) for a, n in areas.items()])
-        return p.id
-
-
 def _areas_in_map(page: str) -> dict[str, str]:
     svg = page.split('class="chart choropleth"')[1].split("</svg>")[0]
     return {a: label for label, a in re.findall(r'<path role="img" aria-label="([^"]+)"[^>]*data-area="([^"]+)"', svg)}
 
 
-def test_the_petition_page_draws_the_demo_areas_as_a_map_with_counts_and_keeps_the_table(app, client):
-    pid = _petition(app, "Plant trees on every street", {"Central": 1200, "North": 1, "Outside the city": 3})
+def test_the_petition_page_draws_the_demo_areas_as_a_map_with_counts_and_keeps_the_table(app, client, area_petition):
+    pid = area_petition(app, "Plant trees on every street", {"Central": 1200, "North": 1, "Outside the city": 3})
     page = client.get(f"/petitions/{pid}")
     assert page.status_code == 200
     labels = _areas_in_map(page.text)
@@ -53,19 +37,19 @@ def test_the_petition_page_draws_the_demo_areas_as_a_map_with_counts_and_keeps_t
     assert "<td>Central</td><td class=\"num\">1,200</td>" in page.text  # the accessible table stays
 
 
-def test_the_map_speaks_chinese_on_a_zh_hans_page(app, client):
-    pid = _petition(app, "Plant trees on every street", {"Central": 1200, "North": 1})
+def test_the_map_speaks_chinese_on_a_zh_hans_page(app, client, area_petition):
+    pid = area_petition(app, "Plant trees on every street", {"Central": 1200, "North": 1})
     page = client.get(f"/petitions/{pid}", headers=ZH)
     labels = _areas_in_map(page.text)
     assert labels["Central"] == "Central：1,200 个签名"  # area names are configured strings, shown as configured
     assert "各地区签名地图" in page.text and "没有签名" in page.text
 
 
-def test_a_broken_boundaries_file_leaves_the_table_and_logs_why(app, client, domain_settings, tmp_path, caplog):
+def test_a_broken_boundaries_file_leaves_the_table_and_logs_why(app, client, domain_settings, tmp_path, caplog, area_petition):
     bad = tmp_path / "areas.geojson"
     bad.write_text('{"type": "FeatureCollection", "features": [', encoding="utf-8")
     app.state.domain_settings["petitions"] = dataclasses.replace(domain_settings["petitions"], area_boundaries=str(bad))
-    pid = _petition(app, "Plant trees on every street", {"Central": 12})
+    pid = area_petition(app, "Plant trees on every street", {"Central": 12})
     with caplog.at_level(logging.WARNING, logger="civic.geo"):
         page = client.get(f"/petitions/{pid}")
     assert page.status_code == 200 and "choropleth" not in page.text
@@ -73,9 +57,9 @@ def test_a_broken_boundaries_file_leaves_the_table_and_logs_why(app, client, dom
     assert "is not valid JSON" in caplog.text
 
 
-def test_without_boundaries_there_is_no_map(app, client, domain_settings):
+def test_without_boundaries_there_is_no_map(app, client, domain_settings, area_petition):
     app.state.domain_settings["petitions"] = dataclasses.replace(domain_settings["petitions"], area_boundaries="")
-    pid = _petition(app, "Plant trees on every street", {"Central": 12})
+    pid = area_petition(app, "Plant trees on every street", {"Central": 12})
     page = client.get(f"/petitions/{pid}")
     assert page.status_code == 200 and "choropleth" not in page.text and "<td>Central</td>" in page.text
 
@@ -84,11 +68,11 @@ def _titles(page: str) -> list[str]:
     return [html.unescape(t) for t in re.findall(r'<h2><a href="/petitions/\d+"[^>]*>([^<]+)</a>', page)]
 
 
-def test_the_list_filtered_by_area_shows_most_support_there_first(app, client):
-    _petition(app, "Popular everywhere but not in the north", {"Central": 5000, "North": 2})
-    _petition(app, "A northern cause", {"North": 300, "Central": 1})
-    _petition(app, "Not signed in the north at all", {"South": 80})
-    _petition(app, "Some northern support", {"North": 40, "South": 900})
+def test_the_list_filtered_by_area_shows_most_support_there_first(app, client, area_petition):
+    area_petition(app, "Popular everywhere but not in the north", {"Central": 5000, "North": 2})
+    area_petition(app, "A northern cause", {"North": 300, "Central": 1})
+    area_petition(app, "Not signed in the north at all", {"South": 80})
+    area_petition(app, "Some northern support", {"North": 40, "South": 900})
     page = client.get("/petitions/?area=North")
     assert page.status_code == 200
     assert _titles(page.text) == ["A northern cause", "Some northern support", "Popular everywhere but not in the north"]
@@ -101,8 +85,8 @@ def test_the_list_filtered_by_area_shows_most_support_there_first(app, client):
 
 
 @pytest.mark.parametrize("area", ["Atlantis", "<script>alert(1)</script>", "x" * 5000])
-def test_an_unknown_area_gets_a_clear_message_and_the_whole_list(app, client, area):
-    _petition(app, "A northern cause", {"North": 300})
+def test_an_unknown_area_gets_a_clear_message_and_the_whole_list(app, client, area, area_petition):
+    area_petition(app, "A northern cause", {"North": 300})
     page = client.get("/petitions/", params={"area": area})
     assert page.status_code == 400
     assert "There is no area called" in page.text and "Choose one of the listed areas." in page.text
@@ -121,10 +105,10 @@ def test_the_demo_boundaries_say_they_are_synthetic_and_cover_the_demo_areas():
     assert sorted(f["properties"]["name"] for f in data["features"]) == sorted(AREAS) == sorted(PetitionSettings().areas)
 
 
-def test_the_api_filters_by_area_and_lists_the_allowed_areas(app, client):
-    _petition(app, "Popular everywhere but not in the north", {"Central": 5000, "North": 2})
-    _petition(app, "A northern cause", {"North": 300})
-    _petition(app, "Not signed in the north at all", {"South": 80})
+def test_the_api_filters_by_area_and_lists_the_allowed_areas(app, client, area_petition):
+    area_petition(app, "Popular everywhere but not in the north", {"Central": 5000, "North": 2})
+    area_petition(app, "A northern cause", {"North": 300})
+    area_petition(app, "Not signed in the north at all", {"South": 80})
     body = client.get("/api/petitions", params={"area": "North"}).json()
     assert [p["title"] for p in body["data"]] == ["A northern cause", "Popular everywhere but not in the north"]
     assert body["meta"]["area"] == "North" and body["meta"]["total"] == 2

@@ -4,14 +4,12 @@ first. axe-core checks both pages."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
 
 import pytest
 
-from app.clock import utc_now
-from app.db import unit_of_work
 from petitions.demo import BOUNDARIES
-from petitions.models import AreaCount, Petition
+
+from tests.conftest import assert_accessible_without_js
 
 pytestmark = pytest.mark.browser
 
@@ -27,36 +25,11 @@ def domain_settings(domain_settings):
     return domain_settings
 
 
-def _petition(app, action: str, areas: dict[str, int]) -> int:
-    now = utc_now()
-    with unit_of_work(app.state.engine) as s:
-        p = Petition(action=action, background="Background.", details="", creator_name="C",
-                     creator_email="c@example.org", state="open", signature_count=sum(areas.values()),
-                     created_at=now, updated_at=now, opened_at=now, closes_at=now + timedelta(days=30))
-        s.add(p)
-        s.flush()
-        s.add_all([AreaCount(petition_id=p.id, area=a, count=n) for a, n in areas.items()])
-        return p.id
-
-
-def _check_axe(browser, page, axe) -> None:
-    """axe-core can't run in a page without JavaScript: check the same HTML in a JavaScript page of the same origin."""
-    html = page.content()
-    context = browser.new_context()
-    try:
-        checker = context.new_page()
-        checker.goto(page.url.split("/", 3)[0] + "//" + page.url.split("/", 3)[2] + "/robots.txt")
-        checker.set_content(html)
-        axe(checker)
-    finally:
-        context.close()
-
-
 @pytest.mark.parametrize("locale", ["en", "zh-Hans"])
-def test_petition_map_from_the_demo_boundaries_without_javascript(live_server, browser, axe, locale):
+def test_petition_map_from_the_demo_boundaries_without_javascript(live_server, browser, axe, locale, area_petition):
     app, text = live_server, TEXT[locale]
-    pid = _petition(app, "Plant trees on every street", {"Central": 1200, "North": 40, "Outside the city": 3})
-    _petition(app, "Open the northern library on Sundays", {"North": 300, "Central": 2})
+    pid = area_petition(app, "Plant trees on every street", {"Central": 1200, "North": 40, "Outside the city": 3})
+    area_petition(app, "Open the northern library on Sundays", {"North": 300, "Central": 2})
     context = browser.new_context(java_script_enabled=False, locale="zh-CN" if locale == "zh-Hans" else "en-GB")
     context.add_cookies([{"name": "civic_locale", "value": locale, "url": app.state.base_url}])
     page = context.new_page()
@@ -71,7 +44,7 @@ def test_petition_map_from_the_demo_boundaries_without_javascript(live_server, b
         box = figure.locator("svg").bounding_box()
         assert box["width"] > 200 and box["height"] > 200  # drawn, not collapsed
         assert page.get_by_role("cell", name="Central", exact=True).is_visible()  # the table stays
-        _check_axe(browser, page, axe)
+        assert_accessible_without_js(browser, page)
 
         page.goto(f"{app.state.base_url}/petitions/")
         page.get_by_label(text["area"]).select_option("North")
@@ -79,6 +52,6 @@ def test_petition_map_from_the_demo_boundaries_without_javascript(live_server, b
         page.wait_for_url("**area=North**")
         titles = page.locator("#petition-list h2").all_inner_texts()
         assert titles == ["Open the northern library on Sundays", "Plant trees on every street"]
-        _check_axe(browser, page, axe)
+        assert_accessible_without_js(browser, page)
     finally:
         context.close()
