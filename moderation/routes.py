@@ -52,7 +52,7 @@ async def _case_context(request: Request, case_id: int) -> dict:
     view = await run_query(request, queries.case_detail, case_id=case_id, viewer_id=actor.user_id, cfg=_cfg(request))
     if view is None:
         raise NotFound(_("That queue item does not exist. Go back to the queue."))
-    return {"case": view, "cfg": _cfg(request), **_labels()}
+    return {"case": view, "cfg": _cfg(request), "refused": "", **_labels()}
 
 
 @require_roles(Role.MODERATOR)
@@ -101,6 +101,10 @@ async def decide(request: Request):
         ctx = await _case_context(request, case_id)
         ctx.update(values=values, errors=exc.errors)
         return render(request, "moderation/case.html", ctx, status_code=422)
+    except service.DecidedOnItsOwnPage as exc:  # a petition: the case page again, the message and its own page's link
+        ctx = await _case_context(request, case_id)
+        ctx.update(values=values, errors={}, refused=exc.message)
+        return render(request, "moderation/case.html", ctx, status_code=exc.status_code)
     except InvalidState as exc:
         flash(request, _(exc.message), "error")
         return RedirectResponse(request.app.state.renderer.path("moderation:case", case_id=case_id), status_code=303)

@@ -301,6 +301,24 @@ class DecisionInput:
     note: str = ""
 
 
+class DecidedOnItsOwnPage(InvalidState):
+    """The item is decided in its owning domain's workflow, not from the queue: a petition is approved (with the
+    department that will respond) or rejected (with a petition reason) on its moderation page, `url`."""
+
+    def __init__(self, message: str, *, url: str):
+        super().__init__(message)
+        self.url = url
+
+
+def _check_decidable_here(item: ModerationItem) -> None:
+    """Petitions have one approval rule, petitions' own (approve_petition / reject_petition): a queue decision would
+    close the case and leave the petition pending, out of the queue and stuck. Refuse it and point to that page."""
+    if item.kind == "petition":
+        raise DecidedOnItsOwnPage(_("Nothing was changed. Petitions are approved or rejected on their own moderation "
+                                    "page, where you choose the department that responds or a petition reason."),
+                                  url=item.url)
+
+
 @dataclass(frozen=True)
 class DecisionResult:
     decision_ids: tuple[int, ...]
@@ -350,6 +368,7 @@ def _apply(session: Session, case: ModerationCase, moderator: User, data: Decisi
     item = session.get(ModerationItem, case.item_pk)
     assert item is not None  # case.item_pk is a foreign key to the item
     assert item.id is not None and case.id is not None and moderator.id is not None  # stored rows
+    _check_decidable_here(item)
     _check_not_excluded(case, moderator.id)
     redacted = None
     previously_redacted = item.status == ItemStatus.REDACTED
@@ -438,6 +457,7 @@ def decide_case(session: Session, *, case_id: int, moderator_id: int, data: Deci
     Raises:
         ValidationFailed: missing reason, passages or a bad block period.
         InvalidState: already decided, or claimed by another moderator.
+        DecidedOnItsOwnPage: a petition (an InvalidState): decided on its own moderation page, nothing changes.
         PermissionDenied: not a moderator, or deciding an appeal against your own decision.
     """
     now = now or utc_now()
@@ -458,7 +478,8 @@ def decide_group(session: Session, *, case_ids: Sequence[int], moderator_id: int
 
     Raises:
         ValidationFailed: no items chosen, or the decision input is invalid.
-        InvalidState: one of the items is decided already or claimed by someone else (nothing is decided).
+        InvalidState: one of the items is decided already, claimed by someone else or a petition (decided on its own
+            page); nothing is decided.
     """
     now = now or utc_now()
     cfg = settings_of(session)

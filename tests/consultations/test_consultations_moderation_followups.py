@@ -83,3 +83,35 @@ def test_decision_email_subjects_name_the_kind_in_lower_case_in_both_languages(a
                    "blocked_until": None, "item_url": "/x", "context_title": "", "token": "t", "appeal_days": 14}
         rendered, _body = app.state.renderer.render_email("moderation/decision", context, locale)
         assert rendered == subject
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-Hans"])
+def test_decision_and_appeal_emails_name_the_kind_in_a_natural_sentence_in_both_languages(app, locale):
+    """The body said "A moderator hid your Comment because ...": the queue label (capitalised) was put mid-sentence.
+    Each kind is now a translated lower-case noun phrase ("your comment", 您的评论) inside a full sentence."""
+    expected = {
+        "en": {("comment", "hide"): "A moderator hid your comment because it breaks the rule “Spam”.",
+               ("petition", "hide"): "A moderator hid your petition because it breaks the rule “Spam”.",
+               ("comment", "redact"): "A moderator replaced part of your comment with [...] because it breaks the rule “Spam”.",
+               ("petition", "redact"): "A moderator replaced part of your petition with [...] because it breaks the rule “Spam”.",
+               ("comment", "overturned"): "agreed with you: your comment is visible again.",
+               ("petition", "upheld"): "kept the decision, because your petition breaks the rule “Spam”."},
+        "zh-Hans": {("comment", "hide"): "审核员隐藏了您的评论，因为它违反了“Spam”规则。",
+                    ("petition", "hide"): "审核员隐藏了您的请愿，因为它违反了“Spam”规则。",
+                    ("comment", "redact"): "审核员将您的评论中的部分内容替换为 [...]，因为它违反了“Spam”规则。",
+                    ("petition", "redact"): "审核员将您的请愿中的部分内容替换为 [...]，因为它违反了“Spam”规则。",
+                    ("comment", "overturned"): "同意您的意见：您的评论已重新公开显示。",
+                    ("petition", "upheld"): "维持原决定，因为您的请愿违反了“Spam”规则。"},
+    }[locale]
+    labels = {"comment": "Comment", "petition": "Petition"}  # the queue labels moderation passes as kind_label
+    for (kind, decision), sentence in expected.items():
+        context = {"name": "Rita", "kind": kind, "kind_label": labels[kind], "decision": decision,
+                   "reason_title": "Spam", "reason_description": "", "excerpt": "text", "redacted_text": "",
+                   "blocked_until": None, "item_url": "/x", "context_title": "", "token": "t", "appeal_days": 14}
+        if decision in ("overturned", "upheld"):
+            context.update(decision="hide", outcome=decision)
+            _subject, body = app.state.renderer.render_email("moderation/appeal_outcome", context, locale)
+        else:
+            _subject, body = app.state.renderer.render_email("moderation/decision", context, locale)
+        assert sentence in body, body
+        assert "Comment" not in body and "Petition" not in body

@@ -91,3 +91,53 @@ def test_demo_petitions_waiting_for_a_moderator_are_in_the_main_queue(app, flow)
     for pid, action in pending:
         row = _row(page, f'href="/petitions/{pid}/moderate"')
         assert '<td class="num">6</td>' in row
+
+
+def _open_case_id(app, pid) -> int:
+    with read_session(app.state.engine) as s:
+        item = s.exec(select(ModerationItem).where(ModerationItem.kind == "petition",
+                                                   ModerationItem.item_id == pid)).one()
+        return s.exec(select(ModerationCase.id).where(ModerationCase.item_pk == item.id,
+                                                      ModerationCase.state == CaseState.OPEN)).one()
+
+
+def _petition_state(app, pid) -> str:
+    from petitions.models import Petition
+
+    with read_session(app.state.engine) as s:
+        return s.get(Petition, pid).state
+
+
+def test_a_petition_case_cannot_be_decided_from_the_queue_only_on_the_petitions_own_page(flow):
+    """Approving a petition's queue case closed the case and left the petition pending: out of the queue, never
+    published. The queue's case page now links to the petition's page, and a decision POSTed there changes nothing."""
+    pid = flow.pending_petition(action=ACTION)
+    mod = _moderator(flow)
+    case_id = _open_case_id(flow.app, pid)
+    decide = f"/moderation/cases/{case_id}/decide"
+
+    page = mod.get(f"/moderation/cases/{case_id}")
+    assert page.status_code == 200
+    assert f'action="{decide}"' not in page.text and 'name="decision"' not in page.text
+    assert f'<a href="/petitions/{pid}/moderate">Approve or reject this petition</a>' in page.text
+
+    for decision in ({"decision": "approve"}, {"decision": "hide", "reason": "abuse"}):
+        r = mod.post(decide, data={"reason": "", "passages": "", "block_days": "0", "note": "", **decision})
+        assert r.status_code == 409, r.text
+        assert "Nothing was changed. Petitions are approved or rejected on their own moderation page" in r.text
+        assert f'<a href="/petitions/{pid}/moderate">Approve or reject this petition</a>' in r.text
+        assert _petition_state(flow.app, pid) == "pending"
+        assert _item(flow.app, pid)[0] == ItemStatus.HELD and _item(flow.app, pid)[2] == [CaseState.OPEN]
+        assert ACTION in mod.get("/moderation/").text  # still waiting in the queue
+
+    # nor through the group form (petitions are never grouped, but a crafted POST must not slip through)
+    r = mod.post(f"/moderation/groups/{case_id}/decide",
+                 data={"case_ids": str(case_id), "decision": "approve", "reason": "", "passages": "",
+                       "block_days": "0", "note": ""})
+    assert r.status_code == 303
+    assert _petition_state(flow.app, pid) == "pending" and _item(flow.app, pid)[2] == [CaseState.OPEN]
+
+    # the petition's own page still decides it, and that closes the case
+    assert mod.post(f"/petitions/{pid}/moderate", data={"decision": "approve"}).status_code == 303
+    assert _petition_state(flow.app, pid) == "open"
+    assert _item(flow.app, pid)[0] == ItemStatus.APPROVED and _item(flow.app, pid)[2] == [CaseState.DECIDED]
