@@ -33,7 +33,11 @@ def _url(request: Request, name: str, _query: dict | None = None, **params) -> s
 
 
 def _actor_id(request: Request) -> int:
-    return current_actor(request).user_id
+    """The signed-in viewer's id; a visitor who is not signed in is refused (403) like any non-staff viewer."""
+    actor = current_actor(request)
+    if actor is None:
+        raise queries.denied()
+    return actor.user_id
 
 
 async def _staff(request: Request) -> queries.StaffScope | None:
@@ -47,6 +51,7 @@ async def _guard(request: Request) -> queries.StaffScope:
     staff = await _staff(request)
     await run_query(request, queries.managed_consultation, consultation_id=request.path_params["consultation_id"],
                     staff=staff)
+    assert staff is not None  # managed_consultation refuses a viewer without a staff scope
     return staff
 
 
