@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from app.clock import as_utc as _aware
 from app.clock import utc_now
+from app.db import pk
 from app.models import User
 from moderation import policy
 from moderation.classifier import artifacts, detect_language
@@ -416,11 +417,6 @@ class AuditRow:
     model_version: str
 
 
-def _pk(value: int | None) -> int:
-    assert value is not None  # loaded rows have their primary key
-    return value
-
-
 def audit_log(session: Session, *, page: int = 1, per_page: int | None = 50) -> tuple[tuple[AuditRow, ...], bool]:
     """Every decision with who, what, when and the original text (admins only)."""
     page = max(1, page)
@@ -431,7 +427,7 @@ def audit_log(session: Session, *, page: int = 1, per_page: int | None = 50) -> 
     if per_page:
         stmt = stmt.offset((page - 1) * per_page).limit(per_page + 1)
     rows = session.exec(stmt).all()
-    out = tuple(AuditRow(_pk(d.id), _aware(d.decided_at), u.name, u.email_display, d.kind, i.item_id, i.url, d.decision,
+    out = tuple(AuditRow(pk(d.id), _aware(d.decided_at), u.name, u.email_display, d.kind, i.item_id, i.url, d.decision,
                          d.reason_code, d.note, d.original_text, d.redacted_text, _aware(d.blocked_until), d.is_appeal,
                          i.author_id, d.score, d.model_version)
                 for d, i, u in (rows[:per_page] if per_page else rows))
