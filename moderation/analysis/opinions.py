@@ -54,6 +54,7 @@ from scipy.stats import fisher_exact, norm
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score, silhouette_score
+from sklearn.utils.extmath import randomized_svd
 
 from ._text import with_thread_limit
 
@@ -319,8 +320,6 @@ def opinion_groups(
     total = float((Xc**2).sum())
     if len(placed) >= 2 and total > 1e-12:
         if min(Xc.shape) > 300:
-            from sklearn.utils.extmath import randomized_svd
-
             U, S, _ = randomized_svd(Xc, n_dims, random_state=seed)
         else:
             U, S, _ = np.linalg.svd(Xc, full_matrices=False)

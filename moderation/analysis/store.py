@@ -144,8 +144,11 @@ def _stats(theme: dict, by_id: dict, n_items: int, buckets: list[str], unit: str
 def compute(items: Sequence, votes: Sequence, *, now: datetime, seed: int = 0) -> Computed:
     """Themes, campaigns and opinion groups of `items` ((id, text, created_at, agree, disagree) or Item) and
     `votes` ((participant_key, item_id, vote)); never raises for bad input (trivial inputs give a note code)."""
-    from .opinions import opinion_groups
-    from .themes import find_themes
+    # deferred: themes and opinions load numpy/scipy/sklearn (seconds); the web pages read stored runs through
+    # this module (moderation.analysis.api) and need none of it, only the analysis job computes. (Today the
+    # facade's `opinion_groups` export in moderation/__init__.py loads opinions anyway; issue 14 notes it.)
+    from .opinions import opinion_groups  # deferred: see above
+    from .themes import find_themes  # deferred: see above
 
     items = [it if isinstance(it, Item) else Item(*it) for it in items]
     items = [Item(int(it.id), str(it.text or ""), it.created_at, int(it.agree or 0), int(it.disagree or 0))
@@ -263,7 +266,7 @@ def merge_into(themes: list[dict], chosen: list[dict], label: str = "") -> dict:
 def split_in_two(themes: list[dict], target: dict, by_id: dict, n_items: int, unit: str,
                  seed: int = 0) -> list[dict] | None:
     """Re-cluster one theme's items with k=2; replaces it by two themes, or returns None if it can't split."""
-    from .themes import find_themes
+    from .themes import find_themes  # deferred: loads numpy/scipy/sklearn; see compute()
 
     members = [i for i in target["members"] if i in by_id]
     if len(members) < 2:
