@@ -520,14 +520,14 @@ def _explain(res: OpinionResult, A: np.ndarray, obs: np.ndarray, labels: np.ndar
         net = (ag - dg) / np.maximum(ng, 1)
         votes_ok = ng >= 3
         div = []
-        for c in range(len(cid_list)):
-            gs = np.nonzero(votes_ok[:, c])[0]
+        for j in range(len(cid_list)):
+            gs = np.nonzero(votes_ok[:, j])[0]
             if len(gs) < 2:
                 continue
-            spread = float(net[gs, c].max() - net[gs, c].min())
+            spread = float(net[gs, j].max() - net[gs, j].min())
             if spread <= 0:
                 continue
-            div.append(DivisiveStatement(cid_list[c], spread, {int(g): (float(net[g, c]), int(ng[g, c])) for g in gs}))
+            div.append(DivisiveStatement(cid_list[j], spread, {int(g): (float(net[g, j]), int(ng[g, j])) for g in gs}))
         div.sort(key=lambda s: -s.spread)
         res.divisive = div[:cap]
     return res
