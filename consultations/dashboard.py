@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from app import csv_export
-from app.auth import current_actor, require_roles
+from app.auth import require_roles, signed_in_actor
 from app.charts import bar_chart, line_chart, scatter_map
 from app.db import run_in_session, run_query
 from app.errors import ValidationFailed
@@ -33,11 +33,7 @@ def _url(request: Request, name: str, _query: dict | None = None, **params) -> s
 
 
 def _actor_id(request: Request) -> int:
-    """The signed-in viewer's id; a visitor who is not signed in is refused (403) like any non-staff viewer."""
-    actor = current_actor(request)
-    if actor is None:
-        raise queries.denied()
-    return actor.user_id
+    return signed_in_actor(request).user_id  # every route here is behind require_roles
 
 
 async def _staff(request: Request) -> queries.StaffScope | None:
