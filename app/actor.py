@@ -35,3 +35,10 @@ def current_actor(request: Request) -> Actor | None:
         return None
     return Actor(user_id=int(data["uid"]), role=str(data.get("role", Role.RESIDENT)),
                  name=str(data.get("name", "")), department_id=data.get("dept"))
+
+
+def signed_in_actor(request: Request) -> Actor:
+    """The actor of a route behind `require_roles` or `require_signed_in`, which turn everyone else away first."""
+    actor = current_actor(request)
+    assert actor is not None, "the route is not behind require_roles or require_signed_in"
+    return actor

@@ -22,7 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from app import ratelimit
-from app.actor import SESSION_KEY, Actor, current_actor  # noqa: F401 - Actor re-exported
+from app.actor import SESSION_KEY, Actor, current_actor, signed_in_actor  # noqa: F401 - re-exported
 from app.clock import utc_now
 from app.config import parse_rate
 from app.db import run_in_session

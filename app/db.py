@@ -286,3 +286,10 @@ def execute_fast(session: Session, stmt, params: dict) -> Sequence[tuple]:
         row_procs = fast.results
         rows = [tuple(p(v) if p else v for p, v in zip(row_procs, row)) for row in rows]
     return rows
+
+
+def pk(value: int | None) -> int:
+    """A stored row's primary key as `int`: the models declare `id: int | None` (None only before the row is
+    first flushed), so views built from loaded rows use this to say the id is there."""
+    assert value is not None, "the row has not been flushed yet"
+    return value

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -40,12 +40,13 @@ def _summary(request: Request, c: queries.ConsultationView) -> dict:
 
 def _list(session: Session, *, state: str | None, page: int) -> tuple[list, int, int]:
     states = [state] if state in {s.value for s in VISIBLE_STATES} else list(VISIBLE_STATES)
-    total = session.exec(select(func.count()).select_from(Consultation).where(Consultation.state.in_(states))).one()
+    total = session.exec(select(func.count()).select_from(Consultation)
+                         .where(col(Consultation.state).in_(states))).one()
     pages = max(1, math.ceil(total / PER_PAGE))
     rows = session.exec(select(Consultation, Department)
-                        .join(Department, isouter=True, onclause=Department.id == Consultation.department_id)
-                        .where(Consultation.state.in_(states))
-                        .order_by(Consultation.created_at.desc(), Consultation.id.desc())
+                        .join(Department, isouter=True, onclause=col(Department.id) == col(Consultation.department_id))
+                        .where(col(Consultation.state).in_(states))
+                        .order_by(col(Consultation.created_at).desc(), col(Consultation.id).desc())
                         .offset((min(page, pages) - 1) * PER_PAGE).limit(PER_PAGE)).all()
     return [queries._consultation_view(c, d) for c, d in rows], total, pages
 

@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from app import csv_export
-from app.auth import current_actor, require_roles
+from app.auth import require_roles, signed_in_actor
 from app.charts import bar_chart, line_chart, scatter_map
 from app.db import run_in_session, run_query
 from app.errors import ValidationFailed
@@ -33,7 +33,7 @@ def _url(request: Request, name: str, _query: dict | None = None, **params) -> s
 
 
 def _actor_id(request: Request) -> int:
-    return current_actor(request).user_id
+    return signed_in_actor(request).user_id  # every route here is behind require_roles
 
 
 async def _staff(request: Request) -> queries.StaffScope | None:
@@ -47,6 +47,7 @@ async def _guard(request: Request) -> queries.StaffScope:
     staff = await _staff(request)
     await run_query(request, queries.managed_consultation, consultation_id=request.path_params["consultation_id"],
                     staff=staff)
+    assert staff is not None  # managed_consultation refuses a viewer without a staff scope
     return staff
 
 

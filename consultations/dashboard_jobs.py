@@ -22,7 +22,7 @@ import json
 import logging
 from datetime import date, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.clock import utc_now
 from app.db import read_session
@@ -72,9 +72,11 @@ def scan(ctx, payload: dict) -> None:
     """
     due = []
     with read_session(ctx.engine) as session:
-        ids = list(session.exec(select(Consultation.id).where(Consultation.state.in_(list(VISIBLE_STATES)))
-                                .order_by(Consultation.id)))
+        ids = list(session.exec(select(col(Consultation.id))
+                                .where(col(Consultation.state).in_(list(VISIBLE_STATES)))
+                                .order_by(col(Consultation.id))))
         for cid in ids:
+            assert cid is not None  # primary keys of stored rows
             n_items, n_votes = dq.current_counts(session, cid)
             if needs_reanalysis(session, subject_kind=dq.SUBJECT, subject_id=cid, n_items=n_items, n_votes=n_votes,
                                 min_new_items=MIN_NEW_COMMENTS, min_new_votes=MIN_NEW_VOTES):
@@ -218,12 +220,12 @@ def _unanswered(session: Session, consultation_id: int, ids: list[int], data: fo
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         published = list(session.exec(select(Comment.id).where(
-            Comment.consultation_id == consultation_id, Comment.id.in_(chunk),
+            Comment.consultation_id == consultation_id, col(Comment.id).in_(chunk),
             Comment.status == CommentStatus.PUBLISHED)))
         done = set(session.exec(select(OfficialResponse.comment_id).where(
-            OfficialResponse.consultation_id == consultation_id, OfficialResponse.comment_id.in_(chunk),
+            OfficialResponse.consultation_id == consultation_id, col(OfficialResponse.comment_id).in_(chunk),
             OfficialResponse.text == data.text, OfficialResponse.decision == data.decision)))
-        targets.extend(t for t in published if t not in done)
+        targets.extend(t for t in published if t is not None and t not in done)  # ids: never None
     return sorted(targets)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.errors import NotFound
 from app.i18n import gettext as _
@@ -41,16 +41,17 @@ def _published(consultation_id: int):
 
 def analysis_inputs(session: Session, *, consultation_id: int, secret: str) -> tuple[list[AnalysisItem], list]:
     """Published comments as analysis items and their votes keyed by a pseudonym (never a user id)."""
-    rows = session.exec(select(Comment.id, Comment.body, Comment.created_at, Comment.agree_count,
-                               Comment.disagree_count).where(*_published(consultation_id))
-                        .order_by(Comment.created_at, Comment.id)).all()
+    # sqlmodel's select() is typed for at most four columns; these five are all plain columns
+    rows = session.exec(select(Comment.id, Comment.body, Comment.created_at,  # type: ignore[call-overload]
+                               Comment.agree_count, Comment.disagree_count).where(*_published(consultation_id))
+                        .order_by(col(Comment.created_at), col(Comment.id))).all()
     items = [AnalysisItem(id=r[0], text=r[1] or "", created_at=r[2], agree=r[3], disagree=r[4]) for r in rows]
     ids = {it.id for it in items}
     votes = []
     keys: dict[int, int] = {}
     for user_id, comment_id, vote in session.exec(
             select(CommentVote.user_id, CommentVote.comment_id, CommentVote.vote)
-            .where(CommentVote.consultation_id == consultation_id).order_by(CommentVote.id)):
+            .where(CommentVote.consultation_id == consultation_id).order_by(col(CommentVote.id))):
         if comment_id in ids:
             key = keys.get(user_id)
             if key is None:
@@ -64,7 +65,7 @@ def current_counts(session: Session, consultation_id: int) -> tuple[int, int]:
     n_items = session.exec(select(func.count()).select_from(Comment)
                            .where(*_published(consultation_id), Comment.body != "")).one()
     n_votes = session.exec(select(func.count()).select_from(CommentVote).join(
-        Comment, onclause=Comment.id == CommentVote.comment_id)
+        Comment, onclause=col(Comment.id) == col(CommentVote.comment_id))
         .where(CommentVote.consultation_id == consultation_id, Comment.status == CommentStatus.PUBLISHED)).one()
     return int(n_items), int(n_votes)
 
@@ -74,9 +75,11 @@ def items_for(session: Session, *, consultation_id: int, ids) -> list[AnalysisIt
     out = []
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
-        for r in session.exec(select(Comment.id, Comment.body, Comment.created_at, Comment.agree_count,
-                                     Comment.disagree_count).where(Comment.consultation_id == consultation_id,
-                                                                   Comment.id.in_(chunk))):
+        # sqlmodel's select() is typed for at most four columns; these five are all plain columns
+        for r in session.exec(select(Comment.id, Comment.body, Comment.created_at,  # type: ignore[call-overload]
+                                     Comment.agree_count, Comment.disagree_count)
+                              .where(Comment.consultation_id == consultation_id,
+                                                                   col(Comment.id).in_(chunk))):
             out.append(AnalysisItem(id=r[0], text=r[1] or "", created_at=r[2], agree=r[3], disagree=r[4]))
     return out
 
@@ -157,11 +160,12 @@ def _excerpt(text: str) -> str:
 
 def _briefs(session: Session, consultation_id: int, ids) -> dict[int, CommentBrief]:
     ids = list(dict.fromkeys(ids))
-    out = {}
+    out: dict[int, CommentBrief] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         for c in session.exec(select(Comment).where(Comment.consultation_id == consultation_id,
-                                                    Comment.id.in_(chunk))):
+                                                    col(Comment.id).in_(chunk))):
+            assert c.id is not None  # loaded rows have their primary key
             body = c.body if c.status == CommentStatus.PUBLISHED else ""
             out[c.id] = CommentBrief(id=c.id, body=body, excerpt=_excerpt(body), created_at=c.created_at,
                                      agree=c.agree_count, disagree=c.disagree_count, responses=c.response_count,
@@ -171,7 +175,8 @@ def _briefs(session: Session, consultation_id: int, ids) -> dict[int, CommentBri
 
 def _pending(session: Session, consultation_id: int, run_id: int | None) -> bool:
     key = analyse_dedupe_key(consultation_id, run_id)
-    return session.exec(select(Job.id).where(Job.dedupe_key == key, Job.finished_at.is_(None))).first() is not None
+    return session.exec(select(col(Job.id)).where(Job.dedupe_key == key,
+                                                  col(Job.finished_at).is_(None))).first() is not None
 
 
 def _consultation(session: Session, consultation_id: int, staff: queries.StaffScope | None) -> queries.ConsultationView:
@@ -195,8 +200,8 @@ def dashboard_page(session: Session, *, consultation_id: int, staff: queries.Sta
         wanted.extend(s.item for s in op.divisive)
         answered = dict(session.exec(
             select(OfficialResponse.comment_id, func.count()).where(
-                OfficialResponse.consultation_id == consultation_id, OfficialResponse.comment_id.is_not(None),
-                OfficialResponse.status == CommentStatus.PUBLISHED).group_by(OfficialResponse.comment_id)).all())
+                OfficialResponse.consultation_id == consultation_id, col(OfficialResponse.comment_id).is_not(None),
+                OfficialResponse.status == CommentStatus.PUBLISHED).group_by(col(OfficialResponse.comment_id))).all())
         for t in analysis.themes:
             responses[t.key] = sum(answered.get(i, 0) for i in t.members)
     n_items, n_votes = current_counts(session, consultation_id)
@@ -247,24 +252,27 @@ def comments_page(session: Session, *, consultation_id: int, theme_key: int | No
         shown = ordered[(page - 1) * page_size: page * page_size]
     briefs = _briefs(session, consultation_id, shown)
     comments = [briefs[i] for i in shown if i in briefs]
-    responses = []
+    responses: list[OfficialResponse] = []
     for start in range(0, total, 500):
         chunk = member_ids[start:start + 500]
         responses.extend(session.exec(select(OfficialResponse).where(
-            OfficialResponse.consultation_id == consultation_id, OfficialResponse.comment_id.in_(chunk),
+            OfficialResponse.consultation_id == consultation_id, col(OfficialResponse.comment_id).in_(chunk),
             OfficialResponse.status == CommentStatus.PUBLISHED)))
     responses.sort(key=lambda r: (r.created_at, r.id), reverse=True)
     answerable = 0
     for start in range(0, total, 500):
         chunk = member_ids[start:start + 500]
         answerable += session.exec(select(func.count()).select_from(Comment).where(
-            Comment.consultation_id == consultation_id, Comment.id.in_(chunk),
+            Comment.consultation_id == consultation_id, col(Comment.id).in_(chunk),
             Comment.status == CommentStatus.PUBLISHED)).one()
+    briefs_of_responses = []
+    for r in responses[:20]:
+        assert r.id is not None and r.comment_id is not None  # loaded, and selected by comment_id IN (...)
+        briefs_of_responses.append(ResponseBrief(id=r.id, comment_id=r.comment_id, decision=r.decision,
+                                                 text=r.text, created_at=r.created_at))
     return CommentsPage(
         consultation=consultation, analysis=analysis, theme=theme, campaign=campaign,
-        campaign_position=campaign_position, comments=comments,
-        responses=[ResponseBrief(id=r.id, comment_id=r.comment_id, decision=r.decision, text=r.text,
-                                 created_at=r.created_at) for r in responses[:20]],
+        campaign_position=campaign_position, comments=comments, responses=briefs_of_responses,
         total=total, answerable=int(answerable), page=page, pages=pages,
         trend=list(theme.trend) if theme is not None else [])
 

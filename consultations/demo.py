@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from app.auth import find_or_create_user
 from app.clock import utc_now
+from app.db import pk
 from app.models import User
 
 from . import forms, polis, service
@@ -66,28 +67,29 @@ def _freshwater(session, now) -> int:
     session.flush()
     riley = _user(session, "resident@example.org", "Riley Resident")
     sam = _user(session, "sam@example.org", "Sam")
-    first = service.post_comment(session, consultation_id=consultation.id, author_id=riley.id, question_id=q1.id,
+    first = service.post_comment(session, consultation_id=pk(consultation.id), author_id=pk(riley.id),
+                                 question_id=pk(q1.id),
                                  body="The companies whose discharge permits allow the pollution should pay most "
                                       "of it. Ratepayers already pay for water treatment.", limits=LIMITS)
-    service.post_comment(session, consultation_id=consultation.id, author_id=sam.id, parent_id=first.id,
+    service.post_comment(session, consultation_id=pk(consultation.id), author_id=pk(sam.id), parent_id=pk(first.id),
                          body="Agreed, but small farms will need help to change. A transition fund would be fair.",
                          limits=LIMITS)
-    service.post_comment(session, consultation_id=consultation.id, author_id=sam.id, question_id=q2.id,
+    service.post_comment(session, consultation_id=pk(consultation.id), author_id=pk(sam.id), question_id=pk(q2.id),
                          body="Publish water quality at swimming spots every week, on a sign and online.\n\n"
                               "Then families can decide for themselves.", limits=LIMITS)
-    service.cast_vote(session, comment_id=first.id, user_id=sam.id, vote="agree", limits=LIMITS)
+    service.cast_vote(session, comment_id=pk(first.id), user_id=pk(sam.id), vote="agree", limits=LIMITS)
     official = _official(session, "environment.official@example.org")
     target = session.exec(select(Comment).where(Comment.consultation_id == consultation.id,
-                                                Comment.body.like("5. Businesses that pollute%"))).first()
+                                                col(Comment.body).like("5. Businesses that pollute%"))).first()
     if official is not None and target is not None:
-        service.publish_response(session, consultation_id=consultation.id, official_id=official.id,
+        service.publish_response(session, consultation_id=pk(consultation.id), official_id=pk(official.id),
                                  comment_id=target.id, data=forms.ResponseData(
                                      decision="will_act",
                                      text="We agree. From next year, consent holders whose discharges breach the "
                                           "national limits will pay a pollution charge, published by site.",
                                      commitment="Draft charging policy published for comment.",
                                      follow_up_on=(now + timedelta(days=90)).date()))
-        service.publish_response(session, consultation_id=consultation.id, official_id=official.id,
+        service.publish_response(session, consultation_id=pk(consultation.id), official_id=pk(official.id),
                                  question_id=q2.id, data=forms.ResponseData(
                                      decision="already_happening",
                                      text="Weekly water tests at 40 swimming spots are already published on the "
@@ -100,7 +102,7 @@ def _draft(session, now) -> int:
     official = _official(session, "official@example.org")
     if official is None:
         return 0
-    consultation = service.create_consultation(session, user_id=official.id, data=forms.ConsultationData(
+    consultation = service.create_consultation(session, user_id=pk(official.id), data=forms.ConsultationData(
         title="Bus lanes on the High Street", summary="A morning and evening bus lane between the station and the "
                                                       "hospital.",
         body="<p>Buses on the High Street are often late at peak times. We propose bus lanes from 7 to 10 am and "
@@ -116,32 +118,33 @@ def _closed(session, now) -> int:
     official = _official(session, "official@example.org")
     if official is None:
         return 0
-    consultation = service.create_consultation(session, user_id=official.id, data=forms.ConsultationData(
+    consultation = service.create_consultation(session, user_id=pk(official.id), data=forms.ConsultationData(
         title="School streets: closing roads at drop-off times",
         summary="Should streets outside primary schools close to traffic at the start and end of the school day?",
         body="<p>We trialled closing four streets outside primary schools for 45 minutes at the start and end of "
              "the day. Tell us what worked and what did not.</p>", department_id=None, questions=(),
         opens_on=None, closes_on=None, strict_mode=False))
     consultation.source = "demo:school-streets"
-    service.change_state(session, user_id=official.id, consultation_id=consultation.id, action="open")
+    service.change_state(session, user_id=pk(official.id), consultation_id=pk(consultation.id), action="open")
     riley = _user(session, "resident@example.org", "Riley Resident")
     sam = _user(session, "sam@example.org", "Sam")
-    c1 = service.post_comment(session, consultation_id=consultation.id, author_id=riley.id,
+    c1 = service.post_comment(session, consultation_id=pk(consultation.id), author_id=pk(riley.id),
                               body="My children walk to school now. The street is calm and the air feels cleaner.",
                               limits=LIMITS)
-    c2 = service.post_comment(session, consultation_id=consultation.id, author_id=sam.id,
+    c2 = service.post_comment(session, consultation_id=pk(consultation.id), author_id=pk(sam.id),
                               body="Carers who need to drive were not considered. Please allow blue badge "
                                    "holders through.", limits=LIMITS)
-    service.cast_vote(session, comment_id=c1.id, user_id=sam.id, vote="agree", limits=LIMITS)
-    service.cast_vote(session, comment_id=c2.id, user_id=riley.id, vote="pass", limits=LIMITS)
-    service.publish_response(session, consultation_id=consultation.id, official_id=official.id, comment_id=c2.id,
+    service.cast_vote(session, comment_id=pk(c1.id), user_id=pk(sam.id), vote="agree", limits=LIMITS)
+    service.cast_vote(session, comment_id=pk(c2.id), user_id=pk(riley.id), vote="pass", limits=LIMITS)
+    service.publish_response(session, consultation_id=pk(consultation.id), official_id=pk(official.id),
+                             comment_id=pk(c2.id),
                              data=forms.ResponseData(decision="will_act",
                                                      text="Blue badge holders will be given permits to enter "
                                                           "school streets.",
                                                      commitment="Permits available from the start of next term.",
                                                      follow_up_on=None))
-    service.change_state(session, user_id=official.id, consultation_id=consultation.id, action="close")
-    service.publish_report(session, user_id=official.id, consultation_id=consultation.id, text=(
+    service.change_state(session, user_id=pk(official.id), consultation_id=pk(consultation.id), action="close")
+    service.publish_report(session, user_id=pk(official.id), consultation_id=pk(consultation.id), text=(
         "<p>42 residents took part. Most supported school streets; carers who drive asked for access.</p>"
         "<h2>What we will do</h2><ul><li>Make the four trial streets permanent.</li>"
         "<li>Issue permits to blue badge holders.</li><li>Add six more schools next year.</li></ul>"))

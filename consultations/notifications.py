@@ -4,8 +4,11 @@ Run from background jobs, so a response with thousands of followers never slows 
 """
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from typing import TypeGuard
 
+from sqlmodel import Session, col, select
+
+from app.db import pk
 from app.i18n import gettext as _
 from app.i18n import use_locale
 from app.mail import queue_email
@@ -19,13 +22,13 @@ from .models import Comment, CommentStatus, Consultation, Follower, OfficialResp
 PLACEHOLDER_DOMAIN = "@invalid"  # imported Polis participants: internal addresses, never mailed or shown
 
 
-def _mailable(user: User | None) -> bool:
+def _mailable(user: User | None) -> TypeGuard[User]:
     return bool(user and user.email and not user.email.endswith(PLACEHOLDER_DOMAIN))
 
 
 def _followers(session: Session, consultation_id: int) -> list[User]:
-    return list(session.exec(select(User).join(Follower, onclause=Follower.user_id == User.id)
-                             .where(Follower.consultation_id == consultation_id).order_by(User.id)))
+    return list(session.exec(select(User).join(Follower, onclause=col(Follower.user_id) == col(User.id))
+                             .where(Follower.consultation_id == consultation_id).order_by(col(User.id))))
 
 
 def _decision_text(decision: str, locale: str) -> str:
@@ -39,6 +42,7 @@ def notify_people_of_response(session: Session, *, response_id: int, followers: 
     if response is None or response.status != CommentStatus.PUBLISHED:
         return 0
     consultation = session.get(Consultation, response.consultation_id)
+    assert consultation is not None  # the response's consultation (foreign key)
     department = session.get(Department, response.department_id) if response.department_id else None
     signer = session.info.get("services", {}).get("signer")
     recipients: dict[int, tuple[User, bool]] = {}
@@ -46,10 +50,10 @@ def notify_people_of_response(session: Session, *, response_id: int, followers: 
         comment = session.get(Comment, response.comment_id)
         author = session.get(User, comment.author_id) if comment else None
         if _mailable(author) and author.id != response.author_id:
-            recipients[author.id] = (author, True)
-    for user in (_followers(session, consultation.id) if followers else ()):
+            recipients[pk(author.id)] = (author, True)
+    for user in (_followers(session, pk(consultation.id)) if followers else ()):
         if _mailable(user) and user.id != response.author_id and user.id not in recipients:
-            recipients[user.id] = (user, False)
+            recipients[pk(user.id)] = (user, False)
     if response.comment_id is not None:
         link = ("consultations:comment", {"consultation_id": consultation.id, "comment_id": response.comment_id})
     elif response.question_id is not None:
@@ -57,6 +61,7 @@ def notify_people_of_response(session: Session, *, response_id: int, followers: 
     else:
         link = ("consultations:detail", {"consultation_id": consultation.id})
     renderer = session.info.get("renderer")
+    assert renderer is not None  # the unit of work that runs this job puts it there
     link_url = renderer.absolute_url(link[0], **link[1]) + f"#response-{response.id}"
     for user, to_author in recipients.values():
         locale = user.locale or "en"
@@ -66,7 +71,7 @@ def notify_people_of_response(session: Session, *, response_id: int, followers: 
         unsubscribe = ""
         if signer is not None and not to_author:
             unsubscribe = renderer.absolute_url("consultations:unsubscribe", _query={
-                "token": service.unfollow_token(signer, consultation.id, user.id)})
+                "token": service.unfollow_token(signer, pk(consultation.id), pk(user.id))})
         queue_email(session, to=user.email_display or user.email, template="consultations/response", locale=locale,
                     context={"title": consultation.title, "department": dept_name or _("the council"),
                              "decision": _decision_text(response.decision, locale), "text": response.text,
@@ -84,20 +89,21 @@ def notify_followers_of_report(session: Session, *, consultation_id: int) -> int
         return 0
     signer = session.info.get("services", {}).get("signer")
     renderer = session.info.get("renderer")
+    assert renderer is not None  # the unit of work that runs this job puts it there
     link = renderer.absolute_url("consultations:responses", consultation_id=consultation.id)
     report = strip_all(consultation.report_text.replace("</p>", "</p>\n\n").replace("<br>", "\n")).strip()
     responses = list(session.exec(select(OfficialResponse).where(
         OfficialResponse.consultation_id == consultation.id, OfficialResponse.status == CommentStatus.PUBLISHED)
-        .order_by(OfficialResponse.created_at, OfficialResponse.id)))
+        .order_by(col(OfficialResponse.created_at), col(OfficialResponse.id))))
     sent = 0
-    for user in _followers(session, consultation.id):
+    for user in _followers(session, pk(consultation.id)):
         if not _mailable(user):
             continue
         locale = user.locale or "en"
         items = [{"decision": _decision_text(r.decision, locale), "text": r.text, "commitment": r.commitment}
                  for r in responses]
         unsubscribe = renderer.absolute_url("consultations:unsubscribe", _query={
-            "token": service.unfollow_token(signer, consultation.id, user.id)}) if signer else ""
+            "token": service.unfollow_token(signer, pk(consultation.id), pk(user.id))}) if signer else ""
         queue_email(session, to=user.email_display or user.email, template="consultations/report",
                     locale=locale, context={"title": consultation.title, "report": report, "responses": items,
                                             "link": link, "unsubscribe": unsubscribe},

@@ -18,10 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import insert
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import csv_export
 from app.clock import utc_now
+from app.db import pk
 from app.errors import ValidationFailed
 from app.models import Department, Role, User
 
@@ -105,13 +106,18 @@ def read_summary(directory: Path) -> dict[str, str]:
         return {row[0]: row[1] for row in csv.reader(fh) if len(row) >= 2}
 
 
+def _user_ids(session: Session, emails: list[str]) -> dict[str, int]:
+    rows = session.exec(select(col(User.email), col(User.id)).where(col(User.email).in_(emails))).all()
+    return {email: pk(user_id) for email, user_id in rows}
+
+
 def _ensure_users(session: Session, conversation: str, pids: Iterable[int], now: datetime) -> dict[int, int]:
     wanted = {pid: placeholder_email(conversation, pid) for pid in pids}
     by_email: dict[str, int] = {}
     emails = list(wanted.values())
     for start in range(0, len(emails), 500):
         chunk = emails[start:start + 500]
-        by_email.update(dict(session.exec(select(User.email, User.id).where(User.email.in_(chunk))).all()))
+        by_email.update(_user_ids(session, chunk))
     missing = [{"email": e, "email_display": "", "name": "", "role": Role.RESIDENT, "locale": "en",
                 "created_at": now, "blocked_reason": ""} for e in emails if e not in by_email]
     for start in range(0, len(missing), 2000):
@@ -119,7 +125,7 @@ def _ensure_users(session: Session, conversation: str, pids: Iterable[int], now:
     if missing:
         for start in range(0, len(emails), 500):
             chunk = emails[start:start + 500]
-            by_email.update(dict(session.exec(select(User.email, User.id).where(User.email.in_(chunk))).all()))
+            by_email.update(_user_ids(session, chunk))
     return {pid: by_email[email] for pid, email in wanted.items()}
 
 
@@ -168,6 +174,7 @@ def import_polis(session: Session, *, directory: Path, title: str | None = None,
         source=f"polis:{conversation}"[:200])
     session.add(consultation)
     session.flush()
+    assert consultation.id is not None  # flushed
 
     # Current vote per participant and comment: the latest row of the log wins.
     ordered = sorted(votes, key=lambda v: (int(v["timestamp"]), int(v["comment-id"]), int(v["voter-id"])))
@@ -184,12 +191,13 @@ def import_polis(session: Session, *, directory: Path, title: str | None = None,
         moderated = int(c.get("moderated") or 0)
         status = CommentStatus.HIDDEN if moderated < 0 else CommentStatus.PUBLISHED
         published += status == CommentStatus.PUBLISHED
-        counts = counters.get(int(c["comment-id"]), {})
+        counts = counters.get(int(c["comment-id"]), {})  # the counters of a comment nobody voted on stay 0
         rows.append(Comment(
             consultation_id=consultation.id, depth=1, author_id=users[int(c["author-id"])],
             body=(c.get("comment-body") or "").strip(), status=status, listed=status == CommentStatus.PUBLISHED,
             route="publish", moderation_decision={1: "approve", -1: "hide"}.get(moderated, ""),
-            created_at=_ts(c["timestamp"]), source_ref=int(c["comment-id"]), **counts))
+            created_at=_ts(c["timestamp"]), source_ref=int(c["comment-id"]), agree_count=counts.get("agree_count", 0),
+            disagree_count=counts.get("disagree_count", 0), pass_count=counts.get("pass_count", 0)))
     session.add_all(rows)
     session.flush()
     consultation.comment_count = published
@@ -229,7 +237,7 @@ def export_comments_csv(session: Session, *, consultation_id: int, secret: str) 
     out = io.StringIO()
     writer = csv_export.writer(out, lineterminator="\n")
     writer.writerow(COMMENT_COLUMNS)
-    rows = session.exec(select(Comment).where(Comment.consultation_id == consultation_id).order_by(Comment.id))
+    rows = session.exec(select(Comment).where(Comment.consultation_id == consultation_id).order_by(col(Comment.id)))
     for c in rows:
         body = c.body if c.status == CommentStatus.PUBLISHED else ""
         writer.writerow([_ms(c.created_at), _polis_datetime(c.created_at), c.id,
@@ -248,7 +256,7 @@ def export_votes_csv(session: Session, *, consultation_id: int, secret: str) -> 
     query = (select(CommentVoteEvent.created_at, CommentVoteEvent.comment_id, CommentVoteEvent.user_id,
                     CommentVoteEvent.vote)
              .where(CommentVoteEvent.consultation_id == consultation_id)
-             .order_by(CommentVoteEvent.created_at, CommentVoteEvent.id))
+             .order_by(col(CommentVoteEvent.created_at), col(CommentVoteEvent.id)))
     cache: dict[int, int] = {}
     for created_at, comment_id, user_id, vote in session.exec(query):
         pid = cache.get(user_id)

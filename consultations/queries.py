@@ -6,13 +6,16 @@ denormalised on comments, top-level comments are paginated, replies are loaded o
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, or_
-from sqlmodel import Session, select
+from sqlalchemy import ColumnElement, func, or_
+from sqlmodel import Session, col, select
 
 from app.clock import utc_now
+from app.db import pk
 from app.errors import NotFound, PermissionDenied
 from app.i18n import gettext as _
 from app.models import Department, Role, User
@@ -162,7 +165,7 @@ class ListPage:
 
 def _consultation_view(c: Consultation, dept: Department | None) -> ConsultationView:
     return ConsultationView(
-        id=c.id, title=c.title, summary=c.summary, body=c.body, state=c.state, department_id=c.department_id,
+        id=pk(c.id), title=c.title, summary=c.summary, body=c.body, state=c.state, department_id=c.department_id,
         department=dept.name if dept else "", department_zh=(dept.name_zh or dept.name) if dept else "",
         opens_at=c.opens_at, closes_at=c.closes_at, strict_mode=c.strict_mode, comment_count=c.comment_count,
         report_text=c.report_text, report_published_at=c.report_published_at, source=c.source,
@@ -177,7 +180,7 @@ def get_consultation(session: Session, *, consultation_id: int, staff: StaffScop
     """The consultation as the viewer may see it: the public sees no drafts; staff see the drafts of the
     consultations they may manage (`access.may_manage`). Raises: NotFound."""
     row = session.exec(select(Consultation, Department).join(Department, isouter=True,
-                       onclause=Department.id == Consultation.department_id)
+                       onclause=col(Department.id) == col(Consultation.department_id))
                        .where(Consultation.id == consultation_id)).first()
     if row is None or (row[0].state not in VISIBLE_STATES
                        and not (staff is not None and staff.may_manage(row[0].department_id))):
@@ -190,7 +193,7 @@ def managed_consultation(session: Session, *, consultation_id: int, staff: Staff
 
     Raises: NotFound, PermissionDenied (not staff, or an official of another department)."""
     row = session.exec(select(Consultation, Department).join(Department, isouter=True,
-                       onclause=Department.id == Consultation.department_id)
+                       onclause=col(Department.id) == col(Consultation.department_id))
                        .where(Consultation.id == consultation_id)).first()
     if row is None:
         raise _not_found()
@@ -201,18 +204,18 @@ def managed_consultation(session: Session, *, consultation_id: int, staff: Staff
 
 def list_questions(session: Session, consultation_id: int) -> list[QuestionView]:
     rows = session.exec(select(Question).where(Question.consultation_id == consultation_id)
-                        .order_by(Question.position, Question.id))
-    return [QuestionView(id=q.id, position=q.position, text=q.text, comment_count=q.comment_count) for q in rows]
+                        .order_by(col(Question.position), col(Question.id)))
+    return [QuestionView(id=pk(q.id), position=q.position, text=q.text, comment_count=q.comment_count) for q in rows]
 
 
 def _draft_scope(staff: StaffScope | None):
     """The drafts a viewer may see: the ones they may manage (officials: their department's and nobody's)."""
     if staff is None:
-        return Consultation.state != ConsultationState.DRAFT
+        return col(Consultation.state) != ConsultationState.DRAFT
     if staff.role == Role.ADMIN:
-        return Consultation.id.is_not(None)
-    return or_(Consultation.state != ConsultationState.DRAFT, Consultation.department_id.is_(None),
-               Consultation.department_id == staff.department_id)
+        return col(Consultation.id).is_not(None)
+    return or_(col(Consultation.state) != ConsultationState.DRAFT, col(Consultation.department_id).is_(None),
+               col(Consultation.department_id) == staff.department_id)
 
 
 def list_consultations(session: Session, *, facet: str = "open", q: str = "", page: int = 1, per_page: int = 20,
@@ -235,11 +238,11 @@ def list_consultations(session: Session, *, facet: str = "open", q: str = "", pa
     states = {"open": [ConsultationState.OPEN], "closed": [ConsultationState.CLOSED],
               "reported": [ConsultationState.REPORTED], "draft": [ConsultationState.DRAFT],
               "all": list(VISIBLE_STATES)}[facet]
-    query = base().where(Consultation.state.in_(states), _draft_scope(staff))
+    query = base().where(col(Consultation.state).in_(states), _draft_scope(staff))
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, page), pages)
-    rows = session.exec(query.order_by(Consultation.created_at.desc(), Consultation.id.desc())
+    rows = session.exec(query.order_by(col(Consultation.created_at).desc(), col(Consultation.id).desc())
                         .offset((page - 1) * per_page).limit(per_page)).all()
     count_rows = session.exec(select(Consultation.state, func.count()).where(_draft_scope(staff))
                               .group_by(Consultation.state)).all()
@@ -254,7 +257,7 @@ def _comment_views(session: Session, rows, viewer_id: int | None, edit_window: i
     votes: dict[int, int] = {}
     if viewer_id is not None and comments:
         votes = dict(session.exec(select(CommentVote.comment_id, CommentVote.vote).where(
-            CommentVote.user_id == viewer_id, CommentVote.comment_id.in_([c.id for c in comments]))).all())
+            CommentVote.user_id == viewer_id, col(CommentVote.comment_id).in_([c.id for c in comments]))).all())
     now = utc_now()
     window = timedelta(minutes=edit_window)
     views = []
@@ -272,35 +275,36 @@ def _comment_views(session: Session, rows, viewer_id: int | None, edit_window: i
     return views
 
 
-_ORDER = {
-    "newest": (Comment.created_at.desc(), Comment.id.desc()),
-    "agreed": (Comment.agree_count.desc(), Comment.id.desc()),
-    "discussed": (Comment.reply_count.desc(), Comment.id.desc()),
-    "official": (Comment.response_count.desc(), Comment.created_at.desc(), Comment.id.desc()),
+_AUTHOR = col(User.id) == col(Comment.author_id)  # join condition: a comment with its author's name
+_ORDER: dict[str, tuple[ColumnElement[Any], ...]] = {
+    "newest": (col(Comment.created_at).desc(), col(Comment.id).desc()),
+    "agreed": (col(Comment.agree_count).desc(), col(Comment.id).desc()),
+    "discussed": (col(Comment.reply_count).desc(), col(Comment.id).desc()),
+    "official": (col(Comment.response_count).desc(), col(Comment.created_at).desc(), col(Comment.id).desc()),
 }
 
 
 def _responses(session: Session, *, consultation_id: int, comment_id: int | None = None,
                question_id: int | None = None, thread_level: bool = False) -> list[ResponseView]:
     query = (select(OfficialResponse, Department, User.name)
-             .join(Department, isouter=True, onclause=Department.id == OfficialResponse.department_id)
-             .join(User, onclause=User.id == OfficialResponse.author_id)
+             .join(Department, isouter=True, onclause=col(Department.id) == col(OfficialResponse.department_id))
+             .join(User, onclause=col(User.id) == col(OfficialResponse.author_id))
              .where(OfficialResponse.consultation_id == consultation_id,
                     OfficialResponse.status == CommentStatus.PUBLISHED))
     if thread_level:
-        query = query.where(OfficialResponse.comment_id.is_(None))
-        query = query.where(OfficialResponse.question_id.is_(None) if question_id is None
+        query = query.where(col(OfficialResponse.comment_id).is_(None))
+        query = query.where(col(OfficialResponse.question_id).is_(None) if question_id is None
                             else OfficialResponse.question_id == question_id)
     elif comment_id is not None:
         query = query.where(OfficialResponse.comment_id == comment_id)
     return [_response_view(r, d, name) for r, d, name in
-            session.exec(query.order_by(OfficialResponse.created_at, OfficialResponse.id)).all()]
+            session.exec(query.order_by(col(OfficialResponse.created_at), col(OfficialResponse.id))).all()]
 
 
 def _response_view(r: OfficialResponse, d: Department | None, name: str, excerpt: str = "",
                    question_text: str = "") -> ResponseView:
     return ResponseView(
-        id=r.id, consultation_id=r.consultation_id, comment_id=r.comment_id, question_id=r.question_id,
+        id=pk(r.id), consultation_id=r.consultation_id, comment_id=r.comment_id, question_id=r.question_id,
         decision=r.decision, text=r.text, commitment=r.commitment, follow_up_on=r.follow_up_on,
         department=d.name if d else "", department_zh=(d.name_zh or d.name) if d else "", author_name=name or "",
         created_at=r.created_at, status=r.status, comment_excerpt=excerpt, question_text=question_text)
@@ -317,23 +321,23 @@ def thread_page(session: Session, *, consultation_id: int, question_id: int | No
         q = session.get(Question, question_id)
         if q is None or q.consultation_id != consultation_id:
             raise NotFound(_("We couldn't find that question in this consultation."))
-        question = QuestionView(id=q.id, position=q.position, text=q.text, comment_count=q.comment_count)
+        question = QuestionView(id=pk(q.id), position=q.position, text=q.text, comment_count=q.comment_count)
     sort = sort if sort in SORTS else "newest"
     where = [Comment.consultation_id == consultation_id,
-             Comment.question_id.is_(None) if question_id is None else Comment.question_id == question_id,
-             Comment.parent_id.is_(None)]
-    total = session.exec(select(func.count()).select_from(Comment).where(*where, Comment.listed.is_(True))).one()
+             col(Comment.question_id).is_(None) if question_id is None else Comment.question_id == question_id,
+             col(Comment.parent_id).is_(None)]
+    total = session.exec(select(func.count()).select_from(Comment).where(*where, col(Comment.listed).is_(True))).one()
     pages = max(1, math.ceil(total / page_size))
     page = min(max(1, page), pages)
-    rows = session.exec(select(Comment, User.name).join(User, onclause=User.id == Comment.author_id)
-                        .where(*where, Comment.listed.is_(True)).order_by(*_ORDER[sort])
+    rows = session.exec(select(Comment, col(User.name)).join(User, onclause=_AUTHOR)
+                        .where(*where, col(Comment.listed).is_(True)).order_by(*_ORDER[sort])
                         .offset((page - 1) * page_size).limit(page_size)).all()
-    pending_rows = []
+    pending_rows: Sequence[tuple[Comment, str]] = []
     if viewer_id is not None:
-        pending_rows = session.exec(select(Comment, User.name).join(User, onclause=User.id == Comment.author_id)
+        pending_rows = session.exec(select(Comment, col(User.name)).join(User, onclause=_AUTHOR)
                                     .where(*where, Comment.author_id == viewer_id,
                                            Comment.status == CommentStatus.HELD)
-                                    .order_by(Comment.created_at.desc())).all()
+                                    .order_by(col(Comment.created_at).desc())).all()
     return ThreadPage(
         consultation=consultation, question=question, sort=sort, page=page, pages=pages, total=total,
         comments=_comment_views(session, rows, viewer_id, edit_window),
@@ -348,16 +352,16 @@ def comment_page(session: Session, *, consultation_id: int, comment_id: int, vie
                  staff: StaffScope | None = None) -> CommentPage:
     """A comment with its pinned responses and one page of its direct replies (oldest first). Raises: NotFound."""
     consultation = get_consultation(session, consultation_id=consultation_id, staff=staff)
-    row = session.exec(select(Comment, User.name).join(User, onclause=User.id == Comment.author_id)
+    row = session.exec(select(Comment, col(User.name)).join(User, onclause=_AUTHOR)
                        .where(Comment.id == comment_id, Comment.consultation_id == consultation_id)).first()
     if row is None or not (row[0].listed or (viewer_id is not None and row[0].author_id == viewer_id
                                              and row[0].status == CommentStatus.HELD)):
         raise NotFound(_("We couldn't find that comment. It may have been removed or hidden by a moderator."))
     comment = row[0]
-    ancestors_rows = []
+    ancestors_rows: list[tuple[Comment, str]] = []
     parent_id = comment.parent_id
     while parent_id is not None and len(ancestors_rows) < 5:
-        parent = session.exec(select(Comment, User.name).join(User, onclause=User.id == Comment.author_id)
+        parent = session.exec(select(Comment, col(User.name)).join(User, onclause=_AUTHOR)
                               .where(Comment.id == parent_id)).first()
         if parent is None:
             break
@@ -367,19 +371,20 @@ def comment_page(session: Session, *, consultation_id: int, comment_id: int, vie
     total = comment.reply_count
     pages = max(1, math.ceil(total / page_size))
     page = min(max(1, page), pages)
-    replies = session.exec(select(Comment, User.name).join(User, onclause=User.id == Comment.author_id)
-                           .where(*where, Comment.listed.is_(True))
-                           .order_by(Comment.created_at, Comment.id).offset((page - 1) * page_size)
+    replies = session.exec(select(Comment, col(User.name)).join(User, onclause=_AUTHOR)
+                           .where(*where, col(Comment.listed).is_(True))
+                           .order_by(col(Comment.created_at), col(Comment.id)).offset((page - 1) * page_size)
                            .limit(page_size)).all()
-    pending = []
+    pending: Sequence[tuple[Comment, str]] = []
     if viewer_id is not None:
-        pending = session.exec(select(Comment, User.name).join(User, onclause=User.id == Comment.author_id)
+        pending = session.exec(select(Comment, col(User.name)).join(User, onclause=_AUTHOR)
                                .where(*where, Comment.author_id == viewer_id, Comment.status == CommentStatus.HELD)
-                               .order_by(Comment.created_at)).all()
+                               .order_by(col(Comment.created_at))).all()
     question = None
     if comment.question_id is not None:
         q = session.get(Question, comment.question_id)
-        question = QuestionView(id=q.id, position=q.position, text=q.text, comment_count=q.comment_count)
+        assert q is not None  # the comment's question (foreign key)
+        question = QuestionView(id=pk(q.id), position=q.position, text=q.text, comment_count=q.comment_count)
     return CommentPage(
         consultation=consultation, question=question,
         comment=_comment_views(session, [row], viewer_id, edit_window)[0],
@@ -395,7 +400,7 @@ def get_comment_for_author(session: Session, *, comment_id: int, user_id: int, c
     """A comment as its author sees it (for the edit form; `editable` says whether the window is still open).
 
     Raises: NotFound, PermissionDenied."""
-    row = session.exec(select(Comment, User.name).join(User, onclause=User.id == Comment.author_id)
+    row = session.exec(select(Comment, col(User.name)).join(User, onclause=_AUTHOR)
                        .where(Comment.id == comment_id)).first()
     if row is None or (consultation_id is not None and row[0].consultation_id != consultation_id):
         raise NotFound(_("We couldn't find that comment. It may have been removed."))
@@ -406,7 +411,7 @@ def get_comment_for_author(session: Session, *, comment_id: int, user_id: int, c
 
 def get_comment(session: Session, *, consultation_id: int, comment_id: int) -> CommentView:
     """A published comment (for the report form). Raises: NotFound."""
-    row = session.exec(select(Comment, User.name).join(User, onclause=User.id == Comment.author_id)
+    row = session.exec(select(Comment, col(User.name)).join(User, onclause=_AUTHOR)
                        .where(Comment.id == comment_id, Comment.consultation_id == consultation_id,
                               Comment.status == CommentStatus.PUBLISHED)).first()
     if row is None:
@@ -418,16 +423,18 @@ def list_responses(session: Session, *, consultation_id: int,
                    staff: StaffScope | None = None) -> tuple[ConsultationView, list]:
     """Every published response of a consultation with what it answers ("What we heard, what we'll do")."""
     consultation = get_consultation(session, consultation_id=consultation_id, staff=staff)
+    # sqlmodel's select() is typed for at most four entities; these are two models and four plain columns
     rows = session.exec(
-        select(OfficialResponse, Department, User.name, Comment.body, Comment.status, Question.text)
+        select(OfficialResponse, Department, User.name, Comment.body, Comment.status,  # type: ignore[call-overload]
+               Question.text)
         .join(Department, isouter=True, onclause=Department.id == OfficialResponse.department_id)
         .join(User, onclause=User.id == OfficialResponse.author_id)
         .join(Comment, isouter=True, onclause=Comment.id == OfficialResponse.comment_id)
         .join(Question, isouter=True, onclause=Question.id == OfficialResponse.question_id)
         .where(OfficialResponse.consultation_id == consultation_id,
                OfficialResponse.status == CommentStatus.PUBLISHED)
-        .order_by(OfficialResponse.question_id.is_(None).desc(), OfficialResponse.question_id,
-                  OfficialResponse.created_at)).all()
+        .order_by(col(OfficialResponse.question_id).is_(None).desc(), col(OfficialResponse.question_id),
+                  col(OfficialResponse.created_at))).all()
     views = []
     for r, d, name, body, status, qtext in rows:
         excerpt = ""
@@ -473,21 +480,21 @@ def is_following(session: Session, *, consultation_id: int, user_id: int | None)
 
 
 def list_departments(session: Session) -> list[tuple[int, str]]:
-    return [(d.id, d.name) for d in session.exec(select(Department).order_by(Department.name))]
+    return [(pk(d.id), d.name) for d in session.exec(select(Department).order_by(col(Department.name)))]
 
 
 def home_section(session) -> dict:
     """What the home page shows for this domain: a template and its context."""
     rows = session.exec(select(Consultation, Department).join(Department, isouter=True,
-                        onclause=Department.id == Consultation.department_id)
+                        onclause=col(Department.id) == col(Consultation.department_id))
                         .where(Consultation.state == ConsultationState.OPEN)
-                        .order_by(Consultation.created_at.desc()).limit(3)).all()
+                        .order_by(col(Consultation.created_at).desc()).limit(3)).all()
     return {"template": "consultations/_home.html", "items": [_consultation_view(c, d) for c, d in rows]}
 
 
 def get_comment_for_vote(session: Session, *, comment_id: int, viewer_id: int | None) -> CommentView:
     """A comment's vote counts and the viewer's vote (for the htmx vote partial). Raises: NotFound."""
-    row = session.exec(select(Comment, User.name).join(User, onclause=User.id == Comment.author_id)
+    row = session.exec(select(Comment, col(User.name)).join(User, onclause=_AUTHOR)
                        .where(Comment.id == comment_id)).first()
     if row is None:
         raise NotFound(_("We couldn't find that comment. It may have been removed."))

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from app.auth import current_actor, require_roles, require_signed_in, safe_next
+from app.auth import current_actor, require_roles, require_signed_in, safe_next, signed_in_actor
 from app.db import run_in_session, run_query
 from app.errors import DomainError, InvalidState, ValidationFailed
 from app.http import client_ip, int_or, settings_reader
@@ -98,8 +98,9 @@ def _form_values(data: forms.ConsultationData | None = None, c=None, questions=N
 
 @require_roles(Role.OFFICIAL)
 async def new(request: Request) -> Response:
-    actor = current_actor(request)
-    values, errors, status = _form_values(), {}, 200
+    actor = signed_in_actor(request)
+    values, status = _form_values(), 200
+    errors: dict[str, str] = {}
     if request.method == "POST":
         data, errors = forms.parse_consultation_form(await request.form())
         values = _form_values(data)
@@ -120,11 +121,12 @@ async def new(request: Request) -> Response:
 
 @require_roles(Role.OFFICIAL)
 async def edit(request: Request) -> Response:
-    actor = current_actor(request)
+    actor = signed_in_actor(request)
     cid = request.path_params["consultation_id"]
     consultation = await _managed(request, cid)
     questions = await run_query(request, queries.list_questions, consultation_id=cid)
-    values, errors, status = _form_values(c=consultation, questions=questions), {}, 200
+    values, status = _form_values(c=consultation, questions=questions), 200
+    errors: dict[str, str] = {}
     if request.method == "POST":
         data, errors = forms.parse_consultation_form(await request.form())
         values = _form_values(data)
@@ -480,7 +482,7 @@ async def unsubscribe(request: Request) -> Response:
 # ----- residents see the deliberation: vote on statements, where you stand -----
 
 async def _render_statements(request: Request, cid: int, skipped: tuple[int, ...], *, current: int | None = None,
-                             error: str = "", status_code: int = 200) -> Response:
+                             error: str | None = "", status_code: int = 200) -> Response:
     """The vote-on-statements page; with htmx only its card (the next statement, or the end of the deck)."""
     deck = await run_query(request, deliberation.statement_deck, consultation_id=cid, viewer_id=_actor_id(request),
                            skipped=skipped, current=current, staff=await _staff(request))

@@ -11,10 +11,11 @@ from datetime import datetime, timedelta
 
 from markupsafe import Markup
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.clock import as_utc as _aware
 from app.clock import utc_now
+from app.db import pk
 from app.models import User
 from moderation import policy
 from moderation.classifier import artifacts, detect_language
@@ -100,13 +101,13 @@ class QueueView:
 
 def _open_cases(session: Session, filters: QueueFilters | None = None, limit: int = 500):
     stmt = (select(ModerationCase, ModerationItem)
-            .join(ModerationItem, ModerationItem.id == ModerationCase.item_pk)
+            .join(ModerationItem, col(ModerationItem.id) == col(ModerationCase.item_pk))
             .where(ModerationCase.state == CaseState.OPEN))
     if filters is not None:
         if filters.kind:
             stmt = stmt.where(ModerationItem.kind == filters.kind)
         if filters.language:  # "other" rows may be items never screened: their language is detected below
-            stmt = stmt.where(ModerationItem.language.in_({filters.language, "other"}))
+            stmt = stmt.where(col(ModerationItem.language).in_({filters.language, "other"}))
         if filters.route:
             stmt = stmt.where(ModerationItem.route == filters.route)
         if filters.reason == CaseReason.REPORT:
@@ -116,7 +117,7 @@ def _open_cases(session: Session, filters: QueueFilters | None = None, limit: in
         if filters.consultation:
             stmt = stmt.where(ModerationItem.context_id == filters.consultation)
     priority = func.coalesce(ModerationItem.score, 0.5) * (1 + ModerationItem.reach) + ModerationItem.report_count
-    stmt = stmt.order_by(priority.desc(), ModerationCase.opened_at, ModerationCase.id).limit(limit)
+    stmt = stmt.order_by(priority.desc(), col(ModerationCase.opened_at), col(ModerationCase.id)).limit(limit)
     pairs = list(session.exec(stmt))
     if filters is not None and filters.language:
         pairs = [(c, i) for c, i in pairs if item_language(i) == filters.language]
@@ -135,11 +136,16 @@ def _names(session: Session, ids) -> dict[int, str]:
     ids = {i for i in ids if i}
     if not ids:
         return {}
-    return {u.id: (u.name or f"#{u.id}") for u in session.exec(select(User).where(User.id.in_(ids)))}
+    out: dict[int, str] = {}
+    for u in session.exec(select(User).where(col(User.id).in_(ids))):
+        assert u.id is not None  # loaded rows have their primary key
+        out[u.id] = u.name or f"#{u.id}"
+    return out
 
 
 def _row(case: ModerationCase, item: ModerationItem, names: dict, viewer_id: int | None, now: datetime,
          sla: timedelta) -> QueueRow:
+    assert case.id is not None  # loaded rows have their primary key
     opened = _aware(case.opened_at)
     claimed_until = _aware(case.claimed_until)
     claim_live = case.claimed_by is not None and claimed_until is not None and claimed_until > now
@@ -197,14 +203,15 @@ def queue(session: Session, *, filters: QueueFilters, viewer_id: int | None, now
                            .where(ModerationCase.state == CaseState.OPEN, ModerationCase.opened_at < now - sla)).one()
     consultations = session.exec(
         select(ModerationItem.context_id, func.max(ModerationItem.context_title))
-        .join(ModerationCase, ModerationCase.item_pk == ModerationItem.id)
-        .where(ModerationCase.state == CaseState.OPEN, ModerationItem.context_id.is_not(None),
+        .join(ModerationCase, col(ModerationCase.item_pk) == col(ModerationItem.id))
+        .where(ModerationCase.state == CaseState.OPEN, col(ModerationItem.context_id).is_not(None),
                ModerationItem.kind != "petition")
-        .group_by(ModerationItem.context_id).order_by(ModerationItem.context_id)
+        .group_by(col(ModerationItem.context_id)).order_by(col(ModerationItem.context_id))
     ).all()
     return QueueView(rows=tuple(out), filters=filters, total_open=int(total),
                      overdue=int(overdue), sla_hours=cfg.sla_hours,
-                     consultations=tuple((int(cid), title or f"#{cid}") for cid, title in consultations))
+                     consultations=tuple((int(cid), title or f"#{cid}") for cid, title in consultations
+                                        if cid is not None))  # the query keeps only rows with a context_id
 
 
 # ----- one case -----
@@ -289,16 +296,17 @@ def case_detail(session: Session, *, case_id: int, viewer_id: int | None, now: d
     if case is None:
         return None
     item = session.get(ModerationItem, case.item_pk)
+    assert case.id is not None and item is not None  # a stored case, and its item (foreign key)
     names = _names(session, [case.claimed_by])
     row = _row(case, item, names, viewer_id, now, timedelta(hours=cfg.sla_hours))
     try:
         explanation = _explanation_items(json.loads(item.explanation or "[]"))
     except (ValueError, TypeError):
         explanation = ()
-    reports = session.exec(select(ModerationReport.reason, func.count()).where(ModerationReport.item_pk == item.id)
-                           .group_by(ModerationReport.reason).order_by(func.count().desc())).all()
+    reports = session.exec(select(col(ModerationReport.reason), func.count()).where(ModerationReport.item_pk == item.id)
+                           .group_by(col(ModerationReport.reason)).order_by(func.count().desc())).all()
     decisions = list(session.exec(select(ModerationDecision).where(ModerationDecision.item_pk == item.id)
-                                  .order_by(ModerationDecision.decided_at, ModerationDecision.id)))
+                                  .order_by(col(ModerationDecision.decided_at), col(ModerationDecision.id))))
     mod_names = _names(session, [d.moderator_id for d in decisions])
     history = tuple(DecisionSummary(d.decision, d.reason_code, _aware(d.decided_at), mod_names.get(d.moderator_id, ""),
                                     d.is_appeal, d.redacted_text, d.note) for d in decisions)
@@ -378,9 +386,11 @@ class PublicLogRow:
 def public_log(session: Session, *, page: int = 1, per_page: int = 50) -> tuple[tuple[PublicLogRow, ...], bool]:
     """Decisions without personal data: what kind of item, which rule, what was done, when."""
     page = max(1, page)
-    rows = session.exec(select(ModerationDecision.decided_at, ModerationDecision.kind, ModerationDecision.decision,
-                               ModerationDecision.reason_code, ModerationDecision.is_appeal)
-                        .order_by(ModerationDecision.decided_at.desc(), ModerationDecision.id.desc())
+    # sqlmodel's select() is typed for at most four columns; these five are all plain columns
+    rows = session.exec(select(ModerationDecision.decided_at, ModerationDecision.kind,  # type: ignore[call-overload]
+                               ModerationDecision.decision, ModerationDecision.reason_code,
+                               ModerationDecision.is_appeal)
+                        .order_by(col(ModerationDecision.decided_at).desc(), col(ModerationDecision.id).desc())
                         .offset((page - 1) * per_page).limit(per_page + 1)).all()
     out = tuple(PublicLogRow(_aware(r[0]), r[1], r[2], r[3], bool(r[4])) for r in rows[:per_page])
     return out, len(rows) > per_page
@@ -411,17 +421,17 @@ def audit_log(session: Session, *, page: int = 1, per_page: int | None = 50) -> 
     """Every decision with who, what, when and the original text (admins only)."""
     page = max(1, page)
     stmt = (select(ModerationDecision, ModerationItem, User)
-            .join(ModerationItem, ModerationItem.id == ModerationDecision.item_pk)
-            .join(User, User.id == ModerationDecision.moderator_id)
-            .order_by(ModerationDecision.decided_at.desc(), ModerationDecision.id.desc()))
+            .join(ModerationItem, col(ModerationItem.id) == col(ModerationDecision.item_pk))
+            .join(User, col(User.id) == col(ModerationDecision.moderator_id))
+            .order_by(col(ModerationDecision.decided_at).desc(), col(ModerationDecision.id).desc()))
     if per_page:
         stmt = stmt.offset((page - 1) * per_page).limit(per_page + 1)
     rows = session.exec(stmt).all()
-    out = tuple(AuditRow(d.id, _aware(d.decided_at), u.name, u.email_display, d.kind, i.item_id, i.url, d.decision,
+    out = tuple(AuditRow(pk(d.id), _aware(d.decided_at), u.name, u.email_display, d.kind, i.item_id, i.url, d.decision,
                          d.reason_code, d.note, d.original_text, d.redacted_text, _aware(d.blocked_until), d.is_appeal,
                          i.author_id, d.score, d.model_version)
                 for d, i, u in (rows[:per_page] if per_page else rows))
-    return out, bool(per_page) and len(rows) > per_page
+    return out, per_page is not None and per_page != 0 and len(rows) > per_page
 
 
 AUDIT_CSV_HEADER = ("decision_id", "decided_at", "moderator", "moderator_email", "kind", "item_id", "url", "decision",
@@ -432,7 +442,7 @@ AUDIT_CSV_HEADER = ("decision_id", "decided_at", "moderator", "moderator_email",
 def audit_csv_rows(session: Session) -> list[list]:
     """The audit log as CSV rows (written with `app.csv_export`, which neutralises spreadsheet formulas)."""
     rows, _ = audit_log(session, per_page=None)
-    out = [list(AUDIT_CSV_HEADER)]
+    out: list[list] = [list(AUDIT_CSV_HEADER)]
     for r in rows:
         out.append([
             r.decision_id, r.decided_at.isoformat(), r.moderator_name, r.moderator_email, r.kind, r.item_id, r.url,

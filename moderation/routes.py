@@ -8,7 +8,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from app import csv_export
-from app.auth import current_actor, require_roles
+from app.auth import require_roles, signed_in_actor
 from app.charts import bar_chart, line_chart, multi_line_chart
 from app.db import run_in_session, run_query
 from app.errors import InvalidState, NotFound, ValidationFailed
@@ -40,7 +40,7 @@ def _labels() -> dict:
 
 @require_roles(Role.MODERATOR)
 async def queue(request: Request):
-    actor = current_actor(request)
+    actor = signed_in_actor(request)
     filters = forms.parse_filters(request.query_params)
     view = await run_query(request, queries.queue, filters=filters, viewer_id=actor.user_id, cfg=_cfg(request))
     return render(request, "moderation/queue.html", {"view": view, **_labels()},
@@ -48,7 +48,7 @@ async def queue(request: Request):
 
 
 async def _case_context(request: Request, case_id: int) -> dict:
-    actor = current_actor(request)
+    actor = signed_in_actor(request)
     view = await run_query(request, queries.case_detail, case_id=case_id, viewer_id=actor.user_id, cfg=_cfg(request))
     if view is None:
         raise NotFound(_("That queue item does not exist. Go back to the queue."))
@@ -65,7 +65,7 @@ async def case_page(request: Request):
 @require_roles(Role.MODERATOR)
 async def claim(request: Request):
     case_id = request.path_params["case_id"]
-    actor = current_actor(request)
+    actor = signed_in_actor(request)
     try:
         await run_in_session(request, service.claim_case, case_id=case_id, moderator_id=actor.user_id)
     except InvalidState as exc:
@@ -79,7 +79,7 @@ async def claim(request: Request):
 @require_roles(Role.MODERATOR)
 async def release(request: Request):
     case_id = request.path_params["case_id"]
-    await run_in_session(request, service.release_case, case_id=case_id, moderator_id=current_actor(request).user_id)
+    await run_in_session(request, service.release_case, case_id=case_id, moderator_id=signed_in_actor(request).user_id)
     flash(request, _("You released this item; other moderators can take it."), "success")
     return RedirectResponse(request.app.state.renderer.path("moderation:queue"), status_code=303)
 
@@ -96,7 +96,7 @@ async def decide(request: Request):
     try:
         data, values = forms.parse_decision(form)
         result = await run_in_session(request, service.decide_case, case_id=case_id,
-                                      moderator_id=current_actor(request).user_id, data=data)
+                                      moderator_id=signed_in_actor(request).user_id, data=data)
     except ValidationFailed as exc:
         ctx = await _case_context(request, case_id)
         ctx.update(values=values, errors=exc.errors)
@@ -113,7 +113,7 @@ async def decide(request: Request):
 
 
 async def _group_context(request: Request, case_id: int) -> dict:
-    actor = current_actor(request)
+    actor = signed_in_actor(request)
     group = await run_query(request, queries.group_of, case_id=case_id, viewer_id=actor.user_id, cfg=_cfg(request))
     if group is None:
         raise NotFound(_("That group has no open items any more. Go back to the queue."))
@@ -132,12 +132,12 @@ async def group_page(request: Request):
 async def group_decide(request: Request):
     case_id = request.path_params["case_id"]
     form = await request.form()
-    ids = [int(v) for v in form.getlist("case_ids") if str(v).isdigit() and len(str(v)) < 12]
+    ids = [int(str(v)) for v in form.getlist("case_ids") if str(v).isdigit() and len(str(v)) < 12]
     values = {k: str(form.get(k, "")) for k in ("decision", "reason", "passages", "block_days", "note")}
     try:
         data, values = forms.parse_decision(form)
         result = await run_in_session(request, service.decide_group, case_ids=ids,
-                                      moderator_id=current_actor(request).user_id, data=data)
+                                      moderator_id=signed_in_actor(request).user_id, data=data)
     except ValidationFailed as exc:
         ctx = await _group_context(request, case_id)
         ctx.update(values=values, errors=exc.errors, selected=set(ids))
@@ -220,14 +220,14 @@ async def transparency_page(request: Request):
     report = await run_query(request, transparency.transparency_report, month=month, now=now)
     if month is not None and month.code not in options:
         options.append(month.code)
-    options = [(code, code) for code in options]
+    choices = [(code, code) for code in options]
     trend = report.trend
     chart = multi_line_chart([p.month for p in trend], [
         (_("Screened"), [p.screened for p in trend]), (_("Sent to review"), [p.reviewed for p in trend]),
         (_("Held"), [p.held for p in trend])], title=_("Screened, sent to review and held, per month"),
         description=_("The last 12 months; the table beside the chart gives the same numbers."))
     return render(request, "moderation/transparency.html",
-                  {"report": report, "options": options, "value": report.chosen, "errors": {},
+                  {"report": report, "options": choices, "value": report.chosen, "errors": {},
                    "charts": {"trend": chart}, **_labels()})
 
 

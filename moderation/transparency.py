@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.clock import as_utc as _aware
 from app.errors import N_, ValidationFailed
@@ -152,24 +152,28 @@ def month_report(session: Session, month: Month, *, now: datetime) -> MonthRepor
     lo, hi = month.start, min(month.end, now)
     status = "future" if lo > now else "to-date" if month.end > now else "complete"
     items = session.exec(select(ModerationItem.route).where(
-        ModerationItem.screened_at >= lo, ModerationItem.screened_at < hi, ModerationItem.score.is_not(None))).all()
+        ModerationItem.screened_at >= lo, ModerationItem.screened_at < hi,
+        col(ModerationItem.score).is_not(None))).all()
     reviewed = session.exec(select(func.count()).select_from(ModerationCase).where(
         ModerationCase.opened_at >= lo, ModerationCase.opened_at < hi, ModerationCase.reason != CaseReason.APPEAL)).one()
-    decisions = session.exec(select(ModerationDecision.reason_code, ModerationDecision.kind,
-                                    ModerationDecision.decision, ModerationDecision.is_appeal,
-                                    ModerationDecision.language, ModerationDecision.model_flagged,
-                                    ModerationDecision.label)
+    # sqlmodel's select() is typed for at most four columns; these seven are all plain columns
+    decisions = session.exec(select(ModerationDecision.reason_code,  # type: ignore[call-overload]
+                                    ModerationDecision.kind, ModerationDecision.decision,
+                                    ModerationDecision.is_appeal, ModerationDecision.language,
+                                    ModerationDecision.model_flagged, ModerationDecision.label)
                              .where(ModerationDecision.decided_at >= lo, ModerationDecision.decided_at < hi)).all()
     cases = session.exec(select(ModerationCase.id, ModerationCase.opened_at, ModerationCase.decided_at).where(
-        ModerationCase.state == CaseState.DECIDED, ModerationCase.decided_by.is_not(None),
-        ModerationCase.decided_at >= lo, ModerationCase.decided_at < hi)).all()
+        ModerationCase.state == CaseState.DECIDED, col(ModerationCase.decided_by).is_not(None),
+        col(ModerationCase.decided_at) >= lo, col(ModerationCase.decided_at) < hi)).all()
     recorded = set(session.exec(select(ModerationDecision.case_id).where(
-        ModerationDecision.case_id.in_([c[0] for c in cases] or [-1]))).all())
-    hours = [(_aware(decided) - _aware(opened)).total_seconds() / 3600 for _id, opened, decided in cases]
+        col(ModerationDecision.case_id).in_([c[0] for c in cases] or [-1]))).all())
+    hours = [(_aware(decided) - _aware(opened)).total_seconds() / 3600 for _id, opened, decided in cases
+             if decided is not None]  # all of them: the query keeps decided cases only
     made = session.exec(select(func.count()).select_from(ModerationAppeal).where(
         ModerationAppeal.created_at >= lo, ModerationAppeal.created_at < hi)).one()
     outcomes = session.exec(select(ModerationAppeal.outcome).where(
-        ModerationAppeal.decided_at >= lo, ModerationAppeal.decided_at < hi, ModerationAppeal.outcome != "")).all()
+        col(ModerationAppeal.decided_at) >= lo, col(ModerationAppeal.decided_at) < hi,
+        ModerationAppeal.outcome != "")).all()
     return MonthReport(
         month=month.code, status=status, screened=len(items), reviewed=int(reviewed),
         held=sum(1 for route in items if route == "hold"), decisions=len(decisions),
@@ -189,7 +193,8 @@ def trend(session: Session, last: Month, *, now: datetime, months: int = TREND_M
     screened: Counter = Counter()
     held: Counter = Counter()
     for at, route in session.exec(select(ModerationItem.screened_at, ModerationItem.route).where(
-            ModerationItem.screened_at >= lo, ModerationItem.screened_at < hi, ModerationItem.score.is_not(None))):
+            ModerationItem.screened_at >= lo, ModerationItem.screened_at < hi,
+            col(ModerationItem.score).is_not(None))):
         code = _aware(at).strftime("%Y-%m")
         screened[code] += 1
         held[code] += route == "hold"

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.clock import as_utc as _aware
 from app.errors import N_, NotFound, ValidationFailed
@@ -149,11 +149,11 @@ def departments(session: Session) -> tuple[tuple[int, DepartmentRef], ...]:
 
 
 def _rows(session: Session, until: datetime) -> list[_Row]:
-    stmt = (select(Petition.id, Petition.action, Petition.state, Petition.department_id,
-                   Petition.response_threshold_at, Response.published_at)
-            .outerjoin(Response, Response.petition_id == Petition.id)
-            .where(Petition.response_threshold_at.is_not(None), Petition.response_threshold_at < until)
-            .order_by(Petition.response_threshold_at, Petition.id))
+    stmt = (select(col(Petition.id), col(Petition.action), col(Petition.state), col(Petition.department_id),
+                   col(Petition.response_threshold_at), col(Response.published_at))
+            .outerjoin(Response, col(Response.petition_id) == col(Petition.id))
+            .where(col(Petition.response_threshold_at).is_not(None), col(Petition.response_threshold_at) < until)
+            .order_by(col(Petition.response_threshold_at), col(Petition.id)))
     rows = []
     for pid, action, state, dept, reached, published in session.execute(stmt):
         reached = _aware(reached)
@@ -171,7 +171,7 @@ def figures(rows: list[_Row], *, at: datetime, deadline: timedelta) -> Figures:
     """The figures for the petitions in `rows` as they stood at the moment `at`."""
     reached = [r for r in rows if r.threshold_at < at]
     answered = [r for r in reached if r.responded_at is not None and r.responded_at < at]
-    days = [_days(r.threshold_at, r.responded_at) for r in answered]
+    days = [_days(r.threshold_at, r.responded_at) for r in answered if r.responded_at is not None]  # all of them
     in_time = sum(1 for d in days if d <= deadline.total_seconds() / 86400)
     overdue = [r for r in reached if _is_overdue(r, at, deadline)]
     return Figures(reached=len(reached), answered=len(answered),
@@ -191,7 +191,7 @@ def response_report(session: Session, *, as_of: date, deadline_days: int, depart
         at = min(at, now)
     deadline = timedelta(days=deadline_days)
     depts = departments(session)
-    by_id = dict(depts)
+    by_id: dict[int | None, DepartmentRef] = dict(depts)  # looked up with a petition's department_id, which may be None
     rows = _rows(session, at)
     chosen = None
     if department:

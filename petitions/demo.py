@@ -10,8 +10,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import insert, select
+from sqlmodel import col
 
 from app.clock import utc_now
+from app.db import pk
 from app.models import Department, Role, User
 
 from . import service
@@ -35,37 +37,39 @@ def _rows() -> list[dict]:
 
 def _add_signers(session, petition: Petition, n: int, start) -> dict:
     """Insert `n` synthetic, confirmed signers (the first is the creator); returns counts by area."""
+    petition_id = pk(petition.id)  # flushed by the caller
     areas: dict[str, int] = {}
     weights = [a for a, w in zip(AREAS, AREA_WEIGHTS) for _ in range(w)]
     batch = []
     for k in range(n):
-        area = weights[(k * 7 + petition.id) % len(weights)]
+        area = weights[(k * 7 + petition_id) % len(weights)]
         areas[area] = areas.get(area, 0) + 1
         at = start + timedelta(minutes=k % 5000)
-        email = DEMO_CREATOR if k == 0 else f"demo-signer-{petition.id}-{k}@example.org"
-        batch.append({"petition_id": petition.id, "name": "Demo creator" if k == 0 else f"Demo signer {k}",
+        email = DEMO_CREATOR if k == 0 else f"demo-signer-{petition_id}-{k}@example.org"
+        batch.append({"petition_id": petition_id, "name": "Demo creator" if k == 0 else f"Demo signer {k}",
                       "email": email, "canonical_email": email, "area": area, "notify": k % 3 == 0,
                       "ip_address": "", "locale": "en", "state": SignatureState.VALIDATED.value, "is_creator": k == 0,
                       "is_sponsor": 0 < k <= 5, "confirmations_sent": 1, "created_at": at, "updated_at": at,
                       "validated_at": at})
         if len(batch) >= 2000:
-            session.execute(insert(Signature.__table__), batch)
+            session.execute(insert(Signature.__table__), batch)  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
             batch = []
     if batch:
-        session.execute(insert(Signature.__table__), batch)
+        session.execute(insert(Signature.__table__), batch)  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
     for area, count in areas.items():
-        session.add(AreaCount(petition_id=petition.id, area=area, count=count))
+        session.add(AreaCount(petition_id=petition_id, area=area, count=count))
     return areas
 
 
 def load(session, *, renderer=None, now=None) -> int:
     """Load demo content idempotently; return how many items were added."""
     now = now or utc_now()
-    if session.execute(select(Petition.id).where(Petition.creator_email == DEMO_CREATOR).limit(1)).first():
+    if session.execute(select(col(Petition.id)).where(col(Petition.creator_email) == DEMO_CREATOR).limit(1)).first():
         return 0
     service.ensure_reasons(session)
-    departments = list(session.execute(select(Department.id).order_by(Department.id)).scalars())
-    official = session.execute(select(User).where(User.role == Role.OFFICIAL).order_by(User.id).limit(1)).scalar()
+    departments = list(session.execute(select(col(Department.id)).order_by(col(Department.id))).scalars())
+    official = session.execute(select(User).where(col(User.role) == Role.OFFICIAL).order_by(col(User.id))
+                               .limit(1)).scalar()
     added = 0
     for i, row in enumerate(_rows()):
         real = int(row["signatures_count"] or 0)
@@ -110,7 +114,7 @@ def load(session, *, renderer=None, now=None) -> int:
         if state in (PetitionState.OPEN, PetitionState.CLOSED):
             petition.signature_count = n
             for h in range(4, 0, -1):
-                session.add(CountSnapshot(petition_id=petition.id,
+                session.add(CountSnapshot(petition_id=pk(petition.id),
                                           hour=(now - timedelta(hours=h)).replace(minute=0, second=0, microsecond=0),
                                           count=max(1, n * (5 - h) // 4)))
             if n >= 10_000:
@@ -118,7 +122,7 @@ def load(session, *, renderer=None, now=None) -> int:
         session.add(petition)
         if official is not None and i in (1, 32):
             session.add(Response(
-                petition_id=petition.id, official_id=official.id, department_id=petition.department_id,
+                petition_id=pk(petition.id), official_id=pk(official.id), department_id=petition.department_id,
                 summary="Demo response: the department will review this request and report back in the spring.",
                 details="This is a synthetic official response written for the Civic demo. It shows how a department "
                         "answers a petition: a short summary, the full text, a decision and an optional follow-up date.",
@@ -126,7 +130,7 @@ def load(session, *, renderer=None, now=None) -> int:
                 follow_up_on=(now + timedelta(days=90)).date() if i == 1 else None, published_at=now - timedelta(days=1)))
             petition.responded_at = now - timedelta(days=1)
             if i == 32:
-                session.add(Debate(petition_id=petition.id, debated_on=(now - timedelta(days=10)).date(),
+                session.add(Debate(petition_id=pk(petition.id), debated_on=(now - timedelta(days=10)).date(),
                                    summary="Demo debate outcome: members discussed the petition for 90 minutes.",
                                    links="https://example.org/demo-debate-video", official_id=official.id,
                                    published_at=now - timedelta(days=9)))

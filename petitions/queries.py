@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import and_, func, or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.clock import as_utc as _aware
 from app.clock import utc_now
+from app.db import pk
 from app.models import Department
 from moderation import latest_score
 
@@ -41,7 +42,7 @@ class PetitionCard:
 
 
 def _card(p: Petition, area_count: int | None = None) -> PetitionCard:
-    return PetitionCard(p.id, p.action, p.background, p.state, p.signature_count, _aware(p.created_at),
+    return PetitionCard(pk(p.id), p.action, p.background, p.state, p.signature_count, _aware(p.created_at),
                         _aware(p.opened_at), _aware(p.closes_at), p.responded_at is not None, p.debated_at is not None,
                         area_count)
 
@@ -64,15 +65,15 @@ def _facet_filter(stmt, facet: str):
     if facet == "closed":
         return stmt.where(Petition.state == PetitionState.CLOSED)
     if facet == "awaiting":
-        return stmt.where(Petition.state.in_(list(PUBLISHED)), Petition.response_threshold_at.is_not(None),
-                          Petition.responded_at.is_(None))
+        return stmt.where(col(Petition.state).in_(list(PUBLISHED)), col(Petition.response_threshold_at).is_not(None),
+                          col(Petition.responded_at).is_(None))
     if facet == "responded":
-        return stmt.where(Petition.state.in_(list(PUBLISHED)), Petition.responded_at.is_not(None))
+        return stmt.where(col(Petition.state).in_(list(PUBLISHED)), col(Petition.responded_at).is_not(None))
     if facet == "debated":
-        return stmt.where(Petition.state.in_(list(PUBLISHED)), Petition.debated_at.is_not(None))
+        return stmt.where(col(Petition.state).in_(list(PUBLISHED)), col(Petition.debated_at).is_not(None))
     if facet == "rejected":
         return stmt.where(Petition.state == PetitionState.REJECTED)
-    return stmt.where(Petition.state.in_(list(VISIBLE)))
+    return stmt.where(col(Petition.state).in_(list(VISIBLE)))
 
 
 def _escape_like(q: str) -> str:
@@ -82,7 +83,8 @@ def _escape_like(q: str) -> str:
 def _search(stmt, q: str):
     if q:
         pattern = f"%{_escape_like(q)}%"
-        stmt = stmt.where(or_(Petition.action.ilike(pattern, escape="\\"), Petition.background.ilike(pattern, escape="\\")))
+        stmt = stmt.where(or_(col(Petition.action).ilike(pattern, escape="\\"),
+                              col(Petition.background).ilike(pattern, escape="\\")))
     return stmt
 
 
@@ -91,15 +93,17 @@ def _normalised(facet: str, q: str, sort: str) -> tuple[str, str, str]:
 
 
 def _order(sort: str) -> tuple:
-    return (Petition.signature_count.desc(), Petition.id.desc()) if sort == "signatures" else (Petition.id.desc(),)
+    if sort == "signatures":
+        return col(Petition.signature_count).desc(), col(Petition.id).desc()
+    return (col(Petition.id).desc(),)
 
 
 def _in_area(stmt, area: str):
     """Only petitions with confirmed signatures in `area` (an exact configured area name; empty: no filter)."""
     if not area:
         return stmt
-    return stmt.join(AreaCount, and_(AreaCount.petition_id == Petition.id, AreaCount.area == area)).where(
-        AreaCount.count > 0)
+    return stmt.join(AreaCount, and_(col(AreaCount.petition_id) == col(Petition.id),
+                                     col(AreaCount.area) == area)).where(AreaCount.count > 0)
 
 
 def _count_and_page(session: Session, *, facet: str, q: str, page: int, page_size: int,
@@ -117,13 +121,13 @@ def list_petitions(session: Session, *, facet: str = "", q: str = "", sort: str 
     facet, q, sort = _normalised(facet, q, sort)
     total, page, pages = _count_and_page(session, facet=facet, q=q, page=page, page_size=page_size, area=area)
     if area:
-        stmt = _in_area(_search(_facet_filter(select(Petition, AreaCount.count), facet), q), area)
-        rows = session.execute(stmt.order_by(AreaCount.count.desc(), *_order("signatures"))
+        stmt = _in_area(_search(_facet_filter(select(Petition, col(AreaCount.count)), facet), q), area)
+        rows = session.execute(stmt.order_by(col(AreaCount.count).desc(), *_order("signatures"))
                                .offset((page - 1) * page_size).limit(page_size)).all()
         return PetitionList(tuple(_card(p, n) for p, n in rows), total, page, pages, facet, q, sort, area)
     stmt = _search(_facet_filter(select(Petition), facet), q)
-    rows = session.execute(stmt.order_by(*_order(sort)).offset((page - 1) * page_size).limit(page_size)).scalars()
-    return PetitionList(tuple(_card(p) for p in rows), total, page, pages, facet, q, sort)
+    petitions = session.execute(stmt.order_by(*_order(sort)).offset((page - 1) * page_size).limit(page_size)).scalars()
+    return PetitionList(tuple(_card(p) for p in petitions), total, page, pages, facet, q, sort)
 
 
 @dataclass(frozen=True)
@@ -210,9 +214,11 @@ def _views(session: Session, stmt) -> list[tuple[Petition, PetitionView]]:
     rows = session.execute(stmt).all()
     areas: dict[int, list] = {}
     if rows:
-        for pid, area, n in session.execute(select(AreaCount.petition_id, AreaCount.area, AreaCount.count)
-                                            .where(AreaCount.petition_id.in_([p.id for p, *_ in rows]))
-                                            .order_by(AreaCount.petition_id, AreaCount.count.desc(), AreaCount.area)):
+        for pid, area, n in session.execute(select(col(AreaCount.petition_id), col(AreaCount.area),
+                                                   col(AreaCount.count))
+                                            .where(col(AreaCount.petition_id).in_([p.id for p, *_ in rows]))
+                                            .order_by(col(AreaCount.petition_id), col(AreaCount.count).desc(),
+                                                      col(AreaCount.area))):
             areas.setdefault(pid, []).append((area, n))
     return [(p, _view(p, response, debate, areas.get(p.id, ()), reason, dept))
             for p, response, debate, reason, dept in rows]
@@ -230,7 +236,7 @@ def list_petition_views(session: Session, *, facet: str = "", q: str = "", sort:
     facet, q, sort = _normalised(facet, q, sort)
     total, page, pages = _count_and_page(session, facet=facet, q=q, page=page, page_size=page_size, area=area)
     stmt = _in_area(_search(_facet_filter(_view_select(), facet), q), area)
-    order = (AreaCount.count.desc(), *_order("signatures")) if area else _order(sort)
+    order = (col(AreaCount.count).desc(), *_order("signatures")) if area else _order(sort)
     found = _views(session, stmt.order_by(*order).offset((page - 1) * page_size).limit(page_size))
     return (PetitionList(tuple(_card(p) for p, _ in found), total, page, pages, facet, q, sort, area),
             [view for _, view in found])
@@ -238,7 +244,7 @@ def list_petition_views(session: Session, *, facet: str = "", q: str = "", sort:
 
 def _view(p: Petition, response, debate, areas, reason, dept) -> PetitionView:
     return PetitionView(
-        id=p.id, action=p.action, background=p.background, details=p.details, state=p.state,
+        id=pk(p.id), action=p.action, background=p.background, details=p.details, state=p.state,
         signature_count=p.signature_count, sponsor_count=p.sponsor_count, created_at=_aware(p.created_at),
         opened_at=_aware(p.opened_at), closes_at=_aware(p.closes_at), closed_at=_aware(p.closed_at),
         rejected_at=_aware(p.rejected_at), rejection_code=p.rejection_code,
@@ -261,8 +267,9 @@ class CountView:
     signature_count: int
 
 
-CSV_COLUMNS = (Petition.id, Petition.action, Petition.state, Petition.signature_count, Petition.created_at,
-               Petition.opened_at, Petition.closes_at, Response.decision, Response.summary, Debate.debated_on)
+CSV_COLUMNS = (col(Petition.id), col(Petition.action), col(Petition.state), col(Petition.signature_count),
+               col(Petition.created_at), col(Petition.opened_at), col(Petition.closes_at), col(Response.decision),
+               col(Response.summary), col(Debate.debated_on))
 
 
 def export_rows(session: Session, *, facet: str = "", q: str = ""):
@@ -272,17 +279,17 @@ def export_rows(session: Session, *, facet: str = "", q: str = ""):
     facet = facet if facet in FACETS else ""
     q = " ".join(q.split())[:100]
     stmt = (select(*CSV_COLUMNS).select_from(Petition)
-            .outerjoin(Response, Response.petition_id == Petition.id)
-            .outerjoin(Debate, Debate.petition_id == Petition.id))
-    stmt = _search(_facet_filter(stmt, facet), q).order_by(Petition.id.desc())
+            .outerjoin(Response, col(Response.petition_id) == col(Petition.id))
+            .outerjoin(Debate, col(Debate.petition_id) == col(Petition.id)))
+    stmt = _search(_facet_filter(stmt, facet), q).order_by(col(Petition.id).desc())
     return [(pid, action, state, count, _aware(created), _aware(opened), _aware(closes), decision, summary, debated)
             for pid, action, state, count, created, opened, closes, decision, summary, debated
             in session.execute(stmt).all()]
 
 
 def count_view(session: Session, *, petition_id: int) -> CountView | None:
-    row = session.execute(select(Petition.id, Petition.state, Petition.signature_count)
-                          .where(Petition.id == petition_id)).first()
+    row = session.execute(select(col(Petition.id), col(Petition.state), col(Petition.signature_count))
+                          .where(col(Petition.id) == petition_id)).first()
     return CountView(*row) if row else None
 
 
@@ -297,8 +304,9 @@ def awaiting_response(session: Session, *, limit: int = 200) -> tuple[AwaitingIt
     """Published petitions past the response threshold with no response yet, longest wait first."""
     now = utc_now()
     rows = session.execute(select(Petition).where(
-        Petition.state.in_(list(PUBLISHED)), Petition.response_threshold_at.is_not(None),
-        Petition.responded_at.is_(None)).order_by(Petition.response_threshold_at, Petition.id).limit(limit)).scalars().all()
+        col(Petition.state).in_(list(PUBLISHED)), col(Petition.response_threshold_at).is_not(None),
+        col(Petition.responded_at).is_(None)).order_by(col(Petition.response_threshold_at), col(Petition.id))
+        .limit(limit)).scalars().all()
     return tuple(AwaitingItem(_card(p), int((now - _aware(p.response_threshold_at)).total_seconds()),
                               _aware(p.response_threshold_at)) for p in rows)
 
@@ -315,8 +323,8 @@ class QueueItem:
 
 def moderation_queue(session: Session, *, include_decided: bool = False) -> tuple[QueueItem, ...]:
     states = [PetitionState.PENDING] + ([PetitionState.REJECTED, PetitionState.HIDDEN] if include_decided else [])
-    rows = session.execute(select(Petition).where(Petition.state.in_(states))
-                           .order_by(Petition.submitted_at, Petition.id).limit(500)).scalars().all()
+    rows = session.execute(select(Petition).where(col(Petition.state).in_(states))
+                           .order_by(col(Petition.submitted_at), col(Petition.id)).limit(500)).scalars().all()
     items = []
     for p in rows:
         score, route = None, ""
@@ -348,12 +356,14 @@ class ReasonView:
 
 
 def rejection_reasons(session: Session) -> tuple[ReasonView, ...]:
-    rows = session.execute(select(RejectionReason).order_by(RejectionReason.position, RejectionReason.code)).scalars().all()
+    rows = session.execute(select(RejectionReason)
+                           .order_by(col(RejectionReason.position), col(RejectionReason.code))).scalars().all()
     return tuple(ReasonView(r.code, r.title, r.description, r.hides_petition) for r in rows)
 
 
 def departments(session: Session) -> tuple[tuple[int, str, str], ...]:
-    return tuple(session.execute(select(Department.id, Department.name, Department.name_zh).order_by(Department.name)).all())
+    return tuple(session.execute(select(col(Department.id), col(Department.name), col(Department.name_zh))
+                                 .order_by(col(Department.name))).all())
 
 
 # ----- similar petitions -----
@@ -365,7 +375,7 @@ _INDEX: dict = {}
 
 
 def _tokens(text: str) -> list[str]:
-    out = []
+    out: list[str] = []
     for tok in _WORD.findall(text.lower()):
         if tok[0] >= "\u3400":
             out.extend(tok[i:i + 2] for i in range(max(1, len(tok) - 1)))
@@ -379,10 +389,12 @@ def _index(session: Session, ttl: float = 30.0):
     cached = _INDEX.get(key)
     if cached and time.monotonic() - cached[0] < ttl:
         return cached[1], cached[2]
-    rows = session.execute(select(Petition.id, Petition.action, Petition.background, Petition.signature_count)
-                           .where(Petition.state == PetitionState.OPEN).order_by(Petition.id.desc()).limit(20_000)).all()
+    rows = session.execute(select(col(Petition.id), col(Petition.action), col(Petition.background),
+                                  col(Petition.signature_count))
+                           .where(col(Petition.state) == PetitionState.OPEN).order_by(col(Petition.id).desc())
+                           .limit(20_000)).all()
     docs = [(pid, action, count, Counter(_tokens(action + " " + action + " " + background))) for pid, action, background, count in rows]
-    df = Counter()
+    df: Counter[str] = Counter()
     for *_, tf in docs:
         df.update(tf.keys())
     n = len(docs) + 1
@@ -429,12 +441,14 @@ def similar_petitions(session: Session, *, text: str, limit: int = 5, min_score:
 
 def home_section(session) -> dict:
     """What the home page shows for this domain: a template and its context."""
-    rows = session.execute(select(Petition).where(Petition.state == PetitionState.OPEN)
-                           .order_by(Petition.signature_count.desc(), Petition.id.desc()).limit(5)).scalars().all()
+    rows = session.execute(select(Petition).where(col(Petition.state) == PetitionState.OPEN)
+                           .order_by(col(Petition.signature_count).desc(), col(Petition.id).desc())
+                           .limit(5)).scalars().all()
     return {"template": "petitions/_home.html", "popular": [_card(p) for p in rows]}
 
 
 def series(session: Session, *, petition_id: int) -> tuple[tuple[datetime, int], ...]:
-    rows = session.execute(select(CountSnapshot.hour, CountSnapshot.count).where(CountSnapshot.petition_id == petition_id)
-                           .order_by(CountSnapshot.hour)).all()
+    rows = session.execute(select(col(CountSnapshot.hour), col(CountSnapshot.count))
+                           .where(col(CountSnapshot.petition_id) == petition_id)
+                           .order_by(col(CountSnapshot.hour))).all()
     return tuple((_aware(h), n) for h, n in rows)

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from app.auth import current_actor, require_roles
+from app.auth import current_actor, require_roles, signed_in_actor
 from app.charts import bar_chart
 from app.clock import utc_now
 from app.db import run_in_session, run_query
@@ -477,7 +477,8 @@ async def stop_updates(request: Request):
 async def start(request: Request):
     settings = _settings(request)
     values = {"action": "", "background": "", "details": "", **_blank_values()}
-    errors, status, similar, stage = {}, 200, (), "write"
+    errors, status, stage = {}, 200, "write"
+    similar: tuple[queries.SimilarPetition, ...] = ()
     if request.method == "POST":
         form = await request.form()
         values = forms.start_values(form)
@@ -524,7 +525,7 @@ def _ensure_reasons(session):
 @require_roles(Role.MODERATOR)
 async def moderate(request: Request):
     petition_id = request.path_params["petition_id"]
-    actor = current_actor(request)
+    actor = signed_in_actor(request)
     errors, status, values = {}, 200, {"code": "", "detail": "", "department_id": ""}
     if request.method == "POST":
         form = await request.form()
@@ -555,7 +556,7 @@ async def moderate(request: Request):
 
 @require_roles(Role.ADMIN)
 async def reasons(request: Request):
-    actor = current_actor(request)
+    actor = signed_in_actor(request)
     errors, status, values = {}, 200, {"code": "", "title": "", "description": "", "hides_petition": False}
     if request.method == "POST":
         form = await request.form()
@@ -578,7 +579,7 @@ async def reasons(request: Request):
 async def _official_outcome(request: Request, *, initial, parse, publish, template: str, done: str):
     """The form an official uses to publish a response or a debate outcome: show, validate, publish, redirect."""
     petition_id = request.path_params["petition_id"]
-    actor = current_actor(request)
+    actor = signed_in_actor(request)
     view = await run_query(request, queries.petition_view, petition_id=petition_id)
     if view is None or view.state not in queries.PUBLISHED:
         raise NotFound(_("We couldn't find a published petition with that number."))

@@ -10,8 +10,11 @@ index Chinese without a segmenter.
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+
+from threadpoolctl import threadpool_limits  # every importer of this module loads scikit-learn, which loads it
 
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _EMAIL = re.compile(r"\S+@\S+\.\w+")
@@ -110,15 +113,11 @@ def thread_limit():
     threads make k-means and dense products many times slower; one thread per
     call is predictable.  Operators change it with the CIVIC_ANALYSIS_THREADS setting.
     """
-    from threadpoolctl import threadpool_limits
-
     return threadpool_limits(limits=_threads)
 
 
 def with_thread_limit(fn):
     """Decorator running ``fn`` under :func:`thread_limit`."""
-    import functools
-
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         with thread_limit():

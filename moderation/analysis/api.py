@@ -22,6 +22,8 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from app.db import pk
+
 from . import store
 from .models import EditKind, ThemeEdit
 
@@ -146,7 +148,7 @@ def compute_analysis(items: Sequence, votes: Sequence, *, now: datetime, seed: i
 def save_analysis(session: Session, computed: store.Computed, *, subject_kind: str, subject_id: int,
                   now: datetime) -> int:
     """Store a computed analysis as the subject's latest run, re-applying officials' edits; returns the run id."""
-    return store.save(session, computed, subject_kind=subject_kind, subject_id=subject_id, now=now).id
+    return pk(store.save(session, computed, subject_kind=subject_kind, subject_id=subject_id, now=now).id)
 
 
 def analyse_subject(session: Session, *, subject_kind: str, subject_id: int, items: Sequence, votes: Sequence,
@@ -160,7 +162,7 @@ def analysis_status(session: Session, subject_kind: str, subject_id: int) -> Run
     run = store.latest_run(session, subject_kind, subject_id)
     if run is None:
         return None
-    return RunStatusView(run_id=run.id, finished_at=run.finished_at, n_items=run.n_items, n_votes=run.n_votes)
+    return RunStatusView(run_id=pk(run.id), finished_at=run.finished_at, n_items=run.n_items, n_votes=run.n_votes)
 
 
 def needs_reanalysis(session: Session, *, subject_kind: str, subject_id: int, n_items: int, n_votes: int,
@@ -204,10 +206,11 @@ def latest_analysis(session: Session, subject_kind: str, subject_id: int) -> Ana
     run = store.latest_run(session, subject_kind, subject_id)
     if run is None:
         return None
-    themes = tuple(_theme_view(store.theme_dict(r)) for r in store.run_themes(session, run.id))
+    run_id = pk(run.id)
+    themes = tuple(_theme_view(store.theme_dict(r)) for r in store.run_themes(session, run_id))
     campaigns = tuple(CampaignView(representative=c["representative"], members=tuple(c["members"]),
                                    count=c["count"], variants=c["variants"]) for c in json.loads(run.campaigns))
-    return AnalysisView(run_id=run.id, status=run.status, version=run.version, started_at=run.started_at,
+    return AnalysisView(run_id=run_id, status=run.status, version=run.version, started_at=run.started_at,
                         finished_at=run.finished_at, n_items=run.n_items, n_votes=run.n_votes,
                         n_participants=run.n_participants, theme_note=run.theme_note, trend_bucket=run.trend_bucket,
                         themes=themes, campaigns=campaigns, opinions=_opinions_view(json.loads(run.opinions)),
@@ -220,7 +223,7 @@ def _current(session: Session, subject_kind: str, subject_id: int):
     run = store.latest_run(session, subject_kind, subject_id, lock=True)
     if run is None:
         raise AnalysisEditError("no_analysis")
-    return run, [store.theme_dict(r) for r in store.run_themes(session, run.id)]
+    return run, [store.theme_dict(r) for r in store.run_themes(session, pk(run.id))]
 
 
 def _find(themes: list[dict], key: int) -> dict:

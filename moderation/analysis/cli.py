@@ -16,6 +16,8 @@ import csv
 import sys
 from pathlib import Path
 
+from app.progress import Progress
+
 EXIT_USAGE = 2
 
 VOTER_COLUMNS = ("voter-id", "voter_id", "participant", "participant_id", "participant-id")
@@ -126,9 +128,7 @@ def _open_output(path: str):
 
 def themes_command(args, settings=None) -> int:
     """Handler of ``civic feedback themes``."""
-    from app.progress import Progress
-
-    from .themes import find_themes
+    from .themes import find_themes  # deferred: loads numpy/scipy/sklearn (seconds); `civic --help` needn't
 
     try:
         if args.k is not None and args.k < 1:
@@ -161,9 +161,7 @@ def themes_command(args, settings=None) -> int:
 
 def opinion_groups_command(args, settings=None) -> int:
     """Handler of ``civic feedback opinion-groups``."""
-    from app.progress import Progress
-
-    from .opinions import opinion_groups, parse_vote
+    from .opinions import opinion_groups, parse_vote  # deferred: loads numpy/scipy/sklearn; `civic --help` needn't
 
     try:
         if args.min_votes < 1 or args.max_groups < 2:

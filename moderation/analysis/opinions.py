@@ -54,6 +54,7 @@ from scipy.stats import fisher_exact, norm
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score, silhouette_score
+from sklearn.utils.extmath import randomized_svd
 
 from ._text import with_thread_limit
 
@@ -319,8 +320,6 @@ def opinion_groups(
     total = float((Xc**2).sum())
     if len(placed) >= 2 and total > 1e-12:
         if min(Xc.shape) > 300:
-            from sklearn.utils.extmath import randomized_svd
-
             U, S, _ = randomized_svd(Xc, n_dims, random_state=seed)
         else:
             U, S, _ = np.linalg.svd(Xc, full_matrices=False)
@@ -521,14 +520,14 @@ def _explain(res: OpinionResult, A: np.ndarray, obs: np.ndarray, labels: np.ndar
         net = (ag - dg) / np.maximum(ng, 1)
         votes_ok = ng >= 3
         div = []
-        for c in range(len(cid_list)):
-            gs = np.nonzero(votes_ok[:, c])[0]
+        for j in range(len(cid_list)):
+            gs = np.nonzero(votes_ok[:, j])[0]
             if len(gs) < 2:
                 continue
-            spread = float(net[gs, c].max() - net[gs, c].min())
+            spread = float(net[gs, j].max() - net[gs, j].min())
             if spread <= 0:
                 continue
-            div.append(DivisiveStatement(cid_list[c], spread, {int(g): (float(net[g, c]), int(ng[g, c])) for g in gs}))
+            div.append(DivisiveStatement(cid_list[j], spread, {int(g): (float(net[g, j]), int(ng[g, j])) for g in gs}))
         div.sort(key=lambda s: -s.spread)
         res.divisive = div[:cap]
     return res

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import delete, func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
+
+from app.db import pk
 
 from .models import AnalysisRun, AnalysisTheme, EditKind, RunStatus, ThemeEdit
 
@@ -144,8 +146,11 @@ def _stats(theme: dict, by_id: dict, n_items: int, buckets: list[str], unit: str
 def compute(items: Sequence, votes: Sequence, *, now: datetime, seed: int = 0) -> Computed:
     """Themes, campaigns and opinion groups of `items` ((id, text, created_at, agree, disagree) or Item) and
     `votes` ((participant_key, item_id, vote)); never raises for bad input (trivial inputs give a note code)."""
-    from .opinions import opinion_groups
-    from .themes import find_themes
+    # deferred: themes and opinions load numpy/scipy/sklearn (seconds); the web pages read stored runs through
+    # this module (moderation.analysis.api) and need none of it, only the analysis job computes. (Today the
+    # facade's `opinion_groups` export in moderation/__init__.py loads opinions anyway; issue 14 notes it.)
+    from .opinions import opinion_groups  # deferred: see above
+    from .themes import find_themes  # deferred: see above
 
     items = [it if isinstance(it, Item) else Item(*it) for it in items]
     items = [Item(int(it.id), str(it.text or ""), it.created_at, int(it.agree or 0), int(it.disagree or 0))
@@ -263,7 +268,7 @@ def merge_into(themes: list[dict], chosen: list[dict], label: str = "") -> dict:
 def split_in_two(themes: list[dict], target: dict, by_id: dict, n_items: int, unit: str,
                  seed: int = 0) -> list[dict] | None:
     """Re-cluster one theme's items with k=2; replaces it by two themes, or returns None if it can't split."""
-    from .themes import find_themes
+    from .themes import find_themes  # deferred: loads numpy/scipy/sklearn; see compute()
 
     members = [i for i in target["members"] if i in by_id]
     if len(members) < 2:
@@ -324,7 +329,7 @@ def latest_run(session: Session, subject_kind: str, subject_id: int, *, lock: bo
     """The subject's latest run. With `lock`, the row is locked (PostgreSQL) so that saving a run and an
     official's edit serialise, and re-read afterwards in case a newer run was committed meanwhile."""
     query = (select(AnalysisRun).where(AnalysisRun.subject_kind == subject_kind, AnalysisRun.subject_id == subject_id)
-             .order_by(AnalysisRun.id.desc()).limit(1))
+             .order_by(col(AnalysisRun.id).desc()).limit(1))
     run = session.exec(query.with_for_update() if lock else query).first()
     if lock and run is not None:
         newest = session.exec(query.with_for_update()).first()
@@ -335,7 +340,7 @@ def latest_run(session: Session, subject_kind: str, subject_id: int, *, lock: bo
 
 def run_themes(session: Session, run_id: int) -> list[AnalysisTheme]:
     return list(session.exec(select(AnalysisTheme).where(AnalysisTheme.run_id == run_id)
-                             .order_by(AnalysisTheme.position, AnalysisTheme.id)))
+                             .order_by(col(AnalysisTheme.position), col(AnalysisTheme.id))))
 
 
 def theme_dict(row: AnalysisTheme) -> dict:
@@ -346,7 +351,8 @@ def theme_dict(row: AnalysisTheme) -> dict:
 
 
 def _max_key(session: Session, subject_kind: str, subject_id: int) -> int:
-    value = session.exec(select(func.max(AnalysisTheme.key)).join(AnalysisRun, AnalysisRun.id == AnalysisTheme.run_id)
+    value = session.exec(select(func.max(AnalysisTheme.key))
+                         .join(AnalysisRun, col(AnalysisRun.id) == col(AnalysisTheme.run_id))
                          .where(AnalysisRun.subject_kind == subject_kind, AnalysisRun.subject_id == subject_id)).first()
     return int(value or 0)
 
@@ -372,7 +378,8 @@ def assign_keys(themes: list[dict], previous: list[dict], next_key: int) -> int:
 
 
 def write_themes(session: Session, run: AnalysisRun, themes: list[dict]) -> None:
-    session.execute(delete(AnalysisTheme).where(AnalysisTheme.run_id == run.id))
+    assert run.id is not None  # the run is flushed before its themes are written
+    session.execute(delete(AnalysisTheme).where(col(AnalysisTheme.run_id) == run.id))
     themes.sort(key=lambda t: (-t["size"], t["key"]))
     for position, t in enumerate(themes):
         session.add(AnalysisTheme(
@@ -387,13 +394,13 @@ def write_themes(session: Session, run: AnalysisRun, themes: list[dict]) -> None
 
 def edits_of(session: Session, subject_kind: str, subject_id: int) -> list[ThemeEdit]:
     return list(session.exec(select(ThemeEdit).where(ThemeEdit.subject_kind == subject_kind,
-                                                     ThemeEdit.subject_id == subject_id).order_by(ThemeEdit.id)))
+                                                     ThemeEdit.subject_id == subject_id).order_by(col(ThemeEdit.id))))
 
 
 def save(session: Session, computed: Computed, *, subject_kind: str, subject_id: int, now: datetime) -> AnalysisRun:
     """Store a computed analysis as the subject's latest run (edits re-applied, keys matched, old runs pruned)."""
     previous = latest_run(session, subject_kind, subject_id, lock=True)
-    previous_themes = [theme_dict(r) for r in run_themes(session, previous.id)] if previous else []
+    previous_themes = [theme_dict(r) for r in run_themes(session, pk(previous.id))] if previous else []
     edits = edits_of(session, subject_kind, subject_id)
     if computed.themes:
         try:
@@ -428,8 +435,8 @@ def _json_default(value):
 def _prune(session: Session, subject_kind: str, subject_id: int) -> None:
     ids = list(session.exec(select(AnalysisRun.id).where(AnalysisRun.subject_kind == subject_kind,
                                                          AnalysisRun.subject_id == subject_id)
-                            .order_by(AnalysisRun.id.desc())))
+                            .order_by(col(AnalysisRun.id).desc())))
     old = ids[KEEP_RUNS:]
     if old:
-        session.execute(delete(AnalysisTheme).where(AnalysisTheme.run_id.in_(old)))
-        session.execute(delete(AnalysisRun).where(AnalysisRun.id.in_(old)))
+        session.execute(delete(AnalysisTheme).where(col(AnalysisTheme.run_id).in_(old)))
+        session.execute(delete(AnalysisRun).where(col(AnalysisRun.id).in_(old)))

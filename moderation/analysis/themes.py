@@ -437,6 +437,7 @@ def find_themes(
         return result(np.zeros(0, dtype=np.int64), 0, [], [], None,
                       note="no non-empty text: nothing to group" if n else "no input")
 
+    assert d.u_index is not None  # dedupe() returns the wording index whenever some text is not empty
     docs_all = [cjk_bigrams(d.norm[d.u_index[r]]) for r in d.representative]
     if G > FIT_SAMPLE:
         # Always include the biggest groups (campaigns), then a random sample.
@@ -497,6 +498,7 @@ def find_themes(
         obj = float((np.asarray(X @ C_r.T)[np.arange(Gf), lab_r] * w_cluster).sum())
         if best is None or obj > best[0]:
             best = (obj, lab_r, C_r)
+    assert best is not None  # at least two k-means starts ran
     _, labels_f, C = best
 
     labels = np.zeros(G, dtype=np.int64)
@@ -532,21 +534,21 @@ def find_themes(
 
     # Renumber by size (all copies counted), dropping emptied clusters.
     size = np.bincount(labels, weights=counts, minlength=k_use)
-    order = [c for c in np.argsort(-size, kind="stable") if size[c] > 0]
+    kept = [c for c in np.argsort(-size, kind="stable") if size[c] > 0]
     remap = np.full(k_use, -1, dtype=np.int64)
-    remap[order] = np.arange(len(order))
+    remap[kept] = np.arange(len(kept))
     labels = remap[labels]
     labels_f = labels[fit_idx]
-    C = C[order]
-    k_final = len(order)
+    C = C[kept]
+    k_final = len(kept)
 
     say("describing themes")
     sim = np.asarray(X @ C.T)[np.arange(Gf), labels_f]  # cosine to own centre
     reps = []
     for c in range(k_final):
         idx = np.nonzero(labels_f == c)[0]
-        best = idx[np.argsort(-sim[idx], kind="stable")[:5]]
-        reps.append([d.representative[fit_idx[g]] for g in best])
+        top = idx[np.argsort(-sim[idx], kind="stable")[:5]]
+        reps.append([d.representative[fit_idx[g]] for g in top])
     if Xw_all is not None and Xw_all.shape[0] == G:
         terms = _label_terms(Xw_all, vocab, labels, counts, k_final)
     else:
@@ -656,7 +658,8 @@ def _trimmed(text: str) -> str:
     first = _CLAUSE_END.split(t, maxsplit=1)[0].strip()
     if _em_width(first) <= LABEL_MAX_EM and (len(first.split()) >= 2 or _HAS_CJK.search(first) and len(first) >= 4):
         return first
-    words, out = t.split(" "), []
+    words = t.split(" ")
+    out: list[str] = []
     for w in words:
         if _em_width(" ".join(out + [w])) > LABEL_MAX_EM:
             if not out:  # one long word or an unspaced Chinese sentence: cut between characters
@@ -735,10 +738,10 @@ def _phrase_labels(texts: Sequence[str], d, group_label: np.ndarray, k: int, rep
     labels = [""] * k
     taken: set[str] = set()
     for c in sorted(range(k), key=lambda c: -(ranked[c][0][0] if ranked[c] else 0.0)):
-        key = next((key for _, key in ranked[c] if key not in taken), None)
-        if key is not None:
-            taken.add(key)
-            labels[c] = _capitalised(surface[key])
+        chosen = next((key for _, key in ranked[c] if key not in taken), None)
+        if chosen is not None:
+            taken.add(chosen)
+            labels[c] = _capitalised(surface[chosen])
         elif reps[c]:
             labels[c] = _capitalised(_trimmed(texts[reps[c][0]]))
     return labels

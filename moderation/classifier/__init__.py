@@ -150,13 +150,14 @@ def retrain_with_decisions(
         current = load_classifier(data_dir)
         version, _info = _train_and_save(data_dir, list(examples), sample, progress, seed)
         candidate = load_version(data_dir, version)
-        if not candidate.available:
+        if isinstance(candidate, NullClassifier):  # what load_version returns when the artifact does not load
             raise RuntimeError(f"freshly trained model {version} does not load: {candidate.reason}")
+        assert isinstance(candidate, ModelClassifier)
         report(progress, "comparing candidate with current model on the fixed held-out split")
         test_sets = fixed_test_sets(sample, seed)
         cand_metrics = evaluate_sets(candidate.model, test_sets, candidate.thresholds)
         cur_metrics = None
-        if current.available:
+        if isinstance(current, ModelClassifier) and current.available:
             cur_metrics = evaluate_sets(current.model, test_sets, current.thresholds)
         cand_auc, cur_auc = _mean_auc(cand_metrics), _mean_auc(cur_metrics)
         if cur_metrics is None:

@@ -80,7 +80,9 @@ def save_model(data_dir: Path, model: AbuseModel, info: dict[str, Any], *, train
     for key, values in (heldout or {}).items():
         arrays[f"heldout.{key}"] = values
     buf = io.BytesIO()
-    numpy.savez_compressed(buf, **arrays)
+    # numpy's stub gives savez_compressed a bool keyword (allow_pickle), so **arrays looks wrong to mypy;
+    # every key here is an array name ("head.en.coef", "valid.x.scores" ...), never allow_pickle
+    numpy.savez_compressed(buf, **arrays)  # type: ignore[arg-type]
     blob = buf.getvalue()
     digest = hashlib.sha256(blob).hexdigest()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
@@ -180,7 +182,7 @@ def load_version(data_dir: Path, version: str):
         model = AbuseModel(heads, default=metadata.get("default_head", "en"))
     except Exception as exc:  # noqa: BLE001 - any unreadable artifact means "no model"
         return _null(f"cannot load model {version}: {type(exc).__name__}: {exc}")
-    validation = {}
+    validation: dict[str, Any] = {}
     for name, lang in (metadata.get("validation_languages") or {}).items():
         scores, labels = arrays.get(f"valid.{name}.scores"), arrays.get(f"valid.{name}.labels")
         if scores is not None and labels is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -53,7 +54,7 @@ def table(held: dict, route_of) -> dict:
     for lang in sorted(set(langs.tolist())):
         m = langs == lang
         pos, neg = m & (labels == 1), m & (labels == 0)
-        row = {"categories": {}}
+        row: dict[str, Any] = {"categories": {}}
         for point, sel in (("review", flagged), ("hold", holds)):
             tp, fp = int((sel & pos).sum()), int((sel & neg).sum())
             row[point] = {"precision": tp / (tp + fp) if tp + fp else None,

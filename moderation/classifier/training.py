@@ -193,7 +193,7 @@ def probability_metrics(
     for name, (probs, labels) in sets.items():
         y = np.asarray(labels)
         probs = np.asarray(probs)
-        m = {"rows": len(y), "roc_auc": safe_auc(y, probs)}
+        m: dict[str, Any] = {"rows": len(y), "roc_auc": safe_auc(y, probs)}
         for level, t in thresholds.items():
             m[level] = threshold_metrics(probs, y, t)
         metrics["datasets"][name] = m
@@ -422,7 +422,7 @@ def train_model(
     report(progress, "evaluating on held-out test data")
     test_metrics = evaluate_sets(model, test, thresholds)
     valid_metrics = probability_metrics(groups, thresholds)
-    info = {
+    info: dict[str, Any] = {
         "format": "civic-abuse/2",
         "training_rows": rows,
         "validation_rows": {k: len(v[0]) for k, v in valid.items()},
