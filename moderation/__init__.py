@@ -30,7 +30,6 @@ from moderation.analysis.api import (
     save_analysis,
     split_theme,
 )
-from moderation.analysis.opinions import opinion_groups
 from moderation.models import ReportReason
 
 __all__ = [
@@ -40,3 +39,13 @@ __all__ = [
     "latest_analysis", "merge_themes", "needs_reanalysis", "rename_theme", "save_analysis", "split_theme",
     "opinion_groups",
 ]
+
+
+def __getattr__(name: str):
+    # deferred: opinion_groups pulls in scikit-learn and scipy (about 2 s); `import moderation` (migrations, the
+    # CLI, every domain) should not pay for it until a page actually groups opinions.
+    if name == "opinion_groups":
+        from moderation.analysis.opinions import opinion_groups
+
+        return opinion_groups
+    raise AttributeError(f"module 'moderation' has no attribute {name!r}")
