@@ -198,10 +198,11 @@ def test_a_malformed_month_is_refused_with_a_message(text):
 # ----- pages and open data -----
 
 def _seed_recent(w: World) -> None:
+    # seconds before now, so the rows fall in the current month unless the test starts in a month's first 3 seconds
     now = utc_now()
-    w.decide(now - timedelta(minutes=30), reason="abuse")
-    w.decide(now - timedelta(minutes=20), decision="approve", language="zh", kind="petition")
-    w.item(now - timedelta(minutes=10), route="hold")
+    w.decide(now - timedelta(seconds=3), reason="abuse")
+    w.decide(now - timedelta(seconds=2), decision="approve", language="zh", kind="petition")
+    w.item(now - timedelta(seconds=1), route="hold")
 
 
 @pytest.mark.parametrize("locale, heading", [("en", "Moderation transparency report"), ("zh-Hans", "审核透明度报告")])
