@@ -62,7 +62,6 @@ def parse_filters(params) -> QueueFilters:
         kind=pick("kind", {"petition", "comment", "response"}),
         language=pick("language", {"en", "zh", "other"}),
         route=pick("route", {"publish", "review", "hold"}),
-        reason=pick("reason", {CaseReason.MODEL, CaseReason.STRICT, CaseReason.NO_MODEL, CaseReason.REPORT,
-                                CaseReason.APPEAL}),
+        reason=pick("reason", {str(r) for r in CaseReason}),
         consultation=int(consultation) if consultation.isdigit() and len(consultation) < 12 else None,
     )

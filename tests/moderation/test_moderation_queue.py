@@ -176,6 +176,25 @@ def test_reported_items_show_in_the_queue_with_the_report_filter(app, client, he
     assert "a stupid plan" in everything.text
 
 
+def test_the_abuse_category_filter_shows_only_items_a_category_rule_sent(app, client, helpers):
+    class ThreatRules(helpers.FakeClassifier):
+        """A low model score, but 'where you live' matches the (held) threat category."""
+
+        def score(self, text):
+            found = super().score(text)
+            if "where you live" in str(text):
+                return dataclasses.replace(found, category="threat")
+            return found
+
+    app.state.services["classifier"] = ThreatRules()
+    screen(app, 1, "I know where you live")
+    screen(app, 2, "a stupid plan")
+    moderator(client, app, helpers)
+    page = client.get("/moderation/", params={"reason": "category"})
+    assert "I know where you live" in page.text and "a stupid plan" not in page.text
+    assert 'value="category" selected' in page.text
+
+
 # ----- queue -----
 
 def test_queue_orders_by_score_times_reach_and_shows_overdue(app, client, helpers):
