@@ -121,7 +121,9 @@ def build_services(settings) -> dict:
 
 ENSURE_MODEL_JOB = "moderation.ensure_model"
 NO_MODEL_YET = "no abuse model is installed yet"
-_said_training = False
+# Said once per model directory, not per process: a test process starts many apps, each with its own directory,
+# and each must say it (a real process starts one app).
+_said_training_for: set[str] = set()
 
 
 def on_startup(ctx, *, enqueue_training: bool) -> None:
@@ -138,9 +140,9 @@ def on_startup(ctx, *, enqueue_training: bool) -> None:
         slot = utc_now().strftime("%Y%m%d%H")
         with ctx.unit_of_work() as session:
             enqueue(session, ENSURE_MODEL_JOB, {}, dedupe_key=f"{ENSURE_MODEL_JOB}@{slot}", max_attempts=2)
-        global _said_training
-        if not _said_training:
-            _said_training = True
+        where = str(getattr(classifier, "data_dir", ""))
+        if where not in _said_training_for:
+            _said_training_for.add(where)
             log.warning("abuse classifier unavailable: %s. Training one from the shipped data in the background; "
                         "it is usually ready within a few minutes. Until then new items go to moderators, and they are "
                         "scored once the model is ready.", getattr(classifier, "reason", "") or NO_MODEL_YET)
