@@ -248,8 +248,6 @@ class PaperRecord:
     petition_id: int
     action: str
     state: str
-    department_id: int | None
-    opened_at: datetime | None
     entries: tuple[EntryView, ...]   # newest first
     counts: tuple[tuple[str, int], ...]  # effective, by area
     total: int
@@ -294,8 +292,7 @@ def paper_record(session: Session, *, petition_id: int, viewer_id: int, areas: t
             for area, n in e.counts:
                 effective[area] = effective.get(area, 0) + n
     return PaperRecord(
-        petition_id=petition_id, action=petition.action, state=petition.state, department_id=petition.department_id,
-        opened_at=as_utc(petition.opened_at), entries=entries,
+        petition_id=petition_id, action=petition.action, state=petition.state, entries=entries,
         counts=tuple(sorted(((a, n) for a, n in effective.items() if n), key=lambda c: order.get(c[0], 99))),
         total=sum(effective.values()), can_record=is_signable(petition, now),
         may_record=may_record(viewer.role, viewer.department_id, petition.department_id))

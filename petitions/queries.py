@@ -281,10 +281,6 @@ class CountView:
     signature_count: int
     paper_signature_count: int = 0
 
-    @property
-    def online_signature_count(self) -> int:
-        return self.signature_count - self.paper_signature_count
-
 
 CSV_COLUMNS = (col(Petition.id), col(Petition.action), col(Petition.state), col(Petition.signature_count),
                col(Petition.paper_signature_count), col(Petition.created_at), col(Petition.opened_at), col(Petition.closes_at), col(Response.decision),
