@@ -301,3 +301,19 @@ def test_too_many_entries_in_a_short_time_is_a_429_with_the_form_kept(app, helpe
     assert r.status_code == 429 and "Wait a few minutes" in r.text and 'value="Box 13"' in r.text
     with read_session(app.state.engine) as s:
         assert len(s.exec(select(PaperEntry)).all()) == 1
+
+
+def test_two_submissions_of_one_form_at_the_same_moment_record_once(app, helpers, make_client):
+    """A double click sends the same form twice at once: on PostgreSQL the second insert waits for the first and
+    then finds its key; either way one entry, and both requests end on the paper record."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pid = _petition(app, helpers)
+    clerk = _clerk(app, helpers, make_client)
+    path = f"/petitions/{pid}/paper"
+    fields = _form(clerk, path)
+    with ThreadPoolExecutor(4) as pool:
+        statuses = list(pool.map(lambda _: _post(clerk, path, {"Central": "30"}, fields=fields).status_code, range(4)))
+    assert statuses == [303] * 4
+    with read_session(app.state.engine) as s:
+        assert [e.total for e in s.exec(select(PaperEntry)).all()] == [30]
