@@ -317,3 +317,13 @@ def test_two_submissions_of_one_form_at_the_same_moment_record_once(app, helpers
     assert statuses == [303] * 4
     with read_session(app.state.engine) as s:
         assert [e.total for e in s.exec(select(PaperEntry)).all()] == [30]
+
+
+def test_a_reference_is_shown_to_staff_as_text(app, helpers, make_client):
+    pid = _petition(app, helpers)
+    clerk = _clerk(app, helpers, make_client)
+    hostile = '<script>alert(1)</script> Box "9" & <b>more</b>'
+    assert _post(clerk, f"/petitions/{pid}/paper", {"Central": "3"}, reference=hostile).status_code == 303
+    page = clerk.get(f"/petitions/{pid}/paper/entries").text
+    assert "<script>alert(1)</script>" not in page and "<b>more</b>" not in page
+    assert html.escape(hostile, quote=False) in page or "&lt;script&gt;alert(1)&lt;/script&gt;" in page
