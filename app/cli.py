@@ -272,9 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     users_sub = users.add_subparsers(dest="users_command", metavar="COMMAND")
     add = users_sub.add_parser("add", help="add a user or change their role")
     add.add_argument("email")
-    add.add_argument("--role", required=True, choices=["resident", "official", "moderator", "admin"])
+    add.add_argument("--role", required=True, choices=["resident", "official", "clerk", "moderator", "admin"])
     add.add_argument("--name", default="")
-    add.add_argument("--department", default=None, help="department code (officials)")
+    add.add_argument("--department", default=None, help="department code (officials; clerks: limits them to its petitions)")
     add.set_defaults(handler=cmd_users_add)
 
     outbox = sub.add_parser("outbox", help="list queued and sent e-mail")

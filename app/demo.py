@@ -29,6 +29,7 @@ STAFF = [
     ("moderator2@example.org", "moderator", "Robin Reviewer", None),
     ("official@example.org", "official", "Olivia Official", "transport"),
     ("environment.official@example.org", "official", "Eli Environment", "environment"),
+    ("clerk@example.org", "clerk", "Casey Clerk", None),
 ]
 
 
@@ -36,6 +37,7 @@ ROLE_NOTES = {
     "admin": "every staff page",
     "moderator": "the moderation queue and appeals",
     "official": "consultations and petition responses of their department",
+    "clerk": "records paper signatures on any petition (no department)",
 }
 
 

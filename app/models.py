@@ -14,6 +14,7 @@ from sqlmodel import Field, SQLModel
 class Role(StrEnum):
     RESIDENT = "resident"
     OFFICIAL = "official"
+    CLERK = "clerk"  # records paper signatures on petitions (of their department, if they have one)
     MODERATOR = "moderator"
     ADMIN = "admin"
 

@@ -31,6 +31,8 @@ def petition_json(request: Request, view) -> dict:
         "details": "" if hidden else view.details,
         "state": view.state,
         "signature_count": view.signature_count,
+        "online_signature_count": view.online_signature_count,
+        "paper_signature_count": view.paper_signature_count,
         "created_at": _iso(view.created_at),
         "opened_at": _iso(view.opened_at),
         "closes_at": _iso(view.closes_at),
@@ -48,7 +50,8 @@ def petition_json(request: Request, view) -> dict:
         "debate": {"debated_on": _iso(view.debate.debated_on), "summary": view.debate.summary,
                    "links": list(view.debate.links), "published_at": _iso(view.debate.published_at)}
         if view.debate and not hidden else None,
-        "signatures_by_area": [] if hidden else [{"area": a, "count": n} for a, n in view.areas],
+        "signatures_by_area": [] if hidden else [{"area": a, "count": n, "online": n - view.paper_in(a),
+                                                  "paper": view.paper_in(a)} for a, n in view.areas],
     }
 
 
@@ -106,11 +109,12 @@ async def csv_api(request: Request) -> Response:
     def chunks():
         buf = io.StringIO()
         writer = csv_export.writer(buf)
-        writer.writerow(["id", "url", "title", "state", "signature_count", "created_at", "opened_at", "closes_at",
-                         "response_decision", "response_summary", "debated_on"])
-        for n, (pid, action, state_, count, created, opened, closes, decision, summary, debated) in enumerate(rows, 1):
+        writer.writerow(["id", "url", "title", "state", "signature_count", "online_signature_count",
+                         "paper_signature_count", "created_at", "opened_at", "closes_at", "response_decision",
+                         "response_summary", "debated_on"])
+        for n, (pid, action, state_, count, paper, created, opened, closes, decision, summary, debated) in enumerate(rows, 1):
             writer.writerow((pid, base + path("petitions:detail", petition_id=pid), action, state_, count,
-                             _iso(created), _iso(opened), _iso(closes), decision or "", summary or "", _iso(debated)))
+                             count - paper, paper, _iso(created), _iso(opened), _iso(closes), decision or "", summary or "", _iso(debated)))
             if n % 500 == 0:
                 yield buf.getvalue()
                 buf.seek(0)
@@ -332,7 +336,12 @@ OPENAPI_SCHEMAS = {
         "title": {"type": "string", "description": "the action asked for (at most 80 characters)"},
         "background": {"type": "string"}, "details": {"type": "string"},
         "state": {"type": "string", "enum": ["open", "closed", "rejected", "hidden"]},
-        "signature_count": {"type": "integer", "description": "confirmed signatures, settled about every second"},
+        "signature_count": {"type": "integer", "description": "confirmed signatures, settled about every second: "
+                                                              "online and paper together"},
+        "online_signature_count": {"type": "integer", "description": "the confirmed online signatures"},
+        "paper_signature_count": {"type": "integer", "description": "the signatures collected on paper at "
+                                                                    "libraries and council offices, as recorded by "
+                                                                    "clerks (and corrected)"},
         "created_at": {"type": "string", "format": "date-time"},
         "opened_at": {"type": ["string", "null"], "format": "date-time"},
         "closes_at": {"type": ["string", "null"], "format": "date-time"},
@@ -351,7 +360,8 @@ OPENAPI_SCHEMAS = {
             "links": {"type": "array", "items": {"type": "string", "format": "uri"}},
             "published_at": {"type": "string", "format": "date-time"}}},
         "signatures_by_area": {"type": "array", "items": {"type": "object", "properties": {
-            "area": {"type": "string"}, "count": {"type": "integer"}}}},
+            "area": {"type": "string"}, "count": {"type": "integer", "description": "online and paper"},
+            "online": {"type": "integer"}, "paper": {"type": "integer"}}}},
     }},
     "PetitionSeries": {"type": "object", "properties": {
         "id": {"type": "integer"}, "signature_count": {"type": "integer"},

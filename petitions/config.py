@@ -48,3 +48,7 @@ class PetitionSettings:
     """How often (seconds) an open petition page refreshes its count with htmx."""
     page_size: int = 20
     """Petitions per page in lists and the open-data API."""
+    paper_max_per_entry: int = 5000
+    """Most paper signatures one clerk's entry (or correction) may record, all areas together; a larger count is refused as implausible (record big deliveries in several entries, one per box or bundle)."""
+    paper_rate: str = "30/300"
+    """Paper-signature entries and corrections one clerk may record in a window: `count/seconds`."""

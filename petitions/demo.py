@@ -17,7 +17,9 @@ from app.db import pk
 from app.models import Department, Role, User
 
 from . import service
-from .models import AreaCount, CountSnapshot, Debate, Petition, PetitionState, Response, Signature, SignatureState
+from .models import (
+    AreaCount, CountSnapshot, Debate, PaperCount, PaperEntry, Petition, PetitionState, Response, Signature, SignatureState,
+)
 
 DATA = Path(__file__).resolve().parent / "demo_data" / "uk_petitions_sample.csv"
 BOUNDARIES = Path(__file__).resolve().parent / "demo_data" / "areas.geojson"
@@ -28,6 +30,8 @@ AREA_WEIGHTS = (9, 7, 6, 5, 5, 4, 3, 1)
 BACKGROUND = ("Demo petition. The title is a real petition to the UK Parliament (2017-2019, Open Government "
               "Licence v3.0); this background was written for the Civic demo and is not the petitioner's text.")
 REJECT_CODES = ("duplicate", "not-government-responsibility", "already-happening")
+PAPER_PETITION = 2  # the row that also has a box of paper signatures, recorded by the demo clerk
+PAPER = {"Central": 180, "Riverside": 64, "": 12}
 
 
 def _rows() -> list[dict]:
@@ -35,8 +39,9 @@ def _rows() -> list[dict]:
         return list(csv.DictReader(fh))
 
 
-def _add_signers(session, petition: Petition, n: int, start) -> dict:
-    """Insert `n` synthetic, confirmed signers (the first is the creator); returns counts by area."""
+def _add_signers(session, petition: Petition, n: int, start, paper: dict | None = None) -> dict:
+    """Insert `n` synthetic, confirmed signers (the first is the creator) and the area counts, with `paper`
+    signatures by area on top; returns the online counts by area."""
     petition_id = pk(petition.id)  # flushed by the caller
     areas: dict[str, int] = {}
     weights = [a for a, w in zip(AREAS, AREA_WEIGHTS) for _ in range(w)]
@@ -56,9 +61,21 @@ def _add_signers(session, petition: Petition, n: int, start) -> dict:
             batch = []
     if batch:
         session.execute(insert(Signature.__table__), batch)  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
-    for area, count in areas.items():
-        session.add(AreaCount(petition_id=petition_id, area=area, count=count))
+    paper = paper or {}
+    for area in {*areas, *paper}:
+        session.add(AreaCount(petition_id=petition_id, area=area, count=areas.get(area, 0) + paper.get(area, 0),
+                              paper=paper.get(area, 0)))
     return areas
+
+
+def _add_paper(session, petition: Petition, clerk: User, now) -> None:
+    """The demo clerk's entry for a box of paper signatures (its counts are in the area counts already)."""
+    entry = PaperEntry(petition_id=pk(petition.id), collected_on=(now - timedelta(days=1)).date(),
+                       reference="Demo: box 12, Central Library", total=sum(PAPER.values()), clerk_id=pk(clerk.id),
+                       nonce=f"demo-paper-{petition.id}", created_at=now)
+    session.add(entry)
+    session.flush()
+    session.add_all([PaperCount(entry_id=pk(entry.id), area=area, count=n) for area, n in PAPER.items()])
 
 
 def load(session, *, renderer=None, now=None) -> int:
@@ -70,6 +87,7 @@ def load(session, *, renderer=None, now=None) -> int:
     departments = list(session.execute(select(col(Department.id)).order_by(col(Department.id))).scalars())
     official = session.execute(select(User).where(col(User.role) == Role.OFFICIAL).order_by(col(User.id))
                                .limit(1)).scalar()
+    clerk = session.execute(select(User).where(col(User.role) == Role.CLERK).order_by(col(User.id)).limit(1)).scalar()
     added = 0
     for i, row in enumerate(_rows()):
         real = int(row["signatures_count"] or 0)
@@ -105,14 +123,19 @@ def load(session, *, renderer=None, now=None) -> int:
             n = 10_200  # past the response threshold
         else:
             n = max(6, min(real // 20, 2_000))
-        _add_signers(session, petition, n, petition.created_at)
+        on_paper = PAPER if clerk is not None and i == PAPER_PETITION and state == PetitionState.OPEN else {}
+        _add_signers(session, petition, n, petition.created_at, on_paper)
+        if on_paper:
+            assert clerk is not None  # on_paper is empty without one
+            _add_paper(session, petition, clerk, now)
         petition.sponsor_count = min(5, n - 1)
         if state == PetitionState.PENDING:  # waiting in the moderation queue, like a petition its supporters sent
             session.add(petition)
             session.flush()
             service.queue_for_moderation(session, petition)
         if state in (PetitionState.OPEN, PetitionState.CLOSED):
-            petition.signature_count = n
+            petition.signature_count = n + sum(on_paper.values())
+            petition.paper_signature_count = sum(on_paper.values())
             for h in range(4, 0, -1):
                 session.add(CountSnapshot(petition_id=pk(petition.id),
                                           hour=(now - timedelta(hours=h)).replace(minute=0, second=0, microsecond=0),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
@@ -207,3 +208,101 @@ def parse_debate(form) -> tuple[dict, DebateInput]:
         raise ValidationFailed(errors)
     assert debated_on is not None  # required: a missing or bad date is in errors
     return values, DebateInput(debated_on, values["summary"], links)
+
+
+# ----- paper signatures -----
+
+REFERENCE_MAX, REASON_MAX = 200, 1000
+_WHOLE = re.compile(r"^[0-9]{1,12}$")
+_NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+@dataclass(frozen=True)
+class PaperInput:
+    """A clerk's entry of paper signatures (or a correction of one): counts by area, as validated."""
+
+    collected_on: date
+    reference: str
+    counts: dict[str, int]
+    nonce: str
+    reason: str = ""
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def paper_rows(areas: tuple[str, ...]) -> tuple[str, ...]:
+    """The areas a paper form asks a count for, in order: the configured ones, then "" (no address on the sheet)."""
+    return (*areas, "")
+
+
+def paper_values(form, areas: tuple[str, ...]) -> dict:
+    """What was typed, to show the form again: raw counts by row number, so a bad value is kept as typed."""
+    rows = paper_rows(areas)
+    return {"collected_on": _text(form, "collected_on", 20), "reference": _name(form, "reference", 400),
+            "reason": _text(form, "reason", 4000), "nonce": _text(form, "nonce", 64),
+            "counts": {i: _text(form, f"count-{i}", 40) for i in range(len(rows))}}
+
+
+def parse_paper(form, *, areas: tuple[str, ...], max_total: int, today: date, correction: bool = False) -> PaperInput:
+    """Validate a paper-signature form. The petition-dependent checks (collected before it opened or after it
+    closed) are the service's.
+
+    Raises:
+        ValidationFailed: {field: message} for every bad field (`counts` for the group of area counts).
+    """
+    rows = paper_rows(areas)
+    values = paper_values(form, areas)
+    errors: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    posted = sorted({int(m.group(1)) for key in form.keys() if (m := re.match(r"^count-([0-9]{1,4})$", key))})
+    for i in posted:
+        area = form.get(f"area-{i}")
+        if not isinstance(area, str) or area not in rows or area in counts:
+            errors["counts"] = _("“%(area)s” is not one of the areas. Reload the form to get the current list of areas.",
+                                 area=str(area or "")[:80])
+            continue
+        raw = _text(form, f"count-{i}", 40).replace(" ", "")
+        field = f"count-{rows.index(area)}"
+        if raw == "":
+            counts[area] = 0
+        elif raw.startswith("-") and _WHOLE.match(raw[1:]):
+            errors[field] = _("A count can't be negative: enter 0 or more.")
+        elif not _WHOLE.match(raw):
+            errors[field] = _("Enter a whole number of signatures, like 120 (digits only).")
+        elif int(raw) > max_total:
+            errors[field] = _("That is more than %(max)s signatures for one entry. Check the count; if it is right, "
+                              "record the paper in several entries, one per box or bundle.", max=max_total)
+        else:
+            counts[area] = int(raw)
+    total = sum(counts.values())
+    if "counts" not in errors and not any(k.startswith("count-") for k in errors):
+        if total > max_total:
+            errors["counts"] = _("These counts add up to %(total)s, more than the %(max)s one entry may record. Check "
+                                 "them; if they are right, record the paper in several entries.",
+                                 total=total, max=max_total)
+        elif total == 0 and not correction:
+            errors["counts"] = _("Enter the number of paper signatures for at least one area.")
+    collected_on = _parse_date(values["collected_on"], "collected_on", errors, required=True)
+    if collected_on is not None and collected_on > today:
+        errors["collected_on"] = _("The date the paper was collected can't be in the future.")
+    if not values["reference"]:
+        errors["reference"] = _("Enter where the paper record is kept, like “Box 12, Central Library”.")
+    elif len(values["reference"]) > REFERENCE_MAX:
+        errors["reference"] = _("Use %(max)s characters or fewer.", max=REFERENCE_MAX)
+    if correction and not values["reason"]:
+        errors["reason"] = _("Say why the entry is corrected, like “Box 12 was counted twice”.")
+    elif len(values["reason"]) > REASON_MAX:
+        errors["reason"] = _("Use %(max)s characters or fewer.", max=REASON_MAX)
+    if errors:
+        raise ValidationFailed(errors)
+    assert collected_on is not None  # required: a missing or bad date is in errors
+    nonce = values["nonce"] if _NONCE.match(values["nonce"]) else new_nonce()
+    return PaperInput(collected_on, values["reference"], {a: n for a, n in counts.items() if n}, nonce,
+                      values["reason"])
+
+
+def new_nonce() -> str:
+    """A fresh idempotency key for a paper form (one per form shown: a second submission of it records nothing)."""
+    return secrets.token_urlsafe(18)

@@ -40,6 +40,11 @@ class ResponseDecision(StrEnum):
     UNDER_REVIEW = "under_review"
 
 
+class PaperEntryKind(StrEnum):
+    RECORD = "record"          # a batch of paper signatures as collected
+    CORRECTION = "correction"  # replaces the counts, date and reference of an earlier record (zeros: reverses it)
+
+
 class Petition(SQLModel, table=True):
     """A resident's petition. `signature_count` is written only by the settle tick, never by signing."""
 
@@ -55,6 +60,7 @@ class Petition(SQLModel, table=True):
     state: str = Field(default=PetitionState.UNCONFIRMED, max_length=20, index=True)
     department_id: int | None = Field(default=None, foreign_key="department.id")
     signature_count: int = 0
+    paper_signature_count: int = 0  # the part of signature_count collected on paper (settled with it)
     sponsor_count: int = 0
     created_at: datetime
     updated_at: datetime
@@ -108,6 +114,7 @@ class AreaCount(SQLModel, table=True):
     petition_id: int = Field(foreign_key="petition.id", primary_key=True)
     area: str = Field(max_length=80, primary_key=True)
     count: int = 0
+    paper: int = 0  # the part of `count` collected on paper
 
 
 class CountSnapshot(SQLModel, table=True):
@@ -183,3 +190,34 @@ class Mailing(SQLModel, table=True):
     last_signature_id: int = 0
     sent: int = 0
     finished_at: datetime | None = None
+
+
+class PaperEntry(SQLModel, table=True):
+    """One batch of paper signatures recorded by a clerk, or a correction of one. Never updated or deleted: a
+    correction is a new row naming the record it corrects, and the newest row of a record's chain counts."""
+
+    __tablename__ = "petition_paper_entry"
+    __table_args__ = (Index("ix_paper_entry_petition", "petition_id", "id"),
+                      Index("ix_paper_entry_created", "created_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    petition_id: int = Field(foreign_key="petition.id")
+    kind: str = Field(default=PaperEntryKind.RECORD, max_length=12)
+    corrects_id: int | None = Field(default=None, foreign_key="petition_paper_entry.id")  # the record, for corrections
+    collected_on: date
+    reference: str = Field(max_length=200)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    total: int = 0
+    clerk_id: int = Field(foreign_key="user.id")
+    nonce: str = Field(max_length=64, unique=True)  # the form's idempotency key: a double click records once
+    created_at: datetime
+
+
+class PaperCount(SQLModel, table=True):
+    """The paper signatures of one entry in one area."""
+
+    __tablename__ = "petition_paper_count"
+
+    entry_id: int = Field(foreign_key="petition_paper_entry.id", primary_key=True)
+    area: str = Field(max_length=80, primary_key=True)
+    count: int = 0

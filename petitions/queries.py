@@ -172,8 +172,18 @@ class PetitionView:
     debate_threshold_at: datetime | None
     response: ResponseView | None
     debate: DebateView | None
-    areas: tuple[tuple[str, int], ...] = ()
+    areas: tuple[tuple[str, int], ...] = ()   # online and paper together, largest first
     updated_at: datetime | None = None
+    paper_signature_count: int = 0            # the part of signature_count collected on paper
+    paper_areas: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def online_signature_count(self) -> int:
+        return self.signature_count - self.paper_signature_count
+
+    def paper_in(self, area: str) -> int:
+        """Paper signatures in `area` (part of its count in `areas`)."""
+        return dict(self.paper_areas).get(area, 0)
 
     @property
     def is_open(self) -> bool:
@@ -213,14 +223,17 @@ def _views(session: Session, stmt) -> list[tuple[Petition, PetitionView]]:
     there are: the statement itself and one for the signature counts by area of them all."""
     rows = session.execute(stmt).all()
     areas: dict[int, list] = {}
+    on_paper: dict[int, list] = {}
     if rows:
-        for pid, area, n in session.execute(select(col(AreaCount.petition_id), col(AreaCount.area),
-                                                   col(AreaCount.count))
-                                            .where(col(AreaCount.petition_id).in_([p.id for p, *_ in rows]))
-                                            .order_by(col(AreaCount.petition_id), col(AreaCount.count).desc(),
-                                                      col(AreaCount.area))):
+        for pid, area, n, paper in session.execute(select(col(AreaCount.petition_id), col(AreaCount.area),
+                                                          col(AreaCount.count), col(AreaCount.paper))
+                                                   .where(col(AreaCount.petition_id).in_([p.id for p, *_ in rows]))
+                                                   .order_by(col(AreaCount.petition_id), col(AreaCount.count).desc(),
+                                                             col(AreaCount.area))):
             areas.setdefault(pid, []).append((area, n))
-    return [(p, _view(p, response, debate, areas.get(p.id, ()), reason, dept))
+            if paper:
+                on_paper.setdefault(pid, []).append((area or "", paper))
+    return [(p, _view(p, response, debate, areas.get(p.id, ()), reason, dept, on_paper.get(p.id, ())))
             for p, response, debate, reason, dept in rows]
 
 
@@ -242,7 +255,7 @@ def list_petition_views(session: Session, *, facet: str = "", q: str = "", sort:
             [view for _, view in found])
 
 
-def _view(p: Petition, response, debate, areas, reason, dept) -> PetitionView:
+def _view(p: Petition, response, debate, areas, reason, dept, paper_areas=()) -> PetitionView:
     return PetitionView(
         id=pk(p.id), action=p.action, background=p.background, details=p.details, state=p.state,
         signature_count=p.signature_count, sponsor_count=p.sponsor_count, created_at=_aware(p.created_at),
@@ -257,6 +270,7 @@ def _view(p: Petition, response, debate, areas, reason, dept) -> PetitionView:
         debate=DebateView(debate.debated_on, debate.summary, tuple(l for l in debate.links.splitlines() if l),
                           _aware(debate.published_at)) if debate else None,
         areas=tuple((a or "", n) for a, n in areas), updated_at=_aware(p.updated_at),
+        paper_signature_count=p.paper_signature_count, paper_areas=tuple(paper_areas),
     )
 
 
@@ -265,10 +279,11 @@ class CountView:
     id: int
     state: str
     signature_count: int
+    paper_signature_count: int = 0
 
 
 CSV_COLUMNS = (col(Petition.id), col(Petition.action), col(Petition.state), col(Petition.signature_count),
-               col(Petition.created_at), col(Petition.opened_at), col(Petition.closes_at), col(Response.decision),
+               col(Petition.paper_signature_count), col(Petition.created_at), col(Petition.opened_at), col(Petition.closes_at), col(Response.decision),
                col(Response.summary), col(Debate.debated_on))
 
 
@@ -282,13 +297,15 @@ def export_rows(session: Session, *, facet: str = "", q: str = ""):
             .outerjoin(Response, col(Response.petition_id) == col(Petition.id))
             .outerjoin(Debate, col(Debate.petition_id) == col(Petition.id)))
     stmt = _search(_facet_filter(stmt, facet), q).order_by(col(Petition.id).desc())
-    return [(pid, action, state, count, _aware(created), _aware(opened), _aware(closes), decision, summary, debated)
-            for pid, action, state, count, created, opened, closes, decision, summary, debated
+    return [(pid, action, state, count, paper, _aware(created), _aware(opened), _aware(closes), decision, summary,
+             debated)
+            for pid, action, state, count, paper, created, opened, closes, decision, summary, debated
             in session.execute(stmt).all()]
 
 
 def count_view(session: Session, *, petition_id: int) -> CountView | None:
-    row = session.execute(select(col(Petition.id), col(Petition.state), col(Petition.signature_count))
+    row = session.execute(select(col(Petition.id), col(Petition.state), col(Petition.signature_count),
+                                 col(Petition.paper_signature_count))
                           .where(col(Petition.id) == petition_id)).first()
     return CountView(*row) if row else None
 

@@ -19,10 +19,11 @@ from app.http import client_ip as _ip
 from app.http import int_or as _int
 from app.http import read_form, settings_reader
 from app.i18n import gettext as _
+from app.i18n import ngettext
 from app.models import Role
 from app.templating import flash, is_htmx, render
 
-from . import accountability, forms, queries, service
+from . import accountability, forms, paper, queries, service
 from .models import SPONSORABLE, PetitionState
 from .writes import run_batched_write
 
@@ -257,6 +258,8 @@ def _detail_context(request: Request, view, values=None, errors=None) -> dict:
     return {"p": view, "ps": settings, "chart": chart, "area_map": _area_map(request, view), "values": values or {"name": "", "email": "", "area": "", "notify": False},
             "errors": errors or {}, "can_respond": _may_respond(actor, view),
             "can_moderate": bool(actor and actor.has_role(Role.MODERATOR)),
+            "can_record_paper": bool(actor and paper.may_record(actor.role, actor.department_id, view.department_id)),
+            "can_see_paper": bool(actor and actor.has_role(Role.CLERK, Role.OFFICIAL, Role.MODERATOR)),
             "polling": view.state == PetitionState.OPEN}  # for the count partial an htmx request gets
 
 
@@ -275,17 +278,24 @@ def _boundaries(request: Request):
 def _area_map(request: Request, view):
     """Signatures by area as a choropleth, when boundaries are configured and usable."""
     from app.charts import choropleth
-    from app.i18n import ngettext
 
     boundaries = _boundaries(request) if view.areas else None
     if boundaries is None:
         return None
+
+    def label(area: str, n: int) -> str:
+        text = ngettext("%(area)s: %(num)s signature", "%(area)s: %(num)s signatures", n, area=area)
+        on_paper = view.paper_in(area)
+        if on_paper:
+            text += " " + ngettext("(%(num)s on paper)", "(%(num)s on paper)", on_paper)
+        return text
+
     return choropleth(
         boundaries.paths, dict(view.areas), width=boundaries.width, height=boundaries.height,
         title=_("Map of signatures by area"),
-        description=_("Each area is shaded by its number of confirmed signatures; the table below lists them."),
-        area_label=lambda area, n: ngettext("%(area)s: %(num)s signature", "%(area)s: %(num)s signatures", n,
-                                            area=area),
+        description=_("Each area is shaded by its number of confirmed signatures, online and on paper; the table "
+                      "below lists them."),
+        area_label=label,
         legend_title=_("Signatures"), empty_label=_("No signatures"))
 
 
@@ -628,6 +638,114 @@ async def debate(request: Request):
         template="petitions/debate.html", done=_("The debate outcome is published."))
 
 
+# ----- paper signatures (clerks) -----
+
+def _today():
+    return _now_utc().date()
+
+
+async def _paper_petition(request: Request):
+    """The petition a paper form is for, if this clerk may record for it (before any form is shown or read)."""
+    view = await run_query(request, queries.petition_view, petition_id=request.path_params["petition_id"])
+    if view is None or view.state not in queries.PUBLISHED:
+        raise NotFound(_("We couldn't find a published petition with that number."))
+    actor = signed_in_actor(request)
+    if not paper.may_record(actor.role, actor.department_id, view.department_id):
+        raise paper.not_your_petition()
+    return view, actor
+
+
+def _paper_page(request: Request, template: str, ctx: dict, status: int = 200):
+    settings = _settings(request)
+    ctx = {"ps": settings, "rows": forms.paper_rows(settings.areas), "today": _today().isoformat(), **ctx}
+    return render(request, template, ctx, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+async def _paper_submit(request: Request, view, actor, *, use_case, correction: bool, **kwargs):
+    """Validate and record a paper form; returns (response or None, values, errors, status)."""
+    settings = _settings(request)
+    form = await read_form(request)
+    values = forms.paper_values(form, settings.areas)
+    try:
+        data = forms.parse_paper(form, areas=settings.areas, max_total=settings.paper_max_per_entry, today=_today(),
+                                 correction=correction)
+        result = await run_in_session(request, use_case, petition_id=view.id, clerk_id=actor.user_id, data=data,
+                                      settings=settings, **kwargs)
+    except ValidationFailed as exc:
+        return None, values, exc.errors, 422
+    except RateLimited as exc:
+        return None, values, {"form": _(exc.message)}, 429
+    _cache(request).drop(view.id)
+    if result.status == paper.DUPLICATE:
+        flash(request, _("This form was already submitted: the entry is recorded once."), "success")
+    elif correction:
+        flash(request, _("The correction is recorded. The public count changes within a minute."), "success")
+    else:
+        flash(request, ngettext("%(num)s paper signature is recorded. It is added to the public count within a minute.",
+                                "%(num)s paper signatures are recorded. They are added to the public count within a "
+                                "minute.", data.total), "success")
+    url = request.app.state.renderer.path("petitions:paper_record", petition_id=view.id)
+    return RedirectResponse(url, status_code=303), values, {}, 200
+
+
+@require_roles(Role.CLERK)
+async def paper_form(request: Request):
+    """A clerk records a batch of paper signatures: counts by area, when collected, where the paper is kept."""
+    view, actor = await _paper_petition(request)
+    if not view.is_open or (view.closes_at is not None and view.closes_at <= _now_utc()):
+        raise paper.not_signable()
+    values = {"collected_on": "", "reference": "", "reason": "", "nonce": forms.new_nonce(), "counts": {}}
+    errors: dict = {}
+    status = 200
+    if request.method == "POST":
+        done, values, errors, status = await _paper_submit(request, view, actor, use_case=paper.record_paper,
+                                                           correction=False)
+        if done is not None:
+            return done
+        values["nonce"] = values["nonce"] or forms.new_nonce()
+    return _paper_page(request, "petitions/paper.html", {"p": view, "values": values, "errors": errors}, status)
+
+
+@require_roles(Role.CLERK)
+async def paper_correct(request: Request):
+    """A clerk corrects a recorded batch: the right counts (zeros reverse it), date and reference, and why."""
+    view, actor = await _paper_petition(request)
+    record = await run_query(request, paper.paper_record, petition_id=view.id, viewer_id=actor.user_id,
+                             areas=_settings(request).areas)
+    entry_id = request.path_params["entry_id"]
+    asked = next((e for e in record.entries if e.id == entry_id), None)
+    if asked is None:
+        raise NotFound(_("This petition has no paper entry with that number. See its paper record for the entries."))
+    root_id = asked.corrects_id or asked.id
+    chain = [e for e in record.entries if (e.corrects_id or e.id) == root_id]
+    root = next(e for e in chain if e.id == root_id)
+    current = next(e for e in chain if e.current)
+    rows = forms.paper_rows(_settings(request).areas)
+    counts = dict(current.counts)
+    values = {"collected_on": current.collected_on.isoformat(), "reference": current.reference, "reason": "",
+              "nonce": forms.new_nonce(), "counts": {i: str(counts.get(a, 0)) for i, a in enumerate(rows)}}
+    errors: dict = {}
+    status = 200
+    if request.method == "POST":
+        done, values, errors, status = await _paper_submit(request, view, actor, use_case=paper.correct_paper,
+                                                           correction=True, entry_id=root.id)
+        if done is not None:
+            return done
+        values["nonce"] = values["nonce"] or forms.new_nonce()
+    return _paper_page(request, "petitions/paper_correct.html",
+                      {"p": view, "values": values, "errors": errors, "record": root, "current": current,
+                       "history": sorted(chain, key=lambda e: e.id)}, status)
+
+
+@require_roles(Role.CLERK, Role.OFFICIAL, Role.MODERATOR)
+async def paper_record(request: Request):
+    """Staff: every paper entry of a petition, who recorded it and when, corrections with their reasons."""
+    actor = signed_in_actor(request)
+    record = await run_query(request, paper.paper_record, petition_id=request.path_params["petition_id"],
+                             viewer_id=actor.user_id, areas=_settings(request).areas)
+    return _paper_page(request, "petitions/paper_record.html", {"record": record})
+
+
 routes = [
     Route("/", index, name="index"),
     Route("/awaiting-response", awaiting, name="awaiting"),
@@ -647,4 +765,8 @@ routes = [
     Route("/{petition_id:int}/moderate", moderate, methods=["GET", "POST"], name="moderate"),
     Route("/{petition_id:int}/respond", respond, methods=["GET", "POST"], name="respond"),
     Route("/{petition_id:int}/debate", debate, methods=["GET", "POST"], name="debate"),
+    Route("/{petition_id:int}/paper", paper_form, methods=["GET", "POST"], name="paper"),
+    Route("/{petition_id:int}/paper/entries", paper_record, name="paper_record"),
+    Route("/{petition_id:int}/paper/entries/{entry_id:int}/correct", paper_correct, methods=["GET", "POST"],
+          name="paper_correct"),
 ]

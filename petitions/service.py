@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import String, bindparam, cast, delete, func, literal, select, update
@@ -31,7 +31,7 @@ from app.mail import queue_email
 from app.models import Department, OutboxMessage, OutboxStatus, Role
 from moderation import ContentRef, close_content_cases, screen_content
 
-from . import reasons
+from . import paper, reasons
 from .config import PetitionSettings
 from .forms import PetitionInput, ResponseInput, DebateInput, SignatureInput
 from .models import (
@@ -732,19 +732,27 @@ def anonymise_closed(session: Session, *, settings: PetitionSettings, now: datet
 @dataclass(frozen=True)
 class Tally:
     petition_id: int
-    total: int
-    areas: dict
+    total: int   # online and paper together: the thresholds count both
+    areas: dict  # area -> online and paper together
+    paper: int = 0
+    paper_areas: dict = field(default_factory=dict)  # area -> paper signatures
 
 
 def count_changed(session: Session, *, since: datetime) -> list[Tally]:
-    """Read-only: recount confirmed signatures of every petition with a signature changed after `since`."""
+    """Read-only: recount confirmed signatures (and the paper ones) of every petition with a signature changed,
+    or a paper entry recorded, after `since`."""
     ids = session.execute(select(col(Signature.petition_id)).where(col(Signature.updated_at) > since).distinct()).scalars().all()
+    ids = sorted(set(ids) | set(paper.changed_petitions(session, since=since)))
+    on_paper = paper.effective_counts(session, ids)
     tallies = []
     for pid in ids:
         rows = session.execute(select(col(Signature.area), func.count()).where(
             col(Signature.petition_id) == pid, col(Signature.state) == SignatureState.VALIDATED).group_by(col(Signature.area))).all()
         areas = {area or "": n for area, n in rows}
-        tallies.append(Tally(pid, sum(areas.values()), areas))
+        paper_areas = {a: n for a, n in on_paper.get(pid, {}).items() if n}
+        for area, n in paper_areas.items():
+            areas[area] = areas.get(area, 0) + n
+        tallies.append(Tally(pid, sum(areas.values()), areas, sum(paper_areas.values()), paper_areas))
     return tallies
 
 
@@ -759,9 +767,9 @@ def apply_tallies(session: Session, *, tallies: list[Tally], settings: PetitionS
         petition = session.get(Petition, tally.petition_id)
         if petition is None:
             continue
-        if petition.signature_count != tally.total:
+        if (petition.signature_count, petition.paper_signature_count) != (tally.total, tally.paper):
             changed += 1
-            petition.signature_count = tally.total
+            petition.signature_count, petition.paper_signature_count = tally.total, tally.paper
             if tally.total >= settings.response_threshold and petition.response_threshold_at is None:
                 petition.response_threshold_at = now
             if tally.total >= settings.debate_threshold and petition.debate_threshold_at is None:
@@ -770,13 +778,16 @@ def apply_tallies(session: Session, *, tallies: list[Tally], settings: PetitionS
             stmt = insert(CountSnapshot.__table__).values(petition_id=tally.petition_id, hour=hour, count=tally.total)  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
             session.execute(stmt.on_conflict_do_update(index_elements=["petition_id", "hour"],
                                                        set_={"count": tally.total}))
-        existing = dict(session.execute(select(col(AreaCount.area), col(AreaCount.count))
-                                        .where(col(AreaCount.petition_id) == tally.petition_id)).all())
-        if existing != tally.areas:
+        wanted = {area: (n, tally.paper_areas.get(area, 0)) for area, n in tally.areas.items()}
+        existing = {area: (n, p) for area, n, p in session.execute(
+            select(col(AreaCount.area), col(AreaCount.count), col(AreaCount.paper))
+            .where(col(AreaCount.petition_id) == tally.petition_id))}
+        if existing != wanted:
             session.execute(delete(AreaCount).where(col(AreaCount.petition_id) == tally.petition_id))
-            if tally.areas:
+            if wanted:
                 session.execute(insert(AreaCount.__table__), [  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
-                    {"petition_id": tally.petition_id, "area": area, "count": n} for area, n in tally.areas.items()])
+                    {"petition_id": tally.petition_id, "area": area, "count": n, "paper": p}
+                    for area, (n, p) in wanted.items()])
     mark = session.get(SettleMark, 1)
     if mark is None:
         session.add(SettleMark(id=1, settled_through=started))

@@ -46,6 +46,10 @@ def test_users_add_and_outbox(civic):
     assert json.loads(civic("outbox", "--json").stdout) == []
     bad = civic("users", "add", "not-an-email", "--role", "admin", check=False)
     assert bad.returncode == 2 and "not a valid" in bad.stderr
+    # clerks (paper signatures) need no department; with one, they record for its petitions only
+    assert "is now clerk" in civic("users", "add", "library@example.org", "--role", "clerk").stdout
+    assert "is now clerk in department transport" in civic("users", "add", "desk@example.org", "--role", "clerk",
+                                                           "--department", "transport").stdout
 
 
 def test_demo_is_idempotent(civic):

@@ -104,8 +104,11 @@ def test_demo_prints_its_accounts_with_roles_and_departments(civic_env, tmp_path
     assert "official, department Transport" in official
     second = next(line for line in out.splitlines() if "environment.official@example.org" in line)
     assert "official, department Environment" in second
+    clerk = next(line for line in out.splitlines() if "clerk@example.org" in line)
+    assert "clerk: records paper signatures" in clerk
     readme = (ROOT / "README.md").read_text()
     assert "environment.official@example.org" in readme and "department Environment" in readme
+    assert "`clerk@example.org` | Casey Clerk | clerk" in readme
 
 
 @pytest.fixture

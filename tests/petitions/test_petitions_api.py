@@ -28,7 +28,7 @@ def test_api_list_detail_csv_series_and_openapi(flow, client, app, helpers, make
                 "closes_at", "response", "debate", "signatures_by_area"):
         assert key in item
     assert item["signature_count"] == 7 and item["response"]["decision"] == "accepted"
-    assert {"area": "East", "count": 1} in item["signatures_by_area"]
+    assert {"area": "East", "count": 1, "online": 1, "paper": 0} in item["signatures_by_area"]
     assert client.get("/api/petitions?state=closed").json()["meta"]["total"] == 0
 
     detail = client.get(f"/api/petitions/{pid}").json()

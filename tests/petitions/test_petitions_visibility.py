@@ -274,7 +274,7 @@ def test_json_list_loads_a_page_in_a_fixed_number_of_queries(app, client, count_
     assert len(count_queries) == few <= 8, count_queries
     item = full.json()["data"][0]
     assert item["title"] == "Petition number 41" and item["response"]["summary"] == "Answer 41"
-    assert item["signatures_by_area"] == [{"area": "North", "count": 41}]
+    assert item["signatures_by_area"] == [{"area": "North", "count": 41, "online": 41, "paper": 0}]
 
 
 def test_a_stop_updates_link_shows_no_title_once_the_petition_is_hidden(flow, app, make_client):

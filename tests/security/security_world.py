@@ -17,6 +17,8 @@ from consultations.config import ConsultationSettings
 ROLES = ("anonymous", "resident", "official_other", "moderator", "admin")
 # The official of the department that owns the world's petition and consultations (to prove allowed paths work).
 OWN_OFFICIAL = "official_own"
+# A clerk of that department (records paper signatures on its petitions).
+OWN_CLERK = "clerk_own"
 
 EMAILS = {
     "resident": ("resident@example.org", "resident", None),
@@ -24,6 +26,7 @@ EMAILS = {
     "official_other": ("parks.official@example.org", "official", "parks"),
     "moderator": ("mod@example.org", "moderator", None),
     "admin": ("admin@example.org", "admin", None),
+    "clerk_own": ("clerk@example.org", "clerk", "transport"),
     "author": ("author@example.org", "resident", None),  # writes the world's public comment; no matrix role
 }
 
@@ -146,6 +149,15 @@ def build_world(app, helpers, *, marker: str = "SECRET") -> types.SimpleNamespac
         hidden = _petition(session, secret("petition-hidden-action"), PetitionState.PENDING,
                            background=secret("petition-hidden-background"), details=secret("petition-hidden-details"))
         w.petition_hidden = hidden.id
+    with _uow(app) as session:
+        from petitions import paper
+        from petitions.forms import PaperInput
+
+        w.paper_entry = paper.record_paper(
+            session, petition_id=w.petition, clerk_id=users["clerk_own"].id,
+            settings=app.state.domain_settings["petitions"],
+            data=PaperInput(utc_now().date(), "Box 1, Central Library", {"Central": 12}, "world-paper-entry-0001"),
+        ).entry_id
     with _uow(app) as session:
         petition_service.reject_petition(session, petition_id=w.petition_hidden, moderator_id=users["moderator"].id,
                                          code="defamatory", detail=secret("petition-hidden-rejection-detail"))

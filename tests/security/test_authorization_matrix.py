@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from security_world import EMAILS, OWN_OFFICIAL, ROLES, all_routes, report, revoked_session_for, session_for
+from security_world import EMAILS, OWN_CLERK, OWN_OFFICIAL, ROLES, all_routes, report, revoked_session_for, session_for
 
-MATRIX_ROLES = (*ROLES, OWN_OFFICIAL)
+MATRIX_ROLES = (*ROLES, OWN_OFFICIAL, OWN_CLERK)
 EVERYONE = frozenset(MATRIX_ROLES)
 SIGNED_IN = EVERYONE - {"anonymous"}
 OFFICIALS = frozenset({"official_own", "official_other", "admin"})   # any department
 DEPARTMENT = frozenset({"official_own", "admin"})                    # the department that owns the object
 MODERATORS = frozenset({"moderator", "admin"})
 ADMINS = frozenset({"admin"})
+CLERKS = frozenset({"clerk_own", "admin"})                          # paper signatures of the department's petitions
+STAFF = frozenset({"official_own", "official_other", "moderator", "clerk_own", "admin"})
 NOBODY = frozenset()  # e.g. only the comment's author, who is none of the matrix roles
 
 
@@ -79,6 +81,11 @@ TABLE: dict[str, Rule] = {
     "POST /petitions/{petition_id:int}/respond": R(DEPARTMENT),
     "GET /petitions/{petition_id:int}/debate": R(DEPARTMENT),
     "POST /petitions/{petition_id:int}/debate": R(DEPARTMENT),
+    "GET /petitions/{petition_id:int}/paper": R(CLERKS),
+    "POST /petitions/{petition_id:int}/paper": R(CLERKS),
+    "GET /petitions/{petition_id:int}/paper/entries": R(STAFF, why="the audit trail of paper entries"),
+    "GET /petitions/{petition_id:int}/paper/entries/{entry_id:int}/correct": R(CLERKS),
+    "POST /petitions/{petition_id:int}/paper/entries/{entry_id:int}/correct": R(CLERKS),
     # officials' analysis dashboard: the consultation's department only
     "GET /officials/consultations/{consultation_id:int}/analysis": R(DEPARTMENT),
     "GET /officials/consultations/{consultation_id:int}/analysis.json": R(DEPARTMENT, missing_ok=True,
@@ -180,7 +187,7 @@ def _params(world) -> dict:
             "question_id": world.question, "case_id": world.case, "theme_key": 0, "position": 0,
             "path": "civic.css", "draft": world.draft, "draft_question": world.draft_question,
             "comment_draft": world.comment_draft, "petition_hidden": world.petition_hidden,
-            "petition_pending": world.petition_pending}
+            "petition_pending": world.petition_pending, "entry_id": world.paper_entry}
 
 
 def _is_sign_in_redirect(response) -> bool:
@@ -273,7 +280,7 @@ def test_a_cookie_replayed_after_sign_out_has_no_rights(app, world, make_client,
 
 
 def test_a_staff_cookie_has_no_more_than_resident_rights_once_the_role_is_taken_away(app, world, make_client, helpers):
-    clients = {role: session_for(make_client, app, helpers, role) for role in ("official_own", "moderator", "admin")}
+    clients = {role: session_for(make_client, app, helpers, role) for role in ("official_own", "clerk_own", "moderator", "admin")}
     for role in clients:
         helpers.add_user(app, EMAILS[role][0], role="resident")  # the operator's `civic add-user --role resident`
     checked, failures = run_matrix(clients, app, world, as_if={role: "demoted" for role in clients})

@@ -43,6 +43,7 @@ def _values(world) -> dict[str, list]:
         "theme_key": [0, 1],
         "position": [0],
         "path": ["civic.css"],
+        "entry_id": [world.paper_entry],
     }
 
 
