@@ -1,13 +1,14 @@
-"""Cross-cutting tables every domain relies on: users, departments, outbox, jobs, tokens, rate limits.
+"""Cross-cutting tables every domain relies on: users, departments, outbox, jobs, tokens, rate limits, open-data
+snapshots.
 
 Must not import any domain package.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, String, Text, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -127,3 +128,21 @@ class RateLimitBucket(SQLModel, table=True):
     key: str = Field(max_length=200)
     window_start: int
     count: int = 0
+
+
+class OpenDataSnapshot(SQLModel, table=True):
+    """A dated copy of one open dataset as it stood at the end of `as_of` (UTC), kept so it can be cited.
+
+    Write-once: the app inserts a row (skipping one that exists) and never updates or deletes it, so the bytes
+    behind a cited URL, and their SHA-256, never change (app/open_data.py)."""
+
+    __tablename__ = "open_data_snapshot"
+    __table_args__ = (UniqueConstraint("dataset", "as_of", name="uq_open_data_snapshot"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dataset: str = Field(max_length=80)
+    as_of: date
+    created_at: datetime
+    size: int
+    sha256: str = Field(max_length=64)
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # the canonical JSON document, UTF-8
