@@ -179,8 +179,8 @@ def create_app(
         Mount("/officials", routes=consultations.dashboard.routes, name="dashboard"),
         Mount("/consultations", routes=consultations.routes.routes, name="consultations"),
         Mount("/moderation", routes=moderation.routes.routes, name="moderation"),
-        Mount("/api", routes=app_api.build_routes([petitions.api, consultations.api, moderation.api, open_data_api],
-                                                    domain_settings),
+        Mount("/api", routes=app_api.build_routes([petitions.api, consultations.api, moderation.api,
+                                                     open_data_api.api_module(datasets)], domain_settings),
               name="api"),
         Mount("/static", VersionedStaticFiles(directory=STATIC_DIR), name="static"),
     ]

@@ -5,12 +5,16 @@ with 304 when the client already has it) and may be cached for a year.
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app import open_data
 from app.db import run_query
+from app.errors import ValidationFailed
+from app.i18n import gettext as _
 
 FOREVER = "public, max-age=31536000, immutable"
 LIST_CACHE = "public, max-age=300"
@@ -29,12 +33,16 @@ def _snapshot_json(request: Request, info: open_data.SnapshotInfo) -> dict:
 
 async def list_api(request: Request) -> JSONResponse:
     registry = request.app.state.open_data
-    snapshots = await run_query(request, open_data.list_snapshots)
+    chosen = request.query_params.get("dataset", "")
+    if chosen and registry.get(chosen) is None:
+        raise ValidationFailed({"dataset": "invalid"}, message=_(
+            "Unknown dataset. Use one of: %(names)s (or none for all).", names=", ".join(registry.names())))
+    snapshots = await run_query(request, open_data.list_snapshots, dataset=chosen or None)
     publisher = request.app.state.settings.site_name
     return JSONResponse({"publisher": publisher, "datasets": [{
         "name": d.name, "title": str(d.title), "description": str(d.description),
         "snapshots": [_snapshot_json(request, s) for s in snapshots if s.dataset == d.name],
-    } for d in registry]}, headers={"Cache-Control": LIST_CACHE})
+    } for d in registry if not chosen or d.name == chosen]}, headers={"Cache-Control": LIST_CACHE})
 
 
 async def _snapshot(request: Request) -> open_data.Snapshot:
@@ -72,8 +80,9 @@ routes = [
 ]
 
 _ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_DATASET = {"type": "string", "pattern": open_data.NAME_PATTERN}
 _PARAMS = [
-    {"name": "dataset", "in": "path", "required": True, "schema": {"type": "string", "pattern": open_data.NAME_PATTERN},
+    {"name": "dataset", "in": "path", "required": True, "schema": _DATASET,
      "description": "the dataset's name, as listed by /snapshots (e.g. petitions-how-we-respond)"},
     {"name": "day", "in": "path", "required": True,
      "schema": {"type": "string", "pattern": open_data.DAY_PATTERN, "format": "date"},
@@ -95,9 +104,12 @@ OPENAPI_PATHS = {
         "description": "A snapshot of each dataset is archived after the end of every week (as of Sunday, UTC). "
                        "Archived bytes never change; cite a snapshot by its URL and SHA-256.",
         "tags": ["open data"],
+        "parameters": [{"name": "dataset", "in": "query", "schema": _DATASET,
+                        "description": "only this dataset (an unknown name is a 422 that lists the datasets)"}],
         "responses": {"200": {"description": "The datasets and their snapshots, newest first",
                               "content": {"application/json": {"schema": {
-                                  "$ref": "#/components/schemas/SnapshotList"}}}}},
+                                  "$ref": "#/components/schemas/SnapshotList"}}}},
+                      "422": {"description": "An unknown dataset", **_ERROR}},
     }},
     "/snapshots/{dataset}/{day}.json": {"get": {
         "summary": "One archived snapshot: exactly the archived JSON bytes",
@@ -116,6 +128,24 @@ OPENAPI_PATHS = {
                       **_RESPONSES},
     }},
 }
+
+
+def openapi_paths(datasets: open_data.DatasetRegistry) -> dict:
+    """The paths with the registered datasets' names as the allowed values of `dataset`."""
+    names = {"type": "string", "enum": datasets.names()}
+    paths = {}
+    for path, spec in OPENAPI_PATHS.items():
+        get = dict(spec["get"])
+        get["parameters"] = [{**p, "schema": names} if p["name"] == "dataset" else p for p in get.get("parameters", [])]
+        paths[path] = {"get": get}
+    return paths
+
+
+def api_module(datasets: open_data.DatasetRegistry) -> SimpleNamespace:
+    """What app.api mounts and documents, for this site's registered datasets."""
+    return SimpleNamespace(routes=routes, OPENAPI_PATHS=openapi_paths(datasets), OPENAPI_SCHEMAS=OPENAPI_SCHEMAS)
+
+
 OPENAPI_SCHEMAS = {
     "SnapshotList": {"type": "object", "required": ["publisher", "datasets"], "properties": {
         "publisher": {"type": "string"},

@@ -116,6 +116,10 @@ def test_the_weekly_job_archives_every_dataset_once_and_the_bytes_never_change(a
     assert how["snapshots"] == [{"as_of": day, "created_at": first[1][2].isoformat(), "size": len(before.content),
                                  "sha256": digest, "json_url": f"https://testserver{url}",
                                  "csv_url": f"https://testserver/api/snapshots/{HOW}/{day}.csv"}]
+    only = client.get("/api/snapshots", params={"dataset": MOD}).json()["datasets"]
+    assert [d["name"] for d in only] == [MOD] and len(only[0]["snapshots"]) == 1
+    unknown = client.get("/api/snapshots", params={"dataset": "petitions-secrets"})
+    assert unknown.status_code == 422 and HOW in unknown.json()["error"]["message"]
     # a client that has it is told so without the body
     again = client.get(url, headers={"If-None-Match": before.headers["etag"]})
     assert again.status_code == 304 and again.content == b""

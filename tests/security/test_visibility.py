@@ -43,6 +43,8 @@ def _values(world) -> dict[str, list]:
         "theme_key": [0, 1],
         "position": [0],
         "path": ["civic.css"],
+        "dataset": world.datasets,
+        "day": [world.snapshot_day],
     }
 
 
