@@ -167,7 +167,7 @@ def store(session: Session, *, dataset: str, as_of: date, body: bytes, now: date
 
 
 def archived_names(session: Session, as_of: date) -> set[str]:
-    return set(session.scalars(select(OpenDataSnapshot.dataset).where(col(OpenDataSnapshot.as_of) == as_of)))
+    return set(session.scalars(select(col(OpenDataSnapshot.dataset)).where(col(OpenDataSnapshot.as_of) == as_of)))
 
 
 def take_snapshots(engine, registry: DatasetRegistry, as_of: date, ctx: BuildContext, *, publisher: str, unit_of_work,
@@ -197,7 +197,7 @@ def take_snapshots(engine, registry: DatasetRegistry, as_of: date, ctx: BuildCon
 
 def archived(session: Session, dataset: str, as_of: date) -> Outcome:
     """What is archived for the dataset and day (which exists)."""
-    size, digest = session.execute(select(OpenDataSnapshot.size, OpenDataSnapshot.sha256).where(  # type: ignore[call-overload]  # sqlmodel's select overloads do not cover two plain columns
+    size, digest = session.execute(select(col(OpenDataSnapshot.size), col(OpenDataSnapshot.sha256)).where(
         col(OpenDataSnapshot.dataset) == dataset, col(OpenDataSnapshot.as_of) == as_of)).one()
     return Outcome(dataset, as_of, False, size, digest)
 
@@ -231,8 +231,8 @@ class SnapshotInfo:
 
 def list_snapshots(session: Session, dataset: str | None = None) -> list[SnapshotInfo]:
     """Every snapshot (without its bytes), newest day first."""
-    query = select(OpenDataSnapshot.dataset, OpenDataSnapshot.as_of, OpenDataSnapshot.created_at,  # type: ignore[call-overload]  # sqlmodel's select overloads do not cover five plain columns
-                   OpenDataSnapshot.size, OpenDataSnapshot.sha256)
+    query = select(col(OpenDataSnapshot.dataset), col(OpenDataSnapshot.as_of), col(OpenDataSnapshot.created_at),
+                   col(OpenDataSnapshot.size), col(OpenDataSnapshot.sha256))
     if dataset is not None:
         query = query.where(col(OpenDataSnapshot.dataset) == dataset)
     rows = session.execute(query.order_by(col(OpenDataSnapshot.as_of).desc(), col(OpenDataSnapshot.dataset)))

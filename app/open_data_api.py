@@ -6,6 +6,7 @@ with 304 when the client already has it) and may be cached for a year.
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -79,16 +80,16 @@ routes = [
     Route("/snapshots/{dataset}/{day}.csv", snapshot_csv, name="snapshot_csv"),
 ]
 
-_ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_ERROR: dict[str, Any] = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 _DATASET = {"type": "string", "pattern": open_data.NAME_PATTERN}
-_PARAMS = [
+_PARAMS: list[dict[str, Any]] = [
     {"name": "dataset", "in": "path", "required": True, "schema": _DATASET,
      "description": "the dataset's name, as listed by /snapshots (e.g. petitions-how-we-respond)"},
     {"name": "day", "in": "path", "required": True,
      "schema": {"type": "string", "pattern": open_data.DAY_PATTERN, "format": "date"},
      "description": "the day the snapshot is as of (YYYY-MM-DD, at its end, UTC), as listed by /snapshots"},
 ]
-_RESPONSES = {
+_RESPONSES: dict[str, Any] = {
     "304": {"description": "Not modified: the client's copy (If-None-Match) is this snapshot"},
     "404": {"description": "No such dataset, or no snapshot of it for that day: the message lists what exists",
             **_ERROR},
@@ -98,7 +99,7 @@ _HEADERS = {
     "ETag": {"description": "the SHA-256 of the archived JSON document, quoted", "schema": {"type": "string"}},
     "Cache-Control": {"description": "a snapshot never changes: cacheable for a year", "schema": {"type": "string"}},
 }
-OPENAPI_PATHS = {
+OPENAPI_PATHS: dict[str, Any] = {
     "/snapshots": {"get": {
         "summary": "Dated snapshots of the accountability datasets: every dataset and its archived days",
         "description": "A snapshot of each dataset is archived after the end of every week (as of Sunday, UTC). "

@@ -247,3 +247,44 @@ def test_weeks_end_on_sunday():
     assert open_data.last_complete_week(date(2026, 12, 7)) == date(2026, 12, 6)    # a Monday
     assert open_data.last_complete_week(date(2026, 12, 6)) == date(2026, 11, 29)   # a Sunday: not over yet
     assert open_data.last_complete_week(date(2026, 12, 12)) == date(2026, 12, 6)
+
+
+def test_the_cli_makes_snapshots_on_demand_and_keeps_existing_ones(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIC_")}
+    env.update(CIVIC_DATABASE_URL=f"sqlite:///{tmp_path}/cli.db", CIVIC_DATA_DIR=str(tmp_path / "data"),
+               CIVIC_TRAIN_MODEL_ON_START="false", CIVIC_SITE_NAME="Riverton City Council", PYTHONPATH=str(root))
+
+    def civic(*args):
+        return subprocess.run([sys.executable, "-m", "app.cli", "open-data", "snapshot", *args], cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=180)
+
+    day = _day().isoformat()
+    first = civic()   # the default: the Sunday that ended last week
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.strip().splitlines()
+    assert len(lines) == 2 and all(": archived (" in line and "SHA-256 " in line for line in lines)
+    assert f"{HOW} {day}: archived" in first.stdout
+    assert f"Open-data snapshots as of {day}" in first.stderr and "2/2" in first.stderr   # progress
+    again = civic("--as-of", day)
+    assert again.returncode == 0 and again.stdout.count("already archived, kept unchanged") == 2
+    assert [line.rsplit("SHA-256 ", 1)[1] for line in again.stdout.splitlines()] == \
+        [line.rsplit("SHA-256 ", 1)[1] for line in lines]
+    for bad, says in (("29/11/2026", "YYYY-MM-DD"), (utc_now().date().isoformat(), "has not ended yet")):
+        refused = civic("--as-of", bad)
+        assert refused.returncode == 2 and says in refused.stderr
+
+    from app.db import make_engine
+
+    engine = make_engine(env["CIVIC_DATABASE_URL"])
+    try:
+        with read_session(engine) as s:
+            body = s.scalars(select(OpenDataSnapshot.body).where(OpenDataSnapshot.dataset == MOD)).first()
+        assert json.loads(body)["publisher"] == "Riverton City Council"
+    finally:
+        engine.dispose()
