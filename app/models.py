@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import DDL, Column, Index, LargeBinary, String, Text, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 
@@ -146,3 +146,21 @@ class OpenDataSnapshot(SQLModel, table=True):
     size: int
     sha256: str = Field(max_length=64)
     body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # the canonical JSON document, UTF-8
+
+
+# The database refuses to change an archived snapshot, whatever code runs (the app never tries; this guards against
+# a future bug or a hand-written UPDATE). Deleting stays possible: an operator may have to withdraw one (a court
+# order), and its URL then answers 404. The migration app_open_data_snapshots creates the same triggers.
+SNAPSHOT_WRITE_ONCE = {
+    "sqlite": ["CREATE TRIGGER open_data_snapshot_write_once BEFORE UPDATE ON open_data_snapshot "
+               "BEGIN SELECT RAISE(ABORT, 'open-data snapshots are write-once'); END"],
+    "postgresql": [
+        "CREATE OR REPLACE FUNCTION open_data_snapshot_write_once() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'open-data snapshots are write-once'; END $$",
+        "CREATE TRIGGER open_data_snapshot_write_once BEFORE UPDATE ON open_data_snapshot "
+        "FOR EACH ROW EXECUTE FUNCTION open_data_snapshot_write_once()"],
+}
+for _dialect, _statements in SNAPSHOT_WRITE_ONCE.items():
+    for _statement in _statements:
+        event.listen(OpenDataSnapshot.__table__, "after_create",  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
+                     DDL(_statement).execute_if(dialect=_dialect))

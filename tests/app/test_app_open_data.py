@@ -288,3 +288,50 @@ def test_the_cli_makes_snapshots_on_demand_and_keeps_existing_ones(tmp_path):
         assert json.loads(body)["publisher"] == "Riverton City Council"
     finally:
         engine.dispose()
+
+
+def test_the_database_refuses_to_change_an_archived_snapshot(app, world):
+    from sqlalchemy import update
+    from sqlalchemy.exc import DBAPIError
+
+    _run_job(app)
+    before = _rows(app)
+    with pytest.raises(DBAPIError, match="write-once"):
+        with unit_of_work(app.state.engine) as s:
+            s.execute(update(OpenDataSnapshot).values(body=b"{}", sha256="0" * 64))
+    assert _rows(app) == before
+
+
+def test_a_migrated_database_refuses_it_too(tmp_path, database_url):
+    import uuid
+
+    from sqlalchemy import create_engine, insert, text, update
+    from sqlalchemy.exc import DBAPIError
+
+    from app.db import make_engine, normalise_url
+    from app.migrate import upgrade
+
+    admin, name = None, ""
+    if database_url.startswith("sqlite"):
+        engine = make_engine(f"sqlite:///{tmp_path}/migrated.db")
+    else:
+        root = normalise_url(database_url).rsplit("/", 1)[0]
+        admin = create_engine(root + "/postgres", isolation_level="AUTOCOMMIT")
+        name = f"civic_od_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        engine = make_engine(f"{root}/{name}")
+    try:
+        upgrade(engine)
+        with unit_of_work(engine) as s:
+            s.execute(insert(OpenDataSnapshot).values(dataset=HOW, as_of=_day(), created_at=utc_now(), size=2,
+                                                      sha256="a" * 64, body=b"{}"))
+        with pytest.raises(DBAPIError, match="write-once"):
+            with unit_of_work(engine) as s:
+                s.execute(update(OpenDataSnapshot).values(size=3))
+    finally:
+        engine.dispose()
+        if admin is not None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()

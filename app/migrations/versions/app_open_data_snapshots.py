@@ -27,7 +27,18 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('dataset', 'as_of', name='uq_open_data_snapshot')
     )
+    # write-once: the database refuses any UPDATE of an archived snapshot (as app/models.py creates it)
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute("CREATE OR REPLACE FUNCTION open_data_snapshot_write_once() RETURNS trigger LANGUAGE plpgsql AS "
+                   "$$ BEGIN RAISE EXCEPTION 'open-data snapshots are write-once'; END $$")
+        op.execute("CREATE TRIGGER open_data_snapshot_write_once BEFORE UPDATE ON open_data_snapshot "
+                   "FOR EACH ROW EXECUTE FUNCTION open_data_snapshot_write_once()")
+    else:
+        op.execute("CREATE TRIGGER open_data_snapshot_write_once BEFORE UPDATE ON open_data_snapshot "
+                   "BEGIN SELECT RAISE(ABORT, 'open-data snapshots are write-once'); END")
 
 
 def downgrade() -> None:
     op.drop_table('open_data_snapshot')
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute("DROP FUNCTION IF EXISTS open_data_snapshot_write_once()")
