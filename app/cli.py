@@ -183,6 +183,41 @@ def cmd_worker(args, settings) -> int:
     return 0
 
 
+def cmd_open_data_snapshot(args, settings) -> int:
+    # deferred: `civic --help` and the other commands stay fast (no SQLAlchemy, alembic or app import)
+    from app import open_data
+    from app.clock import utc_now
+    from app.errors import ValidationFailed
+    from app.main import create_app
+    from app.migrate import upgrade
+    from app.progress import Progress
+
+    today = utc_now().date()
+    if args.as_of:
+        try:
+            as_of = open_data.parse_day(args.as_of)
+        except ValidationFailed:
+            print(f"error: --as-of must be a day written YYYY-MM-DD, not {args.as_of!r}", file=sys.stderr)
+            return 2
+        if as_of >= today:
+            print(f"error: {as_of} has not ended yet (UTC); a snapshot is of a whole day, so pick a day before "
+                  f"{today}", file=sys.stderr)
+            return 2
+    else:
+        as_of = open_data.last_complete_week(today)
+    app = create_app(settings, run_worker=False)
+    upgrade(app.state.engine)
+    ctx, registry = app.state.job_context, app.state.open_data
+    with Progress(f"Open-data snapshots as of {as_of}", total=len(registry.names())) as progress:
+        outcomes = open_data.take_snapshots(ctx.engine, registry, as_of, open_data.build_context(ctx),
+                                            publisher=settings.site_name, unit_of_work=ctx.unit_of_work,
+                                            on_built=lambda name: progress.advance(note=name))
+    for o in outcomes:
+        what = "archived" if o.created else "already archived, kept unchanged"
+        print(f"{o.dataset} {o.as_of}: {what} ({o.size} bytes, SHA-256 {o.sha256})")
+    return 0
+
+
 def cmd_users_add(args, settings) -> int:
     # deferred: `civic --help` and the other commands stay fast (no SQLAlchemy, alembic or app import)
     from app.auth import add_user
@@ -267,6 +302,13 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("path")
     rs.add_argument("--force", action="store_true", help="replace a database that already holds data")
     rs.set_defaults(handler=cmd_db_restore)
+
+    od = sub.add_parser("open-data", help="open-data snapshots (/open-data)")
+    od_sub = od.add_subparsers(dest="open_data_command", metavar="COMMAND")
+    snap = od_sub.add_parser("snapshot", help="archive every open dataset as of a day (default: the Sunday that "
+                                              "ended last week); a day already archived is kept as it is")
+    snap.add_argument("--as-of", default="", metavar="YYYY-MM-DD", help="the day (UTC) the snapshot is as of")
+    snap.set_defaults(handler=cmd_open_data_snapshot)
 
     users = sub.add_parser("users", help="manage users")
     users_sub = users.add_subparsers(dest="users_command", metavar="COMMAND")

@@ -41,7 +41,7 @@ import petitions.routes
 from moderation.analysis import set_thread_count as set_analysis_threads
 from app import api as app_api
 from app import metrics as app_metrics
-from app import auth, errors, i18n, logs, ratelimit
+from app import auth, errors, i18n, logs, open_data, open_data_api, open_data_pages, ratelimit
 from app import routes as app_routes
 from app.clock import utc_now
 from app.config import Settings, load_section, load_settings
@@ -99,10 +99,20 @@ def build_job_registry() -> JobRegistry:
             auth.purge_expired_sessions(session)  # (signed-in sessions past their lifetime, in the same sweep)
 
     registry.register("app.purge_rate_limits", purge_rate_limits, every=timedelta(hours=1))
+    # weekly snapshots, checked daily: a week missed while no worker ran is archived the next day
+    registry.register(open_data.JOB_KIND, open_data.snapshot_job, every=timedelta(days=1))
     petitions.jobs.register(registry)
     consultations.jobs.register(registry)
     consultations.dashboard_jobs.register(registry)
     moderation.jobs.register(registry)
+    return registry
+
+
+def build_open_data() -> open_data.DatasetRegistry:
+    """The datasets archived as dated snapshots (/open-data): each domain registers its own."""
+    registry = open_data.DatasetRegistry()
+    petitions.api.register_datasets(registry)
+    moderation.api.register_datasets(registry)
     return registry
 
 
@@ -156,10 +166,12 @@ def create_app(
     all_services.update(moderation.facade.build_services(settings))
     all_services.update(services or {})
     all_services["domain_settings"] = domain_settings
+    all_services["open_data"] = datasets = build_open_data()
 
     app_metrics.instrument_engine(engine)
     routes = [
         *app_routes.routes,
+        *open_data_pages.routes,
         Route("/metrics", app_metrics.metrics, name="metrics"),
         *auth.account_routes,
         Mount("/auth", routes=auth.routes, name="auth"),
@@ -167,7 +179,8 @@ def create_app(
         Mount("/officials", routes=consultations.dashboard.routes, name="dashboard"),
         Mount("/consultations", routes=consultations.routes.routes, name="consultations"),
         Mount("/moderation", routes=moderation.routes.routes, name="moderation"),
-        Mount("/api", routes=app_api.build_routes([petitions.api, consultations.api, moderation.api], domain_settings),
+        Mount("/api", routes=app_api.build_routes([petitions.api, consultations.api, moderation.api,
+                                                     open_data_api.api_module(datasets)], domain_settings),
               name="api"),
         Mount("/static", VersionedStaticFiles(directory=STATIC_DIR), name="static"),
     ]
@@ -225,6 +238,7 @@ def create_app(
     state.signer = Signer(settings.secret_key)
     state.jobs, state.job_context = registry, ctx
     state.domain_settings = domain_settings
+    state.open_data = datasets
     state.metrics_sources = metrics_sources(domain_settings)
     state.home_providers = [petitions.queries.home_section, consultations.queries.home_section]
     all_services["signer"] = state.signer

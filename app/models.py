@@ -1,13 +1,14 @@
-"""Cross-cutting tables every domain relies on: users, departments, outbox, jobs, tokens, rate limits.
+"""Cross-cutting tables every domain relies on: users, departments, outbox, jobs, tokens, rate limits, open-data
+snapshots.
 
 Must not import any domain package.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, String, Text, UniqueConstraint
+from sqlalchemy import DDL, Column, Index, LargeBinary, String, Text, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 
@@ -128,3 +129,39 @@ class RateLimitBucket(SQLModel, table=True):
     key: str = Field(max_length=200)
     window_start: int
     count: int = 0
+
+
+class OpenDataSnapshot(SQLModel, table=True):
+    """A dated copy of one open dataset as it stood at the end of `as_of` (UTC), kept so it can be cited.
+
+    Write-once: the app inserts a row (skipping one that exists) and never updates or deletes it, so the bytes
+    behind a cited URL, and their SHA-256, never change (app/open_data.py)."""
+
+    __tablename__ = "open_data_snapshot"
+    __table_args__ = (UniqueConstraint("dataset", "as_of", name="uq_open_data_snapshot"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dataset: str = Field(max_length=80)
+    as_of: date
+    created_at: datetime
+    size: int
+    sha256: str = Field(max_length=64)
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # the canonical JSON document, UTF-8
+
+
+# The database refuses to change an archived snapshot, whatever code runs (the app never tries; this guards against
+# a future bug or a hand-written UPDATE). Deleting stays possible: an operator may have to withdraw one (a court
+# order), and its URL then answers 404. The migration app_open_data_snapshots creates the same triggers.
+SNAPSHOT_WRITE_ONCE = {
+    "sqlite": ["CREATE TRIGGER open_data_snapshot_write_once BEFORE UPDATE ON open_data_snapshot "
+               "BEGIN SELECT RAISE(ABORT, 'open-data snapshots are write-once'); END"],
+    "postgresql": [
+        "CREATE OR REPLACE FUNCTION open_data_snapshot_write_once() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'open-data snapshots are write-once'; END $$",
+        "CREATE TRIGGER open_data_snapshot_write_once BEFORE UPDATE ON open_data_snapshot "
+        "FOR EACH ROW EXECUTE FUNCTION open_data_snapshot_write_once()"],
+}
+for _dialect, _statements in SNAPSHOT_WRITE_ONCE.items():
+    for _statement in _statements:
+        event.listen(OpenDataSnapshot.__table__, "after_create",  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
+                     DDL(_statement).execute_if(dialect=_dialect))

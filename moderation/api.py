@@ -4,13 +4,17 @@ Counts only: no names, e-mail or IP addresses, post texts, or ids of people or p
 """
 from __future__ import annotations
 
+from datetime import date
+
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app import csv_export
+from app import csv_export, open_data
 from app.clock import utc_now
 from app.db import run_query
+from app.i18n import lazy_gettext
 
 from . import transparency
 
@@ -43,11 +47,15 @@ def _month_json(m) -> dict:
     }
 
 
+def report_json(report) -> dict:
+    return {"months": [_month_json(m) for m in report.months],
+            "trend": [{"month": p.month, "screened": p.screened, "sent_to_review": p.reviewed, "held": p.held}
+                      for p in report.trend]}
+
+
 async def transparency_api(request: Request) -> JSONResponse:
     report = await _report(request)
-    return JSONResponse({"months": [_month_json(m) for m in report.months],
-                         "trend": [{"month": p.month, "screened": p.screened, "sent_to_review": p.reviewed,
-                                    "held": p.held} for p in report.trend]}, headers={"Cache-Control": CACHE})
+    return JSONResponse(report_json(report), headers={"Cache-Control": CACHE})
 
 
 CSV_HEADER = ("month", "status", "figure", "group", "value")
@@ -86,6 +94,22 @@ async def transparency_csv(request: Request) -> Response:
     name = f"moderation-transparency-{report.chosen or report.months[-1].month}.csv"
     return Response(csv_export.to_csv(csv_rows(report), header=CSV_HEADER), media_type="text/csv; charset=utf-8",
                     headers={"Cache-Control": CACHE, "Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def snapshot_transparency(session: Session, as_of: date, ctx: open_data.BuildContext) -> dict:
+    """The open-data snapshot of the transparency report (app.open_data) as the API serves it by default, as of
+    the end of the day: the last complete month, the month to that day and the 12-month trend."""
+    report = transparency.transparency_report(session, month=None, now=min(open_data.end_of(as_of), ctx.now))
+    return report_json(report)
+
+
+def register_datasets(registry: open_data.DatasetRegistry) -> None:
+    registry.register(open_data.Dataset(
+        "moderation-transparency", title=lazy_gettext("Moderation transparency report"),
+        description=lazy_gettext("Posts screened, sent to review and held; moderators' decisions by reason, kind "
+                                 "and outcome; appeals; and how often the model agreed with moderators. Counts only."),
+        build=snapshot_transparency, page="moderation:transparency", live_json="api:moderation_transparency",
+        live_csv="api:moderation_transparency_csv"))
 
 
 routes = [

@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import io
+from datetime import date
 
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from app import csv_export
+from app import csv_export, open_data
 from app.db import run_query
 from app.errors import N_, NotFound, ValidationFailed
+from app.i18n import lazy_gettext
 
 from . import accountability, queries
 
@@ -162,24 +165,30 @@ def _dept_json(d) -> dict | None:
     return {"code": d.code, "name": d.name, "name_zh": d.name_zh} if d else None
 
 
-async def responses_api(request: Request) -> JSONResponse:
-    report = await _response_report(request)
-    base = request.app.state.settings.base_url.rstrip("/")
-    path = request.app.state.renderer.path
-    return JSONResponse({
+def report_json(report, petition_url) -> dict:
+    """The "how we respond" report as the API serves it; `petition_url(id)` is a petition's absolute URL."""
+    return {
         "as_of": report.as_of.isoformat(), "deadline_days": report.deadline_days,
         "department": _dept_json(report.department),
         "figures": _figures_json(report.figures),
         "departments": [{"department": _dept_json(row.department), "figures": _figures_json(row.figures)}
                         for row in report.departments],
-        "overdue": [{"id": o.petition_id, "url": base + path("petitions:detail", petition_id=o.petition_id),
+        "overdue": [{"id": o.petition_id, "url": petition_url(o.petition_id),
                      "title": o.action, "department": o.department.code if o.department else None,
                      "threshold_reached_at": _iso(o.threshold_at), "days_waiting": o.days_waiting}
                     for o in report.overdue],
         "overdue_not_listed": report.unlisted_overdue,
         "weeks": [{"start": w.start.isoformat(), "end": w.end.isoformat(), "answered": w.answered,
                    "median_days": w.median_days} for w in report.weeks],
-    }, headers={"Cache-Control": CACHE})
+    }
+
+
+async def responses_api(request: Request) -> JSONResponse:
+    report = await _response_report(request)
+    base = request.app.state.settings.base_url.rstrip("/")
+    path = request.app.state.renderer.path
+    return JSONResponse(report_json(report, lambda pid: base + path("petitions:detail", petition_id=pid)),
+                        headers={"Cache-Control": CACHE})
 
 
 RESPONSE_TABLES = ("figures", "overdue", "weekly")
@@ -218,6 +227,28 @@ async def responses_csv(request: Request) -> Response:
     name = f"how-we-respond-{table}-{as_of}{'-' + scope if scope else ''}.csv"
     return Response(csv_export.to_csv(rows, header=header), media_type="text/csv; charset=utf-8", headers={
         "Cache-Control": CACHE, "Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def snapshot_how_we_respond(session: Session, as_of: date, ctx: open_data.BuildContext) -> dict:
+    """The open-data snapshot of "how we respond" (app.open_data): the report for all departments as of the day,
+    without petition titles. A snapshot can never be edited, and a petition listed today may be hidden tomorrow:
+    the archive keeps its id and link, and its page says what may be shown."""
+    report = accountability.response_report(
+        session, as_of=as_of, deadline_days=ctx.domain_settings["petitions"].response_deadline_days, now=ctx.now)
+    assert report is not None  # None only for an unknown department, and this asks for all
+    document = report_json(report, lambda pid: ctx.url("petitions:detail", petition_id=pid))
+    for item in document["overdue"]:
+        del item["title"]
+    return document
+
+
+def register_datasets(registry: open_data.DatasetRegistry) -> None:
+    registry.register(open_data.Dataset(
+        "petitions-how-we-respond", title=lazy_gettext("How we respond to petitions"),
+        description=lazy_gettext("Response times to petitions that reached the response threshold, overall and per "
+                                 "department; the overdue petitions (by id and link) and the weekly trend."),
+        build=snapshot_how_we_respond, page="petitions:how_we_respond", live_json="api:petitions_responses",
+        live_csv="api:petitions_responses_csv"))
 
 
 routes = [

@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 import re
 import types
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlmodel import select
 from starlette.routing import Mount, Route
 
+from app import open_data
 from app.clock import utc_now
 from app.db import unit_of_work
 from consultations.config import ConsultationSettings
@@ -235,6 +236,12 @@ def build_world(app, helpers, *, marker: str = "SECRET") -> types.SimpleNamespac
         assert session.get(OfficialResponse, w.response_held).status == CommentStatus.HELD
         assert session.get(OfficialResponse, w.response_hidden).status == CommentStatus.HIDDEN
     assert w.case is not None, "the held comment should have opened a moderation case"
+    # the open-data snapshots of the world (the weekly job's run for the last complete week)
+    ctx = app.state.job_context
+    w.snapshot_day = open_data.last_complete_week(utc_now().date()).isoformat()
+    open_data.take_snapshots(ctx.engine, app.state.open_data, date.fromisoformat(w.snapshot_day),
+                             open_data.build_context(ctx), publisher="Civic", unit_of_work=ctx.unit_of_work)
+    w.datasets = app.state.open_data.names()
     return w
 
 

@@ -36,6 +36,8 @@ TABLE: dict[str, Rule] = {
     # site
     "GET /": R(EVERYONE),
     "GET /about": R(EVERYONE),
+    "GET /open-data": R(EVERYONE),
+    "GET /open-data/{dataset}/{day}": R(EVERYONE),
     "GET /locale": R(EVERYONE),
     "POST /locale": R(EVERYONE),
     "GET /healthz": R(EVERYONE),
@@ -154,6 +156,9 @@ TABLE: dict[str, Rule] = {
     "GET /api/petitions/how-we-respond.csv": R(EVERYONE),
     "GET /api/moderation/transparency": R(EVERYONE),
     "GET /api/moderation/transparency.csv": R(EVERYONE),
+    "GET /api/snapshots": R(EVERYONE),
+    "GET /api/snapshots/{dataset}/{day}.json": R(EVERYONE),
+    "GET /api/snapshots/{dataset}/{day}.csv": R(EVERYONE),
     "GET /api/petitions/{petition_id:int}": R(EVERYONE),
     "GET /api/petitions/{petition_id:int}/signatures-by-hour": R(EVERYONE),
     "GET /api/consultations": R(EVERYONE),
@@ -187,7 +192,8 @@ def _params(world) -> dict:
             "question_id": world.question, "case_id": world.case, "theme_key": 0, "position": 0,
             "path": "civic.css", "draft": world.draft, "draft_question": world.draft_question,
             "comment_draft": world.comment_draft, "petition_hidden": world.petition_hidden,
-            "petition_pending": world.petition_pending, "entry_id": world.paper_entry}
+            "petition_pending": world.petition_pending, "entry_id": world.paper_entry,
+            "dataset": world.datasets[0], "day": world.snapshot_day}
 
 
 def _is_sign_in_redirect(response) -> bool:

@@ -22,7 +22,7 @@ def test_no_route_answers_bad_input_with_a_server_error(app, world, make_client,
                "admin": session_for(make_client, app, helpers, "admin")}
     normal = {"petition_id": world.petition, "consultation_id": world.consultation, "comment_id": world.comment,
               "question_id": world.question, "case_id": world.case, "theme_key": 0, "position": 0, "path": "civic.css",
-              "entry_id": world.paper_entry}
+              "entry_id": world.paper_entry, "dataset": world.datasets[0], "day": world.snapshot_day}
     many_fields = [(f"f{i}", "x") for i in range(1200)]
     requests, failures = 0, []
     for route in all_routes(app):

@@ -101,7 +101,7 @@ def test_every_csv_export_neutralises_formulas(app, world, make_client, helpers)
     _hostile_world(app, helpers, world)
     exports = [r for r in all_routes(app) if r.method == "GET" and r.path.endswith(".csv")]
     assert len(exports) >= 5, [r.path for r in exports]
-    values = {"consultation_id": world.consultation}
+    values = {"consultation_id": world.consultation, "dataset": world.datasets[0], "day": world.snapshot_day}
     admin = session_for(make_client, app, helpers, "admin")
     official = session_for(make_client, app, helpers, "official_own")
     failures, rows, carried = [], 0, 0

@@ -21,6 +21,8 @@ def _ids(world) -> dict[str, list[int]]:
         "petition_id": [world.petition, world.petition_rejected, world.petition_unconfirmed,
                         world.petition_sponsoring, world.petition_pending, world.petition_hidden],
         "consultation_id": [world.consultation, world.strict_consultation, world.draft],
+        "dataset": world.datasets,
+        "day": [world.snapshot_day],
     }
 
 

@@ -44,6 +44,8 @@ def _values(world) -> dict[str, list]:
         "position": [0],
         "path": ["civic.css"],
         "entry_id": [world.paper_entry],
+        "dataset": world.datasets,
+        "day": [world.snapshot_day],
     }
 
 

@@ -426,7 +426,7 @@ def test_no_payload_in_a_query_parameter_runs_injects_or_requests_anything(live_
     world = build_world(app, helpers)
     values = {"petition_id": world.petition, "consultation_id": world.consultation, "comment_id": world.comment,
               "question_id": world.question, "case_id": world.case, "theme_key": 0, "position": 0,
-              "entry_id": world.paper_entry}
+              "entry_id": world.paper_entry, "dataset": world.datasets[0], "day": world.snapshot_day}
     roles = {"anonymous": None, "admin": _cookie_for(app, helpers, "admin", base)}
     reflecting: dict[tuple[str, str], list[str]] = {}
     with TestClient(app, base_url=base, follow_redirects=False) as probe_client:
