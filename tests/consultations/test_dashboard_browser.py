@@ -53,8 +53,12 @@ def test_official_follows_a_theme_and_answers_it(live_server, page, browser, hel
     page.set_viewport_size({"width": 1280, "height": 800})
     axe(page)
 
-    # follow the first theme to the comments behind it
+    # the themes' details are folded under their heading: open them from the keyboard, then follow the first theme
     table = page.get_by_role("table", name="Themes, their size and the votes and responses on their comments")
+    assert not table.is_visible()
+    page.locator("#themes > summary").focus()
+    page.keyboard.press("Enter")
+    table.wait_for()
     table.locator("tbody tr").first.get_by_role("link").first.click()
     page.get_by_role("heading", name="Answer this theme").wait_for()
     assert page.locator("h1").inner_text().startswith("Theme:")
@@ -111,12 +115,97 @@ def test_dashboard_is_accessible_in_chinese(live_server, browser, helpers, axe):
         page.goto(helpers.last_link(live_server, "olivia@example.org"))
         page.locator("main form button[type=submit]").last.click()
         page.wait_for_load_state()
+        page.set_viewport_size({"width": 1280, "height": 800})
         page.goto(live_server.state.base_url + dashboard)
         assert page.locator("html").get_attribute("lang") == "zh-Hans"
         assert page.locator("h1").count() == 1
+        assert page.locator("#summary").bounding_box()["y"] + page.locator("#summary").bounding_box()["height"] <= 800
         axe(page)
-        page.locator("table.analysis-table tbody tr").first.locator("a").first.click()
+        page.set_viewport_size({"width": 375, "height": 800})
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        axe(page)
+        page.set_viewport_size({"width": 1280, "height": 800})
+        page.locator("table.summary-themes tbody tr").first.locator("a.theme-label").click()
         page.wait_for_load_state()
+        assert page.locator("h1").inner_text().startswith("主题")
+        axe(page)
+        page.goto(live_server.state.base_url + dashboard + "/report")
         axe(page)
     finally:
         context.close()
+
+
+def _bottom(page, selector: str) -> float:
+    box = page.locator(selector).bounding_box()
+    return box["y"] + box["height"]
+
+
+def test_official_reads_the_summary_at_a_glance_and_follows_a_theme(live_server, page, helpers, axe):
+    cid = _import_and_analyse(live_server)
+    dashboard = f"/officials/consultations/{cid}/analysis"
+    _sign_in(page, live_server, helpers, "olivia@example.org", dashboard)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(live_server.state.base_url + dashboard)
+    summary = page.locator("#summary")
+    assert summary.get_by_role("heading", name="At a glance").is_visible()
+    assert _bottom(page, "#summary") <= 800  # the whole summary is on the first screen
+    # participation, each figure a link; the over-time lines are drawn beside comments and votes
+    for name in ("comments", "votes", "participants"):
+        assert int(summary.locator(f"#summary-{name}").get_attribute("data-count")) > 0
+    assert summary.get_by_role("img", name="Comments over time").is_visible()
+    assert summary.get_by_role("img", name="Votes over time").is_visible()
+    # the opinion map is readable: at least 480 px wide, every group named on it
+    opinion_map = summary.get_by_role("img", name="Map of participants by how they voted")
+    assert opinion_map.bounding_box()["width"] >= 480
+    groups = summary.locator(".map-figure figcaption a")
+    assert groups.count() >= 2
+    for i in range(groups.count()):
+        assert opinion_map.locator("text", has_text=f"Group {i + 1}").count() >= 2  # on the map and in the legend
+    # consensus and divisive: the top three of each, each linking to its comment's thread
+    for heading in ("Most agreed across groups", "Most divisive"):
+        block = summary.locator("section", has=page.get_by_role("heading", name=heading))
+        links = block.locator("ol a")
+        assert 1 <= links.count() <= 3
+        assert "/comments/" in links.first.get_attribute("href")
+    assert summary.get_by_role("heading", name="Responses").is_visible()
+    # every other section is folded, and opens without JavaScript from the keyboard
+    for section in ("themes", "campaigns", "opinions", "participation"):
+        assert page.locator(f"details#{section}").get_attribute("open") is None
+    page.locator("#opinions > summary").focus()
+    page.keyboard.press("Space")
+    assert page.get_by_role("table", name="Opinion groups and their size").is_visible()
+    axe(page)
+
+    page.set_viewport_size({"width": 375, "height": 800})  # a phone: no sideways scrolling, the map shrinks to fit
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert opinion_map.bounding_box()["width"] <= 375
+    axe(page)
+
+    page.set_viewport_size({"width": 1280, "height": 800})
+    row = summary.locator("table.summary-themes tbody tr").first
+    label = row.locator("a.theme-label").inner_text()
+    share = row.locator("[data-share]").get_attribute("data-share")
+    row.locator("a.theme-label").click()
+    page.get_by_role("heading", name="Answer this theme").wait_for()
+    assert page.locator("h1").inner_text() == f"Theme: {label}"
+    assert f"{share} of all comments analysed" in page.locator("p.lead").inner_text()
+    assert page.locator("ol.analysis-comments > li").count() >= 1
+
+
+def test_the_printable_report_prints_the_summary_first_and_every_section(live_server, page, helpers, axe):
+    cid = _import_and_analyse(live_server)
+    report = f"/officials/consultations/{cid}/analysis/report"
+    _sign_in(page, live_server, helpers, "olivia@example.org", report)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(live_server.state.base_url + report)
+    assert page.locator("#summary").is_visible()
+    for section in ("themes", "campaigns", "opinions"):
+        assert page.locator(f"details#{section}").get_attribute("open") is not None
+    axe(page)
+    page.emulate_media(media="print")
+    assert not page.locator(".site-header").is_visible()
+    assert not page.get_by_role("button", name="Re-analyse now").is_visible()
+    assert page.locator("#summary").evaluate("e => getComputedStyle(e).breakAfter") == "page"
+    assert page.get_by_role("table", name="Themes, their size and the votes and responses on their comments")\
+        .is_visible()
+    assert page.get_by_role("img", name="Map of participants by how they voted").is_visible()
