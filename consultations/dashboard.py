@@ -102,7 +102,7 @@ def _context(request: Request, page: dq.DashboardPage, *, printable: bool, error
     return {"p": page, "consultation": page.consultation, "a": page.analysis, "summary": dq.summary(page),
             "charts": _charts(request, page), "share_bar": share_bar, "balance_bar": balance_bar,
             "errors": errors or {}, "values": values or {}, "notice": notice, "printable": printable,
-            "lang_of": dq.lang_of}
+            "lang_of": dq.lang_of, "summary_oob": False}
 
 
 async def _dashboard_response(request: Request, *, errors: dict | None = None, values: dict | None = None,
@@ -110,6 +110,8 @@ async def _dashboard_response(request: Request, *, errors: dict | None = None, v
     cid = request.path_params["consultation_id"]
     page = await run_query(request, dq.dashboard_page, consultation_id=cid, staff=await _staff(request))
     ctx = _context(request, page, printable=False, errors=errors, values=values, notice=notice)
+    # an edit swapped in by htmx also replaces the summary (out of band), so its theme bars never go stale
+    ctx["summary_oob"] = is_htmx(request)
     return render(request, "consultations/dashboard/index.html", ctx, partial=THEMES_PARTIAL, status_code=status_code)
 
 

@@ -181,8 +181,19 @@ def test_official_reads_the_summary_at_a_glance_and_follows_a_theme(live_server,
     assert opinion_map.bounding_box()["width"] <= 375
     axe(page)
 
+    # renaming a theme in its details (htmx) renames it in the summary too, without a reload
     page.set_viewport_size({"width": 1280, "height": 800})
     row = summary.locator("table.summary-themes tbody tr").first
+    key = row.get_attribute("data-theme")
+    page.locator("#themes > summary").click()
+    card = page.locator(f"#theme-{key}-heading").locator("xpath=..")
+    card.get_by_text("Rename or split this theme").click()
+    card.get_by_label("New name for this theme").fill("Rivers people can swim in")
+    card.get_by_role("button", name="Rename theme").click()
+    page.get_by_text("Theme renamed.").wait_for()
+    row = page.locator(f"#summary table.summary-themes tr[data-theme='{key}']")
+    assert row.locator("a.theme-label").inner_text() == "Rivers people can swim in"
+    assert _bottom(page, "#summary") <= 800
     label = row.locator("a.theme-label").inner_text()
     share = row.locator("[data-share]").get_attribute("data-share")
     row.locator("a.theme-label").click()

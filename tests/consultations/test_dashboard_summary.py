@@ -196,3 +196,19 @@ def test_participation_is_bucketed_by_the_span(app, factories, days, unit):
     assert got == unit
     assert sum(p.comments for p in points) == 2 and points[0].comments == 1 and points[-1].comments == 1
     assert len(points) <= 70
+
+
+def test_an_htmx_rename_also_refreshes_the_summary(app, official_client, helpers, factories):
+    cid, _ids = _consultation_with_votes(app, helpers, factories, official_client.user_id)
+    with unit_of_work(app.state.engine) as session:
+        key = latest_analysis(session, "consultation", cid).themes[0].key
+    r = official_client.post(f"/officials/consultations/{cid}/analysis/themes/{key}/rename",
+                             data={"label": "Cycling safety"}, headers={"HX-Request": "true"})
+    assert r.status_code == 200
+    assert r.text.lstrip().startswith('<section id="analysis-themes"')  # the themes region, swapped in place
+    summary = _section(r.text, '<section id="summary"')
+    assert 'hx-swap-oob="true"' in summary.split(">", 1)[0]  # and the summary, out of band
+    assert re.search(rf'<tr data-theme="{key}">\s*<th scope="row"><a class="theme-label" [^>]*>Cycling safety</a>',
+                     summary)
+    full = official_client.get(f"/officials/consultations/{cid}/analysis")
+    assert "hx-swap-oob" not in full.text
