@@ -182,6 +182,7 @@ def test_official_reads_the_summary_at_a_glance_and_follows_a_theme(live_server,
 
     page.set_viewport_size({"width": 375, "height": 800})  # a phone: no sideways scrolling, the map shrinks to fit
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert summary.evaluate("e => e.scrollWidth <= e.clientWidth && e.getBoundingClientRect().right <= 375")
     assert opinion_map.bounding_box()["width"] <= 375
     axe(page)
 
@@ -192,12 +193,16 @@ def test_official_reads_the_summary_at_a_glance_and_follows_a_theme(live_server,
     page.locator("#themes > summary").click()
     card = page.locator(f"#theme-{key}-heading").locator("xpath=..")
     card.get_by_text("Rename or split this theme").click()
-    card.get_by_label("New name for this theme").fill("Rivers people can swim in")
+    long_name = "Rivers and lakes people can swim in, fish in and drink from, in every region, every summer"
+    card.get_by_label("New name for this theme").fill(long_name)
     card.get_by_role("button", name="Rename theme").click()
     page.get_by_text("Theme renamed.").wait_for()
     row = page.locator(f"#summary table.summary-themes tr[data-theme='{key}']")
-    assert row.locator("a.theme-label").inner_text() == "Rivers people can swim in"
-    assert _bottom(page, "#summary") <= 800
+    assert row.locator("a.theme-label").inner_text() == long_name
+    assert _bottom(page, "#summary") <= 800  # a long name takes one line in the summary
+    page.set_viewport_size({"width": 375, "height": 800})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.set_viewport_size({"width": 1280, "height": 800})
     label = row.locator("a.theme-label").inner_text()
     share = row.locator("[data-share]").get_attribute("data-share")
     row.locator("a.theme-label").click()
