@@ -102,7 +102,7 @@ def _context(request: Request, page: dq.DashboardPage, *, printable: bool, error
     return {"p": page, "consultation": page.consultation, "a": page.analysis, "summary": dq.summary(page),
             "charts": _charts(request, page), "share_bar": share_bar, "balance_bar": balance_bar,
             "errors": errors or {}, "values": values or {}, "notice": notice, "printable": printable,
-            "lang_of": dq.lang_of, "summary_oob": False}
+            "lang_of": dq.lang_of, "summary_oob": False, "unfold_themes": printable}
 
 
 async def _dashboard_response(request: Request, *, errors: dict | None = None, values: dict | None = None,
@@ -112,6 +112,7 @@ async def _dashboard_response(request: Request, *, errors: dict | None = None, v
     ctx = _context(request, page, printable=False, errors=errors, values=values, notice=notice)
     # an edit swapped in by htmx also replaces the summary (out of band), so its theme bars never go stale
     ctx["summary_oob"] = is_htmx(request)
+    ctx["unfold_themes"] = bool(errors or notice) or request.query_params.get("open") == "themes"
     return render(request, "consultations/dashboard/index.html", ctx, partial=THEMES_PARTIAL, status_code=status_code)
 
 
@@ -155,8 +156,10 @@ async def campaign(request: Request) -> Response:
 
 
 def _back(request: Request) -> RedirectResponse:
-    return RedirectResponse(_url(request, "dashboard:analysis", consultation_id=request.path_params["consultation_id"])
-                            + "#themes", 303)
+    # ?open=themes unfolds the themes' details, whose form the official just used (not every browser unfolds
+    # a <details> for its #fragment)
+    return RedirectResponse(_url(request, "dashboard:analysis", {"open": "themes"},
+                                 consultation_id=request.path_params["consultation_id"]) + "#themes", 303)
 
 
 async def _after_edit(request: Request, message: str) -> Response:

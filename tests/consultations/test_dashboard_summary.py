@@ -140,6 +140,11 @@ def test_details_are_folded_and_a_failed_edit_unfolds_its_form(app, official_cli
     r = official_client.post(f"/officials/consultations/{cid}/analysis/themes/{key}/rename", data={"label": ""})
     assert r.status_code == 422
     assert '<details class="analysis-details" id="themes" open>' in r.text  # the message is in view
+    r = official_client.post(f"/officials/consultations/{cid}/analysis/themes/{key}/rename", data={"label": "Bikes"})
+    assert r.status_code == 303 and r.headers["location"].endswith("/analysis?open=themes#themes")
+    after = official_client.get(r.headers["location"])
+    assert '<details class="analysis-details" id="themes" open>' in after.text and "Theme renamed." in after.text
+    assert '<details class="analysis-details" id="opinions">' in after.text
     report = official_client.get(f"/officials/consultations/{cid}/analysis/report")
     assert report.status_code == 200 and 'id="summary"' in report.text
     for section in ("themes", "campaigns", "opinions"):
