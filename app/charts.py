@@ -85,8 +85,12 @@ def line_chart(points: Sequence[tuple[str, float]], *, title: str, description: 
 
 
 def scatter_map(points: Sequence[tuple[float, float, int]], *, title: str, description: str = "",
-                group_names: Sequence[str] = (), width: int = 480, height: int = 360) -> Markup:
-    """Anonymous 2-D map: (x, y, group) per point, coloured by group, with a legend. No identities."""
+                group_names: Sequence[str] = (), width: int = 480, height: int = 360,
+                label_groups: bool = False) -> Markup:
+    """Anonymous 2-D map: (x, y, group) per point, coloured by group, with a legend. No identities.
+
+    `label_groups` also writes each group's name at the centre of its points, so the map reads without
+    matching colours to the legend (and in black-and-white print)."""
     points = list(points)
     pad = 20
     if points:
@@ -105,10 +109,67 @@ def scatter_map(points: Sequence[tuple[float, float, int]], *, title: str, descr
         color = PALETTE[g % len(PALETTE)] if g >= 0 else "#767676"
         parts.append(f'<circle cx="{pad + (x - x0) * sx:.1f}" cy="{height - pad - (y - y0) * sy:.1f}" r="3" '
                      f'fill="{color}" fill-opacity="0.7"/>')
+    if label_groups:
+        for g, name in enumerate(group_names):
+            mine = [(x, y) for x, y, pg in points if pg == g]
+            if not mine:
+                continue
+            cx = pad + (sum(x for x, _ in mine) / len(mine) - x0) * sx
+            cy = height - pad - (sum(y for _, y in mine) / len(mine) - y0) * sy
+            cx = min(max(cx, pad + _text_width(name, 14) / 2), width - 121 - _text_width(name, 14) / 2)
+            cy = min(max(cy, 16.0), height - 6.0)
+            parts.append(f'<text x="{cx:.1f}" y="{cy:.1f}" text-anchor="middle" font-size="14" font-weight="bold" '
+                         f'fill="#111" stroke="#fff" stroke-width="4" paint-order="stroke">{escape(name)}</text>')
     for i, name in enumerate(group_names):
         y = 20 + i * 22
         parts.append(f'<rect x="{width - 110}" y="{y - 10}" width="12" height="12" fill="{PALETTE[i % len(PALETTE)]}"/>'
                      f'<text x="{width - 92}" y="{y}" font-size="13">{escape(name)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def sparkline(values: Sequence[float], *, title: str, description: str = "", width: int = 120, height: int = 28,
+              color: str = PALETTE[0]) -> Markup:
+    """A word-sized line of values in order, with no axes (the numbers are printed beside it and in a table)."""
+    values = list(values)
+    top = max(values, default=0) or 1
+    n = max(1, len(values) - 1)
+    parts = [f'<svg class="chart sparkline" role="img" viewBox="0 0 {width} {height}" width="{width}" '
+             f'height="{height}" xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
+             f'<desc>{escape(description or title)}</desc>',
+             f'<line x1="0" y1="{height - 1}" x2="{width}" y2="{height - 1}" stroke="#767676"/>']
+    if values:
+        coords = [(width * i / n if len(values) > 1 else width / 2, 2 + (height - 4) * (1 - v / top))
+                  for i, v in enumerate(values)]
+        parts.append(f'<polyline fill="none" stroke-width="2" stroke="{color}" points="'
+                     + " ".join(f"{x:.1f},{y:.1f}" for x, y in coords) + '"/>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def share_bar(fraction: float, *, width: int = 100, height: int = 12, color: str = PALETTE[0]) -> Markup:
+    """A bar for a share (0..1) drawn next to its number; hidden from screen readers, which read the number."""
+    w = max(0.0, min(1.0, fraction)) * width
+    return Markup(f'<svg class="chart share-bar" aria-hidden="true" focusable="false" viewBox="0 0 {width} {height}" '
+                  f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">'
+                  f'<rect x="0.5" y="0.5" width="{width - 1}" height="{height - 1}" fill="#fff" stroke="#767676"/>'
+                  f'<rect x="0" y="0" width="{w:.1f}" height="{height}" fill="{color}"/></svg>')
+
+
+AGREE_COLOR, DISAGREE_COLOR = "#1e6b2f", "#a4161a"
+
+
+def balance_bar(agree: int, disagree: int, *, width: int = 100, height: int = 12) -> Markup:
+    """Agree against disagree votes as one split bar (agree from the left, disagree from the right), drawn next to
+    the two numbers; hidden from screen readers, which read the numbers."""
+    total = agree + disagree
+    parts = [f'<svg class="chart balance-bar" aria-hidden="true" focusable="false" viewBox="0 0 {width} {height}" '
+             f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">',
+             f'<rect x="0.5" y="0.5" width="{width - 1}" height="{height - 1}" fill="#fff" stroke="#767676"/>']
+    if total:
+        a = width * agree / total
+        parts.append(f'<rect x="0" y="0" width="{a:.1f}" height="{height}" fill="{AGREE_COLOR}"/>'
+                     f'<rect x="{a:.1f}" y="0" width="{width - a:.1f}" height="{height}" fill="{DISAGREE_COLOR}"/>')
     parts.append("</svg>")
     return Markup("".join(parts))
 

@@ -4,6 +4,7 @@ and `dashboard_jobs` (writes). Every page works without JavaScript; htmx swaps t
 from __future__ import annotations
 
 import io
+from itertools import accumulate
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -11,7 +12,7 @@ from starlette.routing import Route
 
 from app import csv_export
 from app.auth import require_roles, signed_in_actor
-from app.charts import bar_chart, line_chart, scatter_map
+from app.charts import balance_bar, bar_chart, line_chart, scatter_map, share_bar, sparkline
 from app.db import run_in_session, run_query
 from app.errors import ValidationFailed
 from app.i18n import gettext as _
@@ -81,17 +82,37 @@ def _charts(request: Request, page: dq.DashboardPage) -> dict:
             op.points, title=_("Map of participants by how they voted"),
             description=_("Each dot is one participant (anonymous), placed by their votes and coloured by opinion "
                           "group; people who voted alike are close together. Group sizes are in the table."),
-            group_names=names)
+            group_names=names, width=560, height=330, label_groups=True)
+    if len(page.activity) > 1:
+        # running totals: a quiet spell shows as a flat stretch instead of a line that sits on zero
+        first, last = page.activity[0].start.isoformat(), page.activity[-1].start.isoformat()
+        charts["comments_line"] = sparkline(
+            list(accumulate(p.comments for p in page.activity)), title=_("Comments over time"),
+            description=_("Total comments so far, period by period from %(first)s to %(last)s; the numbers per "
+                          "period are in the table “Participation over time”.", first=first, last=last))
+        charts["votes_line"] = sparkline(
+            list(accumulate(p.votes for p in page.activity)), title=_("Votes over time"),
+            description=_("Total votes so far, period by period from %(first)s to %(last)s; the numbers per "
+                          "period are in the table “Participation over time”.", first=first, last=last))
     return charts
+
+
+def _context(request: Request, page: dq.DashboardPage, *, printable: bool, errors: dict | None = None,
+             values: dict | None = None, notice: str = "") -> dict:
+    return {"p": page, "consultation": page.consultation, "a": page.analysis, "summary": dq.summary(page),
+            "charts": _charts(request, page), "share_bar": share_bar, "balance_bar": balance_bar,
+            "errors": errors or {}, "values": values or {}, "notice": notice, "printable": printable,
+            "lang_of": dq.lang_of, "summary_oob": False, "unfold_themes": printable}
 
 
 async def _dashboard_response(request: Request, *, errors: dict | None = None, values: dict | None = None,
                               notice: str = "", status_code: int = 200) -> Response:
     cid = request.path_params["consultation_id"]
     page = await run_query(request, dq.dashboard_page, consultation_id=cid, staff=await _staff(request))
-    ctx = {"p": page, "consultation": page.consultation, "a": page.analysis, "charts": _charts(request, page),
-           "errors": errors or {}, "values": values or {}, "notice": notice, "printable": False,
-           "lang_of": dq.lang_of}
+    ctx = _context(request, page, printable=False, errors=errors, values=values, notice=notice)
+    # an edit swapped in by htmx also replaces the summary (out of band), so its theme bars never go stale
+    ctx["summary_oob"] = is_htmx(request)
+    ctx["unfold_themes"] = bool(errors or notice) or request.query_params.get("open") == "themes"
     return render(request, "consultations/dashboard/index.html", ctx, partial=THEMES_PARTIAL, status_code=status_code)
 
 
@@ -104,10 +125,7 @@ async def analysis(request: Request) -> Response:
 async def report(request: Request) -> Response:
     cid = request.path_params["consultation_id"]
     page = await run_query(request, dq.dashboard_page, consultation_id=cid, staff=await _staff(request))
-    return render(request, "consultations/dashboard/report.html",
-                  {"p": page, "consultation": page.consultation, "a": page.analysis,
-                   "charts": _charts(request, page), "errors": {}, "values": {}, "notice": "", "printable": True,
-                   "lang_of": dq.lang_of})
+    return render(request, "consultations/dashboard/report.html", _context(request, page, printable=True))
 
 
 async def _comments_response(request: Request, *, theme_key=None, campaign_position=None, errors=None,
@@ -138,8 +156,10 @@ async def campaign(request: Request) -> Response:
 
 
 def _back(request: Request) -> RedirectResponse:
-    return RedirectResponse(_url(request, "dashboard:analysis", consultation_id=request.path_params["consultation_id"])
-                            + "#themes", 303)
+    # ?open=themes unfolds the themes' details, whose form the official just used (not every browser unfolds
+    # a <details> for its #fragment)
+    return RedirectResponse(_url(request, "dashboard:analysis", {"open": "themes"},
+                                 consultation_id=request.path_params["consultation_id"]) + "#themes", 303)
 
 
 async def _after_edit(request: Request, message: str) -> Response:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -70,6 +70,57 @@ def current_counts(session: Session, consultation_id: int) -> tuple[int, int]:
     return int(n_items), int(n_votes)
 
 
+def _per_day(session: Session, column, *where) -> dict[date, int]:
+    day = func.date(column)
+    out: dict[date, int] = {}
+    for d, n in session.exec(select(day, func.count()).where(*where).group_by(day)):
+        if d is not None:  # SQLite gives 'YYYY-MM-DD', PostgreSQL a date
+            key = d if isinstance(d, date) else date.fromisoformat(str(d)[:10])
+            out[key] = out.get(key, 0) + int(n)
+    return out
+
+
+def _bucket_start(d: date, unit: str) -> date:
+    if unit == "week":
+        return d - timedelta(days=d.weekday())
+    if unit == "month":
+        return d.replace(day=1)
+    if unit == "year":
+        return d.replace(month=1, day=1)
+    return d
+
+
+def _next_bucket(d: date, unit: str) -> date:
+    if unit == "month":
+        return (d.replace(day=28) + timedelta(days=4)).replace(day=1)
+    if unit == "year":
+        return d.replace(year=d.year + 1)
+    return d + timedelta(days=7 if unit == "week" else 1)
+
+
+def activity(session: Session, consultation_id: int) -> tuple[str, tuple[ActivityPoint, ...]]:
+    """Published comments and votes on them per day (up to two months), week (up to about a year), month (up to
+    five years) or year, every period from the first to the last included; the counts add up to `current_counts`."""
+    comments = _per_day(session, Comment.created_at, *_published(consultation_id), Comment.body != "")
+    votes = _per_day(session, CommentVote.created_at, CommentVote.consultation_id == consultation_id,
+                     col(CommentVote.comment_id).in_(select(Comment.id).where(*_published(consultation_id))))
+    days = sorted({*comments, *votes})
+    if not days:
+        return "", ()
+    span = (days[-1] - days[0]).days
+    unit = "day" if span <= 60 else "week" if span <= 420 else "month" if span <= 5 * 366 else "year"
+    buckets: dict[date, list[int]] = {}
+    d = _bucket_start(days[0], unit)
+    while d <= days[-1]:
+        buckets[d] = [0, 0]
+        d = _next_bucket(d, unit)
+    for day, n in comments.items():
+        buckets[_bucket_start(day, unit)][0] += n
+    for day, n in votes.items():
+        buckets[_bucket_start(day, unit)][1] += n
+    return unit, tuple(ActivityPoint(start=k, comments=c, votes=v) for k, (c, v) in buckets.items())
+
+
 def items_for(session: Session, *, consultation_id: int, ids) -> list[AnalysisItem]:
     ids = list(ids)
     out = []
@@ -110,6 +161,13 @@ class ResponseBrief:
 
 
 @dataclass(frozen=True)
+class ActivityPoint:
+    start: date  # first day of the period
+    comments: int
+    votes: int
+
+
+@dataclass(frozen=True)
 class DashboardPage:
     consultation: queries.ConsultationView
     analysis: AnalysisView | None
@@ -118,6 +176,8 @@ class DashboardPage:
     n_items_now: int
     n_votes_now: int
     pending: bool  # a re-analysis is queued or running
+    activity_unit: str = ""  # day | week | month | year
+    activity: tuple[ActivityPoint, ...] = ()
 
     @property
     def new_items(self) -> int:
@@ -205,10 +265,48 @@ def dashboard_page(session: Session, *, consultation_id: int, staff: queries.Sta
         for t in analysis.themes:
             responses[t.key] = sum(answered.get(i, 0) for i in t.members)
     n_items, n_votes = current_counts(session, consultation_id)
+    unit, points = activity(session, consultation_id)
     return DashboardPage(consultation=consultation, analysis=analysis,
                          comments=_briefs(session, consultation_id, wanted), responses=responses,
                          n_items_now=n_items, n_votes_now=n_votes,
-                         pending=_pending(session, consultation_id, analysis.run_id if analysis else None))
+                         pending=_pending(session, consultation_id, analysis.run_id if analysis else None),
+                         activity_unit=unit, activity=points)
+
+
+# ----- the summary at the top of the dashboard -----
+
+SUMMARY_THEMES = 5
+SUMMARY_STATEMENTS = 3
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What an official reads first; every figure is taken from the same analysis as the sections below it."""
+    comments: int
+    votes: int
+    participants: int
+    themes: tuple  # the largest ThemeViews, at most SUMMARY_THEMES
+    more_themes: int  # themes left out of the summary (listed in the details)
+    consensus: tuple  # ConsensusViews, at most SUMMARY_STATEMENTS
+    divisive: tuple  # DivisiveViews, at most SUMMARY_STATEMENTS
+    responses: int  # published official responses to the analysed comments
+    answered: tuple  # ThemeViews with at least one response
+    unanswered: tuple  # ThemeViews nobody has answered yet
+
+
+def summary(page: DashboardPage) -> Summary | None:
+    a = page.analysis
+    if a is None:
+        return None
+    themes = sorted(a.themes, key=lambda t: (-t.size, t.key))
+    return Summary(
+        comments=a.n_items, votes=a.n_votes, participants=a.n_participants,
+        themes=tuple(themes[:SUMMARY_THEMES]), more_themes=max(0, len(themes) - SUMMARY_THEMES),
+        consensus=tuple(a.opinions.consensus[:SUMMARY_STATEMENTS]),
+        divisive=tuple(a.opinions.divisive[:SUMMARY_STATEMENTS]),
+        responses=sum(page.responses.get(t.key, 0) for t in a.themes),
+        answered=tuple(t for t in themes if page.responses.get(t.key, 0)),
+        unanswered=tuple(t for t in themes if not page.responses.get(t.key, 0)))
 
 
 def _require_analysis(session: Session, consultation_id: int) -> AnalysisView:
