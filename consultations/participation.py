@@ -33,3 +33,11 @@ def by_area(session: Session, *, consultation_id: int) -> tuple[AreaCount, ...]:
                         .group_by(col(ParticipantArea.area))).all()
     ordered = sorted(rows, key=lambda r: (-r[1], r[0]))
     return tuple(AreaCount(area, n if n >= SMALL else None) for area, n in ordered)
+
+
+def area_of(session: Session, *, consultation_id: int, user_id: int | None) -> str:
+    """The area the viewer gave in this consultation ("" if none): their own answer, shown back only to them."""
+    if user_id is None:
+        return ""
+    return session.exec(select(ParticipantArea.area).where(col(ParticipantArea.consultation_id) == consultation_id,
+                                                            col(ParticipantArea.user_id) == user_id)).first() or ""

@@ -68,6 +68,13 @@ def _areas(request: Request) -> SiteAreas:
     return getattr(request.app.state, "areas", None) or SiteAreas()
 
 
+async def _my_area(request: Request, cid: int) -> str:
+    user_id = _actor_id(request)
+    if user_id is None or not _areas(request).names:
+        return ""
+    return await run_query(request, participation.area_of, consultation_id=cid, user_id=user_id)
+
+
 def _area_map(request: Request, counts: tuple[participation.AreaCount, ...]):
     """Participants per area as a choropleth, when boundaries are configured and usable; small areas are shaded
     as one class, "fewer than 5", with no count (also in their accessible names)."""
@@ -234,7 +241,8 @@ async def _render_thread(request: Request, cid: int, question_id: int | None = N
                              with_questions=question_id is None)
     ctx = {"thread": thread, "consultation": thread.consultation, "following": thread.following,
            "questions": thread.questions, **_common(request), "can_manage": _can_manage(staff, thread.consultation),
-           "values": values or {"body": "", "area": ""}, "errors": errors or {}, "decisions": _decision_options()}
+           "values": values or {"body": "", "area": await _my_area(request, cid)}, "errors": errors or {},
+           "decisions": _decision_options()}
     if response_values is not None:
         ctx.update(response_values=response_values, response_errors=response_errors)
     if question_id is None and (full_page or not is_htmx(request)):
@@ -528,7 +536,7 @@ async def _render_statements(request: Request, cid: int, skipped: tuple[int, ...
                            skipped=skipped, current=current, staff=await _staff(request))
     return render(request, "consultations/statements.html",
                   {"deck": deck, "consultation": deck.consultation, "vote_error": error, "area_error": area_error,
-                   "area_value": area,
+                   "area_value": area or await _my_area(request, cid),
                    "focus_heading": is_htmx(request), **_common(request)},
                   partial="consultations/_statement_card.html", status_code=status_code,
                   headers={"Cache-Control": "no-store"})
