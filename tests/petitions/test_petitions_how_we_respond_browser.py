@@ -33,7 +33,7 @@ def test_a_visitor_reads_the_figures_follows_an_overdue_petition_and_downloads_t
         page.goto(base + "/")
         page.get_by_role("link", name="How we respond to petitions").click()
         page.wait_for_url("**/petitions/how-we-respond")
-        assert page.get_by_role("heading", level=1).inner_text() == "How we respond to petitions"
+        assert page.get_by_role("heading", level=1).inner_text() == "How we respond to petitions and consultations"
         figures = dict(zip(page.locator(".figures dt").all_inner_texts(), page.locator(".figures dd").all_inner_texts()))
         assert figures["Reached the response threshold"] == "2"
         assert figures["Answered"] == "1"
