@@ -63,7 +63,7 @@ def test_a_visitor_reads_the_figures_follows_an_overdue_petition_and_downloads_t
         # the same page in Chinese is accessible too
         context.add_cookies([{"name": "civic_locale", "value": "zh-Hans", "url": base}])
         page.goto(base + "/petitions/how-we-respond")
-        assert page.get_by_role("heading", level=1).inner_text() == "我们如何回应请愿"
+        assert page.get_by_role("heading", level=1).inner_text() == "我们如何回应请愿和公众咨询"
         axe(page)
     finally:
         context.close()
