@@ -50,7 +50,7 @@ def test_a_visitor_reads_the_figures_follows_an_overdue_petition_and_downloads_t
 
         page.go_back()
         with page.expect_download() as info:
-            page.get_by_role("link", name="Figures per department (CSV)").click()
+            page.get_by_role("link", name="Figures per department (CSV)", exact=True).click()
         download = info.value
         assert download.suggested_filename.startswith("how-we-respond-figures-")
         rows = list(csv.DictReader(io.StringIO(open(download.path(), encoding="utf-8").read())))
