@@ -264,7 +264,8 @@ async def _render_comment(request: Request, cid: int, comment_id: int, *, page: 
     cp = await run_query(request, queries.comment_page, consultation_id=cid, comment_id=comment_id,
                          viewer_id=_actor_id(request), page=page, page_size=settings.replies_page_size,
                          edit_window=settings.edit_window_minutes, staff=staff)
-    ctx = {"cp": cp, "consultation": cp.consultation, "values": values or {"body": ""}, "errors": errors or {},
+    ctx = {"cp": cp, "consultation": cp.consultation,
+           "values": values or {"body": "", "area": await _my_area(request, cid)}, "errors": errors or {},
            "response_values": response_values or {}, "response_errors": response_errors or {},
            "decisions": _decision_options(), **_common(request), "can_manage": _can_manage(staff, cp.consultation),
            "reply_count_oob": _reply_count_oob(request, _url(request, "consultations:comment", consultation_id=cid,

@@ -134,3 +134,21 @@ def test_nobody_gave_an_area_yet(app, client, factories):
     cid = factories.consultation(app)
     page = client.get(f"/consultations/{cid}")
     assert "No participant has given their area yet." in page.text and "choropleth" not in page.text
+
+
+def test_a_reply_can_give_the_area_too(app, client, helpers, factories):
+    cid = factories.consultation(app)
+    parent = factories.comment(app, cid, "author@example.org", "Close the street at drop-off.")
+    helpers.sign_in(client, app, "replier@example.org")
+    page = client.get(f"/consultations/{cid}/comments/{parent}")
+    assert f'id="reply-{parent}-area"' in page.text
+    bad = client.post(f"/consultations/{cid}/comments", data={"body": "I agree.", "parent_id": parent, "area": "Mars"})
+    assert bad.status_code == 422
+    assert "Choose your area from the list" in bad.text.split(f'<label for="reply-{parent}-area"')[1].split("</select>")[0]
+    ok = client.post(f"/consultations/{cid}/comments", data={"body": "I agree.", "parent_id": parent, "area": "Hillside"},
+                     follow_redirects=False)
+    assert ok.status_code == 303
+    page = client.get(f"/consultations/{cid}/comments/{parent}")
+    assert '<option value="Hillside" selected>' in page.text   # shown back to its author only
+    with read_session(app.state.engine) as s:
+        assert [p.area for p in s.exec(select(ParticipantArea))] == ["Hillside"]
