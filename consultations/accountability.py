@@ -96,14 +96,15 @@ class _Row:
     themes: tuple[datetime | None, ...]                      # first answered, per question
 
 
-def _first_responses(session: Session, key, until: datetime, ids: list[int]) -> dict[int, datetime]:
-    """The first published response to each comment (`key` = comment_id) or question thread (question_id,
-    responses to no one comment) before `until`."""
+def _first_responses(session: Session, until: datetime, ids: list[int], *, threads: bool) -> dict[int, datetime]:
+    """The first published response before `until` to each comment (by comment id) or, with `threads`, to each
+    question's discussion as a whole (by question id; a response to one comment in it does not count)."""
+    key = col(OfficialResponse.question_id) if threads else col(OfficialResponse.comment_id)
     stmt = (select(key, func.min(OfficialResponse.published_at))
             .where(col(OfficialResponse.consultation_id).in_(ids), key.is_not(None),
                    col(OfficialResponse.status) == CommentStatus.PUBLISHED,
                    col(OfficialResponse.published_at) < until))
-    if key is not OfficialResponse.comment_id:
+    if threads:
         stmt = stmt.where(col(OfficialResponse.comment_id).is_(None))
     return {k: as_utc(at) for k, at in session.execute(stmt.group_by(key))}
 
@@ -119,13 +120,13 @@ def _rows(session: Session, until: datetime) -> list[_Row]:
     themes: dict[int, list[datetime | None]] = {i: [] for i in ids}
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
-        answered = _first_responses(session, col(OfficialResponse.comment_id), until, chunk)
+        answered = _first_responses(session, until, chunk, threads=False)
         for cid, comment_id, posted in session.execute(
                 select(col(Comment.consultation_id), col(Comment.id), col(Comment.created_at))
                 .where(col(Comment.consultation_id).in_(chunk), col(Comment.status) == CommentStatus.PUBLISHED,
                        col(Comment.created_at) < until)):
             comments[cid].append((as_utc(posted), answered.get(comment_id)))
-        threads = _first_responses(session, col(OfficialResponse.question_id), until, chunk)
+        threads = _first_responses(session, until, chunk, threads=True)
         for cid, question_id in session.execute(
                 select(col(Question.consultation_id), col(Question.id)).where(col(Question.consultation_id).in_(chunk))):
             themes[cid].append(threads.get(question_id))

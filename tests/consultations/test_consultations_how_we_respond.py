@@ -74,9 +74,9 @@ class World:
             return [q.id for q in s.exec(select(Question).where(Question.consultation_id == cid)
                                          .order_by(Question.position))]
 
-    def comment(self, cid: int, who: int = 0) -> int:
+    def comment(self, cid: int, who: int = 0, question_id: int | None = None) -> int:
         with _uow(self.app) as s:
-            return service.post_comment(s, consultation_id=cid, author_id=self.residents[who],
+            return service.post_comment(s, consultation_id=cid, author_id=self.residents[who], question_id=question_id,
                                         body=f"A comment from resident {who} about this.", limits=LIMITS).id
 
     def respond(self, cid: int, dept: str, *, comment_id=None, question_id=None) -> None:
@@ -103,7 +103,8 @@ class World:
 
 @pytest.fixture
 def world(app, helpers, clock):
-    """Transport: "Bus lanes" (2 comments, one answered; 2 questions, one answered as a whole) closed by an
+    """Transport: "Bus lanes" (3 comments, two answered, one of them in the second question's discussion; 2
+    questions, the first answered as a whole) closed by an
     official on 1 March, outcome 10 days later; "Night buses" closed by the close job on 20 March at noon, no
     outcome. Environment: "River trees" (1 unanswered comment) closed 10 March, outcome 4 days later.
     Housing has no consultation."""
@@ -115,9 +116,11 @@ def world(app, helpers, clock):
     w.when(at("2026-02-05"))
     w.lanes_comments = [w.comment(w.ids["lanes"], 0), w.comment(w.ids["lanes"], 1)]
     w.trees_comment = w.comment(w.ids["trees"], 2)
+    w.lanes_questions = w.questions(w.ids["lanes"])
+    in_question = w.comment(w.ids["lanes"], 2, question_id=w.lanes_questions[1])
     w.when(at("2026-02-10"))
     w.respond(w.ids["lanes"], "transport", comment_id=w.lanes_comments[0])
-    w.lanes_questions = w.questions(w.ids["lanes"])
+    w.respond(w.ids["lanes"], "transport", comment_id=in_question)   # answers the comment, not its question
     w.when(at("2026-02-12")).respond(w.ids["lanes"], "transport", question_id=w.lanes_questions[0])
     w.when(at("2026-03-01")).close(w.ids["lanes"], "transport")
     w.when(at("2026-03-10")).close(w.ids["trees"], "environment")
@@ -134,12 +137,12 @@ def test_figures_overall_and_per_department(world):
     r = world.report()
     f = r.figures
     assert (f.closed, f.with_outcome, f.waiting, f.median_days) == (3, 2, 1, 7.0)   # median of 10 and 4 days
-    assert (f.comments, f.comments_answered, f.themes, f.themes_answered) == (3, 1, 2, 1)
+    assert (f.comments, f.comments_answered, f.themes, f.themes_answered) == (4, 2, 2, 1)
     by_code = {row.department.code if row.department else None: row.figures for row in r.departments}
     t = by_code["transport"]
     assert (t.closed, t.with_outcome, t.waiting, t.median_days) == (2, 1, 1, 10.0)
-    assert (t.comments_answered, t.comments, t.themes_answered, t.themes) == (1, 2, 1, 2)
-    assert t.share_comments_answered == 0.5
+    assert (t.comments_answered, t.comments, t.themes_answered, t.themes) == (2, 3, 1, 2)
+    assert t.share_comments_answered == pytest.approx(2 / 3) and t.share_themes_answered == 0.5
     e = by_code["environment"]
     assert (e.closed, e.with_outcome, e.median_days, e.comments, e.comments_answered, e.themes) == (1, 1, 4.0, 1, 0, 0)
     assert e.share_themes_answered is None
@@ -165,7 +168,7 @@ def test_weekly_trend(world):
     week_of = {w.start: w for w in weeks}
     march_10 = next(w for w in weeks if w.start <= date(2026, 3, 11) <= w.end)
     assert march_10.outcomes == 2 and march_10.median_days == 7.0   # 11 and 14 March fall in the same week
-    assert weeks[-1].waiting == 1 and weeks[-1].share_comments_answered == pytest.approx(1 / 3)
+    assert weeks[-1].waiting == 1 and weeks[-1].share_comments_answered == 0.5
     assert all(w.waiting == 0 for w in week_of.values() if w.end < date(2026, 3, 1))
 
 
@@ -187,7 +190,7 @@ def test_a_past_week_stays_the_same_after_later_events(world, helpers):
     # The later events do show from their own days on.
     after = world.report(as_of=date(2026, 4, 30)).figures
     assert (after.closed, after.with_outcome, after.comments, after.comments_answered, after.themes_answered) == (
-        4, 3, 4, 2, 2)
+        4, 3, 5, 3, 2)
     with read_session(w.app.state.engine) as s:
         lanes = s.get(Consultation, w.ids["lanes"])
         assert lanes.report_published_at.replace(tzinfo=UTC) == at("2026-03-11")   # the first publication stays
@@ -233,7 +236,7 @@ def test_json(world, client):
     data = r.json()
     assert data["as_of"] == "2026-03-31" and data["department"] is None
     assert data["figures"] == {"closed": 3, "with_outcome": 2, "without_outcome": 1, "median_days_to_outcome": 7.0,
-                               "comments": 3, "comments_answered": 1, "share_comments_answered": 0.3333,
+                               "comments": 4, "comments_answered": 2, "share_comments_answered": 0.5,
                                "questions": 2, "questions_answered": 1, "share_questions_answered": 0.5}
     assert [w["id"] for w in data["without_outcome"]] == [world.ids["night"]]
     assert data["without_outcome"][0]["url"].endswith(f"/consultations/{world.ids['night']}")
