@@ -208,6 +208,7 @@ def multi_line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence
 
 CHOROPLETH_CLASSES = ("#c6dbef", "#6baed6", "#2171b5", "#08306b")
 CHOROPLETH_EMPTY = "#ffffff"
+CHOROPLETH_SMALL = "#e8e1f0"  # counts too small to publish: a colour outside the blue scale, not its lowest class
 
 
 def _class_bounds(top: int, n: int) -> list[tuple[int, int]]:
@@ -223,15 +224,18 @@ def _class_bounds(top: int, n: int) -> list[tuple[int, int]]:
 
 
 def choropleth(paths: dict[str, str], counts: dict[str, int], *, width: float, height: float, title: str,
-               description: str, area_label, legend_title: str, empty_label: str) -> Markup:
+               description: str, area_label, legend_title: str, empty_label: str,
+               small_areas: frozenset[str] | set[str] = frozenset(), small_label: str = "") -> Markup:
     """A map of areas shaded by count, with a legend of the colour classes.
 
     `paths` are SVG path data per area (see app.geo); `area_label(area, count)` gives each area's accessible
-    name (also its tooltip). Areas without a count are drawn in the empty colour.
+    name (also its tooltip). Areas without a count are drawn in the empty colour. `small_areas` have a count too
+    small to publish: they get one colour of their own (legend `small_label`) and no count in the markup.
     """
     top = max((counts.get(a, 0) for a in paths), default=0)
     bounds = _class_bounds(top, len(CHOROPLETH_CLASSES)) if top else []
     colors = CHOROPLETH_CLASSES[len(CHOROPLETH_CLASSES) - len(bounds):] if bounds else ()
+    small_shown = [a for a in paths if a in small_areas]
 
     def fill(n: int) -> str:
         for (low, high), color in zip(bounds, colors):
@@ -240,19 +244,23 @@ def choropleth(paths: dict[str, str], counts: dict[str, int], *, width: float, h
         return CHOROPLETH_EMPTY
 
     legend_w = 170
-    total_w, total_h = width + legend_w + 10, max(height, 30 + 22 * (len(bounds) + 1)) + 2
+    total_w, total_h = width + legend_w + 10, max(height, 30 + 22 * (len(bounds) + 1 + bool(small_shown))) + 2
     parts = [f'<svg class="chart choropleth" role="group" viewBox="0 0 {total_w:.0f} {total_h:.0f}" '
              f'width="{total_w:.0f}" height="{total_h:.0f}" xmlns="http://www.w3.org/2000/svg" aria-label="{escape(title)}">',
              f"<title>{escape(title)}</title><desc>{escape(description)}</desc>", '<g transform="translate(1,1)">']
     for area, d in paths.items():
         n = counts.get(area, 0)
         label = escape(area_label(area, n))
-        parts.append(f'<path role="img" aria-label="{label}" d="{escape(d)}" fill="{fill(n)}" fill-rule="evenodd" '
-                     f'stroke="#4a4a4a" stroke-width="1" data-area="{escape(area)}" data-count="{n}"><title>{label}</title></path>')
+        if area in small_areas:
+            color, data = CHOROPLETH_SMALL, 'data-count="small"'
+        else:
+            color, data = fill(n), f'data-count="{n}"'
+        parts.append(f'<path role="img" aria-label="{label}" d="{escape(d)}" fill="{color}" fill-rule="evenodd" '
+                     f'stroke="#4a4a4a" stroke-width="1" data-area="{escape(area)}" {data}><title>{label}</title></path>')
     parts.append("</g>")
     x = width + 20
     parts.append(f'<g class="legend"><text x="{x:.0f}" y="18" font-size="13" font-weight="bold">{escape(legend_title)}</text>')
-    items = [(CHOROPLETH_EMPTY, empty_label)] + [
+    items = [(CHOROPLETH_EMPTY, empty_label)] + ([(CHOROPLETH_SMALL, small_label)] if small_shown else []) + [
         (color, _fmt(low) if low == high else f"{_fmt(low)}–{_fmt(high)}") for (low, high), color in zip(bounds, colors)]
     for i, (color, text) in enumerate(items):
         y = 30 + i * 22

@@ -139,3 +139,21 @@ def _project(shapes: dict[str, list]) -> Boundaries:
             d.append("M" + " L".join(pts) + " Z")
         paths[area] = " ".join(d)
     return Boundaries(paths, WIDTH, round(height, 1))
+
+
+class SiteAreas:
+    """The site's areas and their boundaries, one list every domain reads (the composition root builds it from
+    `CIVIC_PETITIONS_AREAS` and `CIVIC_PETITIONS_AREA_BOUNDARIES`, so those settings keep working). The
+    boundaries file is read once, on first use; problems are logged then and the map is left out."""
+
+    def __init__(self, names: tuple[str, ...] = (), boundaries_path: str = ""):
+        self.names = tuple(names)
+        self.boundaries_path = boundaries_path
+        self._loaded = False
+        self._boundaries: Boundaries | None = None
+
+    def boundaries(self) -> Boundaries | None:
+        if not self._loaded:
+            self._boundaries = load_boundaries(self.boundaries_path, self.names) if self.boundaries_path else None
+            self._loaded = True
+        return self._boundaries

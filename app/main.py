@@ -25,6 +25,7 @@ import consultations.config
 import consultations.dashboard
 import consultations.dashboard_jobs
 import consultations.handlers
+import consultations.how_we_respond
 import consultations.jobs
 import consultations.queries
 import consultations.routes
@@ -48,6 +49,7 @@ from app.config import Settings, load_section, load_settings
 from app.csrf import BodySizeLimitMiddleware, CrossOriginProtectionMiddleware, SecurityHeadersMiddleware
 from app.db import make_engine
 from app.events import EventBus
+from app.geo import SiteAreas
 from app.http import bound_int_path_params
 from app.jobs import JobContext, JobRegistry, worker_loop
 from app.mail import build_sender, deliver_pending
@@ -241,6 +243,10 @@ def create_app(
     state.open_data = datasets
     state.metrics_sources = metrics_sources(domain_settings)
     state.home_providers = [petitions.queries.home_section, consultations.queries.home_section]
+    # Sections other domains add to petitions' "How we respond" page (petitions may not import them).
+    state.how_we_respond_sections = [consultations.how_we_respond.section]
+    # One list of areas for the whole site; it is configured in the petitions section, where it began.
+    state.areas = SiteAreas(domain_settings["petitions"].areas, domain_settings["petitions"].area_boundaries)
     all_services["signer"] = state.signer
     return app
 

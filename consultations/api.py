@@ -14,12 +14,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app import csv_export
+from app.clock import utc_now
 from app.db import run_query
 from app.errors import N_, NotFound, ValidationFailed
 from app.i18n import gettext as _
 from app.models import Department
+from app.reporting import parse_as_of, unknown_department
 
-from . import polis, queries
+from . import accountability, participation, polis, queries
 from .models import VISIBLE_STATES, Consultation, ConsultationState
 
 PER_PAGE = 50
@@ -68,12 +71,18 @@ async def list_consultations(request: Request) -> JSONResponse:
 def _detail(session: Session, *, consultation_id: int):
     consultation = queries.get_consultation(session, consultation_id=consultation_id)
     return consultation, queries.list_questions(session, consultation_id), \
-        queries.list_responses(session, consultation_id=consultation_id)[1]
+        queries.list_responses(session, consultation_id=consultation_id)[1], \
+        participation.by_area(session, consultation_id=consultation_id)
+
+
+def _area_json(row: participation.AreaCount) -> dict:
+    return {"area": row.area, "participants": row.participants,
+            "fewer_than": participation.SMALL if row.suppressed else None}
 
 
 async def get_consultation(request: Request) -> JSONResponse:
     cid = request.path_params["consultation_id"]
-    consultation, questions, responses = await run_query(request, _detail, consultation_id=cid)
+    consultation, questions, responses, areas = await run_query(request, _detail, consultation_id=cid)
     path = request.app.state.renderer.path
     data = _summary(request, consultation)
     data.update({
@@ -85,10 +94,117 @@ async def get_consultation(request: Request) -> JSONResponse:
                        "department": r.department or None, "created_at": _iso(r.created_at)} for r in responses],
         "report": ({"html": consultation.report_text, "published_at": _iso(consultation.report_published_at)}
                    if consultation.report_published_at else None),
+        "participation_by_area": [_area_json(row) for row in areas],
         "exports": {"comments_csv": path("api:consultation_comments_csv", consultation_id=cid),
-                    "votes_csv": path("api:consultation_votes_csv", consultation_id=cid)},
+                    "votes_csv": path("api:consultation_votes_csv", consultation_id=cid),
+                    "participation_by_area_csv": path("api:consultation_areas_csv", consultation_id=cid)},
     })
     return JSONResponse(data)
+
+
+def _visible_areas(session: Session, *, consultation_id: int) -> tuple[participation.AreaCount, ...]:
+    queries.get_consultation(session, consultation_id=consultation_id)  # NotFound for drafts and unknown ids
+    return participation.by_area(session, consultation_id=consultation_id)
+
+
+async def areas_csv(request: Request) -> Response:
+    """Participants per area; an area with fewer than 5 has no count, only `fewer_than` 5."""
+    cid = request.path_params["consultation_id"]
+    rows = await run_query(request, _visible_areas, consultation_id=cid)
+    text = csv_export.to_csv([[cid, r.area, r.participants if r.participants is not None else "",
+                               participation.SMALL if r.suppressed else ""] for r in rows],
+                             header=["consultation_id", "area", "participants", "fewer_than"])
+    return _csv_response(text, f"consultation-{cid}-participation-by-area.csv")
+
+
+# ----- How we respond: the consultations' figures -----
+
+async def _report(request: Request) -> accountability.ConsultationReport:
+    """The report for the request's `as_of` and `department`: a malformed day is a 422, an unknown code a 404."""
+    params = request.query_params
+    now = utc_now()
+    as_of = parse_as_of(params.get("as_of", "")[:40], today=now.date())
+    report = await run_query(request, accountability.consultation_report, as_of=as_of,
+                             department=params.get("department", "")[:40], now=now)
+    if report is None:
+        raise unknown_department()
+    return report
+
+
+def _dept_json(d) -> dict | None:
+    return {"code": d.code, "name": d.name, "name_zh": d.name_zh} if d else None
+
+
+def _share(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def _figures_json(f: accountability.Figures) -> dict:
+    return {"closed": f.closed, "with_outcome": f.with_outcome, "without_outcome": f.waiting,
+            "median_days_to_outcome": f.median_days, "comments": f.comments,
+            "comments_answered": f.comments_answered, "share_comments_answered": _share(f.share_comments_answered),
+            "questions": f.themes, "questions_answered": f.themes_answered,
+            "share_questions_answered": _share(f.share_themes_answered)}
+
+
+async def responses_api(request: Request) -> JSONResponse:
+    report = await _report(request)
+    base = request.app.state.settings.base_url.rstrip("/")
+    path = request.app.state.renderer.path
+    return JSONResponse({
+        "as_of": report.as_of.isoformat(), "department": _dept_json(report.department),
+        "figures": _figures_json(report.figures),
+        "departments": [{"department": _dept_json(row.department), "figures": _figures_json(row.figures)}
+                        for row in report.departments],
+        "without_outcome": [{"id": w.consultation_id, "title": w.title,
+                             "url": base + path("consultations:detail", consultation_id=w.consultation_id),
+                             "department": w.department.code if w.department else None,
+                             "closed_at": _iso(w.closed_at), "days_waiting": w.days_waiting} for w in report.waiting],
+        "weeks": [{"start": w.start.isoformat(), "end": w.end.isoformat(), "outcomes": w.outcomes,
+                   "median_days_to_outcome": w.median_days, "without_outcome_at_end": w.waiting,
+                   "share_comments_answered_at_end": _share(w.share_comments_answered)} for w in report.weeks],
+    }, headers={"Cache-Control": "public, max-age=60"})
+
+
+RESPONSE_TABLES = ("figures", "waiting", "weekly")
+
+
+async def responses_csv(request: Request) -> Response:
+    """One table of the report as CSV: `figures` (overall, then per department), `waiting` or `weekly`."""
+    table = request.query_params.get("table", "figures")
+    if table not in RESPONSE_TABLES:
+        raise ValidationFailed({"table": "invalid"}, message=N_("Unknown table. Use one of: figures, waiting, weekly."))
+    report = await _report(request)
+    as_of = report.as_of.isoformat()
+    scope = report.department.code if report.department else ""
+    if table == "figures":
+        header = ["as_of", "department_code", "department", "closed", "with_outcome", "without_outcome",
+                  "median_days_to_outcome", "comments", "comments_answered", "share_comments_answered", "questions",
+                  "questions_answered", "share_questions_answered"]
+        scopes = [(report.department, report.figures)] + ([] if report.department else
+                                                          [(row.department, row.figures) for row in report.departments])
+        rows = []
+        for i, (d, f) in enumerate(scopes):
+            code = d.code if d else ("" if i == 0 else "none")
+            name = d.name if d else ("All departments" if i == 0 else "No department")
+            rows.append([as_of, code, name, f.closed, f.with_outcome, f.waiting, f.median_days, f.comments,
+                         f.comments_answered, _share(f.share_comments_answered), f.themes, f.themes_answered,
+                         _share(f.share_themes_answered)])
+    elif table == "waiting":
+        base = request.app.state.settings.base_url.rstrip("/")
+        path = request.app.state.renderer.path
+        header = ["as_of", "consultation_id", "url", "title", "department_code", "closed_at", "days_waiting"]
+        rows = [[as_of, w.consultation_id, base + path("consultations:detail", consultation_id=w.consultation_id),
+                 w.title, w.department.code if w.department else "", _iso(w.closed_at), w.days_waiting]
+                for w in report.waiting]
+    else:
+        header = ["as_of", "department_code", "week_start", "week_end", "outcomes", "median_days_to_outcome",
+                  "without_outcome_at_end", "share_comments_answered_at_end"]
+        rows = [[as_of, scope, w.start.isoformat(), w.end.isoformat(), w.outcomes, w.median_days, w.waiting,
+                 _share(w.share_comments_answered)] for w in report.weeks]
+    name = f"consultations-how-we-respond-{table}-{as_of}{'-' + scope if scope else ''}.csv"
+    return Response(csv_export.to_csv(rows, header=header), media_type="text/csv; charset=utf-8", headers={
+        "Cache-Control": "public, max-age=60", "Content-Disposition": f'attachment; filename="{name}"'})
 
 
 def _export(session: Session, *, consultation_id: int, secret: str, kind: str) -> str:
@@ -124,6 +240,10 @@ routes = [
     Route("/consultations/{consultation_id:int}", get_consultation, name="consultation"),
     Route("/consultations/{consultation_id:int}/comments.csv", comments_csv, name="consultation_comments_csv"),
     Route("/consultations/{consultation_id:int}/votes.csv", votes_csv, name="consultation_votes_csv"),
+    Route("/consultations/{consultation_id:int}/participation-by-area.csv", areas_csv,
+          name="consultation_areas_csv"),
+    Route("/consultations/how-we-respond", responses_api, name="consultations_responses"),
+    Route("/consultations/how-we-respond.csv", responses_csv, name="consultations_responses_csv"),
 ]
 
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
@@ -170,6 +290,61 @@ OPENAPI_PATHS: dict = {
     }},
 }
 
+_AS_OF = {"name": "as_of", "in": "query", "schema": {"type": "string", "format": "date"},
+          "description": "the day (YYYY-MM-DD, UTC) the figures are as of, at its end; default today (a later day "
+                         "reads as today)"}
+_DEPT = {"name": "department", "in": "query", "schema": {"type": "string"},
+         "description": "a department code; default all departments (an unknown code is a 404)"}
+_NO_DEPT = {"description": "No department has that code",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_BAD_REPORT = {"description": "A malformed `as_of` (not YYYY-MM-DD) or an unknown `table`",
+               "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+OPENAPI_PATHS.update({
+    "/consultations/how-we-respond": {"get": {
+        "summary": "How we respond, consultations: comments and questions answered, days from closing to the "
+                   "published outcome, consultations waiting for one, as of a day, overall and per department",
+        "description": "Recomputed from when each consultation first closed, when its outcome was first published "
+                       "and when each official response was first published, so a past day's figures do not "
+                       "change. No personal data.",
+        "parameters": [_AS_OF, _DEPT],
+        "responses": {"200": {"description": "The figures, the consultations waiting and the weekly trend",
+                              "content": {"application/json": {"schema": {
+                                  "$ref": "#/components/schemas/ConsultationResponseReport"}}}},
+                      "404": _NO_DEPT, "422": _BAD_REPORT},
+    }},
+    "/consultations/how-we-respond.csv": {"get": {
+        "summary": "How we respond, consultations, as CSV: one table (figures per department, consultations "
+                   "waiting for an outcome, or weeks)",
+        "parameters": [_AS_OF, _DEPT, {"name": "table", "in": "query",
+                                       "schema": {"type": "string", "enum": list(RESPONSE_TABLES)},
+                                       "description": "figures (default), waiting or weekly"}],
+        "responses": {"200": {"description": "CSV; cells that a spreadsheet would run as formulas are prefixed with '",
+                              "content": {"text/csv": {"schema": {"type": "string"}}}},
+                      "404": _NO_DEPT, "422": _BAD_REPORT},
+    }},
+    "/consultations/{id}/participation-by-area.csv": {"get": {
+        "summary": "Distinct participants per area they gave (optional), for a consultation",
+        "description": "Columns: consultation_id, area, participants (empty when fewer than 5), fewer_than (5 when "
+                       "the count is too small to publish). No individual's area is ever published.",
+        "parameters": [_ID],
+        "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
+                      "404": _ERR},
+    }},
+})
+
+_CONSULTATION_FIGURES = {"type": "object", "properties": {
+    "closed": {"type": "integer"}, "with_outcome": {"type": "integer"}, "without_outcome": {"type": "integer"},
+    "median_days_to_outcome": {"type": ["number", "null"]}, "comments": {"type": "integer"},
+    "comments_answered": {"type": "integer"}, "share_comments_answered": {"type": ["number", "null"]},
+    "questions": {"type": "integer"}, "questions_answered": {"type": "integer"},
+    "share_questions_answered": {"type": ["number", "null"]}}}
+_DEPARTMENT = {"type": ["object", "null"], "properties": {
+    "code": {"type": "string"}, "name": {"type": "string"}, "name_zh": {"type": "string"}}}
+_AREA_COUNT = {"type": "object", "properties": {
+    "area": {"type": "string"},
+    "participants": {"type": ["integer", "null"], "description": "null when fewer than 5"},
+    "fewer_than": {"type": ["integer", "null"], "description": "5 when the count is too small to publish"}}}
+
 _SUMMARY_PROPS = {
     "id": {"type": "integer"}, "title": {"type": "string"}, "summary": {"type": "string"},
     "state": {"type": "string", "enum": ["open", "closed", "reported"]},
@@ -199,6 +374,21 @@ OPENAPI_SCHEMAS: dict = {
         "responses": {"type": "array", "items": {"$ref": "#/components/schemas/OfficialResponse"}},
         "report": {"type": ["object", "null"], "properties": {"html": {"type": "string"},
                                                                "published_at": {"type": "string"}}},
+        "participation_by_area": {"type": "array", "items": _AREA_COUNT},
         "exports": {"type": "object", "properties": {"comments_csv": {"type": "string"},
-                                                     "votes_csv": {"type": "string"}}}}},
+                                                     "votes_csv": {"type": "string"},
+                                                     "participation_by_area_csv": {"type": "string"}}}}},
+    "ConsultationResponseReport": {"type": "object", "properties": {
+        "as_of": {"type": "string", "format": "date"}, "department": _DEPARTMENT, "figures": _CONSULTATION_FIGURES,
+        "departments": {"type": "array", "items": {"type": "object", "properties": {
+            "department": _DEPARTMENT, "figures": _CONSULTATION_FIGURES}}},
+        "without_outcome": {"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "title": {"type": "string"}, "url": {"type": "string", "format": "uri"},
+            "department": {"type": ["string", "null"]}, "closed_at": {"type": "string", "format": "date-time"},
+            "days_waiting": {"type": "integer"}}}},
+        "weeks": {"type": "array", "items": {"type": "object", "properties": {
+            "start": {"type": "string", "format": "date"}, "end": {"type": "string", "format": "date"},
+            "outcomes": {"type": "integer"}, "median_days_to_outcome": {"type": ["number", "null"]},
+            "without_outcome_at_end": {"type": "integer"},
+            "share_comments_answered_at_end": {"type": ["number", "null"]}}}}}},
 }

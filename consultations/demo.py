@@ -1,6 +1,7 @@
 """Consultations demo content: an open consultation seeded from a real Polis conversation (CC BY 4.0, see
 demo_data/freshwater/SOURCE.txt) with questions, comments, votes and an official response; a draft; and a
-closed consultation with its report. Idempotent: each item is keyed by its `source`.
+closed consultation with its report; one closed weeks ago still waiting for its outcome; and (synthetic) areas for
+the open one's participants, for its map. Idempotent: each item is keyed by its `source`.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from app.models import User
 
 from . import forms, polis, service
 from .config import ConsultationSettings
-from .models import Comment, Consultation, ConsultationState, Question
+from .models import Comment, CommentVote, Consultation, ConsultationState, ParticipantArea, Question
 
 DATA = Path(__file__).resolve().parent / "demo_data"
 LIMITS = ConsultationSettings(comment_rate_limit="1000/60", comment_ip_rate_limit="1000/60", vote_rate_limit="1000/60")
@@ -151,6 +152,45 @@ def _closed(session, now) -> int:
     return 1
 
 
+# Synthetic: the Polis data records no areas. Spread so the demo map shows counts and "fewer than 5" areas.
+DEMO_AREAS = ("Central", "Central", "Central", "North", "North", "South", "Riverside", "East", "Hillside")
+
+
+def _areas(session, source: str) -> None:
+    """Give the consultation's participants (authors and voters) a demo area each, deterministically."""
+    cid = session.exec(select(Consultation.id).where(Consultation.source == source)).first()
+    if cid is None or session.exec(select(ParticipantArea.id).where(ParticipantArea.consultation_id == cid)).first():
+        return
+    voters = set(session.exec(select(CommentVote.user_id).where(CommentVote.consultation_id == cid)).all())
+    authors = set(session.exec(select(Comment.author_id).where(Comment.consultation_id == cid)).all())
+    for i, user_id in enumerate(sorted(voters | authors)):
+        area = "Outside the city" if i < 3 else DEMO_AREAS[user_id % len(DEMO_AREAS)]   # one area below 5
+        service.record_area(session, consultation_id=cid, user_id=user_id, area=area)
+
+
+def _waiting(session, now) -> int:
+    """A consultation closed a few weeks ago whose outcome is not published yet (How we respond lists it)."""
+    official = _official(session, "official@example.org")
+    if official is None:
+        return 0
+    consultation = service.create_consultation(session, user_id=pk(official.id), data=forms.ConsultationData(
+        title="Library opening hours", summary="Should branch libraries open later on weekdays and on Sundays?",
+        body="<p>We could open branch libraries until 8 pm on weekdays and from 12 to 4 pm on Sundays, by "
+             "closing on Monday mornings.</p>", department_id=None,
+        questions=("Which hours would you use?",), opens_on=None, closes_on=None, strict_mode=False))
+    consultation.source = "demo:library-hours"
+    service.change_state(session, user_id=pk(official.id), consultation_id=pk(consultation.id), action="open")
+    riley = _user(session, "resident@example.org", "Riley Resident")
+    service.post_comment(session, consultation_id=pk(consultation.id), author_id=pk(riley.id),
+                         body="Sunday afternoons would suit families who work all week.", limits=LIMITS,
+                         area="Riverside", areas=("Riverside",))
+    service.change_state(session, user_id=pk(official.id), consultation_id=pk(consultation.id), action="close")
+    consultation.closed_at = now - timedelta(days=24)   # closed some weeks ago, so the wait shows
+    consultation.closes_at = consultation.closed_at
+    session.add(consultation)
+    return 1
+
+
 def load(session, *, renderer=None, now=None) -> int:
     """Load demo content idempotently; return how many items were added."""
     now = now or utc_now()
@@ -161,5 +201,8 @@ def load(session, *, renderer=None, now=None) -> int:
         added += _draft(session, now)
     if not _exists(session, "demo:school-streets"):
         added += _closed(session, now)
+    if not _exists(session, "demo:library-hours"):
+        added += _waiting(session, now)
     session.flush()
+    _areas(session, "demo:freshwater")
     return added

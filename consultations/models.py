@@ -71,7 +71,8 @@ class Consultation(SQLModel, table=True):
     updated_at: datetime
     comment_count: int = 0  # published comments and replies, all threads
     report_text: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))  # sanitized HTML
-    report_published_at: datetime | None = None
+    report_published_at: datetime | None = None  # the outcome's first publication: re-publishing keeps it
+    closed_at: datetime | None = None  # when it first closed (job or official); write-once, so past figures hold
     source: str = Field(default="", max_length=200)  # e.g. "polis:15-per-hour-seattle" for imports
 
 
@@ -206,6 +207,7 @@ class OfficialResponse(SQLModel, table=True):
     status: str = Field(default=CommentStatus.PUBLISHED, max_length=12)
     route: str = Field(default="publish", max_length=12)
     created_at: datetime
+    published_at: datetime | None = None  # first published (a held one: when a moderator cleared it); write-once
 
 
 class Follower(SQLModel, table=True):
@@ -218,3 +220,17 @@ class Follower(SQLModel, table=True):
     consultation_id: int = Field(foreign_key="consultation.id", index=True)
     user_id: int = Field(foreign_key="user.id", index=True)
     created_at: datetime
+
+
+class ParticipantArea(SQLModel, table=True):
+    """The area a participant gave in a consultation (optional; one per participant per consultation, the latest
+    wins). Only ever shown as counts per area, and small counts only as "fewer than 5"."""
+
+    __tablename__ = "consultation_participant_area"
+    __table_args__ = (UniqueConstraint("consultation_id", "user_id", name="uq_consultation_participant_area"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    consultation_id: int = Field(foreign_key="consultation.id", index=True)
+    user_id: int = Field(foreign_key="user.id")
+    area: str = Field(max_length=100)
+    updated_at: datetime

@@ -171,6 +171,7 @@ def import_polis(session: Session, *, directory: Path, title: str | None = None,
         title=(title or summary.get("topic") or conversation)[:200], summary=description[:600], body=body,
         department_id=department_id, state=state, opens_at=first,
         closes_at=last if state != ConsultationState.OPEN else None, created_at=first, updated_at=now,
+        closed_at=last if state in (ConsultationState.CLOSED, ConsultationState.REPORTED) else None,
         source=f"polis:{conversation}"[:200])
     session.add(consultation)
     session.flush()

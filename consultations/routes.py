@@ -11,14 +11,17 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from app.auth import current_actor, require_roles, require_signed_in, safe_next, signed_in_actor
+from app.charts import choropleth
 from app.db import run_in_session, run_query
 from app.errors import DomainError, InvalidState, ValidationFailed
+from app.geo import SiteAreas
 from app.http import client_ip, int_or, settings_reader
 from app.i18n import gettext as _
+from app.i18n import ngettext
 from app.models import Role
 from app.templating import flash, is_htmx, render
 
-from . import deliberation, forms, queries, service
+from . import deliberation, forms, participation, queries, service
 from .labels import CommentUrls, comment_labels, decision_label, reason_options
 from .models import ResponseDecision
 
@@ -61,10 +64,44 @@ def _decision_options() -> list[tuple[str, str]]:
     return [(d.value, decision_label(d.value)) for d in ResponseDecision]
 
 
+def _areas(request: Request) -> SiteAreas:
+    return getattr(request.app.state, "areas", None) or SiteAreas()
+
+
+async def _my_area(request: Request, cid: int) -> str:
+    user_id = _actor_id(request)
+    if user_id is None or not _areas(request).names:
+        return ""
+    return await run_query(request, participation.area_of, consultation_id=cid, user_id=user_id)
+
+
+def _area_map(request: Request, counts: tuple[participation.AreaCount, ...]):
+    """Participants per area as a choropleth, when boundaries are configured and usable; small areas are shaded
+    as one class, "fewer than 5", with no count (also in their accessible names)."""
+    boundaries = _areas(request).boundaries() if counts else None
+    if boundaries is None:
+        return None
+    small = _("fewer than %(n)s", n=participation.SMALL)
+
+    def label(area: str, n: int) -> str:
+        if area in suppressed:
+            return _("%(area)s: fewer than %(n)s participants", area=area, n=participation.SMALL)
+        return ngettext("%(area)s: %(num)s participant", "%(area)s: %(num)s participants", n, area=area)
+
+    suppressed = {c.area for c in counts if c.suppressed}
+    return choropleth(
+        boundaries.paths, {c.area: c.participants for c in counts if c.participants is not None},
+        width=boundaries.width, height=boundaries.height, title=_("Map of participants by area"),
+        description=_("Each area is shaded by how many participants gave it as their area; the table beside "
+                      "lists them."),
+        area_label=label, legend_title=_("Participants"), empty_label=_("None given"),
+        small_areas=suppressed, small_label=small)
+
+
 def _common(request: Request) -> dict:
     settings = _settings(request)
     renderer = request.app.state.renderer
-    return {"decision_label": decision_label, "max_length": settings.comment_max_length,
+    return {"decision_label": decision_label, "max_length": settings.comment_max_length, "areas": _areas(request).names,
             "max_depth": settings.max_reply_depth, "is_official": _is_staff(request), "can_manage": False,
             "t": comment_labels(),
             "comment_url": CommentUrls(lambda name, **params: renderer.path(name, **params))}
@@ -204,9 +241,13 @@ async def _render_thread(request: Request, cid: int, question_id: int | None = N
                              with_questions=question_id is None)
     ctx = {"thread": thread, "consultation": thread.consultation, "following": thread.following,
            "questions": thread.questions, **_common(request), "can_manage": _can_manage(staff, thread.consultation),
-           "values": values or {"body": ""}, "errors": errors or {}, "decisions": _decision_options()}
+           "values": values or {"body": "", "area": await _my_area(request, cid)}, "errors": errors or {},
+           "decisions": _decision_options()}
     if response_values is not None:
         ctx.update(response_values=response_values, response_errors=response_errors)
+    if question_id is None and (full_page or not is_htmx(request)):
+        counts = await run_query(request, participation.by_area, consultation_id=cid)
+        ctx.update(participation=counts, area_map=_area_map(request, counts))
     if question_id is None and thread.consultation.report_published_at and (full_page or not is_htmx(request)):
         ctx["report_responses"] = queries.group_responses(
             (await run_query(request, queries.list_responses, consultation_id=cid))[1])
@@ -223,7 +264,8 @@ async def _render_comment(request: Request, cid: int, comment_id: int, *, page: 
     cp = await run_query(request, queries.comment_page, consultation_id=cid, comment_id=comment_id,
                          viewer_id=_actor_id(request), page=page, page_size=settings.replies_page_size,
                          edit_window=settings.edit_window_minutes, staff=staff)
-    ctx = {"cp": cp, "consultation": cp.consultation, "values": values or {"body": ""}, "errors": errors or {},
+    ctx = {"cp": cp, "consultation": cp.consultation,
+           "values": values or {"body": "", "area": await _my_area(request, cid)}, "errors": errors or {},
            "response_values": response_values or {}, "response_errors": response_errors or {},
            "decisions": _decision_options(), **_common(request), "can_manage": _can_manage(staff, cp.consultation),
            "reply_count_oob": _reply_count_oob(request, _url(request, "consultations:comment", consultation_id=cid,
@@ -264,14 +306,15 @@ async def post_comment(request: Request) -> Response:
     body = forms.text(form, "body", 200_000)
     parent_id = forms.optional_int(form, "parent_id")
     question_id = forms.optional_int(form, "question_id")
+    area = forms.text(form, "area", 200)
     state = request.app.state
     try:
         new_comment = await run_in_session(
             request, service.post_comment, consultation_id=cid, author_id=_actor_id(request), body=body,
             question_id=question_id, parent_id=parent_id, limits=_settings(request), client_ip=client_ip(request),
-            ip_allowlisted=state.settings.allowlisted(client_ip(request)))
+            ip_allowlisted=state.settings.allowlisted(client_ip(request)), area=area, areas=_areas(request).names)
     except ValidationFailed as exc:
-        return await _comment_form_failed(request, cid, parent_id, question_id, body, exc.errors)
+        return await _comment_form_failed(request, cid, parent_id, question_id, body, exc.errors, area=area)
     if new_comment.status == "held":
         flash(request, _("Thank you. Your comment is waiting for a moderator and will appear once it is cleared."),
               "warning")
@@ -297,9 +340,9 @@ def _reply_count_oob(request: Request, comment_path: str) -> str:
     return "heading" if urlsplit(request.headers.get("hx-current-url", "")).path == comment_path else "link"
 
 
-async def _comment_form_failed(request, cid, parent_id, question_id, body, errors) -> Response:
+async def _comment_form_failed(request, cid, parent_id, question_id, body, errors, *, area: str = "") -> Response:
     """The page the comment form was on, again, with what was typed and why it was refused (422)."""
-    values = {"body": body}
+    values = {"body": body, "area": area}
     if parent_id is not None:
         return await _render_comment(request, cid, parent_id, values=values, errors=errors, status_code=422)
     if question_id is not None:
@@ -371,11 +414,12 @@ async def vote(request: Request) -> Response:
     try:
         result = await run_in_session(request, service.cast_vote, comment_id=comment_id,
                                       user_id=_actor_id(request), vote=forms.text(form, "vote", 20),
-                                      limits=_settings(request), consultation_id=cid)
+                                      limits=_settings(request), consultation_id=cid,
+                                      area=forms.text(form, "area", 200), areas=_areas(request).names)
     except DomainError as exc:
         if not is_htmx(request) or exc.status_code not in (409, 422, 429):
             raise
-        error, status = (exc.errors.get("vote") if isinstance(exc, ValidationFailed) else exc.message), exc.status_code
+        error, status = (_field_error(exc) if isinstance(exc, ValidationFailed) else exc.message), exc.status_code
     else:
         error, status = "", 200
     if is_htmx(request):
@@ -481,13 +525,19 @@ async def unsubscribe(request: Request) -> Response:
 
 # ----- residents see the deliberation: vote on statements, where you stand -----
 
+def _field_error(exc: ValidationFailed) -> str | None:
+    return exc.errors.get("vote") or exc.errors.get("area")
+
+
 async def _render_statements(request: Request, cid: int, skipped: tuple[int, ...], *, current: int | None = None,
-                             error: str | None = "", status_code: int = 200) -> Response:
+                             error: str | None = "", area_error: str | None = "", area: str = "",
+                             status_code: int = 200) -> Response:
     """The vote-on-statements page; with htmx only its card (the next statement, or the end of the deck)."""
     deck = await run_query(request, deliberation.statement_deck, consultation_id=cid, viewer_id=_actor_id(request),
                            skipped=skipped, current=current, staff=await _staff(request))
     return render(request, "consultations/statements.html",
-                  {"deck": deck, "consultation": deck.consultation, "vote_error": error,
+                  {"deck": deck, "consultation": deck.consultation, "vote_error": error, "area_error": area_error,
+                   "area_value": area or await _my_area(request, cid),
                    "focus_heading": is_htmx(request), **_common(request)},
                   partial="consultations/_statement_card.html", status_code=status_code,
                   headers={"Cache-Control": "no-store"})
@@ -508,15 +558,20 @@ async def vote_statement(request: Request) -> Response:
     comment_id = forms.optional_int(form, "comment_id")
     skipped = deliberation.parse_skipped(forms.text(form, "skip", 2000))
     choice = forms.text(form, "vote", 20)
+    area = forms.text(form, "area", 200)
     if choice == "skip" and comment_id is not None:
         skipped = (*skipped, comment_id)
     else:
         try:
             await run_in_session(request, service.cast_vote, comment_id=comment_id or 0, user_id=_actor_id(request),
-                                 vote=choice, limits=_settings(request), consultation_id=cid)
+                                 vote=choice, limits=_settings(request), consultation_id=cid, area=area,
+                                 areas=_areas(request).names)
         except DomainError as exc:
             if exc.status_code not in (409, 422, 429):
                 raise
+            if isinstance(exc, ValidationFailed) and "area" in exc.errors:
+                return await _render_statements(request, cid, skipped, current=comment_id,
+                                                area_error=exc.errors["area"], area=area, status_code=422)
             error = exc.errors.get("vote") if isinstance(exc, ValidationFailed) else exc.message
             return await _render_statements(request, cid, skipped, current=comment_id, error=error,
                                             status_code=exc.status_code)

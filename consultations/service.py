@@ -39,6 +39,7 @@ from .models import (
     ConsultationState,
     Follower,
     OfficialResponse,
+    ParticipantArea,
     Question,
 )
 
@@ -201,6 +202,8 @@ def change_state(session: Session, *, user_id: int, consultation_id: int, action
     elif action == "close" and consultation.state == ConsultationState.OPEN:
         consultation.state = ConsultationState.CLOSED
         consultation.closes_at = now
+        # Write-once: a reopened and closed-again consultation keeps its first closing, so past figures hold.
+        consultation.closed_at = consultation.closed_at or now
     else:
         raise InvalidState(_("This consultation can't be changed that way in its current state."))
     consultation.updated_at = now
@@ -233,6 +236,7 @@ def close_expired(session: Session, *, now: datetime | None = None) -> int:
                                                         col(Consultation.closes_at) <= now)))
     for consultation in rows:
         consultation.state = ConsultationState.CLOSED
+        consultation.closed_at = consultation.closed_at or now
         consultation.updated_at = now
         session.add(consultation)
     return len(rows)
@@ -283,13 +287,44 @@ def _screen(session: Session, consultation: Consultation, *, kind: str, item_id:
     return Route(screening.route)
 
 
+def check_area(area: str, areas: tuple[str, ...]) -> str:
+    """The configured area a participant chose ("" for none given), matched without regard to case.
+
+    Raises: ValidationFailed (not one of the configured areas), with the message for the `area` field.
+    """
+    area = (area or "").strip()
+    if not area:
+        return ""
+    match = next((a for a in areas if a.casefold() == area.casefold()), None)
+    if match is None:
+        raise ValidationFailed({"area": _("Choose your area from the list, or leave it empty.")})
+    return match
+
+
+def record_area(session: Session, *, consultation_id: int, user_id: int, area: str) -> None:
+    """Remember the area a participant gave in a consultation: one per participant, the latest wins.
+    An empty area leaves an earlier answer as it was (not giving it again is not taking it back)."""
+    if not area:
+        return
+    now = utc_now()
+    inserted = insert_ignore(session, ParticipantArea.__table__, {  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
+        "consultation_id": consultation_id, "user_id": user_id, "area": area, "updated_at": now},
+        ["consultation_id", "user_id"])
+    if not inserted:
+        session.execute(update(ParticipantArea).where(col(ParticipantArea.consultation_id) == consultation_id,
+                                                      col(ParticipantArea.user_id) == user_id)
+                        .values(area=area, updated_at=now))
+
+
 def post_comment(session: Session, *, consultation_id: int, author_id: int, body: str,
                  question_id: int | None = None, parent_id: int | None = None, limits: ConsultationSettings = ConsultationSettings(),
-                 client_ip: str | None = None, ip_allowlisted: bool = False) -> Comment:
-    """Post a comment or a reply; it passes moderation screening before anyone else sees it.
+                 client_ip: str | None = None, ip_allowlisted: bool = False, area: str = "",
+                 areas: tuple[str, ...] = ()) -> Comment:
+    """Post a comment or a reply; it passes moderation screening before anyone else sees it. `area` (optional,
+    one of `areas`) is remembered as the author's area in this consultation.
 
     Raises: NotFound, InvalidState (consultation not open, parent hidden/removed or too deep),
-    ValidationFailed (empty or too long), RateLimited.
+    ValidationFailed (empty or too long, unknown area), RateLimited.
     """
     consultation = get_consultation(session, consultation_id)
     if consultation.state not in PARTICIPATION_STATES:
@@ -299,6 +334,10 @@ def post_comment(session: Session, *, consultation_id: int, author_id: int, body
                                  "The e-mail you received says until when and how to appeal."))
     body = forms.text({"b": body}, "b")
     errors = forms.check_comment_body(body, limits.comment_max_length)
+    try:
+        area = check_area(area, areas)
+    except ValidationFailed as exc:
+        errors = {**errors, **exc.errors}
     if errors:
         raise ValidationFailed(errors)
     depth = 1
@@ -331,6 +370,7 @@ def post_comment(session: Session, *, consultation_id: int, author_id: int, body
     comment.route = route.value
     set_comment_status(session, comment, CommentStatus.HELD if route == Route.HOLD else CommentStatus.PUBLISHED,
                        new=True)
+    record_area(session, consultation_id=consultation.id, user_id=author_id, area=area)
     return comment
 
 
@@ -396,15 +436,18 @@ class VoteResult:
 
 
 def cast_vote(session: Session, *, comment_id: int, user_id: int, vote: str,
-              limits: ConsultationSettings = ConsultationSettings(), consultation_id: int | None = None) -> VoteResult:
-    """Agree, disagree or pass on a comment; voting again with another choice changes the vote.
+              limits: ConsultationSettings = ConsultationSettings(), consultation_id: int | None = None,
+              area: str = "", areas: tuple[str, ...] = ()) -> VoteResult:
+    """Agree, disagree or pass on a comment; voting again with another choice changes the vote. `area`
+    (optional, one of `areas`) is remembered as the voter's area in this consultation.
 
-    Raises: ValidationFailed (unknown choice), NotFound, InvalidState (closed consultation, hidden comment,
-    the same vote twice), RateLimited.
+    Raises: ValidationFailed (unknown choice or area), NotFound, InvalidState (closed consultation, hidden
+    comment, the same vote twice), RateLimited.
     """
     choice = forms.parse_vote(vote)
     if choice is None:
         raise ValidationFailed({"vote": _("Choose Agree, Disagree or Pass.")})
+    area = check_area(area, areas)
     value = VOTE_VALUES[choice]
     comment = _get_comment(session, comment_id, consultation_id)
     assert comment.id is not None  # a stored row (loaded)
@@ -438,6 +481,7 @@ def cast_vote(session: Session, *, comment_id: int, user_id: int, vote: str,
         changed = True
     session.add(CommentVoteEvent(consultation_id=comment.consultation_id, comment_id=comment.id, user_id=user_id,
                                  vote=value, created_at=now))
+    record_area(session, consultation_id=comment.consultation_id, user_id=user_id, area=area)
     session.flush()
     session.refresh(comment)
     return VoteResult(comment=comment, vote=value, changed=changed)
@@ -535,6 +579,7 @@ def _set_response_published(session: Session, response: OfficialResponse, *, not
     if response.status == CommentStatus.PUBLISHED:
         return
     response.status = CommentStatus.PUBLISHED
+    response.published_at = response.published_at or utc_now()  # hidden and cleared again: the first one counts
     session.add(response)
     if response.comment_id is not None:
         _bump(session, Comment, response.comment_id, "response_count", 1)

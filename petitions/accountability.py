@@ -12,21 +12,21 @@ reached the threshold), but are not listed by title. Read-only; returns view obj
 """
 from __future__ import annotations
 
-import math
 import statistics
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.clock import as_utc as _aware
-from app.errors import N_, NotFound, ValidationFailed
-from app.models import Department
+from app.reporting import DAY, DepartmentRef, cutoff, departments, percentile
+from app.reporting import days_between as _days
+from app.reporting import parse_as_of as parse_as_of  # re-exported: the routes and API parse with it
+from app.reporting import round1 as _round
+from app.reporting import unknown_department as unknown_department  # re-exported for the routes and API
 
 from .models import PUBLISHED, Petition, Response
-
-DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -42,16 +42,6 @@ class Figures:
     @property
     def share_in_time(self) -> float | None:
         return self.answered_in_time / self.due if self.due else None
-
-
-@dataclass(frozen=True)
-class DepartmentRef:
-    code: str
-    name: str
-    name_zh: str
-
-    def label(self, locale: str) -> str:
-        return self.name_zh if locale == "zh-Hans" and self.name_zh else self.name
 
 
 @dataclass(frozen=True)
@@ -97,55 +87,6 @@ class _Row:
     department_id: int | None
     threshold_at: datetime
     responded_at: datetime | None   # effective: never before the threshold
-
-
-def parse_as_of(text: str, *, today: date) -> date:
-    """The `as_of` parameter: empty for today, else a YYYY-MM-DD day. A day after today reads as today (nothing
-    has happened there yet); callers can tell by comparing.
-
-    Raises: ValidationFailed (422) with a message that says what to send instead.
-    """
-    text = (text or "").strip()
-    if not text:
-        return today
-    try:
-        day = date.fromisoformat(text) if len(text) == 10 and text[4] == "-" and text[7] == "-" else None
-    except ValueError:
-        day = None
-    if day is None:
-        raise ValidationFailed({"as_of": "invalid"}, message=N_(
-            "The date must be a day written as YYYY-MM-DD, for example 2026-03-31."))
-    return min(day, today)
-
-
-def unknown_department() -> NotFound:
-    return NotFound(N_("No department has that code. Choose one from the list, or all departments."))
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile (the smallest value with at least q of the values at or below it)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-
-def _days(start: datetime, end: datetime) -> float:
-    return (end - start).total_seconds() / 86400
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
-
-
-def cutoff(day: date) -> datetime:
-    """The end of `day` (UTC): events strictly before it count."""
-    return datetime.combine(day + DAY, time.min, tzinfo=UTC)
-
-
-def departments(session: Session) -> tuple[tuple[int, DepartmentRef], ...]:
-    rows = session.execute(select(Department).order_by(Department.name)).scalars()
-    return tuple((d.id, DepartmentRef(d.code, d.name, d.name_zh)) for d in rows)
 
 
 def _rows(session: Session, until: datetime) -> list[_Row]:

@@ -17,11 +17,11 @@ class PetitionSettings:
     debate_threshold: int = 100_000
     """Signatures at which the petition is considered for debate."""
     areas: tuple[str, ...] = ("Central", "North", "South", "East", "West", "Riverside", "Hillside", "Outside the city")
-    """Areas a signer can choose (comma-separated); signatures are counted per area."""
+    """Areas a signer can choose (comma-separated); signatures are counted per area. The site's one list of areas: consultation participants may choose one too."""
     postcode_areas: tuple[str, ...] = ()
     """Optional postcode prefixes mapped to areas, as `PREFIX=Area` items (comma-separated); unmapped postcodes count under their outward code."""
     area_boundaries: str = ""
-    """Path to a GeoJSON FeatureCollection of the areas' boundaries (each feature's `properties.name` an area, Polygon or MultiPolygon geometry, longitude/latitude, at most 5 MB). Petition pages then draw signatures by area as a map; empty: table and bar chart only. `civic serve --demo` uses the synthetic `petitions/demo_data/areas.geojson`."""
+    """Path to a GeoJSON FeatureCollection of the areas' boundaries (each feature's `properties.name` an area, Polygon or MultiPolygon geometry, longitude/latitude, at most 5 MB). Petition pages then draw signatures by area, and consultation pages participants by area, as a map; empty: tables (and petitions' bar chart) only. `civic serve --demo` uses the synthetic `petitions/demo_data/areas.geojson`."""
     sign_rate_burst: str = "1/60"
     """Signatures allowed per IP address and petition in a short burst: `count/seconds`."""
     sign_rate_sustained: str = "5/300"

@@ -193,19 +193,26 @@ async def how_we_respond(request: Request):
             return _bad_report_input(request, settings, options, values,
                                      {"department": _(accountability.unknown_department().message)}, 404)
         values["as_of"] = report.as_of.isoformat()
+        sections = [s for provider in getattr(request.app.state, "how_we_respond_sections", ())
+                    if (s := await run_query(request, provider, as_of=as_of, department=code, now=now)) is not None]
         return render(request, "petitions/how_we_respond.html",
                       {"report": report, "ps": settings, "department_options": options, "values": values, "errors": {},
-                       "charts": _response_charts(report),
+                       "charts": _response_charts(report), "sections": sections, "combined": _combined(request),
                        "future": bool(as_of_text.strip()) and as_of_text.strip() > report.as_of.isoformat()})
 
     return await _cached_page(request, build)
+
+
+def _combined(request: Request) -> bool:
+    """Whether other domains add sections to the page (its title then names them too)."""
+    return bool(getattr(request.app.state, "how_we_respond_sections", ()))
 
 
 def _bad_report_input(request: Request, settings, options, values, errors: dict, status: int):
     """The page with its form and the message next to the field: a usable page, not an error page."""
     return render(request, "petitions/how_we_respond.html",
                   {"report": None, "ps": settings, "department_options": options, "values": values, "charts": {},
-                   "errors": errors, "future": False}, status_code=status)
+                   "errors": errors, "future": False, "sections": [], "combined": _combined(request)}, status_code=status)
 
 
 def _response_charts(report) -> dict:

@@ -162,6 +162,18 @@ def test_demo_content_loads_once(app):
         assert demo.load(session, renderer=state.renderer) > 3
     with unit_of_work(state.engine, state.events, state.renderer, state.services) as session:
         assert demo.load(session, renderer=state.renderer) == 0
+    # How we respond has one closed consultation with its outcome and one still waiting; the open one has areas.
+    from app.clock import utc_now
+    from consultations import accountability, participation
+    from consultations.models import Consultation
+    from sqlmodel import select
+    with unit_of_work(state.engine) as session:
+        report = accountability.consultation_report(session, as_of=utc_now().date(), now=utc_now())
+        assert (report.figures.with_outcome, report.figures.waiting) == (1, 1)
+        assert [w.title for w in report.waiting] == ["Library opening hours"] and report.waiting[0].days_waiting >= 23
+        fresh = session.exec(select(Consultation).where(Consultation.source == "demo:freshwater")).one()
+        counts = participation.by_area(session, consultation_id=fresh.id)
+        assert any(c.participants for c in counts) and any(c.suppressed for c in counts)
 
 
 def test_one_department_rule_for_every_official_action_and_staff_read(app, client, make_client, helpers, factories):

@@ -33,7 +33,7 @@ def test_a_visitor_reads_the_figures_follows_an_overdue_petition_and_downloads_t
         page.goto(base + "/")
         page.get_by_role("link", name="How we respond to petitions").click()
         page.wait_for_url("**/petitions/how-we-respond")
-        assert page.get_by_role("heading", level=1).inner_text() == "How we respond to petitions"
+        assert page.get_by_role("heading", level=1).inner_text() == "How we respond to petitions and consultations"
         figures = dict(zip(page.locator(".figures dt").all_inner_texts(), page.locator(".figures dd").all_inner_texts()))
         assert figures["Reached the response threshold"] == "2"
         assert figures["Answered"] == "1"
@@ -50,7 +50,7 @@ def test_a_visitor_reads_the_figures_follows_an_overdue_petition_and_downloads_t
 
         page.go_back()
         with page.expect_download() as info:
-            page.get_by_role("link", name="Figures per department (CSV)").click()
+            page.get_by_role("link", name="Figures per department (CSV)", exact=True).click()
         download = info.value
         assert download.suggested_filename.startswith("how-we-respond-figures-")
         rows = list(csv.DictReader(io.StringIO(open(download.path(), encoding="utf-8").read())))
@@ -63,7 +63,7 @@ def test_a_visitor_reads_the_figures_follows_an_overdue_petition_and_downloads_t
         # the same page in Chinese is accessible too
         context.add_cookies([{"name": "civic_locale", "value": "zh-Hans", "url": base}])
         page.goto(base + "/petitions/how-we-respond")
-        assert page.get_by_role("heading", level=1).inner_text() == "我们如何回应请愿"
+        assert page.get_by_role("heading", level=1).inner_text() == "我们如何回应请愿和公众咨询"
         axe(page)
     finally:
         context.close()

@@ -165,6 +165,9 @@ TABLE: dict[str, Rule] = {
     "GET /api/consultations/{consultation_id:int}": R(EVERYONE),
     "GET /api/consultations/{consultation_id:int}/comments.csv": R(EVERYONE),
     "GET /api/consultations/{consultation_id:int}/votes.csv": R(EVERYONE),
+    "GET /api/consultations/{consultation_id:int}/participation-by-area.csv": R(EVERYONE),
+    "GET /api/consultations/how-we-respond": R(EVERYONE),
+    "GET /api/consultations/how-we-respond.csv": R(EVERYONE),
 }
 
 # Staff reads of objects the public must not see: (path template, who may read it). Checked like the table.
@@ -176,6 +179,7 @@ PRIVATE_READS = {
     "GET /consultations/{draft}/stance": R(DEPARTMENT),
     "GET /api/consultations/{draft}": R(NOBODY, why="the API is public: it shows what the public page shows"),
     "GET /api/consultations/{draft}/comments.csv": R(NOBODY),
+    "GET /api/consultations/{draft}/participation-by-area.csv": R(NOBODY),
     "GET /api/petitions/{petition_hidden}": R(EVERYONE, why="like its page, a notice without its text"),
     "GET /api/petitions/{petition_pending}": R(NOBODY),
     "GET /petitions/{petition_pending}": R(MODERATORS),

@@ -1,0 +1,90 @@
+"""Shared pieces of the public "How we respond" figures (petitions and consultations): the `as_of` day, where a
+day ends, departments as the figures name them, and the percentile both domains report.
+
+Days end at midnight UTC. Read-only helpers; each domain computes its own figures from its own write-once
+timestamps.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.errors import N_, NotFound, ValidationFailed
+from app.models import Department
+
+DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class DepartmentRef:
+    code: str
+    name: str
+    name_zh: str
+
+    def label(self, locale: str) -> str:
+        return self.name_zh if locale == "zh-Hans" and self.name_zh else self.name
+
+
+def parse_as_of(text: str, *, today: date) -> date:
+    """The `as_of` parameter: empty for today, else a YYYY-MM-DD day. A day after today reads as today (nothing
+    has happened there yet); callers can tell by comparing.
+
+    Raises: ValidationFailed (422) with a message that says what to send instead.
+    """
+    text = (text or "").strip()
+    if not text:
+        return today
+    try:
+        day = date.fromisoformat(text) if len(text) == 10 and text[4] == "-" and text[7] == "-" else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise ValidationFailed({"as_of": "invalid"}, message=N_(
+            "The date must be a day written as YYYY-MM-DD, for example 2026-03-31."))
+    return min(day, today)
+
+
+def unknown_department() -> NotFound:
+    return NotFound(N_("No department has that code. Choose one from the list, or all departments."))
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile (the smallest value with at least q of the values at or below it)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def days_between(start: datetime, end: datetime) -> float:
+    return (end - start).total_seconds() / 86400
+
+
+def round1(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def cutoff(day: date) -> datetime:
+    """The end of `day` (UTC): events strictly before it count."""
+    return datetime.combine(day + DAY, time.min, tzinfo=UTC)
+
+
+def departments(session: Session) -> tuple[tuple[int, DepartmentRef], ...]:
+    rows = session.execute(select(Department).order_by(Department.name)).scalars()
+    return tuple((d.id, DepartmentRef(d.code, d.name, d.name_zh)) for d in rows)
+
+
+def week_bounds(as_of: date, weeks: int) -> list[tuple[date, date]]:
+    """`weeks` 7-day weeks (first and last day), the last one ending on `as_of`, oldest first; weeks before the
+    calendar begins (an as_of in year 1) are left out."""
+    out = []
+    for i in reversed(range(weeks)):
+        if as_of - date.min < timedelta(days=7 * i + 8):
+            continue
+        end_day = as_of - timedelta(days=7 * i)
+        out.append((end_day - timedelta(days=6), end_day))
+    return out
