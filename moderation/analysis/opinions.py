@@ -31,6 +31,11 @@ results can be compared with it):
    history, so it takes the best of several k-means++ starts instead, and does
    the whole of step 3 from 11 independent starts, keeping the grouping that
    agrees best with the others (so re-running does not reshuffle the groups).
+   The base clusters only choose k: with it, the groups are settled by k-means
+   on the participants' own points (started from the base-cluster grouping and
+   from fresh starts, the tightest kept), so everybody is in the group whose
+   centre is nearest to them.  (red-dwarf, the open reimplementation of
+   Polis's math, clusters the people directly too.)
 4. Statements are explained from raw vote counts only:
    * representative: a group agrees (or disagrees) more than everybody else,
      one-sided two-proportion z-test, or Fisher's exact test when counts are
