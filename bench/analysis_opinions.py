@@ -303,7 +303,7 @@ def versus_red_dwarf(data, opinion_groups, adjusted_rand_score, track) -> None:
     for r in rows:
         ok = "-" if r[8] != r[8] else ("yes" if round(r[7], 3) >= round(r[8], 3) else "NO")
         print(f"{r[0]:26s} {r[1]:9s} {r[2]:6d} {r[3]:26s} {r[4]:6d} {fmt(r[5], 7, 'd')} {r[6]:6d} {r[7]:9.3f} "
-              f"{fmt(r[8], 11, '.3f')} {ok:>3s} {r[9]:13.3f} {r[10]:2d} {r[11]:6.2f}s {fmt(r[12], 8, '.2f')}s")
+              f"{fmt(r[8], 11, '.3f')} {ok:>3s} {r[9]:13.3f} {r[10]:2d} {r[11]:6.2f}s {'-' if r[12] is None else f'{r[12]:.2f}s':>9s}")
     for kind, pick in (("default", lambda rs: [r for r in rs if r[1] == "default"]),
                        ("as export where the export placed everyone, default elsewhere", _as_export)):
         chosen = pick(rows)
