@@ -31,6 +31,11 @@ results can be compared with it):
    history, so it takes the best of several k-means++ starts instead, and does
    the whole of step 3 from 11 independent starts, keeping the grouping that
    agrees best with the others (so re-running does not reshuffle the groups).
+   The base clusters only choose k: with it, the groups are settled by k-means
+   on the participants' own points (started from the base-cluster grouping and
+   from fresh starts, the tightest kept), so everybody is in the group whose
+   centre is nearest to them.  (red-dwarf, the open reimplementation of
+   Polis's math, clusters the people directly too.)
 4. Statements are explained from raw vote counts only:
    * representative: a group agrees (or disagrees) more than everybody else,
      one-sided two-proportion z-test, or Fisher's exact test when counts are
@@ -67,6 +72,8 @@ _BASE_CLUSTERS = 100
 #: independently started groupings per analysis (see _group)
 _RUNS = 11
 _SIL_SAMPLE = 4000
+#: fresh k-means++ starts when settling the groups on the participants (see _settle)
+_SETTLE_STARTS = 5
 #: exponent of Polis's sparsity scaling (n_statements / n_votes) ** _SCALE; 0 disables it
 _SCALE = 0.5
 
@@ -448,7 +455,29 @@ def _group_once(proj: np.ndarray, n_distinct: int, max_groups: int, seed: int) -
     if best[0] is None:  # could not split (e.g. two distinct points only)
         km = _kmeans(proj, 2, seed)
         return km.labels_.astype(np.int64), None
-    return best[0].astype(np.int64), best[1]
+    return _settle(proj, best[0], seed), best[1]
+
+
+def _settle(proj: np.ndarray, labels: np.ndarray, seed: int) -> np.ndarray:
+    """The grouping of the participants themselves with as many groups as ``labels``.
+
+    The base clusters only choose how many groups there are: a group drawn
+    around base-cluster centres can keep a participant whose own point is
+    nearer another group's centre, and on a weakly structured map it can stop
+    at a worse k-means optimum than one on the people would.  So the groups
+    are settled with k-means on the participants' points, started from the
+    base-cluster grouping and from fresh k-means++ starts; the tightest
+    grouping (least within-group spread) wins.
+    """
+    k = int(labels.max()) + 1
+    centres = np.array([proj[labels == g].mean(axis=0) for g in range(k)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fits = [KMeans(k, init=centres, n_init=1).fit(proj), _kmeans(proj, k, seed, n_init=_SETTLE_STARTS)]
+    best = min(fits, key=lambda km: km.inertia_)
+    if len(np.unique(best.labels_)) < k:  # a group emptied out: keep the base-cluster grouping
+        return labels.astype(np.int64)
+    return best.labels_.astype(np.int64)
 
 
 def _explain(res: OpinionResult, A: np.ndarray, obs: np.ndarray, labels: np.ndarray, cid_list,

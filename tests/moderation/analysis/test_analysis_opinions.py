@@ -261,3 +261,19 @@ def test_participants_below_the_threshold_still_inform_the_map():
     assert len(with_lurkers.excluded) == 40
     moved = max(np.hypot(*np.subtract(with_lurkers.coords[p], without.coords[p])) for p in truth)
     assert moved > 1e-3
+
+
+def test_every_participant_is_in_the_group_whose_centre_is_nearest_on_the_map():
+    """Base clusters only choose how many groups there are; the groups themselves are drawn on
+    the participants' own points, so nobody on the map sits nearer another group's centre than
+    their own (with base clusters alone, people at a base cluster's edge could)."""
+    votes, truth = planted_votes(100, 3, 10, seed=1)
+    rng = np.random.default_rng(0)
+    votes = [(p, c, v if rng.random() > 0.35 else -v) for p, c, v in votes]  # a third of votes flipped
+    res = opinion_groups(votes)
+    assert len(res.participant_group) > 100  # more people than base clusters
+    xy = {p: np.array(res.coords[p]) for p in res.participant_group}
+    centres = {g.id: np.mean([xy[p] for p in g.members], axis=0) for g in res.groups}
+    for p, g in res.participant_group.items():
+        own = np.linalg.norm(xy[p] - centres[g])
+        assert all(own <= np.linalg.norm(xy[p] - c) + 1e-6 for h, c in centres.items() if h != g), p
