@@ -115,6 +115,7 @@ def build_open_data() -> open_data.DatasetRegistry:
     registry = open_data.DatasetRegistry()
     petitions.api.register_datasets(registry)
     moderation.api.register_datasets(registry)
+    consultations.api.register_datasets(registry)
     return registry
 
 

@@ -7,6 +7,7 @@ namespaces, so votes can't be tied to named comments.
 from __future__ import annotations
 
 import math
+from datetime import date
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -14,11 +15,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app import csv_export
+from app import csv_export, open_data
 from app.clock import utc_now
 from app.db import run_query
 from app.errors import N_, NotFound, ValidationFailed
 from app.i18n import gettext as _
+from app.i18n import lazy_gettext
 from app.models import Department
 from app.reporting import parse_as_of, unknown_department
 
@@ -147,23 +149,49 @@ def _figures_json(f: accountability.Figures) -> dict:
             "share_questions_answered": _share(f.share_themes_answered)}
 
 
-async def responses_api(request: Request) -> JSONResponse:
-    report = await _report(request)
-    base = request.app.state.settings.base_url.rstrip("/")
-    path = request.app.state.renderer.path
-    return JSONResponse({
+def report_json(report: accountability.ConsultationReport, url_of) -> dict:
+    """The report as the API's JSON document; `url_of(consultation_id)` gives a consultation's absolute URL."""
+    return {
         "as_of": report.as_of.isoformat(), "department": _dept_json(report.department),
         "figures": _figures_json(report.figures),
         "departments": [{"department": _dept_json(row.department), "figures": _figures_json(row.figures)}
                         for row in report.departments],
-        "without_outcome": [{"id": w.consultation_id, "title": w.title,
-                             "url": base + path("consultations:detail", consultation_id=w.consultation_id),
+        "without_outcome": [{"id": w.consultation_id, "title": w.title, "url": url_of(w.consultation_id),
                              "department": w.department.code if w.department else None,
                              "closed_at": _iso(w.closed_at), "days_waiting": w.days_waiting} for w in report.waiting],
         "weeks": [{"start": w.start.isoformat(), "end": w.end.isoformat(), "outcomes": w.outcomes,
                    "median_days_to_outcome": w.median_days, "without_outcome_at_end": w.waiting,
                    "share_comments_answered_at_end": _share(w.share_comments_answered)} for w in report.weeks],
-    }, headers={"Cache-Control": "public, max-age=60"})
+    }
+
+
+async def responses_api(request: Request) -> JSONResponse:
+    report = await _report(request)
+    base = request.app.state.settings.base_url.rstrip("/")
+    path = request.app.state.renderer.path
+    document = report_json(report, lambda cid: base + path("consultations:detail", consultation_id=cid))
+    return JSONResponse(document, headers={"Cache-Control": "public, max-age=60"})
+
+
+def snapshot_how_we_respond(session: Session, as_of: date, ctx: open_data.BuildContext) -> dict:
+    """The open-data snapshot of the consultations' "how we respond" figures (app.open_data), for all departments,
+    without consultation titles: an archive can never be edited, and a title shown today may be withdrawn later."""
+    report = accountability.consultation_report(session, as_of=as_of, now=ctx.now)
+    assert report is not None  # None only for an unknown department, and this asks for all
+    document = report_json(report, lambda cid: ctx.url("consultations:detail", consultation_id=cid))
+    for item in document["without_outcome"]:
+        del item["title"]
+    return document
+
+
+def register_datasets(registry: open_data.DatasetRegistry) -> None:
+    registry.register(open_data.Dataset(
+        "consultations-how-we-respond", title=lazy_gettext("How we respond to consultations"),
+        description=lazy_gettext("For closed consultations, overall and per department: comments and questions "
+                                 "answered, days from closing to the published outcome, the consultations still "
+                                 "without an outcome (by id and link) and the weekly trend."),
+        build=snapshot_how_we_respond, page="petitions:how_we_respond", live_json="api:consultations_responses",
+        live_csv="api:consultations_responses_csv"))
 
 
 RESPONSE_TABLES = ("figures", "waiting", "weekly")

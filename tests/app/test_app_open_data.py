@@ -24,6 +24,7 @@ from petitions.service import hide_petition, publish_response
 
 HOW = "petitions-how-we-respond"
 MOD = "moderation-transparency"
+CON = "consultations-how-we-respond"
 
 
 def _day():
@@ -81,13 +82,13 @@ def test_the_weekly_job_archives_every_dataset_once_and_the_bytes_never_change(a
     day = world["day"].isoformat()
     _run_job(app)
     first = _rows(app)
-    assert [(r[0], r[1].isoformat()) for r in first] == [(MOD, day), (HOW, day)]
+    assert [(r[0], r[1].isoformat()) for r in first] == [(CON, day), (MOD, day), (HOW, day)]
 
     url = f"/api/snapshots/{HOW}/{day}.json"
     before = client.get(url)
     assert before.status_code == 200 and before.headers["content-type"] == "application/json"
     digest = hashlib.sha256(before.content).hexdigest()
-    assert before.headers["etag"] == f'"{digest}"' and digest == first[1][3]
+    assert before.headers["etag"] == f'"{digest}"' and digest == first[2][3]
     assert "immutable" in before.headers["cache-control"] and "max-age=31536000" in before.headers["cache-control"]
     doc = json.loads(before.content)
     assert doc["dataset"] == HOW and doc["as_of"] == day and doc["publisher"] == "Civic"
@@ -113,7 +114,7 @@ def test_the_weekly_job_archives_every_dataset_once_and_the_bytes_never_change(a
     assert hashlib.sha256(after.content).hexdigest() == digest
     listed = client.get("/api/snapshots").json()
     how = next(d for d in listed["datasets"] if d["name"] == HOW)
-    assert how["snapshots"] == [{"as_of": day, "created_at": first[1][2].isoformat(), "size": len(before.content),
+    assert how["snapshots"] == [{"as_of": day, "created_at": first[2][2].isoformat(), "size": len(before.content),
                                  "sha256": digest, "json_url": f"https://testserver{url}",
                                  "csv_url": f"https://testserver/api/snapshots/{HOW}/{day}.csv"}]
     only = client.get("/api/snapshots", params={"dataset": MOD}).json()["datasets"]
@@ -131,7 +132,7 @@ def test_a_second_week_is_a_second_snapshot(app, client, world):
     _run_job(app, {"as_of": (day - timedelta(days=7)).isoformat()})
     _run_job(app)
     with read_session(app.state.engine) as s:
-        assert s.scalar(select(func.count()).select_from(OpenDataSnapshot)) == 4
+        assert s.scalar(select(func.count()).select_from(OpenDataSnapshot)) == 2 * len(app.state.open_data.names())
     older = client.get(f"/api/snapshots/{HOW}/{(day - timedelta(days=7)).isoformat()}.json").json()
     newer = client.get(f"/api/snapshots/{HOW}/{day.isoformat()}.json").json()
     assert older["data"]["figures"]["reached_threshold"] == 2 and newer["data"]["figures"]["reached_threshold"] == 3
@@ -179,7 +180,7 @@ def test_unknown_and_malformed_addresses(app, client, world):
     _run_job(app)
     r = client.get("/api/snapshots/petitions-secrets/2026-01-04.json")
     assert r.status_code == 404
-    assert f"The datasets are: {MOD}, {HOW}" in r.json()["error"]["message"]
+    assert f"The datasets are: {CON}, {MOD}, {HOW}" in r.json()["error"]["message"]
     r = client.get(f"/api/snapshots/{HOW}/2001-01-07.csv")
     assert r.status_code == 404 and f"Snapshots exist for: {day}" in r.json()["error"]["message"]
     for bad in ("2026-13-01", "07-01-2026", "2026-02-30", "latest"):
@@ -198,7 +199,7 @@ def test_the_open_data_page_lists_snapshots_and_how_to_cite_them(app, client, wo
     assert empty.status_code == 200 and "No snapshot has been taken yet" in empty.text
     _run_job(app)
     day = world["day"].isoformat()
-    digest = _rows(app)[1][3]
+    digest = _rows(app)[2][3]
     page = client.get("/open-data")
     assert page.status_code == 200
     text = page.text
@@ -238,7 +239,7 @@ def test_a_dataset_is_one_registration(app):
                                             build=lambda session, day, ctx: {}))
     with pytest.raises(ValueError):
         registry.register(open_data.Dataset("Bad Name", title="t", description="d", build=lambda s, d, c: {}))
-    assert [d.name for d in app.state.open_data] == [MOD, HOW]
+    assert [d.name for d in app.state.open_data] == [CON, MOD, HOW]
 
 
 def test_weeks_end_on_sunday():
@@ -268,11 +269,11 @@ def test_the_cli_makes_snapshots_on_demand_and_keeps_existing_ones(tmp_path):
     first = civic()   # the default: the Sunday that ended last week
     assert first.returncode == 0, first.stderr
     lines = first.stdout.strip().splitlines()
-    assert len(lines) == 2 and all(": archived (" in line and "SHA-256 " in line for line in lines)
+    assert len(lines) == 3 and all(": archived (" in line and "SHA-256 " in line for line in lines)
     assert f"{HOW} {day}: archived" in first.stdout
-    assert f"Open-data snapshots as of {day}" in first.stderr and "2/2" in first.stderr   # progress
+    assert f"Open-data snapshots as of {day}" in first.stderr and "3/3" in first.stderr   # progress
     again = civic("--as-of", day)
-    assert again.returncode == 0 and again.stdout.count("already archived, kept unchanged") == 2
+    assert again.returncode == 0 and again.stdout.count("already archived, kept unchanged") == 3
     assert [line.rsplit("SHA-256 ", 1)[1] for line in again.stdout.splitlines()] == \
         [line.rsplit("SHA-256 ", 1)[1] for line in lines]
     for bad, says in (("29/11/2026", "YYYY-MM-DD"), (utc_now().date().isoformat(), "has not ended yet")):
@@ -335,3 +336,27 @@ def test_a_migrated_database_refuses_it_too(tmp_path, database_url):
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
+
+
+def test_the_consultations_snapshot_lists_a_consultation_waiting_for_its_outcome_by_link_not_title(app, client, world):
+    from consultations.models import Consultation
+
+    closed = _at(world["day"], 10)
+    with unit_of_work(app.state.engine) as s:
+        c = Consultation(title="Library hours WAITING-TITLE-k2p", department_id=world["dept"], state="closed",
+                         opens_at=closed - timedelta(days=30), closes_at=closed, closed_at=closed,
+                         created_at=closed - timedelta(days=31), updated_at=closed)
+        s.add(c)
+        s.flush()
+        consultation_id = c.id
+    _run_job(app)
+    day = world["day"].isoformat()
+    response = client.get(f"/api/snapshots/{CON}/{day}.json")
+    assert response.status_code == 200
+    data = response.json()["data"]
+    assert data["figures"]["closed"] == 1 and data["figures"]["without_outcome"] == 1
+    waiting = data["without_outcome"]
+    assert [w["id"] for w in waiting] == [consultation_id] and waiting[0]["url"].endswith(f"/consultations/{consultation_id}")
+    assert "WAITING-TITLE" not in response.text and "title" not in waiting[0]
+    # the live API, which can drop a title the moment it is withdrawn, does show it
+    assert "WAITING-TITLE" in client.get("/api/consultations/how-we-respond", params={"as_of": day}).text
