@@ -63,7 +63,9 @@ from .duplicates import DuplicateGroup, dedupe
 
 __all__ = ["Theme", "ThemeResult", "find_themes"]
 
-MAX_AUTO_K = 20
+MAX_AUTO_K = 60
+#: nearest neighbours averaged into each comment's vector before clustering
+_NEIGHBOURS = 10
 _SVD_DIMS = 50
 _SVD_FIT_SAMPLE = 20_000
 _ASSIGN = "shingles"  # or "tfidf": how comments outside the fit sample join a theme
@@ -71,8 +73,8 @@ _ASSIGN = "shingles"  # or "tfidf": how comments outside the fit sample join a t
 #: this size and the other comments join the nearest theme (word TF-IDF centroids)
 FIT_SAMPLE = 20_000
 _K_SAMPLE = 2_000
-#: k values tried when choosing automatically (every k up to 10, then even ones)
-_K_GRID = (2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16, 18, 20)
+#: k values tried when choosing automatically (every k up to 10, then about 10 % apart)
+_K_GRID = (2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16, 18, 20, 23, 26, 30, 35, 40, 45, 50, 60)
 _STOP = sorted(set(ENGLISH_STOP_WORDS) | EXTRA_STOP_WORDS | CJK_STOP_CHARS)
 
 
@@ -204,29 +206,67 @@ def _lsa(X: sp.csr_matrix, seed: int) -> np.ndarray:
 # --------------------------------------------------------------------------- clustering
 
 
-def _choose_k(Z: np.ndarray, w: np.ndarray, seed: int) -> tuple[int, float | None]:
+def _neighbour_smoothed(Z: np.ndarray, neighbours: int = _NEIGHBOURS) -> np.ndarray:
+    """Each LSA vector averaged with its ``neighbours`` nearest neighbours (cosine), rows re-normalised.
+
+    Short comments share few words even within one subject, so k-means on them alone
+    tends to split the biggest subject and lump the small ones into a "miscellaneous"
+    theme; averaging with the nearest comments pulls each comment towards its
+    subject.  Measured with the true k (NMI, seeds 0-2): pooled Polis 0.558 -> 0.611,
+    WtP 0.356 -> 0.394, Banking77 0.659 -> 0.683, AG News 0.506 -> 0.502."""
     n = Z.shape[0]
-    k_max = min(MAX_AUTO_K, max(2, int(math.sqrt(n / 2))), n - 1)
+    if n <= neighbours + 1:
+        return Z
+    Zf = Z.astype(np.float32)
+    out = np.empty_like(Zf)
+    for a in range(0, n, 2_000):  # blocks keep the similarity matrix at 2,000 x n
+        S = Zf[a:a + 2_000] @ Zf.T
+        idx = np.argpartition(-S, neighbours, axis=1)[:, : neighbours + 1]
+        out[a:a + 2_000] = Zf[idx].mean(axis=1)
+    return l2_normalize(out.astype(np.float64))
+
+
+def _k_range(n: int) -> tuple[int, int]:
+    """Smallest and largest k considered automatically for ``n`` distinct comments.
+
+    The floor grows slowly with the corpus (2 below ~900 comments, 4 at ~6,000,
+    7 at 20,000) so thousands of comments never come back as two themes; the
+    ceiling (about 1.5 sqrt(n), at most ``MAX_AUTO_K``, at least 4 comments a theme)
+    leaves room for corpora with many fine subjects (77 intents in 3,000 banking
+    queries)."""
+    k_lo = int(min(7, max(2, round(math.sqrt(n) / 20))))
+    k_hi = int(min(MAX_AUTO_K, max(2, round(1.5 * math.sqrt(n))), n // 4, n - 1))
+    return min(k_lo, k_hi), k_hi
+
+
+def _choose_k(Z: np.ndarray, Zs: np.ndarray, w: np.ndarray, seed: int) -> tuple[int, float | None]:
+    """Automatic k: k-means on the neighbour-smoothed vectors ``Zs`` of a sample, scored by the
+    cosine silhouette of those clusters on the plain LSA vectors ``Z``; the first local peak
+    (over a fine grid) that reaches half of the best silhouette.
+
+    Smoothing alone makes the silhouette climb with k (every small cluster looks tight),
+    and the silhouette on the plain vectors alone peaked at 2-3 on most benchmark
+    corpora; clusters found on the smoothed vectors but judged on the plain ones peak
+    near the real number of subjects (AG News 4 of 4, pooled Polis 7 of 6, WtP 20 of 18,
+    Banking77 35 of 77)."""
+    n = Z.shape[0]
+    k_lo, k_max = _k_range(n)
     if k_max < 2:
         return 1, None
     rng = np.random.default_rng(seed)
-    idx = rng.choice(n, _K_SAMPLE, replace=False) if n > _K_SAMPLE else np.arange(n)
-    Zs, ws = Z[idx], w[idx]
-    if len(np.unique(Zs.round(6), axis=0)) < 2:
+    idx = np.sort(rng.choice(n, _K_SAMPLE, replace=False)) if n > _K_SAMPLE else np.arange(n)
+    Zp, Zc, ws = Z[idx], Zs[idx], w[idx]
+    if len(np.unique(Zp.round(6), axis=0)) < 2:
         return 1, None
     ks, sils = [], []
-    for k in [k for k in _K_GRID if k <= k_max]:
-        km = KMeans(k, n_init=1, random_state=seed).fit(Zs, sample_weight=ws)
-        labels = km.labels_
+    for k in [k for k in _K_GRID if k_lo <= k <= k_max] or [k_max]:
+        labels = KMeans(k, n_init=1, random_state=seed).fit(Zc, sample_weight=ws).labels_
         if len(np.unique(labels)) < 2:
             continue
         ks.append(k)
-        sils.append(float(silhouette_score(Zs, labels, metric="cosine")))
+        sils.append(float(silhouette_score(Zp, labels, metric="cosine")))
     if not ks:
         return 1, None
-    # In LSA space the silhouette tends to creep up with k, so the global
-    # maximum is usually the largest k tried.  Take the first local peak that
-    # reaches at least half of the best silhouette; otherwise the best k.
     top = max(sils)
     for i in range(len(ks) - 1):
         if sils[i] > sils[i + 1] and sils[i] >= 0.5 * top:
@@ -476,9 +516,10 @@ def find_themes(
 
     say("reducing dimensions (LSA)")
     Z = _lsa(X, seed)
+    Zs = _neighbour_smoothed(Z)
     if k is None:
         say("choosing the number of themes")
-        k_use, _ = _choose_k(Z, w_cluster, seed)
+        k_use, _ = _choose_k(Z, Zs, w_cluster, seed)
         if k_use == 1:
             return single_theme("too few distinct comments to split into themes: one theme" if G <= 3
                                 else "comments are too similar to split into themes: one theme")
@@ -492,7 +533,7 @@ def find_themes(
     # keep the one with the best spherical objective (weighted cosine to centre).
     best = None
     for r in range(2 if Gf > 20_000 else 5):
-        km = KMeans(k_use, n_init=2, random_state=seed * 1000 + r).fit(Z, sample_weight=w_cluster)
+        km = KMeans(k_use, n_init=2, random_state=seed * 1000 + r).fit(Zs, sample_weight=w_cluster)
         lab_r, C_r = _spherical_refine(X, km.labels_.astype(np.int64), w_cluster, k_use,
                                        iters=10 if Gf <= 20_000 else 5)
         obj = float((np.asarray(X @ C_r.T)[np.arange(Gf), lab_r] * w_cluster).sum())
