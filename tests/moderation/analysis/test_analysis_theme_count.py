@@ -52,6 +52,7 @@ def test_a_large_mixed_pool_is_not_collapsed_into_two_themes():
 
 def test_floor_grows_with_the_pool_and_ceiling_leaves_room_for_many_subjects():
     assert _k_range(300)[0] == 2  # a small consultation may really have two themes
+    assert _k_range(1_000)[0] == 3
     assert _k_range(6_000)[0] >= 4
     assert _k_range(20_000)[0] >= 6  # thousands of comments never come back as two themes
     lo, hi = _k_range(3_000)
