@@ -81,6 +81,8 @@ _ASSIGN = "shingles"  # or "tfidf": how comments outside the fit sample join a t
 #: this size and the other comments join the nearest theme (word TF-IDF centroids)
 FIT_SAMPLE = 20_000
 _K_SAMPLE = 2_000
+#: k-means runs averaged per k when choosing k automatically
+_K_RUNS = 3
 #: k values tried when choosing automatically (every k up to 10, then about 10 % apart)
 _K_GRID = (2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16, 18, 20, 23, 26, 30, 35, 40, 45, 50, 60)
 _STOP = sorted(set(ENGLISH_STOP_WORDS) | EXTRA_STOP_WORDS | CJK_STOP_CHARS)
@@ -282,13 +284,20 @@ def _choose_k(Z: np.ndarray, Zs: np.ndarray, w: np.ndarray, seed: int) -> tuple[
     ks: list[int] = []
     sils: list[float] = []
     for k in [k for k in _K_GRID if k_lo <= k <= k_max] or [k_max]:
-        labels = KMeans(k, n_init=1, random_state=seed).fit(Zc, sample_weight=ws).labels_
-        if len(np.unique(labels)) < 2:
+        # the mean over a few k-means runs: one run's silhouette jitters by more than the
+        # differences between neighbouring k
+        runs = []
+        for r in range(_K_RUNS):
+            labels = KMeans(k, n_init=1, random_state=seed * 100 + r).fit(Zc, sample_weight=ws).labels_
+            if len(np.unique(labels)) >= 2:
+                runs.append(float(silhouette_score(Zp, labels, metric="cosine")))
+        if not runs:
             continue
         ks.append(k)
-        sils.append(float(silhouette_score(Zp, labels, metric="cosine")))
-        if len(sils) >= 2 and sils[-2] > sils[-1] and (len(sils) == 2 or sils[-2] > sils[-3]):
-            return ks[-2], sils[-2]  # the first local peak: larger k need not be tried
+        sils.append(float(np.mean(runs)))
+        i = len(sils) - 2
+        if i >= 0 and sils[i] > sils[i + 1] and (i == 0 or sils[i] > sils[i - 1]):
+            return ks[i], sils[i]  # the first local peak: larger k need not be tried
     if not ks:
         return 1, None
     i = int(np.argmax(sils))
