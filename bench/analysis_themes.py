@@ -11,6 +11,10 @@ Datasets (read-only, from ../shared/data relative to the repository):
 
 For each: automatic k and the true k.  The hyper-parameters are the library
 defaults, identical for every dataset (no per-dataset tuning on labels).
+Progress (dataset, mode and the phase find_themes is in) goes to stderr; the
+tables go to stdout: every run, then one line per dataset comparing NMI with
+``BEFORE`` (the figures of the previous pipeline, measured with this script
+on commit 4264b61) and the automatic k against the true k.
 Missing data is skipped with a message.  The data loaders here are reused by
 bench/analysis_speed.py.
 """
@@ -69,6 +73,16 @@ def load_polis_statements():
     return texts, labels
 
 
+#: NMI (true k, automatic k) and automatic k of the pipeline before issue #15's
+#: automatic-k work (commit 4264b61), for the comparison table.
+BEFORE = {
+    "stackoverflow": (0.749, 0.749, 20),
+    "banking77": (0.659, 0.420, 7),
+    "agnews": (0.506, 0.506, 4),
+    "wtp": (0.361, 0.136, 2),
+    "polis": (0.574, 0.546, 3),
+}
+
 DATASETS = {
     "stackoverflow": ("StackOverflow titles", load_stackoverflow),
     "banking77": ("Banking77 (test)", load_banking),
@@ -106,7 +120,8 @@ def main(argv=None) -> int:
             for mode, k in (("auto", None), ("true", true_k)):
                 prog.step(f"{key} k={mode}")
                 t0 = time.perf_counter()
-                res = find_themes(texts, k=k, seed=0)
+                res = find_themes(texts, k=k, seed=0,
+                                  progress=lambda phase, key=key, mode=mode: prog.step(f"{key} k={mode}: {phase}"))
                 dt = time.perf_counter() - t0
                 pred = res.assignments
                 rows.append((title, len(texts), true_k, mode, res.k,
@@ -117,6 +132,17 @@ def main(argv=None) -> int:
     print(f"{'dataset':46s} {'n':>6s} {'true k':>6s} {'mode':>5s} {'k':>3s} {'NMI':>6s} {'ARI':>6s} {'time':>7s}")
     for title, n, tk, mode, k, nmi, ari, dt in rows:
         print(f"{title:46s} {n:6d} {tk:6d} {mode:>5s} {k:3d} {nmi:6.3f} {ari:6.3f} {dt:6.1f}s")
+    print()
+    print(f"{'dataset':14s} {'true-k NMI before':>17s} {'after':>6s} {'auto-k NMI before':>17s} {'after':>6s} "
+          f"{'auto k before':>13s} {'auto k after':>12s} {'true k':>6s}")
+    by = {(r[0], r[3]): r for r in rows}
+    for key in names:
+        title = DATASETS[key][0]
+        if (title, "true") not in by or (title, "auto") not in by:
+            continue
+        tr, au = by[title, "true"], by[title, "auto"]
+        b_true, b_auto, b_k = BEFORE.get(key, (float("nan"), float("nan"), 0))
+        print(f"{key:14s} {b_true:17.3f} {tr[5]:6.3f} {b_auto:17.3f} {au[5]:6.3f} {b_k:13d} {au[4]:12d} {tr[2]:6d}")
     so = [r for r in rows if r[0].startswith("StackOverflow") and r[3] == "true"]
     if so:
         ok = so[0][5] >= 0.72

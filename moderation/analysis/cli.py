@@ -43,7 +43,7 @@ def register(subparsers) -> None:
     th.add_argument("--input", required=True, help="CSV file with a header row")
     th.add_argument("--text-column", required=True, help="name of the column holding the comment text")
     th.add_argument("--output", required=True, help="CSV file to write")
-    th.add_argument("--k", type=int, default=None, help="number of themes (default: chosen automatically, 2-20)")
+    th.add_argument("--k", type=int, default=None, help="number of themes (default: chosen automatically, 2-60)")
     th.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     th.set_defaults(handler=themes_command)
 

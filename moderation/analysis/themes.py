@@ -12,14 +12,20 @@ Pipeline of :func:`find_themes`:
    Chinese runs become overlapping character bigrams (the usual indexing unit
    without a word segmenter).
 3. **LSA** - TruncatedSVD to 50 dimensions (the first, frequency-dominated
-   component dropped), rows L2-normalised.
-4. **Clustering** - k-means in LSA space, then a few spherical k-means
-   refinement steps on the full TF-IDF vectors (measurably better NMI/ARI
-   than either alone on the benchmark sets).
-5. **k** - if not given, the cosine silhouette for k = 2..10, 12, ..., 20
-   on a sample of at most 2,000 points: the first local peak that reaches half
-   of the best silhouette, else the best k; the upper bound shrinks for small
-   inputs (about sqrt(n/2)).
+   component dropped), rows L2-normalised; then each vector is averaged with
+   its 10 nearest neighbours (:func:`_neighbour_smoothed`), which keeps a small
+   subject of short comments together instead of lumping it into a
+   "miscellaneous" theme.
+4. **Clustering** - k-means on the smoothed LSA vectors, then a few spherical
+   k-means refinement steps on the full TF-IDF vectors (measurably better
+   NMI/ARI than either alone on the benchmark sets).
+5. **k** - if not given (:func:`_choose_k`): k-means on a sample of at most
+   2,000 smoothed vectors for k on a grid (every k to 10, then ~10 % apart) from
+   a floor that grows with the corpus (2 below 1,000 comments, 3 from 1,000,
+   7 from 20,000) to sqrt(n/2) for small inputs, about 1.5 sqrt(n) from a few hundred
+   comments (at most 60), each scored by the cosine
+   silhouette of its clusters on the plain LSA vectors; the first local peak
+   (else the best k).
 6. **Explanations** - distinctive terms from class-based TF-IDF (the terms
    most distinctive of the theme versus the other themes); a readable label,
    a phrase that occurs in the theme's comments (see :func:`_phrase_labels`:
@@ -63,7 +69,11 @@ from .duplicates import DuplicateGroup, dedupe
 
 __all__ = ["Theme", "ThemeResult", "find_themes"]
 
-MAX_AUTO_K = 20
+MAX_AUTO_K = 60
+#: nearest neighbours averaged into each comment's vector before clustering
+_NEIGHBOURS = 10
+#: above this many comments the neighbours are sought among a random sample of this size
+_NEIGHBOUR_POOL = 10_000
 _SVD_DIMS = 50
 _SVD_FIT_SAMPLE = 20_000
 _ASSIGN = "shingles"  # or "tfidf": how comments outside the fit sample join a theme
@@ -71,8 +81,10 @@ _ASSIGN = "shingles"  # or "tfidf": how comments outside the fit sample join a t
 #: this size and the other comments join the nearest theme (word TF-IDF centroids)
 FIT_SAMPLE = 20_000
 _K_SAMPLE = 2_000
-#: k values tried when choosing automatically (every k up to 10, then even ones)
-_K_GRID = (2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16, 18, 20)
+#: k-means runs averaged per k when choosing k automatically
+_K_RUNS = 3
+#: k values tried when choosing automatically (every k up to 10, then about 10 % apart)
+_K_GRID = (2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16, 18, 20, 23, 26, 30, 35, 40, 45, 50, 60)
 _STOP = sorted(set(ENGLISH_STOP_WORDS) | EXTRA_STOP_WORDS | CJK_STOP_CHARS)
 
 
@@ -204,33 +216,90 @@ def _lsa(X: sp.csr_matrix, seed: int) -> np.ndarray:
 # --------------------------------------------------------------------------- clustering
 
 
-def _choose_k(Z: np.ndarray, w: np.ndarray, seed: int) -> tuple[int, float | None]:
+def _neighbour_smoothed(Z: np.ndarray, seed: int) -> np.ndarray:
+    """Each LSA vector averaged with its nearest neighbours (cosine; ``_NEIGHBOURS``, 5-9 for 100-199
+    comments so a neighbourhood stays a small part of a theme, none below 100), rows re-normalised.
+
+    Short comments share few words even within one subject, so k-means on them alone
+    tends to split the biggest subject and lump the small ones into a "miscellaneous"
+    theme; averaging with the nearest comments pulls each comment towards its
+    subject.  Measured with the true k (NMI, seeds 0-2): pooled Polis 0.558 -> 0.611,
+    WtP 0.356 -> 0.394, Banking77 0.659 -> 0.683, AG News 0.506 -> 0.502.  Above
+    ``_NEIGHBOUR_POOL`` comments the neighbours are sought among a random sample of
+    that size, which keeps the search linear in n."""
     n = Z.shape[0]
-    k_max = min(MAX_AUTO_K, max(2, int(math.sqrt(n / 2))), n - 1)
+    neighbours = min(_NEIGHBOURS, n // 20)
+    if neighbours < 5:
+        return Z
+    Zf = Z.astype(np.float32)
+    ref = np.sort(np.random.default_rng(seed).choice(n, _NEIGHBOUR_POOL, replace=False)) if n > _NEIGHBOUR_POOL else None
+    R = Zf if ref is None else Zf[ref]
+    out = np.empty_like(Zf)
+    for a in range(0, n, 1_000):  # blocks keep the similarity matrix at 1,000 x pool
+        block = Zf[a:a + 1_000]
+        # the comment itself is its own nearest neighbour, unless it is outside the sample
+        take = neighbours + 1 if ref is None else neighbours
+        idx = np.argpartition(-(block @ R.T), take - 1, axis=1)[:, :take]
+        near = R[idx].sum(axis=1)
+        out[a:a + 1_000] = near if ref is None else near + block
+    return l2_normalize(out.astype(np.float64))
+
+
+def _k_range(n: int) -> tuple[int, int]:
+    """Smallest and largest k considered automatically for ``n`` distinct comments.
+
+    The floor grows slowly with the corpus (2 below 1,000 comments, 3 from 1,000,
+    4 at ~6,000, 7 from 20,000): two themes for thousands of comments tell an
+    official nothing, while a large corpus may still have only a few broad subjects
+    (AG News: 4 in 7,600 items).  The
+    ceiling is sqrt(n/2) for up to 100 comments (a handful of comments per theme
+    at least) rising to about 1.5 sqrt(n) from 212 comments, at most
+    ``MAX_AUTO_K``: room for corpora with many fine subjects (77 intents in 3,000
+    banking queries)."""
+    k_lo = int(min(7, max(2 if n < 1_000 else 3, round(math.sqrt(n) / 20))))
+    k_hi = int(min(MAX_AUTO_K, max(2, round(math.sqrt(n / 2) * min(1.5 * math.sqrt(2), max(1.0, n / 100)))), n - 1))
+    return min(k_lo, k_hi), k_hi
+
+
+def _choose_k(Z: np.ndarray, Zs: np.ndarray, w: np.ndarray, seed: int) -> tuple[int, float | None]:
+    """Automatic k: k-means on the neighbour-smoothed vectors ``Zs`` of a sample, scored by the
+    cosine silhouette of those clusters on the plain LSA vectors ``Z`` (mean of ``_K_RUNS``
+    runs); the first local peak of that silhouette over the grid, from the floor of
+    :func:`_k_range` up (the best k when it only rises).
+
+    In LSA space the silhouette creeps up with k, so its maximum is usually the largest k
+    tried and rules that compare a peak with the maximum ("half of the best") depend on
+    how far the grid goes; the first peak does not.  Seed 0 on the benchmark corpora
+    (chosen / true): pooled Polis 7/6, WtP 23/18, AG News 6/4, Banking77 45/77, but
+    StackOverflow 35/20 (NMI 0.62 against 0.74 with the true k)."""
+    n = Z.shape[0]
+    k_lo, k_max = _k_range(n)
     if k_max < 2:
         return 1, None
     rng = np.random.default_rng(seed)
-    idx = rng.choice(n, _K_SAMPLE, replace=False) if n > _K_SAMPLE else np.arange(n)
-    Zs, ws = Z[idx], w[idx]
-    if len(np.unique(Zs.round(6), axis=0)) < 2:
+    idx = np.sort(rng.choice(n, _K_SAMPLE, replace=False)) if n > _K_SAMPLE else np.arange(n)
+    Zp, Zc, ws = Z[idx], Zs[idx], w[idx]
+    if len(np.unique(Zp.round(6), axis=0)) < 2:
         return 1, None
-    ks, sils = [], []
-    for k in [k for k in _K_GRID if k <= k_max]:
-        km = KMeans(k, n_init=1, random_state=seed).fit(Zs, sample_weight=ws)
-        labels = km.labels_
-        if len(np.unique(labels)) < 2:
+    ks: list[int] = []
+    sils: list[float] = []
+    for k in [k for k in _K_GRID if k_lo <= k <= k_max] or [k_max]:
+        # the mean over a few k-means runs: one run's silhouette jitters by more than the
+        # differences between neighbouring k
+        runs = []
+        for r in range(_K_RUNS):
+            labels = KMeans(k, n_init=1, random_state=seed * 100 + r).fit(Zc, sample_weight=ws).labels_
+            if len(np.unique(labels)) >= 2:
+                runs.append(float(silhouette_score(Zp, labels, metric="cosine")))
+        if not runs:
             continue
         ks.append(k)
-        sils.append(float(silhouette_score(Zs, labels, metric="cosine")))
+        sils.append(float(np.mean(runs)))
+        i = len(sils) - 2
+        if i >= 0 and sils[i] > sils[i + 1] and (i == 0 or sils[i] > sils[i - 1]):
+            return ks[i], sils[i]  # the first local peak: larger k need not be tried
     if not ks:
         return 1, None
-    # In LSA space the silhouette tends to creep up with k, so the global
-    # maximum is usually the largest k tried.  Take the first local peak that
-    # reaches at least half of the best silhouette; otherwise the best k.
-    top = max(sils)
-    for i in range(len(ks) - 1):
-        if sils[i] > sils[i + 1] and sils[i] >= 0.5 * top:
-            return ks[i], sils[i]
     i = int(np.argmax(sils))
     return ks[i], sils[i]
 
@@ -364,7 +433,8 @@ def find_themes(
 
     Args:
         texts: the comments (any mix of English and Chinese; None/"" allowed).
-        k: number of themes; None chooses 2..20 automatically (silhouette).
+        k: number of themes; None chooses it automatically (2 to 60, see
+            :func:`_choose_k`).
             When there are fewer distinct comments than ``k``, each distinct
             comment becomes its own theme.
         seed: random seed (results are deterministic for a given seed).
@@ -476,9 +546,10 @@ def find_themes(
 
     say("reducing dimensions (LSA)")
     Z = _lsa(X, seed)
+    Zs = _neighbour_smoothed(Z, seed)
     if k is None:
         say("choosing the number of themes")
-        k_use, _ = _choose_k(Z, w_cluster, seed)
+        k_use, _ = _choose_k(Z, Zs, w_cluster, seed)
         if k_use == 1:
             return single_theme("too few distinct comments to split into themes: one theme" if G <= 3
                                 else "comments are too similar to split into themes: one theme")
@@ -492,7 +563,7 @@ def find_themes(
     # keep the one with the best spherical objective (weighted cosine to centre).
     best = None
     for r in range(2 if Gf > 20_000 else 5):
-        km = KMeans(k_use, n_init=2, random_state=seed * 1000 + r).fit(Z, sample_weight=w_cluster)
+        km = KMeans(k_use, n_init=2, random_state=seed * 1000 + r).fit(Zs, sample_weight=w_cluster)
         lab_r, C_r = _spherical_refine(X, km.labels_.astype(np.int64), w_cluster, k_use,
                                        iters=10 if Gf <= 20_000 else 5)
         obj = float((np.asarray(X @ C_r.T)[np.arange(Gf), lab_r] * w_cluster).sum())

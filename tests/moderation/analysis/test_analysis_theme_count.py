@@ -1,0 +1,89 @@
+"""Automatic number of themes: finds the planted subjects, never collapses a large pool to two, deterministic."""
+from __future__ import annotations
+
+import random
+
+from sklearn.metrics import normalized_mutual_info_score
+
+from moderation.analysis.themes import _k_range, find_themes
+
+SUBJECTS = [
+    ["bus", "tram", "timetable", "route", "fares", "station", "driver", "commute", "platform", "ticket"],
+    ["park", "trees", "playground", "benches", "grass", "flowers", "garden", "picnic", "pond", "meadow"],
+    ["rent", "landlord", "apartments", "tenants", "affordable", "eviction", "homes", "deposit", "lease", "flat"],
+    ["school", "teachers", "classroom", "pupils", "homework", "exams", "curriculum", "lessons", "tuition", "library"],
+    ["hospital", "doctors", "nurses", "clinic", "waiting", "surgery", "ambulance", "patients", "pharmacy", "appointment"],
+    ["police", "crime", "burglary", "patrols", "theft", "officers", "vandalism", "safety", "cameras", "robbery"],
+    ["recycling", "bins", "rubbish", "litter", "collection", "waste", "compost", "landfill", "plastic", "skip"],
+    ["taxes", "budget", "council", "spending", "levy", "rates", "deficit", "audit", "revenue", "grants"],
+    ["cycling", "bikes", "lanes", "helmets", "pedal", "cyclists", "racks", "junction", "path", "bicycle"],
+    ["noise", "music", "neighbours", "parties", "barking", "nightclub", "loud", "decibels", "silence", "speakers"],
+    ["water", "pipes", "leak", "flooding", "drains", "sewer", "pressure", "reservoir", "taps", "hosepipe"],
+    ["parking", "cars", "permits", "meters", "garage", "spaces", "fines", "wardens", "driveway", "kerb"],
+]
+FILLER = ["the", "we", "need", "more", "please", "our", "city", "is", "really", "should", "i", "think", "about", "it"]
+
+
+def corpus(n_subjects: int, per_subject: int, seed: int = 1) -> tuple[list[str], list[int]]:
+    rng = random.Random(seed)
+    texts, labels = [], []
+    for s, words in enumerate(SUBJECTS[:n_subjects]):
+        for _ in range(per_subject):
+            ws = rng.sample(words, 3) + rng.sample(FILLER, 4)
+            rng.shuffle(ws)
+            texts.append(" ".join(ws).capitalize() + ".")
+            labels.append(s)
+    return texts, labels
+
+
+def test_eight_clear_subjects_give_about_eight_themes():
+    texts, labels = corpus(8, 60)
+    res = find_themes(texts)
+    assert 6 <= res.k <= 10
+    assert normalized_mutual_info_score(labels, res.assignments) > 0.8
+
+
+def test_a_large_mixed_pool_is_not_collapsed_into_two_themes():
+    texts, labels = corpus(12, 250)  # 3,000 comments on 12 subjects
+    res = find_themes(texts)
+    assert res.k >= 8
+    assert normalized_mutual_info_score(labels, res.assignments) > 0.75
+
+
+def test_floor_grows_with_the_pool_and_ceiling_leaves_room_for_many_subjects():
+    assert _k_range(300)[0] == 2  # a small consultation may really have two themes
+    assert _k_range(1_000)[0] == 3
+    assert _k_range(6_000)[0] >= 4
+    assert _k_range(20_000)[0] >= 6  # thousands of comments never come back as two themes
+    lo, hi = _k_range(3_000)
+    assert hi >= 60 and lo <= hi
+    assert _k_range(40)[1] <= 10  # at least about four comments a theme
+
+
+def test_automatic_k_is_deterministic_for_a_seed():
+    texts, _ = corpus(8, 40, seed=5)
+    a, b = find_themes(texts, seed=7), find_themes(texts, seed=7)
+    assert a.k == b.k
+    assert a.assignments == b.assignments
+    assert [t.label for t in a.themes] == [t.label for t in b.themes]
+
+
+def test_many_subjects_give_more_than_twenty_themes():
+    # 30 subjects of made-up words (so no two subjects share a stem), 40 comments each
+    rng = random.Random(3)
+
+    def word() -> str:
+        return "".join(rng.choice("bcdfghjklmnprstvz") + rng.choice("aeiou") for _ in range(3))
+
+    filler = [word() for _ in range(60)]
+    subjects = [[word() for _ in range(10)] for _ in range(30)]
+    texts, labels = [], []
+    for s, words in enumerate(subjects):
+        for _ in range(40):
+            ws = rng.sample(words, 3) + rng.sample(filler, 4)
+            rng.shuffle(ws)
+            texts.append(" ".join(ws))
+            labels.append(s)
+    res = find_themes(texts)
+    assert 25 <= res.k <= 36  # the old ceiling of 20 merged subjects
+    assert normalized_mutual_info_score(labels, res.assignments) > 0.95
