@@ -87,3 +87,25 @@ def test_many_subjects_give_more_than_twenty_themes():
     res = find_themes(texts)
     assert 25 <= res.k <= 36  # the old ceiling of 20 merged subjects
     assert normalized_mutual_info_score(labels, res.assignments) > 0.95
+
+
+def test_three_themes_of_a_small_consultation_are_its_three_subjects_whatever_the_seed():
+    """21 short comments, seven each on bike lanes, bus fares and street trees: the common size of a
+    neighbourhood consultation. Asked for three themes, each subject is one theme for every seed (before, some
+    seeds split one subject and merged the other two)."""
+    bikes = ["We need protected bike lanes on Main Street", "Bike lanes on Main Street would make cycling safe",
+             "Please build more protected bike lanes", "Safer cycling needs separated bike lanes",
+             "Bike lanes everywhere, cycling to school is dangerous", "Paint is not protection: real bike lanes please",
+             "My kids would cycle to school with safe bike lanes"]
+    buses = ["Bus fares are far too high for families", "Make bus tickets cheaper for students",
+             "Lower bus fares so people leave the car at home", "Cheaper bus fares and more frequent buses",
+             "The bus fare increase hurts pensioners", "Free bus fares for under 18s",
+             "Bus tickets cost more than parking, cut the fares"]
+    trees = ["Plant more trees along the streets for shade", "More trees and benches in the park",
+             "Street trees keep the city cool in summer", "Plant trees on every street near schools",
+             "We want more green space and trees", "Old trees were cut down, plant new trees",
+             "Fruit trees in the park would be lovely"]
+    for seed in range(5):
+        result = find_themes(bikes + buses + trees, k=3, seed=seed)
+        groups = sorted(sorted(t.members) for t in result.themes)
+        assert groups == [list(range(0, 7)), list(range(7, 14)), list(range(14, 21))], (seed, groups)

@@ -97,24 +97,25 @@ def test_chinese_and_english_mixed():
     en = ["The bus is always late", "More buses on route 5 please", "Bus fares are too high", "The bus driver was rude",
           "Plant more trees in the park", "The park playground is broken", "Park benches need repair", "Keep the park grass green"]
     texts = zh_transport + zh_parks + en + ["", "   "]
-    res = find_themes(texts, k=2)
+    # three groups share no words (Chinese transport, Chinese parks, English): with three themes each is one
+    # theme (with two, the languages part, which is as good an answer)
+    res = find_themes(texts, k=3)
     assert res.assignments[-2:] == [-1, -1]
     assert res.n_empty == 2
     assert all(a >= 0 for a in res.assignments[:-2])
-    # each Chinese topic mostly stays together, and the two topics are told apart
     majority = []
-    for block in (res.assignments[:8], res.assignments[8:16]):
+    for block in (res.assignments[:8], res.assignments[8:16], res.assignments[16:24]):
         top = max(set(block), key=block.count)
-        assert block.count(top) >= 6
+        assert block.count(top) >= 7
         majority.append(top)
-    assert majority[0] != majority[1]
+    assert len(set(majority)) == 3
     # labels of Chinese themes are readable (no spaces between CJK characters)
     for t in res.themes:
         for term in t.terms:
             assert not any("\u4e00" <= a <= "\u9fff" and b == " " and "\u4e00" <= c <= "\u9fff"
                            for a, b, c in zip(term, term[1:], term[2:]))
     auto = find_themes(texts)
-    assert auto.k >= 1 and len(auto.assignments) == len(texts)
+    assert auto.k in (2, 3) and len(auto.assignments) == len(texts)  # by language, or by subject
 
 
 @pytest.mark.parametrize("texts", [[], [""], ["   ", None, "!!!"]])
