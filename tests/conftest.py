@@ -201,6 +201,12 @@ def run_jobs(app) -> int:
     return run_until_idle(app.state.job_context, app.state.jobs)
 
 
+def use_classifier(app, classifier) -> None:
+    """Swap the abuse classifier of a running test app: its requests and its jobs get the same new context."""
+    unit = dataclasses.replace(app.state.unit_context, classifier=classifier)
+    app.state.unit_context = app.state.job_context.unit = unit
+
+
 def add_user(app, email: str, role: str = "resident", name: str = "", department: str | None = None):
     from app.auth import add_user as _add
 
@@ -293,7 +299,7 @@ def helpers():
     return types.SimpleNamespace(outbox=outbox, last_link=last_link, run_jobs=run_jobs, add_user=add_user,
                                  sign_in=sign_in, sign_in_page=sign_in_page, read_only_engine=read_only_engine, RecordingSender=RecordingSender,
                                  shared_data=SHARED_DATA, free_port=_free_port,
-                                 wait_for=wait_for, FakeClassifier=FakeClassifier,
+                                 wait_for=wait_for, FakeClassifier=FakeClassifier, use_classifier=use_classifier,
                                  axe_without_js=assert_accessible_without_js)
 
 

@@ -27,7 +27,7 @@ def services(tiny_model_dir):
 
 def _open_consultation(app) -> int:
     m, s = consultation_models, app.state
-    with unit_of_work(s.engine, s.events, s.renderer, s.services) as session:
+    with unit_of_work(s.engine, s.unit_context) as session:
         now = utc_now()
         c = m.Consultation(title="Riverside park", state=m.ConsultationState.OPEN, created_at=now, updated_at=now)
         session.add(c)
