@@ -131,7 +131,9 @@ def engine(settings):
 
 @pytest.fixture
 def domain_settings():
-    """Override per test: `domain_settings["petitions"] = dataclasses.replace(...)`."""
+    """The app's domain settings: this very mapping becomes `app.state.unit_context.domain_settings`, the one place
+    routes, jobs and use cases read them. Override per test, before or after the app starts:
+    `domain_settings["petitions"] = dataclasses.replace(...)` (nothing else to resync)."""
     from app.main import load_domain_settings
 
     return load_domain_settings(env_file=None)
@@ -139,7 +141,8 @@ def domain_settings():
 
 @pytest.fixture
 def services():
-    """Extra services for create_app (e.g. a trained classifier); tests may add to it."""
+    """Extra services for create_app: `"classifier"` replaces the abuse classifier in the app's UnitContext (to swap
+    it in a running app, `helpers.use_classifier(app, clf)`); other entries join the worker's services."""
     return {}
 
 

@@ -60,7 +60,7 @@ def test_reused_and_expired_confirmation_links(flow, app, client, domain_setting
     r = flow.confirm("twice@example.org")
     assert r.status_code == 400 and "already been used" in r.text
 
-    app.state.unit_context.domain_settings["petitions"] = dataclasses.replace(app.state.unit_context.domain_settings["petitions"],
+    domain_settings["petitions"] = dataclasses.replace(domain_settings["petitions"],
                                                                  confirm_token_days=0)
     flow.sign(pid, "slow@example.org")
     time.sleep(1.1)

@@ -64,7 +64,7 @@ def test_threshold_reached_appears_in_awaiting_response(flow, client, app, helpe
     import dataclasses
 
     pid = flow.open_petition()
-    app.state.unit_context.domain_settings["petitions"] = dataclasses.replace(app.state.unit_context.domain_settings["petitions"],
+    domain_settings["petitions"] = dataclasses.replace(domain_settings["petitions"],
                                                                  response_threshold=7)
     flow.sign(pid, "a@example.org")
     flow.confirm("a@example.org")

@@ -292,7 +292,7 @@ def test_paper_signatures_reach_the_thresholds_like_online_ones(app, client, hel
 
 
 def test_too_many_entries_in_a_short_time_is_a_429_with_the_form_kept(app, helpers, make_client, domain_settings):
-    app.state.unit_context.domain_settings["petitions"] = dataclasses.replace(app.state.unit_context.domain_settings["petitions"],
+    domain_settings["petitions"] = dataclasses.replace(domain_settings["petitions"],
                                                                  paper_rate="1/300")
     pid = _petition(app, helpers)
     clerk = _clerk(app, helpers, make_client)
