@@ -152,11 +152,11 @@ def create_app(
     engine=None,
     sender=None,
     domain_settings: dict | None = None,
-    services: dict | None = None,
+    classifier=None,
     run_worker: bool | None = None,
 ) -> Starlette:
-    """Build the app. Tests pass their own settings, engine, mail sender, domain settings and services
-    (`services["classifier"]` replaces the abuse classifier; other entries join the worker's services)."""
+    """Build the app. Tests pass their own settings, engine, mail sender, domain settings and abuse classifier
+    (by default moderation's `ClassifierHolder`, which loads the installed model from `settings.data_dir`)."""
     settings = settings or load_settings()
     set_analysis_threads(settings.analysis_threads)
     import_all_models()
@@ -167,11 +167,9 @@ def create_app(
     registry = build_job_registry()
     env = build_environment(settings)
 
-    overrides = dict(services or {})
-    classifier = overrides.pop("classifier", None) or moderation.facade.build_classifier(settings)
+    classifier = classifier or moderation.facade.build_classifier(settings)
     # The worker's and the request handlers' own objects; what use cases need travels in the UnitContext below.
     all_services: dict[str, Any] = {"mail_sender": sender or build_sender(settings.smtp_url), "http_cache": HttpCacheStore()}
-    all_services.update(overrides)
     all_services["open_data"] = datasets = build_open_data()
 
     app_metrics.instrument_engine(engine)

@@ -140,10 +140,10 @@ def domain_settings():
 
 
 @pytest.fixture
-def services():
-    """Extra services for create_app: `"classifier"` replaces the abuse classifier in the app's UnitContext (to swap
-    it in a running app, `helpers.use_classifier(app, clf)`); other entries join the worker's services."""
-    return {}
+def classifier():
+    """The app's abuse classifier; None: the real one (no model installed in a test's data dir). Override per module,
+    or swap it in a running app with `helpers.use_classifier(app, clf)`."""
+    return None
 
 
 @pytest.fixture
@@ -152,11 +152,11 @@ def sender():
 
 
 @pytest.fixture
-def app(settings, engine, sender, domain_settings, services):
+def app(settings, engine, sender, domain_settings, classifier):
     from app.main import create_app
 
     return create_app(settings, engine=engine, sender=sender, domain_settings=domain_settings,
-                      services=services, run_worker=False)
+                      classifier=classifier, run_worker=False)
 
 
 @pytest.fixture
@@ -315,7 +315,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live_server(settings, engine, domain_settings, services):
+def live_server(settings, engine, domain_settings, classifier):
     """The real app served by uvicorn on a free port, with background jobs running in-process."""
     import uvicorn
 
@@ -326,7 +326,7 @@ def live_server(settings, engine, domain_settings, services):
     live_settings = dataclasses.replace(settings, base_url=base, run_worker_in_process=True)
     sender = RecordingSender()
     app = create_app(live_settings, engine=engine, sender=sender, domain_settings=domain_settings,
-                     services=services, run_worker=True)
+                     classifier=classifier, run_worker=True)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

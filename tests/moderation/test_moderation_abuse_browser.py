@@ -21,8 +21,8 @@ COMPLAINT = ("I am furious. The number 12 bus was late again this morning and th
 
 
 @pytest.fixture
-def services(tiny_model_dir):
-    return {"classifier": ClassifierHolder(tiny_model_dir)}
+def classifier(tiny_model_dir):
+    return ClassifierHolder(tiny_model_dir)
 
 
 def _open_consultation(app) -> int:

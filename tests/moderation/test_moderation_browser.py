@@ -13,8 +13,8 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def services(helpers):
-    return {"classifier": helpers.FakeClassifier()}
+def classifier(helpers):
+    return helpers.FakeClassifier()
 
 
 @pytest.fixture

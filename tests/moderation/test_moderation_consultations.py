@@ -12,8 +12,8 @@ consultation_service = pytest.importorskip("consultations.service")
 
 
 @pytest.fixture
-def services(helpers):
-    return {"classifier": helpers.FakeClassifier()}
+def classifier(helpers):
+    return helpers.FakeClassifier()
 
 
 def test_a_held_consultation_comment_is_hidden_or_redacted_by_a_moderator(app, client, helpers):

@@ -26,10 +26,10 @@ def tiny_model(tmp_path_factory):
 
 
 @pytest.fixture
-def services(settings, tiny_model):
+def classifier(settings, tiny_model):
     root, _version = tiny_model
     shutil.copytree(root / "models", settings.data_dir / "models")
-    return {"classifier": ClassifierHolder(settings.data_dir)}
+    return ClassifierHolder(settings.data_dir)
 
 
 def uow(app):

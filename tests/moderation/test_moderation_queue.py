@@ -20,8 +20,8 @@ from moderation.policy import Thresholds, effective_thresholds, route_for
 
 
 @pytest.fixture
-def services(helpers):
-    return {"classifier": helpers.FakeClassifier()}
+def classifier(helpers):
+    return helpers.FakeClassifier()
 
 
 @pytest.fixture
