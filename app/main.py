@@ -167,7 +167,8 @@ def create_app(
     registry = build_job_registry()
     env = build_environment(settings)
 
-    classifier = classifier or moderation.facade.build_classifier(settings)
+    if classifier is None:
+        classifier = moderation.facade.build_classifier(settings)
     # The worker's and the request handlers' own objects; what use cases need travels in the UnitContext below.
     all_services: dict[str, Any] = {"mail_sender": sender or build_sender(settings.smtp_url), "http_cache": HttpCacheStore()}
     all_services["open_data"] = datasets = build_open_data()

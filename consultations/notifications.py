@@ -69,7 +69,7 @@ def notify_people_of_response(session: Session, *, response_id: int, followers: 
         if department is not None:
             dept_name = (department.name_zh or department.name) if locale == "zh-Hans" else department.name
         unsubscribe = ""
-        if signer is not None and not to_author:
+        if not to_author:
             unsubscribe = renderer.absolute_url("consultations:unsubscribe", _query={
                 "token": service.unfollow_token(signer, pk(consultation.id), pk(user.id))})
         queue_email(session, to=user.email_display or user.email, template="consultations/response", locale=locale,
@@ -102,7 +102,7 @@ def notify_followers_of_report(session: Session, *, consultation_id: int) -> int
         items = [{"decision": _decision_text(r.decision, locale), "text": r.text, "commitment": r.commitment}
                  for r in responses]
         unsubscribe = renderer.absolute_url("consultations:unsubscribe", _query={
-            "token": service.unfollow_token(signer, pk(consultation.id), pk(user.id))}) if signer else ""
+            "token": service.unfollow_token(signer, pk(consultation.id), pk(user.id))})
         queue_email(session, to=user.email_display or user.email, template="consultations/report",
                     locale=locale, context={"title": consultation.title, "report": report, "responses": items,
                                             "link": link, "unsubscribe": unsubscribe},
