@@ -19,6 +19,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 from starlette.concurrency import run_in_threadpool
 
+from app.context import UnitContext, attach
+
 T = TypeVar("T")
 
 WRITE = "civic_write"
@@ -78,17 +80,16 @@ def is_postgres(engine_or_session) -> bool:
 
 
 @contextmanager
-def unit_of_work(engine: Engine, bus=None, renderer=None, services: dict | None = None) -> Iterator[Session]:
+def unit_of_work(engine: Engine, context: UnitContext | None = None) -> Iterator[Session]:
     """Open a write session: commit on success, roll back on any error.
 
-    The event bus and the mail renderer (if any) are attached to `session.info` so event handlers
-    and `app.mail.queue_email` work inside the same transaction.
+    `context` (the app's event bus, renderer, signer, classifier and settings; see `app.context`) goes with the
+    session, so event handlers, `app.mail.queue_email` and use cases reach them inside the same transaction. Without
+    one, a use case that needs them raises `MissingUnitContext`.
     """
     with write_session(engine) as session:
-        session.info["events"] = bus
-        session.info["renderer"] = renderer
-        # Shared app services (e.g. the abuse classifier) that a domain's facade needs inside a use case.
-        session.info["services"] = services or {}
+        if context is not None:
+            attach(session, context)
         try:
             yield session
             session.commit()
@@ -163,7 +164,6 @@ def sqlite_write_lock(engine: Engine) -> _SQLiteWriteLock | None:
 def read_session(engine: Engine) -> Iterator[Session]:
     """Open a read-only session (never commits)."""
     session = Session(engine, expire_on_commit=False)
-    session.info["services"] = {}
     try:
         yield session
     finally:
@@ -171,9 +171,9 @@ def read_session(engine: Engine) -> Iterator[Session]:
         session.close()
 
 
-def run_write(engine: Engine, fn: Callable[..., T], /, *, bus=None, renderer=None, services=None, **kwargs: Any) -> T:
+def run_write(engine: Engine, fn: Callable[..., T], /, *, context: UnitContext | None = None, **kwargs: Any) -> T:
     """Run `fn(session, **kwargs)` in one transaction and return its result."""
-    with unit_of_work(engine, bus, renderer, services) as session:
+    with unit_of_work(engine, context) as session:
         return fn(session, **kwargs)
 
 
@@ -185,8 +185,7 @@ def run_read(engine: Engine, fn: Callable[..., T], /, **kwargs: Any) -> T:
 async def run_in_session(request, fn: Callable[..., T], /, **kwargs: Any) -> T:
     """Run a whole write unit of work for a route in the thread pool."""
     state = request.app.state
-    return await run_in_threadpool(run_write, state.engine, fn, bus=state.events, renderer=state.renderer,
-                                   services=state.services, **kwargs)
+    return await run_in_threadpool(run_write, state.engine, fn, context=state.unit_context, **kwargs)
 
 
 async def run_query(request, fn: Callable[..., T], /, **kwargs: Any) -> T:

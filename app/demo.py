@@ -57,7 +57,7 @@ def load_demo(engine, settings, *, domain_settings: dict | None = None) -> int:
     app = create_app(settings, engine=engine, run_worker=False, domain_settings=domain_settings)
     state = app.state
     added = 0
-    with unit_of_work(engine, state.events, state.renderer, state.services) as session:
+    with unit_of_work(engine, state.unit_context) as session:
         for code, name, name_zh in DEPARTMENTS:
             if session.exec(select(Department).where(Department.code == code)).first() is None:
                 session.add(Department(code=code, name=name, name_zh=name_zh))
@@ -66,8 +66,8 @@ def load_demo(engine, settings, *, domain_settings: dict | None = None) -> int:
         for email, role, name, dept in STAFF:
             add_user(session, email=email, role=role, name=name, department=dept)
     now = utc_now()
-    with unit_of_work(engine, state.events, state.renderer, state.services) as session:
+    with unit_of_work(engine, state.unit_context) as session:
         added += petitions.demo.load(session, renderer=state.renderer, now=now)
-    with unit_of_work(engine, state.events, state.renderer, state.services) as session:
+    with unit_of_work(engine, state.unit_context) as session:
         added += consultations.demo.load(session, renderer=state.renderer, now=now)
     return added

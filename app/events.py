@@ -4,9 +4,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 
+from app.context import unit_context
+
 
 class EventBus:
-    """Owned by one app (`app.state.events`); never a module global, so test apps don't share handlers."""
+    """Owned by one app (`app.state.unit_context.events`); never a module global, so test apps don't share handlers."""
 
     def __init__(self) -> None:
         self._handlers: dict[type, list[Callable]] = defaultdict(list)
@@ -20,7 +22,9 @@ class EventBus:
 
 
 def publish(session, event) -> None:
-    """Dispatch `event` to the bus attached to this session (no-op when none is attached)."""
-    bus = session.info.get("events")
-    if bus is not None:
-        bus.dispatch(session, event)
+    """Dispatch `event` to the app's bus, inside this session's transaction.
+
+    Raises `app.context.MissingUnitContext` for a session opened without the app's context: an event nobody
+    hears (a petition that reaches moderation without a case) must not pass for a delivered one.
+    """
+    unit_context(session).events.dispatch(session, event)

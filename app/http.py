@@ -116,6 +116,6 @@ def settings_reader(domain: str):
     "moderation"), so each route module names its domain once."""
 
     def read(request: Request):
-        return request.app.state.domain_settings[domain]
+        return request.app.state.unit_context.settings(domain)
 
     return read

@@ -34,6 +34,7 @@ from sqlmodel import Session, col
 
 from app import logs
 from app.clock import utc_now
+from app.context import UnitContext
 from app.db import claim_ids, insert_ignore, unit_of_work, write_session
 from app.models import Job
 
@@ -57,15 +58,16 @@ class JobLease:
 
 @dataclass
 class JobContext:
-    """What a job handler may use: the engine, event bus, renderer, settings and shared services.
+    """What a job handler may use: the engine, the app settings, the context its units of work carry (`unit`: event
+    bus, renderer, signer, classifier, domain settings) and the worker's own objects (`services`: mail sender,
+    dataset registry, caches).
 
     While a handler runs, `job` names the claim it runs under and `unit_of_work()` is fenced by it.
     """
 
     engine: Any
     settings: Any
-    bus: Any = None
-    renderer: Any = None
+    unit: UnitContext
     services: dict = field(default_factory=dict)
     job: JobLease | None = None
 
@@ -73,12 +75,12 @@ class JobContext:
         """A write transaction. Inside a job: checks the lease before commit and, with `done`, marks the job done
         in the same transaction (so its work and its completion commit together, or neither does)."""
         if self.job is None:
-            return unit_of_work(self.engine, self.bus, self.renderer, self.services)
+            return unit_of_work(self.engine, self.unit)
         return self._fenced_unit_of_work(self.job, done)
 
     @contextmanager
     def _fenced_unit_of_work(self, lease: JobLease, done: bool):
-        with unit_of_work(self.engine, self.bus, self.renderer, self.services) as session:
+        with unit_of_work(self.engine, self.unit) as session:
             yield session
             fence(session, lease, done=done)  # raises LeaseLost, and unit_of_work rolls everything back
 

@@ -22,6 +22,7 @@ from sqlmodel import Session, col
 
 from app import logs
 from app.clock import utc_now
+from app.context import unit_context
 from app.db import claim_ids, write_session
 from app.models import OutboxMessage, OutboxStatus
 
@@ -48,10 +49,7 @@ def queue_email(session: Session, *, to: str, template: str, context: dict, loca
     URL that stops this kind of e-mail when POSTed to (RFC 8058), sent as the List-Unsubscribe header so mail
     programs can offer their own "unsubscribe" button; the body should carry the same link for people.
     """
-    renderer = session.info.get("renderer")
-    if renderer is None:
-        raise RuntimeError("queue_email needs a session opened with a renderer (app.db.unit_of_work(..., renderer=...)).")
-    subject, body = renderer.render_email(template, context, locale)
+    subject, body = unit_context(session).renderer.render_email(template, context, locale)
     now = utc_now()
     message = OutboxMessage(
         to_addr=to, subject=subject[:300], body=body, template=template[:120],

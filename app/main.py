@@ -46,6 +46,7 @@ from app import auth, errors, i18n, logs, open_data, open_data_api, open_data_pa
 from app import routes as app_routes
 from app.clock import utc_now
 from app.config import Settings, load_section, load_settings
+from app.context import UnitContext
 from app.csrf import BodySizeLimitMiddleware, CrossOriginProtectionMiddleware, SecurityHeadersMiddleware
 from app.db import make_engine
 from app.events import EventBus
@@ -151,10 +152,11 @@ def create_app(
     engine=None,
     sender=None,
     domain_settings: dict | None = None,
-    services: dict | None = None,
+    classifier=None,
     run_worker: bool | None = None,
 ) -> Starlette:
-    """Build the app. Tests pass their own settings, engine, mail sender and services."""
+    """Build the app. Tests pass their own settings, engine, mail sender, domain settings and abuse classifier
+    (by default moderation's `ClassifierHolder`, which loads the installed model from `settings.data_dir`)."""
     settings = settings or load_settings()
     set_analysis_threads(settings.analysis_threads)
     import_all_models()
@@ -165,10 +167,10 @@ def create_app(
     registry = build_job_registry()
     env = build_environment(settings)
 
+    if classifier is None:
+        classifier = moderation.facade.build_classifier(settings)
+    # The worker's and the request handlers' own objects; what use cases need travels in the UnitContext below.
     all_services: dict[str, Any] = {"mail_sender": sender or build_sender(settings.smtp_url), "http_cache": HttpCacheStore()}
-    all_services.update(moderation.facade.build_services(settings))
-    all_services.update(services or {})
-    all_services["domain_settings"] = domain_settings
     all_services["open_data"] = datasets = build_open_data()
 
     app_metrics.instrument_engine(engine)
@@ -232,15 +234,18 @@ def create_app(
                     exception_handlers=errors.exception_handlers(), lifespan=lifespan)
     bound_int_path_params(app.routes)  # an id above 2^63 - 1 is a 404, not an OverflowError in the database
     renderer = Renderer(env, settings, router=app.router)
-    ctx = JobContext(engine=engine, settings=settings, bus=bus, renderer=renderer, services=all_services)
+    signer = Signer(settings.secret_key)
+    unit = UnitContext(events=bus, renderer=renderer, signer=signer, classifier=classifier,
+                       domain_settings=domain_settings)
+    ctx = JobContext(engine=engine, settings=settings, unit=unit, services=all_services)
     ctx_holder["ctx"] = ctx
 
     state = app.state
-    state.settings, state.engine, state.events = settings, engine, bus
+    state.settings, state.engine, state.unit_context = settings, engine, unit
     state.templates, state.renderer, state.services = env, renderer, all_services
-    state.signer = Signer(settings.secret_key)
+    # (the same object as unit.signer: route handlers check tokens before any unit of work opens)
+    state.signer = signer
     state.jobs, state.job_context = registry, ctx
-    state.domain_settings = domain_settings
     state.open_data = datasets
     state.metrics_sources = metrics_sources(domain_settings)
     state.home_providers = [petitions.queries.home_section, consultations.queries.home_section]
@@ -248,7 +253,6 @@ def create_app(
     state.how_we_respond_sections = [consultations.how_we_respond.section]
     # One list of areas for the whole site; it is configured in the petitions section, where it began.
     state.areas = SiteAreas(domain_settings["petitions"].areas, domain_settings["petitions"].area_boundaries)
-    all_services["signer"] = state.signer
     return app
 
 

@@ -240,7 +240,7 @@ async def metrics(request: Request) -> Response:
             "address listed in CIVIC_METRICS_ALLOW.\n", status_code=401,
             headers={"WWW-Authenticate": 'Bearer realm="civic-metrics"', "Cache-Control": "no-store"})
     body = await run_in_threadpool(exposition, state.engine, getattr(state, "metrics_sources", []),
-                                   state.services.get("classifier"))
+                                   state.unit_context.classifier)
     return Response(body, media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
 
 

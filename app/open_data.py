@@ -15,7 +15,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -48,7 +48,7 @@ class BuildContext:
     now: datetime
     base_url: str
     path: Callable[..., str]
-    domain_settings: dict
+    domain_settings: Mapping[str, Any]
 
     def url(self, name: str, **params: Any) -> str:
         return self.base_url.rstrip("/") + self.path(name, **params)
@@ -204,8 +204,8 @@ def archived(session: Session, dataset: str, as_of: date) -> Outcome:
 
 def build_context(job_ctx) -> BuildContext:
     """The builder's context from a job context (the worker, the CLI and the tests all have one)."""
-    return BuildContext(now=utc_now(), base_url=job_ctx.settings.base_url, path=job_ctx.renderer.path,
-                        domain_settings=job_ctx.services["domain_settings"])
+    return BuildContext(now=utc_now(), base_url=job_ctx.settings.base_url, path=job_ctx.unit.renderer.path,
+                        domain_settings=job_ctx.unit.domain_settings)
 
 
 def snapshot_job(ctx, payload: dict) -> None:

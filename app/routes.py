@@ -80,7 +80,7 @@ async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "error", "database": "read-only",
                              "message": "The database answers reads but refuses writes (read-only, full disk or "
                                         "locked). Nothing can be saved until this is fixed."}, status_code=503)
-    classifier = request.app.state.services.get("classifier")
+    classifier = request.app.state.unit_context.classifier
     model = getattr(classifier, "version", "none") if classifier is not None else "none"
     return JSONResponse({"status": "ok", "database": "ok", "model": model})
 
@@ -88,7 +88,7 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     """Ready for traffic: 200, or 503 with the reasons (see app.readiness)."""
     state = request.app.state
-    result = await run_in_threadpool(check, state.engine, state.settings, state.services.get("classifier"))
+    result = await run_in_threadpool(check, state.engine, state.settings, state.unit_context.classifier)
     if not result.ready:
         log.warning("Not ready: %s", "; ".join(result.reasons))
     return JSONResponse(result.as_json(), status_code=200 if result.ready else 503,

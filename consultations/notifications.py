@@ -8,6 +8,7 @@ from typing import TypeGuard
 
 from sqlmodel import Session, col, select
 
+from app.context import unit_context
 from app.db import pk
 from app.i18n import gettext as _
 from app.i18n import use_locale
@@ -44,7 +45,7 @@ def notify_people_of_response(session: Session, *, response_id: int, followers: 
     consultation = session.get(Consultation, response.consultation_id)
     assert consultation is not None  # the response's consultation (foreign key)
     department = session.get(Department, response.department_id) if response.department_id else None
-    signer = session.info.get("services", {}).get("signer")
+    signer = unit_context(session).signer
     recipients: dict[int, tuple[User, bool]] = {}
     if response.comment_id is not None:
         comment = session.get(Comment, response.comment_id)
@@ -60,8 +61,7 @@ def notify_people_of_response(session: Session, *, response_id: int, followers: 
         link = ("consultations:question", {"consultation_id": consultation.id, "question_id": response.question_id})
     else:
         link = ("consultations:detail", {"consultation_id": consultation.id})
-    renderer = session.info.get("renderer")
-    assert renderer is not None  # the unit of work that runs this job puts it there
+    renderer = unit_context(session).renderer
     link_url = renderer.absolute_url(link[0], **link[1]) + f"#response-{response.id}"
     for user, to_author in recipients.values():
         locale = user.locale or "en"
@@ -69,7 +69,7 @@ def notify_people_of_response(session: Session, *, response_id: int, followers: 
         if department is not None:
             dept_name = (department.name_zh or department.name) if locale == "zh-Hans" else department.name
         unsubscribe = ""
-        if signer is not None and not to_author:
+        if not to_author:
             unsubscribe = renderer.absolute_url("consultations:unsubscribe", _query={
                 "token": service.unfollow_token(signer, pk(consultation.id), pk(user.id))})
         queue_email(session, to=user.email_display or user.email, template="consultations/response", locale=locale,
@@ -87,9 +87,8 @@ def notify_followers_of_report(session: Session, *, consultation_id: int) -> int
     consultation = session.get(Consultation, consultation_id)
     if consultation is None or consultation.report_published_at is None:
         return 0
-    signer = session.info.get("services", {}).get("signer")
-    renderer = session.info.get("renderer")
-    assert renderer is not None  # the unit of work that runs this job puts it there
+    signer = unit_context(session).signer
+    renderer = unit_context(session).renderer
     link = renderer.absolute_url("consultations:responses", consultation_id=consultation.id)
     report = strip_all(consultation.report_text.replace("</p>", "</p>\n\n").replace("<br>", "\n")).strip()
     responses = list(session.exec(select(OfficialResponse).where(
@@ -103,7 +102,7 @@ def notify_followers_of_report(session: Session, *, consultation_id: int) -> int
         items = [{"decision": _decision_text(r.decision, locale), "text": r.text, "commitment": r.commitment}
                  for r in responses]
         unsubscribe = renderer.absolute_url("consultations:unsubscribe", _query={
-            "token": service.unfollow_token(signer, pk(consultation.id), pk(user.id))}) if signer else ""
+            "token": service.unfollow_token(signer, pk(consultation.id), pk(user.id))})
         queue_email(session, to=user.email_display or user.email, template="consultations/report",
                     locale=locale, context={"title": consultation.title, "report": report, "responses": items,
                                             "link": link, "unsubscribe": unsubscribe},

@@ -13,6 +13,7 @@ from sqlmodel import Session, select, col
 from app import ratelimit
 from app.auth import require_user_role
 from app.clock import utc_now
+from app.context import unit_context
 from app.config import parse_rate
 from app.db import insert_ignore, is_postgres
 from app.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
@@ -50,10 +51,10 @@ UNFOLLOW_PURPOSE = "consultations.unfollow"
 # ----- helpers -----
 
 def _path(session: Session, name: str, **params) -> str:
-    renderer = session.info.get("renderer")
+    renderer = unit_context(session).renderer
     try:
-        return renderer.path(name, **params) if renderer is not None else ""
-    except Exception:  # no router (e.g. a CLI session): a link is a convenience only
+        return renderer.path(name, **params)
+    except Exception:  # a renderer built without the app's router (e.g. a CLI's): a link is a convenience only
         return ""
 
 

@@ -10,7 +10,7 @@ Contract (kept stable; the implementation behind it grows):
 - `is_blocked(session, user_id)` says whether a moderator's block on an author is running (`col(User.blocked_until)`).
 - `close_content_cases(session, kind, item_id, moderator_id=..., hidden=...)` closes an item's open queue cases
   when the owning domain decided it in its own workflow (petitions are approved or rejected on their own page).
-`Screening` also carries the detected `language` and the routing `reason`. `build_services` provides a
+`Screening` also carries the detected `language` and the routing `reason`. `build_classifier` provides a
 `ClassifierHolder` that loads the current model lazily and follows retraining; `on_startup` queues first-start
 training. Moderation imports neither petitions nor consultations.
 
@@ -114,9 +114,10 @@ class ClassifierHolder:
         return self.get().score_many(texts)
 
 
-def build_services(settings) -> dict:
-    """Shared objects the facade needs inside units of work (e.g. the classifier), keyed by name."""
-    return {"classifier": ClassifierHolder(settings.data_dir)}
+def build_classifier(settings) -> ClassifierHolder:
+    """The abuse classifier the composition root puts in the app's `UnitContext` (screening runs inside units of
+    work)."""
+    return ClassifierHolder(settings.data_dir)
 
 
 ENSURE_MODEL_JOB = "moderation.ensure_model"
@@ -134,7 +135,7 @@ def on_startup(ctx, *, enqueue_training: bool) -> None:
     if not enqueue_training:
         return
     try:
-        classifier = ctx.services.get("classifier")
+        classifier = ctx.unit.classifier
         if classifier is not None and getattr(classifier, "available", False):
             return
         slot = utc_now().strftime("%Y%m%d%H")

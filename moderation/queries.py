@@ -19,6 +19,7 @@ from app.db import pk
 from app.models import User
 from moderation import policy
 from moderation.classifier import artifacts, detect_language
+from moderation.contract import ModerationSettings
 from moderation.forms import QueueFilters
 from moderation.models import (
     CaseReason,
@@ -29,7 +30,7 @@ from moderation.models import (
     ModerationItem,
     ModerationReport,
 )
-from moderation.service import _explanation_items, settings_of
+from moderation.service import _explanation_items
 
 log = logging.getLogger("civic.moderation")
 
@@ -165,10 +166,9 @@ def _row(case: ModerationCase, item: ModerationItem, names: dict, viewer_id: int
 
 
 def queue(session: Session, *, filters: QueueFilters, viewer_id: int | None, now: datetime | None = None,
-          cfg=None) -> QueueView:
+          cfg: ModerationSettings) -> QueueView:
     """Open cases by priority (score × reach), near-duplicates folded into one row per group."""
     now = now or utc_now()
-    cfg = cfg or settings_of(session)
     sla = timedelta(hours=cfg.sla_hours)
     pairs = _open_cases(session, filters, cfg.queue_limit)
     names = _names(session, (c.claimed_by for c, _ in pairs))
@@ -289,9 +289,8 @@ class CaseView:
 
 
 def case_detail(session: Session, *, case_id: int, viewer_id: int | None, now: datetime | None = None,
-                cfg=None) -> CaseView | None:
+                cfg: ModerationSettings) -> CaseView | None:
     now = now or utc_now()
-    cfg = cfg or settings_of(session)
     case = session.get(ModerationCase, case_id)
     if case is None:
         return None
@@ -351,10 +350,9 @@ class GroupView:
 
 
 def group_of(session: Session, *, case_id: int, viewer_id: int | None = None, now: datetime | None = None,
-             cfg=None) -> GroupView | None:
+             cfg: ModerationSettings) -> GroupView | None:
     """The open near-duplicate group containing `case_id` (None when the case is not open)."""
     now = now or utc_now()
-    cfg = cfg or settings_of(session)
     pairs = [(c, i) for c, i in _open_cases(session, None, cfg.queue_limit)
              if c.appeal_id is None and i.kind != "petition"]
     if not any(c.id == case_id for c, _ in pairs):

@@ -174,7 +174,7 @@ async def audit_csv(request: Request):
 
 @require_roles(Role.MODERATOR)
 async def quality(request: Request):
-    classifier = request.app.state.services.get("classifier")
+    classifier = request.app.state.unit_context.classifier
     version = getattr(classifier, "version", "none") if classifier is not None else "none"
     view = await run_query(request, queries.model_quality, current_version=version)
     versions = queries.model_versions(request.app.state.settings.data_dir)

@@ -18,6 +18,7 @@ from app import logs
 from app.auth import require_user_role
 from app.clock import as_utc as _aware
 from app.clock import utc_now
+from app.context import unit_context
 from app.db import insert_ignore
 from app.errors import InvalidState, NotFound, PermissionDenied, TokenInvalid, ValidationFailed
 from app.events import publish
@@ -57,15 +58,12 @@ REDACTION_MARK = "[...]"
 # ----- helpers -----
 
 def settings_of(session: Session) -> ModerationSettings:
-    domain = session.info.get("services", {}).get("domain_settings") or {}
-    value = domain.get("moderation") if isinstance(domain, dict) else None
-    return value if isinstance(value, ModerationSettings) else ModerationSettings()
+    """The app's moderation settings (from the unit of work's context; raises MissingUnitContext without one)."""
+    return unit_context(session).settings("moderation")
 
 
 def _classifier(session: Session):
-    clf = session.info.get("services", {}).get("classifier")
-    if clf is None:
-        return NullClassifier("no classifier service configured")
+    clf = unit_context(session).classifier
     get = getattr(clf, "get", None)
     return get() if callable(get) else clf  # a ClassifierHolder: pin one version for this screening
 
@@ -441,10 +439,7 @@ def _notify_author(session: Session, author: User, item: ModerationItem, record:
         return
     if record.decision == Decision.APPROVE:
         return  # nothing to tell: the text stays or becomes visible
-    signer = session.info.get("services", {}).get("signer")
-    if signer is None:
-        raise RuntimeError("moderation decisions need the signer service to e-mail an appeal link")
-    context["token"] = signer.sign(APPEAL_PURPOSE, {"d": record.id})
+    context["token"] = unit_context(session).signer.sign(APPEAL_PURPOSE, {"d": record.id})
     context["appeal_days"] = cfg.appeal_days
     queue_email(session, to=author.email_display, template="moderation/decision", context=context,
                 locale=author.locale)

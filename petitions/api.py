@@ -70,7 +70,7 @@ def _state_filter(request: Request) -> str:
 def _area_filter(request: Request) -> str:
     """The `area` filter: empty or one of the configured areas (exact name); anything else is a 422 listing them."""
     area = request.query_params.get("area", "")
-    areas = request.app.state.domain_settings["petitions"].areas
+    areas = request.app.state.unit_context.settings("petitions").areas
     if area and area not in areas:
         raise ValidationFailed({"area": "invalid"}, message=N_(
             "Unknown area. Use one of the configured areas (listed in /api/openapi.json), or none for all."))
@@ -85,7 +85,7 @@ async def list_api(request: Request) -> JSONResponse:
         page = 1
     state = _state_filter(request)
     area = _area_filter(request)
-    size = request.app.state.domain_settings["petitions"].page_size
+    size = request.app.state.unit_context.settings("petitions").page_size
     result, views = await run_query(request, queries.list_petition_views, facet=state,
                                     q=params.get("q", ""), sort="newest", page=page, page_size=size, area=area)
     return JSONResponse({"data": [petition_json(request, v) for v in views], "meta": {
@@ -148,7 +148,7 @@ async def _response_report(request: Request):
     as_of = accountability.parse_as_of(params.get("as_of", "")[:40], today=now.date())
     report = await run_query(request, accountability.response_report, as_of=as_of,
                              department=params.get("department", "")[:40],
-                             deadline_days=request.app.state.domain_settings["petitions"].response_deadline_days, now=now)
+                             deadline_days=request.app.state.unit_context.settings("petitions").response_deadline_days, now=now)
     if report is None:
         raise accountability.unknown_department()
     return report

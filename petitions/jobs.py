@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 def _settings(ctx):
-    return ctx.services["domain_settings"]["petitions"]
+    return ctx.unit.settings("petitions")
 
 
 def settle_counts(ctx) -> int:

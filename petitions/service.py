@@ -20,6 +20,7 @@ from app import ratelimit
 from app.auth import require_user_role
 from app.clock import as_utc as _aware
 from app.clock import utc_now
+from app.context import unit_context
 from app.config import parse_rate
 from app.db import execute_fast
 from app.emails import canonical_email
@@ -83,11 +84,11 @@ _LINK_BASES: dict = {}
 
 def _link_base(session: Session, name: str) -> str:
     """Absolute URL of a token page, computed once per renderer (routing lookups are slow on the hot path)."""
-    renderer = session.info.get("renderer")
+    renderer = unit_context(session).renderer
     key = (id(renderer), name)
     base = _LINK_BASES.get(key)
     if base is None:
-        base = _LINK_BASES[key] = renderer.absolute_url(name) if renderer is not None else ""
+        base = _LINK_BASES[key] = renderer.absolute_url(name)
     return base
 
 
@@ -110,6 +111,9 @@ def sponsor_token(signer, petition_id: int) -> str:
 # Built once: the hot path only binds parameters to already-compiled statements.
 _PETITION_FOR_SIGNING = select(col(Petition.state), col(Petition.closes_at), col(Petition.action)).where(col(Petition.id) == bindparam("pid"))
 _SIGN_INSERT: dict = {}
+# Petitions' rows as read in this transaction, kept in `session.info` (which lives exactly as long as the unit of
+# work's session): scratch state of one transaction, not a dependency, so it does not belong in the app's
+# UnitContext. A state change in the same transaction drops it (`_petition_state_changed`).
 _SIGNING_STATE = "petitions_signing_state"
 _EXISTING_SIGNATURE = select(col(Signature.id), col(Signature.state), col(Signature.confirmations_sent), col(Signature.locale)).where(
     col(Signature.petition_id) == bindparam("pid"), col(Signature.canonical_email) == bindparam("canonical"))
@@ -458,9 +462,7 @@ def stop_updates(session: Session, *, token: str, signer) -> Petition:
 
 
 def stop_updates_url(session: Session, signature_id: int) -> str:
-    signer = session.info.get("services", {}).get("signer")
-    if signer is None:
-        return ""
+    signer = unit_context(session).signer
     return _link_base(session, "petitions:stop_updates") + "?token=" + signer.sign(
         STOP_UPDATES_PURPOSE, {"sid": signature_id}, single_use=False)
 

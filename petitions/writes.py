@@ -16,6 +16,7 @@ import queue
 import threading
 from typing import Any
 
+from app.context import UnitContext
 from app.db import run_write, unit_of_work
 from app.errors import DomainError
 
@@ -53,8 +54,9 @@ def _resolve(future: asyncio.Future, result, error) -> None:
 class GroupCommitWriter:
     """Commits the use cases submitted to it in batches, from one thread per process and database."""
 
-    def __init__(self, engine, bus=None, renderer=None, services=None):
-        self.engine, self.bus, self.renderer, self.services = engine, bus, renderer, services or {}
+    def __init__(self, engine, context: UnitContext | None = None):
+        # Without a context, a use case that asks for the app's services raises MissingUnitContext.
+        self.engine, self.context = engine, context
         self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -115,7 +117,7 @@ class GroupCommitWriter:
 
     def _commit(self, batch: list[_Item]) -> None:
         try:
-            with unit_of_work(self.engine, self.bus, self.renderer, self.services) as session:
+            with unit_of_work(self.engine, self.context) as session:
                 cursor = session.connection().connection.cursor()
                 for it in batch:
                     # A raw savepoint: SQLAlchemy's nested transactions cost more than the signature itself.
@@ -145,8 +147,7 @@ class GroupCommitWriter:
     def _one_by_one(self, items: list[_Item]) -> None:
         for it in items:
             try:
-                it.result, it.error = it.context.run(run_write, self.engine, it.fn, bus=self.bus,
-                                                     renderer=self.renderer, services=self.services,
+                it.result, it.error = it.context.run(run_write, self.engine, it.fn, context=self.context,
                                                      **it.kwargs), None
             except Exception as exc:
                 it.result, it.error = None, exc
@@ -160,8 +161,7 @@ def writer_for(state) -> GroupCommitWriter:
     """This app's writer (one per app, hence per database and process)."""
     writer = getattr(state, "petitions_writer", None)
     if writer is None:
-        writer = state.petitions_writer = GroupCommitWriter(state.engine, state.events, state.renderer,
-                                                            state.services)
+        writer = state.petitions_writer = GroupCommitWriter(state.engine, state.unit_context)
     return writer
 
 

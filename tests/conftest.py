@@ -131,16 +131,19 @@ def engine(settings):
 
 @pytest.fixture
 def domain_settings():
-    """Override per test: `domain_settings["petitions"] = dataclasses.replace(...)`."""
+    """The app's domain settings: this very mapping becomes `app.state.unit_context.domain_settings`, the one place
+    routes, jobs and use cases read them. Override per test, before or after the app starts:
+    `domain_settings["petitions"] = dataclasses.replace(...)` (nothing else to resync)."""
     from app.main import load_domain_settings
 
     return load_domain_settings(env_file=None)
 
 
 @pytest.fixture
-def services():
-    """Extra services for create_app (e.g. a trained classifier); tests may add to it."""
-    return {}
+def classifier():
+    """The app's abuse classifier; None: the real one (no model installed in a test's data dir). Override per module,
+    or swap it in a running app with `helpers.use_classifier(app, clf)`."""
+    return None
 
 
 @pytest.fixture
@@ -149,11 +152,11 @@ def sender():
 
 
 @pytest.fixture
-def app(settings, engine, sender, domain_settings, services):
+def app(settings, engine, sender, domain_settings, classifier):
     from app.main import create_app
 
     return create_app(settings, engine=engine, sender=sender, domain_settings=domain_settings,
-                      services=services, run_worker=False)
+                      classifier=classifier, run_worker=False)
 
 
 @pytest.fixture
@@ -199,6 +202,12 @@ def last_link(app, to: str, pattern: str = r"https?://\S+") -> str:
 
 def run_jobs(app) -> int:
     return run_until_idle(app.state.job_context, app.state.jobs)
+
+
+def use_classifier(app, classifier) -> None:
+    """Swap the abuse classifier of a running test app: its requests and its jobs get the same new context."""
+    unit = dataclasses.replace(app.state.unit_context, classifier=classifier)
+    app.state.unit_context = app.state.job_context.unit = unit
 
 
 def add_user(app, email: str, role: str = "resident", name: str = "", department: str | None = None):
@@ -293,7 +302,7 @@ def helpers():
     return types.SimpleNamespace(outbox=outbox, last_link=last_link, run_jobs=run_jobs, add_user=add_user,
                                  sign_in=sign_in, sign_in_page=sign_in_page, read_only_engine=read_only_engine, RecordingSender=RecordingSender,
                                  shared_data=SHARED_DATA, free_port=_free_port,
-                                 wait_for=wait_for, FakeClassifier=FakeClassifier,
+                                 wait_for=wait_for, FakeClassifier=FakeClassifier, use_classifier=use_classifier,
                                  axe_without_js=assert_accessible_without_js)
 
 
@@ -306,7 +315,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live_server(settings, engine, domain_settings, services):
+def live_server(settings, engine, domain_settings, classifier):
     """The real app served by uvicorn on a free port, with background jobs running in-process."""
     import uvicorn
 
@@ -317,7 +326,7 @@ def live_server(settings, engine, domain_settings, services):
     live_settings = dataclasses.replace(settings, base_url=base, run_worker_in_process=True)
     sender = RecordingSender()
     app = create_app(live_settings, engine=engine, sender=sender, domain_settings=domain_settings,
-                     services=services, run_worker=True)
+                     classifier=classifier, run_worker=True)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

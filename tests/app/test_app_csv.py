@@ -77,7 +77,7 @@ def test_every_csv_export_neutralises_formulas(app, client, make_client, helpers
     state = app.state
 
     def uow():
-        return unit_of_work(state.engine, state.events, state.renderer, state.services)
+        return unit_of_work(state.engine, state.unit_context)
 
     data = forms.ConsultationData(title="Streets", summary="Summary", body="<p>Body</p>", department_id=None,
                                   questions=(), opens_on=None, closes_on=None, strict_mode=False)
@@ -130,7 +130,7 @@ def test_the_moderation_audit_export_neutralises_formulas(app, client, helpers):
     from moderation.models import CaseState, ModerationCase, ModerationItem
 
     state = app.state
-    with unit_of_work(state.engine, state.events, state.renderer, state.services) as s:
+    with unit_of_work(state.engine, state.unit_context) as s:
         screen_content(s, ContentRef(kind="comment", item_id=1, text=HOSTILE[1], author_id=None, context_id=7,
                                      context_title=HOSTILE[2], reach=0, url="/consultations/7#c1", strict=True))
     with unit_of_work(state.engine) as s:

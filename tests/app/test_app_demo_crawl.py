@@ -29,7 +29,7 @@ def crawl(client, starts, limit):
 
 @pytest.mark.parametrize("who", ["visitor", "admin", "official", "moderator"])
 def test_demo_site_has_no_broken_pages(app, client, helpers, who):
-    load_demo(app.state.engine, app.state.settings, domain_settings=app.state.domain_settings)
+    load_demo(app.state.engine, app.state.settings, domain_settings=app.state.unit_context.domain_settings)
     helpers.run_jobs(app)
     if who != "visitor":
         helpers.sign_in(client, app, f"{who}@example.org", role=who, department="transport" if who == "official" else None)

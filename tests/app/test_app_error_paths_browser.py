@@ -170,9 +170,9 @@ def _consultation(app, helpers) -> int:
                                   body="<p>We propose school streets.</p>", department_id=None, questions=(),
                                   opens_on=None, closes_on=None, strict_mode=False)
     state = app.state
-    with unit_of_work(state.engine, state.events, state.renderer, state.services) as session:
+    with unit_of_work(state.engine, state.unit_context) as session:
         cid = service.create_consultation(session, user_id=official.id, data=data).id
-    with unit_of_work(state.engine, state.events, state.renderer, state.services) as session:
+    with unit_of_work(state.engine, state.unit_context) as session:
         service.change_state(session, user_id=official.id, consultation_id=cid, action="open")
     return cid
 
@@ -182,7 +182,7 @@ def _comment(app, helpers, cid: int, email: str, body: str, parent_id=None) -> i
 
     user = helpers.add_user(app, email)
     state = app.state
-    with unit_of_work(state.engine, state.events, state.renderer, state.services) as session:
+    with unit_of_work(state.engine, state.unit_context) as session:
         return service.post_comment(session, consultation_id=cid, author_id=user.id, body=body, parent_id=parent_id,
                                     limits=ConsultationSettings(comment_rate_limit="1000/60")).id
 

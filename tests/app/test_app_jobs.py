@@ -12,7 +12,7 @@ from app.models import Job
 
 
 def _ctx(app):
-    return JobContext(engine=app.state.engine, settings=app.state.settings)
+    return JobContext(engine=app.state.engine, settings=app.state.settings, unit=app.state.unit_context)
 
 
 def _all(app):

@@ -39,7 +39,7 @@ def smtp_server(helpers):
 
 
 def _queue(app, to="resident@example.org", locale="en"):
-    with unit_of_work(app.state.engine, renderer=app.state.renderer) as session:
+    with unit_of_work(app.state.engine, app.state.unit_context) as session:
         queue_email(session, to=to, template="auth/sign_in", context={"token": "abc", "name": ""}, locale=locale)
 
 
@@ -67,7 +67,7 @@ def test_outbox_message_is_delivered_over_smtp(app, smtp_server):
 def test_stoppable_notifications_carry_a_one_click_unsubscribe_header(app, smtp_server):
     inbox, port = smtp_server
     _queue(app, to="signin@example.org")  # a sign-in link is not a subscription: no header
-    with unit_of_work(app.state.engine, renderer=app.state.renderer) as session:
+    with unit_of_work(app.state.engine, app.state.unit_context) as session:
         queue_email(session, to="follower@example.org", template="auth/sign_in", context={"token": "t", "name": ""},
                     unsubscribe="https://testserver/consultations/unsubscribe?token=xyz")
     assert deliver_pending(app.state.engine, SMTPSender(f"smtp://127.0.0.1:{port}"), "x@y.z").sent == 2
@@ -106,7 +106,7 @@ def test_permanent_refusal_is_marked_failed(app, helpers):
 
 def test_mail_is_written_in_the_same_transaction_as_the_change(app):
     with pytest.raises(RuntimeError):
-        with unit_of_work(app.state.engine, renderer=app.state.renderer) as session:
+        with unit_of_work(app.state.engine, app.state.unit_context) as session:
             queue_email(session, to="a@example.org", template="auth/sign_in", context={"token": "t", "name": ""})
             raise RuntimeError("the change failed")
     assert _messages(app) == []

@@ -129,7 +129,7 @@ def test_a_moderation_decision_records_the_request_that_made_it(app, client, hel
     from moderation.models import CaseState, ModerationCase, ModerationDecision, ModerationItem
 
     state = app.state
-    with unit_of_work(state.engine, state.events, state.renderer, state.services) as s:
+    with unit_of_work(state.engine, state.unit_context) as s:
         screen_content(s, ContentRef(kind="comment", item_id=1, text="You are all idiots", author_id=None,
                                      context_id=7, context_title="Buses", reach=0, url="/consultations/7#c1",
                                      strict=True))

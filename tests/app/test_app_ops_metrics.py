@@ -157,7 +157,7 @@ def test_the_model_version_and_database_errors_are_exported(settings, engine, se
         available, version, reason = True, "abuse-2026-02-03", ""
 
     app = create_app(settings, engine=engine, sender=sender, domain_settings=domain_settings,
-                     services={"classifier": Model()}, run_worker=False)
+                     classifier=Model(), run_worker=False)
     with TestClient(app, base_url="https://testserver") as c:
         before = scrape(c)
         with pytest.raises(Exception):

@@ -18,9 +18,9 @@ from app.models import OutboxMessage
 def make_app(settings, engine, sender, domain_settings):
     from app.main import create_app
 
-    def factory(engine=engine, services=None, **changes):
+    def factory(engine=engine, classifier=None, **changes):
         return create_app(dataclasses.replace(settings, **changes), engine=engine, sender=sender,
-                          domain_settings=domain_settings, services=services, run_worker=False)
+                          domain_settings=domain_settings, classifier=classifier, run_worker=False)
 
     return factory
 
@@ -37,7 +37,7 @@ class FakeModel:
 
 
 def test_a_fresh_site_is_ready_and_says_what_it_checked(make_app):
-    status, body = _ready(make_app(services={"classifier": FakeModel()}))
+    status, body = _ready(make_app(classifier=FakeModel()))
     assert status == 200 and body["status"] == "ready" and body["reasons"] == []
     checks = body["checks"]
     assert checks["database"] == "ok" and checks["migrations"] == "ok" and checks["model"] == "abuse-2026-01-01"

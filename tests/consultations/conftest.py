@@ -12,7 +12,7 @@ from consultations.config import ConsultationSettings
 
 def _uow(app):
     state = app.state
-    return unit_of_work(state.engine, state.events, state.renderer, state.services)
+    return unit_of_work(state.engine, state.unit_context)
 
 
 def make_consultation(app, helpers, *, state: str = "open", questions=(), strict: bool = False,

@@ -44,7 +44,7 @@ def clock(monkeypatch):
 
 def _uow(app):
     s = app.state
-    return unit_of_work(s.engine, s.events, s.renderer, s.services)
+    return unit_of_work(s.engine, s.unit_context)
 
 
 class World:

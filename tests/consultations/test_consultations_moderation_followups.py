@@ -17,7 +17,7 @@ def _open_consultation(app, helpers, client):
     official = helpers.add_user(app, "o@example.org", role="official", department="transport")
     from consultations import forms
 
-    with unit_of_work(app.state.engine, app.state.events, app.state.renderer, app.state.services) as session:
+    with unit_of_work(app.state.engine, app.state.unit_context) as session:
         data = forms.parse_consultation_form({"title": "Buses", "summary": "Routes", "body": "<p>Plan</p>",
                                               "questions": ""})[0]
         c = service.create_consultation(session, user_id=official.id, data=data)
@@ -29,13 +29,13 @@ def test_upheld_appeal_restores_the_redacted_words(app, helpers, client):
     cid = _open_consultation(app, helpers, client)
     author = helpers.add_user(app, "r@example.org")
     state = app.state
-    with unit_of_work(state.engine, state.events, state.renderer, state.services) as session:
+    with unit_of_work(state.engine, state.unit_context) as session:
         comment = service.post_comment(session, consultation_id=cid, author_id=author.id, body="Call me on 07700 900123 about buses")
         comment_id = comment.id
-    with unit_of_work(state.engine, state.events, state.renderer, state.services) as session:
+    with unit_of_work(state.engine, state.unit_context) as session:
         publish(session, ModerationDecided(kind="comment", item_id=comment_id, decision=Decision.REDACT,
                                            reason_code="personal-information", redacted_text="Call me on [...] about buses"))
-    with unit_of_work(state.engine, state.events, state.renderer, state.services) as session:
+    with unit_of_work(state.engine, state.unit_context) as session:
         assert session.get(Comment, comment_id).body == "Call me on [...] about buses"
         publish(session, ModerationDecided(kind="comment", item_id=comment_id, decision=Decision.APPROVE,
                                            reason_code="appeal-upheld",

@@ -152,15 +152,15 @@ def test_demo_content_loads_once(app):
     from app.auth import add_user
 
     state = app.state
-    with unit_of_work(state.engine, state.events, state.renderer, state.services) as session:
+    with unit_of_work(state.engine, state.unit_context) as session:
         for code, name, name_zh in DEPARTMENTS:
             session.add(Department(code=code, name=name, name_zh=name_zh))
         session.flush()
         for email, role, name, dept in STAFF:
             add_user(session, email=email, role=role, name=name, department=dept)
-    with unit_of_work(state.engine, state.events, state.renderer, state.services) as session:
+    with unit_of_work(state.engine, state.unit_context) as session:
         assert demo.load(session, renderer=state.renderer) > 3
-    with unit_of_work(state.engine, state.events, state.renderer, state.services) as session:
+    with unit_of_work(state.engine, state.unit_context) as session:
         assert demo.load(session, renderer=state.renderer) == 0
     # How we respond has one closed consultation with its outcome and one still waiting; the open one has areas.
     from app.clock import utc_now
@@ -235,7 +235,7 @@ def test_one_department_rule_for_every_official_action_and_staff_read(app, clien
                  lambda s: dashboard_jobs.rename_theme(s, consultation_id=cid, theme_key=0, label="x",
                                                        official_id=env.id)):
         with pytest.raises(PermissionDenied):
-            with unit_of_work(state.engine, state.events, state.renderer, state.services) as session:
+            with unit_of_work(state.engine, state.unit_context) as session:
                 call(session)
     with state.engine.connect() as conn:
         assert conn.execute(select(OfficialResponse.id)).all() == []

@@ -250,8 +250,7 @@ def test_answering_a_theme_is_one_transaction(app, official_client, helpers, fac
         return real(session, **kwargs)
 
     monkeypatch.setattr(service, "publish_response", flaky)
-    with pytest.raises(RuntimeError), unit_of_work(app.state.engine, app.state.events, app.state.renderer,
-                                                   app.state.services) as session:
+    with pytest.raises(RuntimeError), unit_of_work(app.state.engine, app.state.unit_context) as session:
         from consultations import forms
         dashboard_jobs.request_theme_answer(session, consultation_id=cid, theme_key=theme.key,
                                             official_id=official_client.user_id,

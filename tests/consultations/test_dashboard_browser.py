@@ -21,7 +21,7 @@ FRESHWATER = Path(__file__).resolve().parents[2] / "consultations" / "demo_data"
 
 def _import_and_analyse(app) -> int:
     s = app.state
-    with unit_of_work(s.engine, s.events, s.renderer, s.services) as session:
+    with unit_of_work(s.engine, s.unit_context) as session:
         result = polis.import_polis(session, directory=FRESHWATER, state="open", source_name="test-freshwater",
                                     title="Clean rivers and lakes")
     dashboard_jobs.analyse(s.job_context, {"consultation_id": result.consultation_id})
@@ -236,7 +236,7 @@ def test_the_demo_consultations_dashboard_at_1280_px(live_server, page, helpers,
     issue asked for (`pytest -s -k demo_consultations_dashboard`); before the summary the page was 6,625 px tall."""
     s = live_server.state
     load_demo(s.engine, s.settings)
-    with unit_of_work(s.engine, s.events, s.renderer, s.services) as session:
+    with unit_of_work(s.engine, s.unit_context) as session:
         cid = session.exec(select(Consultation.id).where(Consultation.source == "demo:freshwater")).one()
     dashboard_jobs.analyse(s.job_context, {"consultation_id": cid})
     dashboard = f"/officials/consultations/{cid}/analysis"

@@ -21,13 +21,13 @@ COMPLAINT = ("I am furious. The number 12 bus was late again this morning and th
 
 
 @pytest.fixture
-def services(tiny_model_dir):
-    return {"classifier": ClassifierHolder(tiny_model_dir)}
+def classifier(tiny_model_dir):
+    return ClassifierHolder(tiny_model_dir)
 
 
 def _open_consultation(app) -> int:
     m, s = consultation_models, app.state
-    with unit_of_work(s.engine, s.events, s.renderer, s.services) as session:
+    with unit_of_work(s.engine, s.unit_context) as session:
         now = utc_now()
         c = m.Consultation(title="Riverside park", state=m.ConsultationState.OPEN, created_at=now, updated_at=now)
         session.add(c)

@@ -13,20 +13,20 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def services(helpers):
-    return {"classifier": helpers.FakeClassifier()}
+def classifier(helpers):
+    return helpers.FakeClassifier()
 
 
 @pytest.fixture
 def decided(live_server):
     events = []
-    live_server.state.events.subscribe(ModerationDecided, lambda session, event: events.append(event))
+    live_server.state.unit_context.events.subscribe(ModerationDecided, lambda session, event: events.append(event))
     return events
 
 
 def screen(app, item_id, text, *, author_id=None, reach=0):
     s = app.state
-    with unit_of_work(s.engine, s.events, s.renderer, s.services) as session:
+    with unit_of_work(s.engine, s.unit_context) as session:
         return screen_content(session, ContentRef(kind="comment", item_id=item_id, text=text, author_id=author_id,
                                                   context_id=3, context_title="Riverside park", reach=reach))
 

@@ -12,15 +12,15 @@ consultation_service = pytest.importorskip("consultations.service")
 
 
 @pytest.fixture
-def services(helpers):
-    return {"classifier": helpers.FakeClassifier()}
+def classifier(helpers):
+    return helpers.FakeClassifier()
 
 
 def test_a_held_consultation_comment_is_hidden_or_redacted_by_a_moderator(app, client, helpers):
     m = consultation_models
     s = app.state
     author = helpers.add_user(app, "author@example.org", name="Ann")
-    with unit_of_work(s.engine, s.events, s.renderer, s.services) as session:
+    with unit_of_work(s.engine, s.unit_context) as session:
         now = utc_now()
         c = m.Consultation(title="Riverside park", state=m.ConsultationState.OPEN, created_at=now, updated_at=now)
         session.add(c)

@@ -26,15 +26,15 @@ def tiny_model(tmp_path_factory):
 
 
 @pytest.fixture
-def services(settings, tiny_model):
+def classifier(settings, tiny_model):
     root, _version = tiny_model
     shutil.copytree(root / "models", settings.data_dir / "models")
-    return {"classifier": ClassifierHolder(settings.data_dir)}
+    return ClassifierHolder(settings.data_dir)
 
 
 def uow(app):
     s = app.state
-    return unit_of_work(s.engine, s.events, s.renderer, s.services)
+    return unit_of_work(s.engine, s.unit_context)
 
 
 def test_real_model_screening_stores_score_version_and_explanation_for_any_input(app, tiny_model):
@@ -88,7 +88,7 @@ def test_retrain_with_decisions_changes_the_version_and_keeps_the_old_one(app, c
     new_version = current_version(settings.data_dir)
     assert "Promoted" in out and new_version != old_version
     assert load_version(settings.data_dir, old_version).available  # the old one stays loadable
-    holder = app.state.services["classifier"]
+    holder = app.state.unit_context.classifier
     assert holder.version == new_version  # the running app picks up the new CURRENT without a restart
     with uow(app) as session:
         s = screen_content(session, ContentRef(kind="comment", item_id=99, text="a new comment"))

@@ -20,21 +20,21 @@ from moderation.policy import Thresholds, effective_thresholds, route_for
 
 
 @pytest.fixture
-def services(helpers):
-    return {"classifier": helpers.FakeClassifier()}
+def classifier(helpers):
+    return helpers.FakeClassifier()
 
 
 @pytest.fixture
 def decided(app):
     """Events the owning domain would receive (a stand-in subscriber for consultations/petitions)."""
     events: list[ModerationDecided] = []
-    app.state.events.subscribe(ModerationDecided, lambda session, event: events.append(event))
+    app.state.unit_context.events.subscribe(ModerationDecided, lambda session, event: events.append(event))
     return events
 
 
 def uow(app):
     s = app.state
-    return unit_of_work(s.engine, s.events, s.renderer, s.services)
+    return unit_of_work(s.engine, s.unit_context)
 
 
 def screen(app, item_id, text, *, kind="comment", author_id=None, reach=0, context_id=7, strict=False) -> Screening:
@@ -104,23 +104,23 @@ def test_strict_mode_holds_everything(app):
 
 
 @pytest.mark.parametrize("no_model_route", ["review", "hold"])
-def test_without_a_model_everything_goes_to_moderators_and_says_why(app, settings, no_model_route, tmp_path):
-    cfg = dataclasses.replace(app.state.domain_settings["moderation"], no_model_route=no_model_route)
-    app.state.domain_settings["moderation"] = cfg
-    app.state.services["classifier"] = ClassifierHolder(tmp_path / "empty")
+def test_without_a_model_everything_goes_to_moderators_and_says_why(app, settings, no_model_route, tmp_path, helpers):
+    cfg = dataclasses.replace(app.state.unit_context.domain_settings["moderation"], no_model_route=no_model_route)
+    app.state.unit_context.domain_settings["moderation"] = cfg
+    helpers.use_classifier(app, ClassifierHolder(tmp_path / "empty"))
     s = screen(app, 1, "I support the new bike lanes.")
     assert s.route == Route(no_model_route) and s.score is None and s.model_version == "none"
     assert "no usable abuse model" in s.reason and "no current abuse model" in s.reason
 
 
-def test_a_corrupt_model_file_falls_back_safely_with_a_logged_reason(app, tmp_path, caplog):
+def test_a_corrupt_model_file_falls_back_safely_with_a_logged_reason(app, tmp_path, caplog, helpers):
     root = tmp_path / "models" / "abuse"
     version = "abuse-20260101-000000-deadbeef"
     (root / version).mkdir(parents=True)
     (root / version / "metadata.json").write_text('{"versions": {"sklearn": "0"}, "model_sha256": "x"}')
     (root / version / "model.joblib").write_bytes(b"not a model")
     (root / "CURRENT").write_text(version + "\n")
-    app.state.services["classifier"] = ClassifierHolder(tmp_path)
+    helpers.use_classifier(app, ClassifierHolder(tmp_path))
     with caplog.at_level("WARNING", logger="civic.moderation"):
         s = screen(app, 1, "hello")
     assert s.route == Route.REVIEW and s.score is None
@@ -132,7 +132,7 @@ def test_a_classifier_that_raises_does_not_stop_posting(app, helpers):
         def score(self, text):
             raise MemoryError("boom")
 
-    app.state.services["classifier"] = Broken()
+    helpers.use_classifier(app, Broken())
     s = screen(app, 1, "hello")
     assert s.route == Route.REVIEW and s.score is None and "scoring failed" in s.reason
 
@@ -186,7 +186,7 @@ def test_the_abuse_category_filter_shows_only_items_a_category_rule_sent(app, cl
                 return dataclasses.replace(found, category="threat")
             return found
 
-    app.state.services["classifier"] = ThreatRules()
+    helpers.use_classifier(app, ThreatRules())
     screen(app, 1, "I know where you live")
     screen(app, 2, "a stupid plan")
     moderator(client, app, helpers)
@@ -430,13 +430,15 @@ def test_first_start_queues_one_training_job(app, tmp_path, helpers):
     from app.models import Job
     from moderation.facade import ENSURE_MODEL_JOB, on_startup
 
-    ctx = JobContext(engine=app.state.engine, settings=app.state.settings, services={"classifier": ClassifierHolder(tmp_path)})
+    ctx = JobContext(engine=app.state.engine, settings=app.state.settings,
+                     unit=dataclasses.replace(app.state.unit_context, classifier=ClassifierHolder(tmp_path)))
     on_startup(ctx, enqueue_training=True)
     on_startup(ctx, enqueue_training=True)
     with uow(app) as session:
         jobs = list(session.exec(select(Job).where(Job.kind == ENSURE_MODEL_JOB)))
     assert len(jobs) == 1 and ENSURE_MODEL_JOB in app.state.jobs.handlers
-    on_startup(JobContext(engine=app.state.engine, settings=app.state.settings, services={"classifier": helpers.FakeClassifier()}),
+    on_startup(JobContext(engine=app.state.engine, settings=app.state.settings,
+                          unit=dataclasses.replace(app.state.unit_context, classifier=helpers.FakeClassifier())),
                enqueue_training=True)  # a loadable model: nothing more to do
 
 
@@ -460,10 +462,10 @@ def test_the_training_job_does_nothing_while_another_process_trains(app, tmp_pat
     settings = dataclasses.replace(app.state.settings, data_dir=tmp_path)
     (tmp_path / "models" / "abuse").mkdir(parents=True)
     (tmp_path / "models" / "abuse" / TRAINING_LOCK).write_text("123\n")
-    ensure_model_job(JobContext(engine=app.state.engine, settings=settings), {})
+    ensure_model_job(JobContext(engine=app.state.engine, settings=settings, unit=app.state.unit_context), {})
     assert calls == []
     (tmp_path / "models" / "abuse" / TRAINING_LOCK).unlink()
-    ensure_model_job(JobContext(engine=app.state.engine, settings=settings), {})
+    ensure_model_job(JobContext(engine=app.state.engine, settings=settings, unit=app.state.unit_context), {})
     assert calls == [tmp_path] and not (tmp_path / "models" / "abuse" / TRAINING_LOCK).exists()
 
 

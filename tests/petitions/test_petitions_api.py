@@ -177,7 +177,7 @@ def test_demo_content_is_idempotent_and_synthetic(app, client, helpers):
     st = app.state
 
     def load():
-        with unit_of_work(st.engine, st.events, st.renderer, st.services) as session:
+        with unit_of_work(st.engine, st.unit_context) as session:
             return petitions.demo.load(session, renderer=st.renderer, now=utc_now())
 
     assert load() > 40

@@ -48,7 +48,7 @@ def test_the_map_speaks_chinese_on_a_zh_hans_page(app, client, area_petition):
 def test_a_broken_boundaries_file_leaves_the_table_and_logs_why(app, client, domain_settings, tmp_path, caplog, area_petition):
     bad = tmp_path / "areas.geojson"
     bad.write_text('{"type": "FeatureCollection", "features": [', encoding="utf-8")
-    app.state.domain_settings["petitions"] = dataclasses.replace(domain_settings["petitions"], area_boundaries=str(bad))
+    domain_settings["petitions"] = dataclasses.replace(domain_settings["petitions"], area_boundaries=str(bad))
     pid = area_petition(app, "Plant trees on every street", {"Central": 12})
     with caplog.at_level(logging.WARNING, logger="civic.geo"):
         page = client.get(f"/petitions/{pid}")
@@ -58,7 +58,7 @@ def test_a_broken_boundaries_file_leaves_the_table_and_logs_why(app, client, dom
 
 
 def test_without_boundaries_there_is_no_map(app, client, domain_settings, area_petition):
-    app.state.domain_settings["petitions"] = dataclasses.replace(domain_settings["petitions"], area_boundaries="")
+    domain_settings["petitions"] = dataclasses.replace(domain_settings["petitions"], area_boundaries="")
     pid = area_petition(app, "Plant trees on every street", {"Central": 12})
     page = client.get(f"/petitions/{pid}")
     assert page.status_code == 200 and "choropleth" not in page.text and "<td>Central</td>" in page.text
@@ -116,4 +116,4 @@ def test_the_api_filters_by_area_and_lists_the_allowed_areas(app, client, area_p
     assert bad.status_code == 422 and "Unknown area" in bad.json()["error"]["message"]
     params = client.get("/api/openapi.json").json()["paths"]["/petitions"]["get"]["parameters"]
     area = next(p for p in params if p["name"] == "area")
-    assert area["schema"]["enum"] == list(app.state.domain_settings["petitions"].areas)
+    assert area["schema"]["enum"] == list(app.state.unit_context.domain_settings["petitions"].areas)

@@ -60,7 +60,7 @@ def test_reused_and_expired_confirmation_links(flow, app, client, domain_setting
     r = flow.confirm("twice@example.org")
     assert r.status_code == 400 and "already been used" in r.text
 
-    app.state.domain_settings["petitions"] = dataclasses.replace(app.state.domain_settings["petitions"],
+    domain_settings["petitions"] = dataclasses.replace(domain_settings["petitions"],
                                                                  confirm_token_days=0)
     flow.sign(pid, "slow@example.org")
     time.sleep(1.1)
@@ -82,7 +82,7 @@ def _clear_buckets(app):
 def test_rate_limit_keeps_what_was_typed(flow, app):
     pid = flow.open_petition()
     _clear_buckets(app)
-    app.state.domain_settings["petitions"] = dataclasses.replace(app.state.domain_settings["petitions"],
+    app.state.unit_context.domain_settings["petitions"] = dataclasses.replace(app.state.unit_context.domain_settings["petitions"],
                                                                  sign_rate_burst="1/60")
     assert flow.sign(pid, "first@example.org").status_code == 200
     r = flow.sign(pid, "second@example.org", name="Second Person")
@@ -97,7 +97,7 @@ def test_rate_limit_keeps_what_was_typed(flow, app):
 def test_rate_limit_allow_list_lets_shared_networks_sign(flow, app, client):
     pid = flow.open_petition()
     _clear_buckets(app)
-    app.state.domain_settings["petitions"] = dataclasses.replace(app.state.domain_settings["petitions"],
+    app.state.unit_context.domain_settings["petitions"] = dataclasses.replace(app.state.unit_context.domain_settings["petitions"],
                                                                  sign_rate_burst="1/60")
     app.state.settings = dataclasses.replace(app.state.settings, rate_limit_allowlist=("0.0.0.0/0",))
     import petitions.routes as routes

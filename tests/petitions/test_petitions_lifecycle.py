@@ -64,9 +64,8 @@ def test_threshold_reached_appears_in_awaiting_response(flow, client, app, helpe
     import dataclasses
 
     pid = flow.open_petition()
-    app.state.domain_settings["petitions"] = dataclasses.replace(app.state.domain_settings["petitions"],
+    domain_settings["petitions"] = dataclasses.replace(domain_settings["petitions"],
                                                                  response_threshold=7)
-    app.state.services["domain_settings"] = app.state.domain_settings
     flow.sign(pid, "a@example.org")
     flow.confirm("a@example.org")
     helpers.run_jobs(app)
@@ -84,7 +83,7 @@ def test_reject_with_hiding_reason_hides_text_and_tells_creator(flow, app, helpe
         pid = s.exec(select(Petition.id)).first()
     # move it to moderation directly through enough sponsors
     import dataclasses
-    app.state.domain_settings["petitions"] = dataclasses.replace(app.state.domain_settings["petitions"], sponsor_threshold=1)
+    app.state.unit_context.domain_settings["petitions"] = dataclasses.replace(app.state.unit_context.domain_settings["petitions"], sponsor_threshold=1)
     sponsor_path = flow.path(flow.link("creator@example.org", "/sponsor"))
     c = make_client()
     token = re.search(r'name="token" value="([^"]+)"', c.get(sponsor_path).text).group(1)

@@ -170,7 +170,7 @@ def test_recording_on_a_petition_that_is_not_open_is_a_409(app, helpers, make_cl
     clerk_id = helpers.add_user(app, CLERK[0], role="clerk").id
     with unit_of_work(app.state.engine) as s:  # the service says so too, whatever the route did
         with pytest.raises(InvalidState):
-            paper.record_paper(s, petition_id=pid, clerk_id=clerk_id, settings=app.state.domain_settings["petitions"],
+            paper.record_paper(s, petition_id=pid, clerk_id=clerk_id, settings=app.state.unit_context.domain_settings["petitions"],
                                data=PaperInput(utc_now().date(), "Box 1", {"Central": 5}, "n" * 20))
     assert _entries(app) == 0
 
@@ -192,7 +192,7 @@ def test_only_clerks_may_record_and_the_service_checks_the_database_too(app, cli
     # a clerk whose role was taken away since the form was opened: the service reads the role from the database
     demoted = helpers.add_user(app, "transport.clerk@example.org", role="resident")
     with unit_of_work(app.state.engine) as s, pytest.raises(PermissionDenied):
-        paper.record_paper(s, petition_id=pid, clerk_id=demoted.id, settings=app.state.domain_settings["petitions"],
+        paper.record_paper(s, petition_id=pid, clerk_id=demoted.id, settings=app.state.unit_context.domain_settings["petitions"],
                            data=PaperInput(utc_now().date(), "Box 1", {"Central": 5}, "x" * 20))
     assert _entries(app) == 0
 
@@ -292,7 +292,7 @@ def test_paper_signatures_reach_the_thresholds_like_online_ones(app, client, hel
 
 
 def test_too_many_entries_in_a_short_time_is_a_429_with_the_form_kept(app, helpers, make_client, domain_settings):
-    app.state.domain_settings["petitions"] = dataclasses.replace(app.state.domain_settings["petitions"],
+    domain_settings["petitions"] = dataclasses.replace(domain_settings["petitions"],
                                                                  paper_rate="1/300")
     pid = _petition(app, helpers)
     clerk = _clerk(app, helpers, make_client)

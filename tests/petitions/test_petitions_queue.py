@@ -82,7 +82,7 @@ def test_demo_petitions_waiting_for_a_moderator_are_in_the_main_queue(app, flow)
     from petitions.models import Petition
 
     st = app.state
-    with unit_of_work(st.engine, st.events, st.renderer, st.services) as session:
+    with unit_of_work(st.engine, st.unit_context) as session:
         petitions.demo.load(session, renderer=st.renderer, now=utc_now())
     with read_session(st.engine) as s:
         pending = s.exec(select(Petition.id, Petition.action).where(Petition.state == "pending")).all()

@@ -111,7 +111,7 @@ def test_sponsor_link_of_a_rejected_petition_shows_nothing_and_of_a_published_on
 def test_sponsor_link_expires_after_the_configured_days(flow, make_client):
     pid, link = flow.sponsoring_petition(action=ACTION)
     assert make_client().get(link).status_code == 200
-    settings = flow.app.state.domain_settings
+    settings = flow.app.state.unit_context.domain_settings
     settings["petitions"] = dataclasses.replace(settings["petitions"], sponsor_link_days=0)
     time.sleep(1.1)
     r = make_client().get(link)

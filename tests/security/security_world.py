@@ -88,7 +88,7 @@ def all_routes(app) -> list[RouteInfo]:
 
 def _uow(app):
     state = app.state
-    return unit_of_work(state.engine, state.events, state.renderer, state.services)
+    return unit_of_work(state.engine, state.unit_context)
 
 
 def _petition(session, action: str, state: str, *, background: str, details: str = "", department_id=None,
@@ -156,7 +156,7 @@ def build_world(app, helpers, *, marker: str = "SECRET") -> types.SimpleNamespac
 
         w.paper_entry = paper.record_paper(
             session, petition_id=w.petition, clerk_id=users["clerk_own"].id,
-            settings=app.state.domain_settings["petitions"],
+            settings=app.state.unit_context.domain_settings["petitions"],
             data=PaperInput(utc_now().date(), "Box 1, Central Library", {"Central": 12}, "world-paper-entry-0001"),
         ).entry_id
     with _uow(app) as session:

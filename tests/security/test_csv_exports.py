@@ -46,7 +46,7 @@ def _hostile_world(app, helpers, world):
     state = app.state
 
     def uow():
-        return unit_of_work(state.engine, state.events, state.renderer, state.services)
+        return unit_of_work(state.engine, state.unit_context)
 
     official = world.users["official_own"].id
     with uow() as session:

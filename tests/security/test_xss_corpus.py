@@ -87,7 +87,7 @@ class Plan:
 
 def _uow(app):
     s = app.state
-    return unit_of_work(s.engine, s.events, s.renderer, s.services)
+    return unit_of_work(s.engine, s.unit_context)
 
 
 def build(app, helpers) -> Plan:
