@@ -7,12 +7,16 @@ timestamps.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlmodel import Session
 
+from app.clock import utc_now
+from app.db import run_query
 from app.errors import N_, NotFound, ValidationFailed
 from app.models import Department
 
@@ -27,6 +31,40 @@ class DepartmentRef:
 
     def label(self, locale: str) -> str:
         return self.name_zh if locale == "zh-Hans" and self.name_zh else self.name
+
+
+def department_json(department: DepartmentRef | None) -> dict | None:
+    return {"code": department.code, "name": department.name, "name_zh": department.name_zh} if department else None
+
+
+F = TypeVar("F")
+
+
+def department_scopes(department: DepartmentRef | None, figures: F,
+                      per_department: Iterable[tuple[DepartmentRef | None, F]]) -> list[tuple[str, str, F]]:
+    """The rows of a "figures" table as (code, name, figures): the scope asked for (one department, or all:
+    code "" and "All departments"), then, when all were asked for, each department ("none" and "No department"
+    for what no department is responsible for)."""
+    if department is not None:
+        return [(department.code, department.name, figures)]
+    return [("", "All departments", figures)] + [(d.code, d.name, f) if d else ("none", "No department", f)
+                                                 for d, f in per_department]
+
+
+async def report_for_request(request, build: Callable[..., Any], **kwargs: Any) -> Any:
+    """`build(session, as_of=..., department=..., now=..., **kwargs)` for the request's `as_of` and `department`
+    query parameters, as the open-data API serves it.
+
+    Raises: ValidationFailed (422) for a malformed day, NotFound (404) for an unknown department code.
+    """
+    params = request.query_params
+    now = utc_now()
+    as_of = parse_as_of(params.get("as_of", "")[:40], today=now.date())
+    report = await run_query(request, build, as_of=as_of, department=params.get("department", "")[:40], now=now,
+                             **kwargs)
+    if report is None:
+        raise unknown_department()
+    return report
 
 
 def parse_as_of(text: str, *, today: date) -> date:
@@ -66,6 +104,11 @@ def days_between(start: datetime, end: datetime) -> float:
 
 def round1(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
+
+
+def round_share(value: float | None) -> float | None:
+    """A share (0..1) as the open data publishes it: four decimals."""
+    return None if value is None else round(value, 4)
 
 
 def cutoff(day: date) -> datetime:

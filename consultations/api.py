@@ -16,13 +16,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app import csv_export, open_data
-from app.clock import utc_now
 from app.db import run_query
 from app.errors import N_, NotFound, ValidationFailed
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext
 from app.models import Department
-from app.reporting import parse_as_of, unknown_department
+from app.reporting import department_json, department_scopes, report_for_request, round_share
 
 from . import accountability, participation, polis, queries
 from .models import VISIBLE_STATES, Consultation, ConsultationState
@@ -123,45 +122,30 @@ async def areas_csv(request: Request) -> Response:
 
 async def _report(request: Request) -> accountability.ConsultationReport:
     """The report for the request's `as_of` and `department`: a malformed day is a 422, an unknown code a 404."""
-    params = request.query_params
-    now = utc_now()
-    as_of = parse_as_of(params.get("as_of", "")[:40], today=now.date())
-    report = await run_query(request, accountability.consultation_report, as_of=as_of,
-                             department=params.get("department", "")[:40], now=now)
-    if report is None:
-        raise unknown_department()
-    return report
-
-
-def _dept_json(d) -> dict | None:
-    return {"code": d.code, "name": d.name, "name_zh": d.name_zh} if d else None
-
-
-def _share(value: float | None) -> float | None:
-    return None if value is None else round(value, 4)
+    return await report_for_request(request, accountability.consultation_report)
 
 
 def _figures_json(f: accountability.Figures) -> dict:
     return {"closed": f.closed, "with_outcome": f.with_outcome, "without_outcome": f.waiting,
             "median_days_to_outcome": f.median_days, "comments": f.comments,
-            "comments_answered": f.comments_answered, "share_comments_answered": _share(f.share_comments_answered),
+            "comments_answered": f.comments_answered, "share_comments_answered": round_share(f.share_comments_answered),
             "questions": f.themes, "questions_answered": f.themes_answered,
-            "share_questions_answered": _share(f.share_themes_answered)}
+            "share_questions_answered": round_share(f.share_themes_answered)}
 
 
 def report_json(report: accountability.ConsultationReport, url_of) -> dict:
     """The report as the API's JSON document; `url_of(consultation_id)` gives a consultation's absolute URL."""
     return {
-        "as_of": report.as_of.isoformat(), "department": _dept_json(report.department),
+        "as_of": report.as_of.isoformat(), "department": department_json(report.department),
         "figures": _figures_json(report.figures),
-        "departments": [{"department": _dept_json(row.department), "figures": _figures_json(row.figures)}
+        "departments": [{"department": department_json(row.department), "figures": _figures_json(row.figures)}
                         for row in report.departments],
         "without_outcome": [{"id": w.consultation_id, "title": w.title, "url": url_of(w.consultation_id),
                              "department": w.department.code if w.department else None,
                              "closed_at": _iso(w.closed_at), "days_waiting": w.days_waiting} for w in report.waiting],
         "weeks": [{"start": w.start.isoformat(), "end": w.end.isoformat(), "outcomes": w.outcomes,
                    "median_days_to_outcome": w.median_days, "without_outcome_at_end": w.waiting,
-                   "share_comments_answered_at_end": _share(w.share_comments_answered)} for w in report.weeks],
+                   "share_comments_answered_at_end": round_share(w.share_comments_answered)} for w in report.weeks],
     }
 
 
@@ -209,15 +193,11 @@ async def responses_csv(request: Request) -> Response:
         header = ["as_of", "department_code", "department", "closed", "with_outcome", "without_outcome",
                   "median_days_to_outcome", "comments", "comments_answered", "share_comments_answered", "questions",
                   "questions_answered", "share_questions_answered"]
-        scopes = [(report.department, report.figures)] + ([] if report.department else
-                                                          [(row.department, row.figures) for row in report.departments])
-        rows = []
-        for i, (d, f) in enumerate(scopes):
-            code = d.code if d else ("" if i == 0 else "none")
-            name = d.name if d else ("All departments" if i == 0 else "No department")
-            rows.append([as_of, code, name, f.closed, f.with_outcome, f.waiting, f.median_days, f.comments,
-                         f.comments_answered, _share(f.share_comments_answered), f.themes, f.themes_answered,
-                         _share(f.share_themes_answered)])
+        scopes = department_scopes(report.department, report.figures,
+                                   ((row.department, row.figures) for row in report.departments))
+        rows = [[as_of, code, name, f.closed, f.with_outcome, f.waiting, f.median_days, f.comments,
+                 f.comments_answered, round_share(f.share_comments_answered), f.themes, f.themes_answered,
+                 round_share(f.share_themes_answered)] for code, name, f in scopes]
     elif table == "waiting":
         base = request.app.state.settings.base_url.rstrip("/")
         path = request.app.state.renderer.path
@@ -229,7 +209,7 @@ async def responses_csv(request: Request) -> Response:
         header = ["as_of", "department_code", "week_start", "week_end", "outcomes", "median_days_to_outcome",
                   "without_outcome_at_end", "share_comments_answered_at_end"]
         rows = [[as_of, scope, w.start.isoformat(), w.end.isoformat(), w.outcomes, w.median_days, w.waiting,
-                 _share(w.share_comments_answered)] for w in report.weeks]
+                 round_share(w.share_comments_answered)] for w in report.weeks]
     name = f"consultations-how-we-respond-{table}-{as_of}{'-' + scope if scope else ''}.csv"
     return Response(csv_export.to_csv(rows, header=header), media_type="text/csv; charset=utf-8", headers={
         "Cache-Control": "public, max-age=60", "Content-Disposition": f'attachment; filename="{name}"'})

@@ -15,6 +15,7 @@ from app import csv_export, open_data
 from app.clock import utc_now
 from app.db import run_query
 from app.i18n import lazy_gettext
+from app.reporting import round_share
 
 from . import transparency
 
@@ -42,8 +43,8 @@ def _month_json(m) -> dict:
                     "overturned": m.appeals_overturned},
         "model": [{"language": q.language, "decisions": q.decisions, "flagged_removed": q.tp, "flagged_approved": q.fp,
                    "unflagged_removed": q.fn, "unflagged_approved": q.tn,
-                   "precision": None if q.precision is None else round(q.precision, 4),
-                   "recall": None if q.recall is None else round(q.recall, 4)} for q in m.quality],
+                   "precision": round_share(q.precision),
+                   "recall": round_share(q.recall)} for q in m.quality],
     }
 
 
@@ -81,8 +82,8 @@ def csv_rows(report) -> list[list]:
                 add(figure, row.count, row.key)
         for q in m.quality:
             add("model_decisions", q.decisions, q.language)
-            add("model_precision", None if q.precision is None else round(q.precision, 4), q.language)
-            add("model_recall", None if q.recall is None else round(q.recall, 4), q.language)
+            add("model_precision", round_share(q.precision), q.language)
+            add("model_recall", round_share(q.recall), q.language)
     for p in report.trend:
         for figure, value in (("screened", p.screened), ("sent_to_review", p.reviewed), ("held", p.held)):
             rows.append([p.month, "trend", figure, "", value])

@@ -13,6 +13,7 @@ from app import csv_export, open_data
 from app.db import run_query
 from app.errors import N_, NotFound, ValidationFailed
 from app.i18n import lazy_gettext
+from app.reporting import department_json, department_scopes, report_for_request, round_share
 
 from . import accountability, queries
 
@@ -141,37 +142,25 @@ async def series_api(request: Request) -> JSONResponse:
 
 async def _response_report(request: Request):
     """The "how we respond" report for the request's `as_of` and `department`; a bad value is a 422."""
-    from app.clock import utc_now
-
-    params = request.query_params
-    now = utc_now()
-    as_of = accountability.parse_as_of(params.get("as_of", "")[:40], today=now.date())
-    report = await run_query(request, accountability.response_report, as_of=as_of,
-                             department=params.get("department", "")[:40],
-                             deadline_days=request.app.state.unit_context.settings("petitions").response_deadline_days, now=now)
-    if report is None:
-        raise accountability.unknown_department()
-    return report
+    return await report_for_request(
+        request, accountability.response_report,
+        deadline_days=request.app.state.unit_context.settings("petitions").response_deadline_days)
 
 
 def _figures_json(f) -> dict:
     return {"reached_threshold": f.reached, "answered": f.answered, "median_days": f.median_days,
             "p90_days": f.p90_days, "due": f.due, "answered_within_deadline": f.answered_in_time,
-            "share_within_deadline": None if f.share_in_time is None else round(f.share_in_time, 4),
+            "share_within_deadline": round_share(f.share_in_time),
             "overdue": f.overdue}
-
-
-def _dept_json(d) -> dict | None:
-    return {"code": d.code, "name": d.name, "name_zh": d.name_zh} if d else None
 
 
 def report_json(report, petition_url) -> dict:
     """The "how we respond" report as the API serves it; `petition_url(id)` is a petition's absolute URL."""
     return {
         "as_of": report.as_of.isoformat(), "deadline_days": report.deadline_days,
-        "department": _dept_json(report.department),
+        "department": department_json(report.department),
         "figures": _figures_json(report.figures),
-        "departments": [{"department": _dept_json(row.department), "figures": _figures_json(row.figures)}
+        "departments": [{"department": department_json(row.department), "figures": _figures_json(row.figures)}
                         for row in report.departments],
         "overdue": [{"id": o.petition_id, "url": petition_url(o.petition_id),
                      "title": o.action, "department": o.department.code if o.department else None,
@@ -205,15 +194,10 @@ async def responses_csv(request: Request) -> Response:
     if table == "figures":
         header = ["as_of", "department_code", "department", "reached_threshold", "answered", "median_days", "p90_days",
                   "due", "answered_within_deadline", "share_within_deadline", "overdue", "deadline_days"]
-        scopes = [(report.department, report.figures)] + ([] if report.department else
-                                                          [(row.department, row.figures) for row in report.departments])
-        rows = []
-        for i, (d, f) in enumerate(scopes):
-            code = d.code if d else ("" if i == 0 else "none")
-            name = d.name if d else ("All departments" if i == 0 else "No department")
-            rows.append([as_of, code, name, f.reached, f.answered, f.median_days, f.p90_days, f.due,
-                         f.answered_in_time, None if f.share_in_time is None else round(f.share_in_time, 4),
-                         f.overdue, report.deadline_days])
+        scopes = department_scopes(report.department, report.figures,
+                                   ((row.department, row.figures) for row in report.departments))
+        rows = [[as_of, code, name, f.reached, f.answered, f.median_days, f.p90_days, f.due, f.answered_in_time,
+                 round_share(f.share_in_time), f.overdue, report.deadline_days] for code, name, f in scopes]
     elif table == "overdue":
         base = request.app.state.settings.base_url.rstrip("/")
         path = request.app.state.renderer.path
