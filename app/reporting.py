@@ -7,6 +7,7 @@ timestamps.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -96,6 +97,11 @@ def percentile(values: list[float], q: float) -> float | None:
         return None
     ordered = sorted(values)
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def median1(values: list[float]) -> float | None:
+    """The median to one decimal, or None for no values (the figures' "median days")."""
+    return round1(statistics.median(values)) if values else None
 
 
 def days_between(start: datetime, end: datetime) -> float:

@@ -17,7 +17,6 @@ Consultations are grouped by their department (`Consultation.department_id`). Re
 """
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -25,7 +24,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from app.clock import as_utc
-from app.reporting import DAY, DepartmentRef, cutoff, days_between, departments, round1, week_bounds
+from app.reporting import DAY, DepartmentRef, cutoff, days_between, departments, median1, week_bounds
 
 from .models import Comment, CommentStatus, Consultation, OfficialResponse, Question
 
@@ -158,7 +157,7 @@ def figures(rows: list[_Row], *, at: datetime) -> Figures:
     comments, comments_answered = _comment_counts(closed, at)
     themes = [answered for r in closed for answered in r.themes]
     return Figures(closed=len(closed), with_outcome=len(reported), waiting=len(closed) - len(reported),
-                   median_days=round1(statistics.median(days)) if days else None,
+                   median_days=median1(days),
                    comments=comments, comments_answered=comments_answered, themes=len(themes),
                    themes_answered=sum(1 for a in themes if a is not None and a < at))
 
@@ -173,7 +172,7 @@ def weekly(rows: list[_Row], *, as_of: date, weeks: int, at: datetime) -> tuple[
         days = [_outcome_days(r) for r in published]
         closed = [r for r in rows if r.closed_at < hi]
         comments, answered = _comment_counts(closed, hi)
-        points.append(WeekPoint(start_day, end_day, len(published), round1(statistics.median(days)) if days else None,
+        points.append(WeekPoint(start_day, end_day, len(published), median1(days),
                                 sum(1 for r in closed if not _has_outcome(r, hi)),
                                 answered / comments if comments else None))
     return tuple(points)

@@ -12,7 +12,6 @@ reached the threshold), but are not listed by title. Read-only; returns view obj
 """
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -20,7 +19,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.clock import as_utc as _aware
-from app.reporting import DAY, DepartmentRef, cutoff, departments, percentile
+from app.reporting import DAY, DepartmentRef, cutoff, departments, median1, percentile, week_bounds
 from app.reporting import days_between as _days
 from app.reporting import parse_as_of as parse_as_of  # re-exported: the routes and API parse with it
 from app.reporting import round1 as _round
@@ -116,7 +115,7 @@ def figures(rows: list[_Row], *, at: datetime, deadline: timedelta) -> Figures:
     in_time = sum(1 for d in days if d <= deadline.total_seconds() / 86400)
     overdue = [r for r in reached if _is_overdue(r, at, deadline)]
     return Figures(reached=len(reached), answered=len(answered),
-                   median_days=_round(statistics.median(days)) if days else None,
+                   median_days=median1(days),
                    p90_days=_round(percentile(days, 0.9)), due=len(answered) + len(overdue),
                    answered_in_time=in_time, overdue=len(overdue))
 
@@ -167,13 +166,9 @@ def response_report(session: Session, *, as_of: date, deadline_days: int, depart
 def weekly(rows: list[_Row], *, as_of: date, weeks: int, at: datetime) -> tuple[WeekPoint, ...]:
     """Answered count and median days per 7-day week, the last one ending on `as_of`, oldest first."""
     points = []
-    for i in reversed(range(weeks)):
-        if as_of - date.min < timedelta(days=7 * i + 8):
-            continue   # before the calendar begins (an as_of in year 1)
-        end_day = as_of - timedelta(days=7 * i)
-        start_day = end_day - timedelta(days=6)
+    for start_day, end_day in week_bounds(as_of, weeks):
         lo, hi = cutoff(start_day - DAY), min(cutoff(end_day), at)
         days = [_days(r.threshold_at, r.responded_at) for r in rows
                 if r.responded_at is not None and lo <= r.responded_at < hi]
-        points.append(WeekPoint(start_day, end_day, len(days), _round(statistics.median(days)) if days else None))
+        points.append(WeekPoint(start_day, end_day, len(days), median1(days)))
     return tuple(points)
