@@ -98,21 +98,23 @@ def _charts(request: Request, page: dq.DashboardPage) -> dict:
 
 
 def _context(request: Request, page: dq.DashboardPage, *, printable: bool, errors: dict | None = None,
-             values: dict | None = None, notice: str = "") -> dict:
+             values: dict | None = None, notice: str = "", summary_oob: bool = False,
+             unfold_themes: bool | None = None) -> dict:
     return {"p": page, "consultation": page.consultation, "a": page.analysis, "summary": dq.summary(page),
             "charts": _charts(request, page), "share_bar": share_bar, "balance_bar": balance_bar,
             "errors": errors or {}, "values": values or {}, "notice": notice, "printable": printable,
-            "lang_of": dq.lang_of, "summary_oob": False, "unfold_themes": printable}
+            "lang_of": dq.lang_of, "summary_oob": summary_oob,
+            "unfold_themes": printable if unfold_themes is None else unfold_themes}
 
 
 async def _dashboard_response(request: Request, *, errors: dict | None = None, values: dict | None = None,
                               notice: str = "", status_code: int = 200) -> Response:
     cid = request.path_params["consultation_id"]
     page = await run_query(request, dq.dashboard_page, consultation_id=cid, staff=await _staff(request))
-    ctx = _context(request, page, printable=False, errors=errors, values=values, notice=notice)
     # an edit swapped in by htmx also replaces the summary (out of band), so its theme bars never go stale
-    ctx["summary_oob"] = is_htmx(request)
-    ctx["unfold_themes"] = bool(errors or notice) or request.query_params.get("open") == "themes"
+    ctx = _context(request, page, printable=False, errors=errors, values=values, notice=notice,
+                   summary_oob=is_htmx(request),
+                   unfold_themes=bool(errors or notice) or request.query_params.get("open") == "themes")
     return render(request, "consultations/dashboard/index.html", ctx, partial=THEMES_PARTIAL, status_code=status_code)
 
 

@@ -264,11 +264,10 @@ def dashboard_page(session: Session, *, consultation_id: int, staff: queries.Sta
                 OfficialResponse.status == CommentStatus.PUBLISHED).group_by(col(OfficialResponse.comment_id))).all())
         for t in analysis.themes:
             responses[t.key] = sum(answered.get(i, 0) for i in t.members)
-    n_items, n_votes = current_counts(session, consultation_id)
-    unit, points = activity(session, consultation_id)
+    unit, points = activity(session, consultation_id)  # its periods add up to current_counts: no second count
     return DashboardPage(consultation=consultation, analysis=analysis,
                          comments=_briefs(session, consultation_id, wanted), responses=responses,
-                         n_items_now=n_items, n_votes_now=n_votes,
+                         n_items_now=sum(p.comments for p in points), n_votes_now=sum(p.votes for p in points),
                          pending=_pending(session, consultation_id, analysis.run_id if analysis else None),
                          activity_unit=unit, activity=points)
 
