@@ -58,6 +58,7 @@ class ClassifierHolder:
         self._classifier = None
         self._check_seconds = check_seconds
         self._checked_at = 0.0
+        self.said_training = False  # on_startup said (once for this app) that a model trains in the background
 
     def _current_name(self):
         from moderation.classifier.artifacts import current_version  # deferred: the package loads sklearn
@@ -122,9 +123,6 @@ def build_classifier(settings) -> ClassifierHolder:
 
 ENSURE_MODEL_JOB = "moderation.ensure_model"
 NO_MODEL_YET = "no abuse model is installed yet"
-# Said once per model directory, not per process: a test process starts many apps, each with its own directory,
-# and each must say it (a real process starts one app).
-_said_training_for: set[str] = set()
 
 
 def on_startup(ctx, *, enqueue_training: bool) -> None:
@@ -141,9 +139,11 @@ def on_startup(ctx, *, enqueue_training: bool) -> None:
         slot = utc_now().strftime("%Y%m%d%H")
         with ctx.unit_of_work() as session:
             enqueue(session, ENSURE_MODEL_JOB, {}, dedupe_key=f"{ENSURE_MODEL_JOB}@{slot}", max_attempts=2)
-        where = str(getattr(classifier, "data_dir", ""))
-        if where not in _said_training_for:
-            _said_training_for.add(where)
+        # said once per app (its classifier holder), not per process: a test process starts many apps
+        holder = classifier if isinstance(classifier, ClassifierHolder) else None
+        if holder is None or not holder.said_training:
+            if holder is not None:
+                holder.said_training = True
             log.warning("abuse classifier unavailable: %s. Training one from the shipped data in the background; "
                         "it is usually ready within a few minutes. Until then new items go to moderators, and they are "
                         "scored once the model is ready.", getattr(classifier, "reason", "") or NO_MODEL_YET)

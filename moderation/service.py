@@ -301,11 +301,8 @@ class DecisionInput:
 
 class DecidedOnItsOwnPage(InvalidState):
     """The item is decided in its owning domain's workflow, not from the queue: a petition is approved (with the
-    department that will respond) or rejected (with a petition reason) on its moderation page, `url`."""
-
-    def __init__(self, message: str, *, url: str):
-        super().__init__(message)
-        self.url = url
+    department that will respond) or rejected (with a petition reason) on its moderation page (the case page links
+    it from the item's url)."""
 
 
 def _check_decidable_here(item: ModerationItem) -> None:
@@ -313,8 +310,7 @@ def _check_decidable_here(item: ModerationItem) -> None:
     close the case and leave the petition pending, out of the queue and stuck. Refuse it and point to that page."""
     if item.kind == "petition":
         raise DecidedOnItsOwnPage(_("Nothing was changed. Petitions are approved or rejected on their own moderation "
-                                    "page, where you choose the department that responds or a petition reason."),
-                                  url=item.url)
+                                    "page, where you choose the department that responds or a petition reason."))
 
 
 @dataclass(frozen=True)

@@ -339,9 +339,9 @@ def _choose_small_k(Z: np.ndarray, w: np.ndarray, seed: int) -> tuple[int, float
     return ks[i], sils[i]
 
 
-def _best_spherical(X: sp.csr_matrix, Zs: np.ndarray, w: np.ndarray, k: int, seed: int, *, centres: bool = False):
+def _best_spherical(X: sp.csr_matrix, Zs: np.ndarray, w: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Several k-means starts in LSA space, each refined on the full vectors; the one with the best
-    spherical objective (weighted cosine to its centre). Returns its labels, or (labels, centres)."""
+    spherical objective (weighted cosine to its centre). Returns (labels, centres)."""
     n = X.shape[0]
     # A small consultation is cheap to cluster from the full vectors too, with more starts: from its coarse
     # LSA space alone, 21 comments on three subjects came out as two of them merged and one split.
@@ -361,7 +361,7 @@ def _best_spherical(X: sp.csr_matrix, Zs: np.ndarray, w: np.ndarray, k: int, see
         if best is None or obj > best[0]:
             best = (obj, lab_r, C_r)
     assert best is not None  # at least two k-means starts ran
-    return (best[1], best[2]) if centres else best[1]
+    return best[1], best[2]
 
 
 def _spherical_refine(X: sp.csr_matrix, labels: np.ndarray, w: np.ndarray, k: int, iters: int) -> tuple[np.ndarray, np.ndarray]:
@@ -619,7 +619,7 @@ def find_themes(
         return single_theme("")
 
     say(f"clustering into {k_use} themes")
-    labels_f, C = _best_spherical(X, Zs, w_cluster, k_use, seed, centres=True)
+    labels_f, C = _best_spherical(X, Zs, w_cluster, k_use, seed)
 
     labels = np.zeros(G, dtype=np.int64)
     labels[fit_idx] = labels_f
