@@ -211,8 +211,7 @@ async def responses_csv(request: Request) -> Response:
         rows = [[as_of, scope, w.start.isoformat(), w.end.isoformat(), w.outcomes, w.median_days, w.waiting,
                  round_share(w.share_comments_answered)] for w in report.weeks]
     name = f"consultations-how-we-respond-{table}-{as_of}{'-' + scope if scope else ''}.csv"
-    return Response(csv_export.to_csv(rows, header=header), media_type="text/csv; charset=utf-8", headers={
-        "Cache-Control": "public, max-age=60", "Content-Disposition": f'attachment; filename="{name}"'})
+    return _csv_response(csv_export.to_csv(rows, header=header), name)
 
 
 def _export(session: Session, *, consultation_id: int, secret: str, kind: str) -> str:

@@ -12,12 +12,14 @@ from starlette.routing import Route
 from app import csv_export, open_data
 from app.db import run_query
 from app.errors import N_, NotFound, ValidationFailed
+from app.http import settings_reader
 from app.i18n import lazy_gettext
 from app.reporting import department_json, department_scopes, report_for_request, round_share
 
 from . import accountability, queries
 
 CACHE = "public, max-age=60, stale-while-revalidate=300"
+_settings = settings_reader("petitions")
 
 
 def _iso(value):
@@ -71,7 +73,7 @@ def _state_filter(request: Request) -> str:
 def _area_filter(request: Request) -> str:
     """The `area` filter: empty or one of the configured areas (exact name); anything else is a 422 listing them."""
     area = request.query_params.get("area", "")
-    areas = request.app.state.unit_context.settings("petitions").areas
+    areas = _settings(request).areas
     if area and area not in areas:
         raise ValidationFailed({"area": "invalid"}, message=N_(
             "Unknown area. Use one of the configured areas (listed in /api/openapi.json), or none for all."))
@@ -86,7 +88,7 @@ async def list_api(request: Request) -> JSONResponse:
         page = 1
     state = _state_filter(request)
     area = _area_filter(request)
-    size = request.app.state.unit_context.settings("petitions").page_size
+    size = _settings(request).page_size
     result, views = await run_query(request, queries.list_petition_views, facet=state,
                                     q=params.get("q", ""), sort="newest", page=page, page_size=size, area=area)
     return JSONResponse({"data": [petition_json(request, v) for v in views], "meta": {
@@ -144,7 +146,7 @@ async def _response_report(request: Request):
     """The "how we respond" report for the request's `as_of` and `department`; a bad value is a 422."""
     return await report_for_request(
         request, accountability.response_report,
-        deadline_days=request.app.state.unit_context.settings("petitions").response_deadline_days)
+        deadline_days=_settings(request).response_deadline_days)
 
 
 def _figures_json(f) -> dict:

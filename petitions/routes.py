@@ -664,7 +664,7 @@ async def _paper_petition(request: Request):
 
 def _paper_page(request: Request, template: str, ctx: dict, status: int = 200):
     settings = _settings(request)
-    ctx = {"ps": settings, "rows": forms.paper_rows(settings.areas), "today": _today().isoformat(), **ctx}
+    ctx = {"ps": settings, "rows": forms.paper_rows(settings.areas), **ctx}
     return render(request, template, ctx, status_code=status, headers={"Cache-Control": "no-store"})
 
 
@@ -740,7 +740,7 @@ async def paper_correct(request: Request):
             return done
         values["nonce"] = values["nonce"] or forms.new_nonce()
     return _paper_page(request, "petitions/paper_correct.html",
-                      {"p": view, "values": values, "errors": errors, "record": root, "current": current,
+                      {"p": view, "values": values, "errors": errors, "record": root,
                        "history": sorted(chain, key=lambda e: e.id)}, status)
 
 
