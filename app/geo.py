@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,18 +143,22 @@ def _project(shapes: dict[str, list]) -> Boundaries:
 
 
 class SiteAreas:
-    """The site's areas and their boundaries, one list every domain reads (the composition root builds it from
-    `CIVIC_PETITIONS_AREAS` and `CIVIC_PETITIONS_AREA_BOUNDARIES`, so those settings keep working). The
-    boundaries file is read once, on first use; problems are logged then and the map is left out."""
+    """The site's areas and their boundaries, one list every domain reads. `source()` gives the configured
+    (names, boundaries file path) each time: the composition root reads them from the petitions settings
+    (`CIVIC_PETITIONS_AREAS`, `CIVIC_PETITIONS_AREA_BOUNDARIES`), where they began, so a settings change reaches
+    both domains. The file is read once per (names, path); problems are logged then and the map is left out."""
 
-    def __init__(self, names: tuple[str, ...] = (), boundaries_path: str = ""):
-        self.names = tuple(names)
-        self.boundaries_path = boundaries_path
-        self._loaded = False
-        self._boundaries: Boundaries | None = None
+    def __init__(self, source: Callable[[], tuple[tuple[str, ...], str]]):
+        self._source = source
+        self._loaded: tuple[tuple[str, ...], str, Boundaries | None] | None = None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._source()[0])
 
     def boundaries(self) -> Boundaries | None:
-        if not self._loaded:
-            self._boundaries = load_boundaries(self.boundaries_path, self.names) if self.boundaries_path else None
-            self._loaded = True
-        return self._boundaries
+        names, path = self._source()
+        names = tuple(names)
+        if self._loaded is None or self._loaded[:2] != (names, path):
+            self._loaded = (names, path, load_boundaries(path, names) if path else None)
+        return self._loaded[2]

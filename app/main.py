@@ -252,7 +252,8 @@ def create_app(
     # Sections other domains add to petitions' "How we respond" page (petitions may not import them).
     state.how_we_respond_sections = [consultations.how_we_respond.section]
     # One list of areas for the whole site; it is configured in the petitions section, where it began.
-    state.areas = SiteAreas(domain_settings["petitions"].areas, domain_settings["petitions"].area_boundaries)
+    state.areas = SiteAreas(lambda: (unit.domain_settings["petitions"].areas,
+                                     unit.domain_settings["petitions"].area_boundaries))
     return app
 
 

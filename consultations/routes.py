@@ -65,7 +65,7 @@ def _decision_options() -> list[tuple[str, str]]:
 
 
 def _areas(request: Request) -> SiteAreas:
-    return getattr(request.app.state, "areas", None) or SiteAreas()
+    return request.app.state.areas
 
 
 async def _my_area(request: Request, cid: int) -> str:

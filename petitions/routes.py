@@ -271,15 +271,8 @@ def _detail_context(request: Request, view, values=None, errors=None) -> dict:
 
 
 def _boundaries(request: Request):
-    """The configured area boundaries, read once per app (problems are logged then); None: no map."""
-    services = request.app.state.services
-    if "petitions_boundaries" not in services:
-        from app.geo import load_boundaries
-
-        settings = _settings(request)
-        services["petitions_boundaries"] = (load_boundaries(settings.area_boundaries, settings.areas)
-                                            if settings.area_boundaries else None)
-    return services["petitions_boundaries"]
+    """The configured area boundaries (app.geo.SiteAreas reads the file once); None: no map."""
+    return request.app.state.areas.boundaries()
 
 
 def _area_map(request: Request, view):

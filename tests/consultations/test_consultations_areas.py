@@ -123,7 +123,7 @@ def test_api_and_export_hide_small_counts(app, client, helpers, factories):
 
 
 def test_without_boundaries_only_the_table(app, client, helpers, factories, domain_settings):
-    app.state.areas = type(app.state.areas)(AREAS, "")
+    domain_settings["petitions"] = dataclasses.replace(domain_settings["petitions"], area_boundaries="")
     cid = factories.consultation(app)
     _participants(app, helpers, factories, cid, {"West": 7})
     page = client.get(f"/consultations/{cid}")
