@@ -17,7 +17,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -30,6 +30,7 @@ from app.errors import N_, NotFound, ValidationFailed
 from app.i18n import gettext as _
 from app.i18n import use_locale
 from app.models import OpenDataSnapshot
+from app.reporting import cutoff
 
 log = logging.getLogger("civic.open_data")
 
@@ -94,11 +95,6 @@ class DatasetRegistry:
 
 # ----- days and weeks -----
 
-def end_of(day: date) -> datetime:
-    """The moment a day's figures are as of: midnight UTC at its end."""
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC)
-
-
 def last_complete_week(today: date) -> date:
     """The Sunday that ended the last complete Monday-to-Sunday week before `today`."""
     return today - timedelta(days=today.weekday() + 1)
@@ -132,7 +128,7 @@ def envelope(dataset: Dataset, as_of: date, data: dict, *, publisher: str, creat
         "dataset": dataset.name,
         "title": str(dataset.title),
         "as_of": as_of.isoformat(),
-        "as_of_end": end_of(as_of).isoformat(),
+        "as_of_end": cutoff(as_of).isoformat(),
         "created_at": created_at.isoformat(),
         "publisher": publisher,
         "licence": LICENCE,
@@ -166,8 +162,11 @@ def store(session: Session, *, dataset: str, as_of: date, body: bytes, now: date
     return Outcome(dataset, as_of, True, len(body), digest) if created else archived(session, dataset, as_of)
 
 
-def archived_names(session: Session, as_of: date) -> set[str]:
-    return set(session.scalars(select(col(OpenDataSnapshot.dataset)).where(col(OpenDataSnapshot.as_of) == as_of)))
+def archived_on(session: Session, as_of: date) -> dict[str, Outcome]:
+    """What is archived for the day, by dataset name."""
+    rows = session.execute(select(col(OpenDataSnapshot.dataset), col(OpenDataSnapshot.size),
+                                  col(OpenDataSnapshot.sha256)).where(col(OpenDataSnapshot.as_of) == as_of))
+    return {name: Outcome(name, as_of, False, size, digest) for name, size, digest in rows}
 
 
 def take_snapshots(engine, registry: DatasetRegistry, as_of: date, ctx: BuildContext, *, publisher: str, unit_of_work,
@@ -178,21 +177,17 @@ def take_snapshots(engine, registry: DatasetRegistry, as_of: date, ctx: BuildCon
     now = utc_now()
     bodies = {}
     with read_session(engine) as session:
-        done = archived_names(session, as_of)
+        outcomes = archived_on(session, as_of)
         for dataset in registry:
-            if dataset.name not in done:
+            if dataset.name not in outcomes:
                 bodies[dataset.name] = build_snapshot(session, dataset, as_of, ctx, publisher=publisher, created_at=now)
             if on_built is not None:
                 on_built(dataset.name)
-    outcomes = []
-    with unit_of_work() as session:
-        for dataset in registry:
-            if dataset.name in bodies:
-                outcome = store(session, dataset=dataset.name, as_of=as_of, body=bodies[dataset.name], now=now)
-            else:
-                outcome = archived(session, dataset.name, as_of)
-            outcomes.append(outcome)
-    return outcomes
+    if bodies:  # the daily check of an archived week writes nothing (and takes no write lock)
+        with unit_of_work() as session:
+            for name, body in bodies.items():
+                outcomes[name] = store(session, dataset=name, as_of=as_of, body=body, now=now)
+    return [outcomes[dataset.name] for dataset in registry]
 
 
 def archived(session: Session, dataset: str, as_of: date) -> Outcome:

@@ -16,8 +16,8 @@ from app import open_data
 from app.db import run_query
 from app.errors import ValidationFailed
 from app.i18n import gettext as _
+from app.templating import IMMUTABLE
 
-FOREVER = "public, max-age=31536000, immutable"
 LIST_CACHE = "public, max-age=300"
 
 
@@ -54,7 +54,7 @@ async def _snapshot(request: Request) -> open_data.Snapshot:
 def _immutable(request: Request, snapshot: open_data.Snapshot, body: bytes | str, media_type: str,
                filename: str) -> Response:
     etag = f'"{snapshot.info.sha256}"'
-    headers = {"ETag": etag, "Cache-Control": FOREVER, "Content-Disposition": f'inline; filename="{filename}"'}
+    headers = {"ETag": etag, "Cache-Control": IMMUTABLE, "Content-Disposition": f'inline; filename="{filename}"'}
     if etag in [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
     return Response(body, media_type=media_type, headers=headers)

@@ -15,7 +15,7 @@ from app import csv_export, open_data
 from app.clock import utc_now
 from app.db import run_query
 from app.i18n import lazy_gettext
-from app.reporting import round_share
+from app.reporting import cutoff, round_share
 
 from . import transparency
 
@@ -100,7 +100,7 @@ async def transparency_csv(request: Request) -> Response:
 def snapshot_transparency(session: Session, as_of: date, ctx: open_data.BuildContext) -> dict:
     """The open-data snapshot of the transparency report (app.open_data) as the API serves it by default, as of
     the end of the day: the last complete month, the month to that day and the 12-month trend."""
-    report = transparency.transparency_report(session, month=None, now=min(open_data.end_of(as_of), ctx.now))
+    report = transparency.transparency_report(session, month=None, now=min(cutoff(as_of), ctx.now))
     return report_json(report)
 
 
