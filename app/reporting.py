@@ -127,6 +127,35 @@ def departments(session: Session) -> tuple[tuple[int, DepartmentRef], ...]:
     return tuple((d.id, DepartmentRef(d.code, d.name, d.name_zh)) for d in rows)
 
 
+@dataclass(frozen=True)
+class Scope:
+    """A report's rows (each with a `department_id`) split the way both How we respond reports show them."""
+
+    chosen: DepartmentRef | None                  # the department asked for, or None for all
+    rows: list                                    # the chosen department's rows, or all of them
+    by_department: list[tuple[DepartmentRef | None, list]]   # every department's rows, then no department's (if any)
+    names: dict[int | None, DepartmentRef]        # department id -> its reference, for listing rows
+
+
+def scope(session: Session, rows: list, department: str) -> Scope | None:
+    """`rows` scoped to the department with code `department` (all when empty); None when no department has it."""
+    depts = departments(session)
+    chosen = None
+    scoped = rows
+    if department:
+        match = [(i, d) for i, d in depts if d.code == department]
+        if not match:
+            return None
+        chosen_id, chosen = match[0]
+        scoped = [r for r in rows if r.department_id == chosen_id]
+    by_department: list[tuple[DepartmentRef | None, list]] = [
+        (d, [r for r in rows if r.department_id == i]) for i, d in depts]
+    unassigned = [r for r in rows if r.department_id is None]
+    if unassigned:
+        by_department.append((None, unassigned))
+    return Scope(chosen, scoped, by_department, dict(depts))
+
+
 def week_bounds(as_of: date, weeks: int) -> list[tuple[date, date]]:
     """`weeks` 7-day weeks (first and last day), the last one ending on `as_of`, oldest first; weeks before the
     calendar begins (an as_of in year 1) are left out."""

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from app.clock import as_utc
-from app.reporting import DAY, DepartmentRef, cutoff, days_between, departments, median1, week_bounds
+from app.reporting import DAY, DepartmentRef, cutoff, days_between, median1, scope, week_bounds
 
 from .models import Comment, CommentStatus, Consultation, OfficialResponse, Question
 
@@ -187,28 +187,15 @@ def consultation_report(session: Session, *, as_of: date, department: str = "", 
     at = cutoff(as_of)
     if now is not None:
         at = min(at, now)
-    depts = departments(session)
-    by_id: dict[int | None, DepartmentRef] = dict(depts)
-    rows = _rows(session, at)
-    chosen = None
-    scoped = rows
-    if department:
-        match = [(i, d) for i, d in depts if d.code == department]
-        if not match:
-            return None
-        chosen_id, chosen = match[0]
-        scoped = [r for r in rows if r.department_id == chosen_id]
-
-    def of(department_id: int | None) -> Figures:
-        return figures([r for r in rows if r.department_id == department_id], at=at)
-
-    per_department = [DepartmentFigures(d, of(i)) for i, d in depts]
-    if any(r.department_id is None for r in rows):
-        per_department.append(DepartmentFigures(None, of(None)))
+    picked = scope(session, _rows(session, at), department)
+    if picked is None:
+        return None
+    scoped, by_id = picked.rows, picked.names
+    per_department = [DepartmentFigures(d, figures(rs, at=at)) for d, rs in picked.by_department]
     waiting = sorted((WaitingItem(r.consultation_id, r.title, by_id.get(r.department_id), r.closed_at,
                                   int(days_between(r.closed_at, at)))
                       for r in scoped if not _has_outcome(r, at)),
                      key=lambda item: (-item.days_waiting, item.consultation_id))
-    return ConsultationReport(as_of=as_of, department=chosen, figures=figures(scoped, at=at),
+    return ConsultationReport(as_of=as_of, department=picked.chosen, figures=figures(scoped, at=at),
                               departments=tuple(per_department), waiting=tuple(waiting),
                               weeks=weekly(scoped, as_of=as_of, weeks=weeks, at=at))

@@ -19,7 +19,8 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.clock import as_utc as _aware
-from app.reporting import DAY, DepartmentRef, cutoff, departments, median1, percentile, week_bounds
+from app.reporting import DAY, DepartmentRef, cutoff, median1, percentile, scope, week_bounds
+from app.reporting import departments as departments  # re-exported: the page lists them
 from app.reporting import days_between as _days
 from app.reporting import parse_as_of as parse_as_of  # re-exported: the routes and API parse with it
 from app.reporting import round1 as _round
@@ -130,24 +131,11 @@ def response_report(session: Session, *, as_of: date, deadline_days: int, depart
     if now is not None:
         at = min(at, now)
     deadline = timedelta(days=deadline_days)
-    depts = departments(session)
-    by_id: dict[int | None, DepartmentRef] = dict(depts)  # looked up with a petition's department_id, which may be None
-    rows = _rows(session, at)
-    chosen = None
-    if department:
-        match = [(i, d) for i, d in depts if d.code == department]
-        if not match:
-            return None
-        chosen_id, chosen = match[0]
-        scoped = [r for r in rows if r.department_id == chosen_id]
-    else:
-        scoped = rows
-    def of(department_id):
-        return figures([r for r in rows if r.department_id == department_id], at=at, deadline=deadline)
-
-    per_department = [DepartmentFigures(d, of(i)) for i, d in depts]
-    if any(r.department_id is None for r in rows):
-        per_department.append(DepartmentFigures(None, of(None)))
+    picked = scope(session, _rows(session, at), department)
+    if picked is None:
+        return None
+    scoped, by_id = picked.rows, picked.names
+    per_department = [DepartmentFigures(d, figures(rs, at=at, deadline=deadline)) for d, rs in picked.by_department]
     overdue, unlisted = [], 0
     for r in scoped:
         if _is_overdue(r, at, deadline):
@@ -157,7 +145,7 @@ def response_report(session: Session, *, as_of: date, deadline_days: int, depart
             else:
                 unlisted += 1
     overdue.sort(key=lambda item: (-item.days_waiting, item.petition_id))
-    return ResponseReport(as_of=as_of, deadline_days=deadline_days, department=chosen,
+    return ResponseReport(as_of=as_of, deadline_days=deadline_days, department=picked.chosen,
                           figures=figures(scoped, at=at, deadline=deadline), departments=tuple(per_department),
                           overdue=tuple(overdue), unlisted_overdue=unlisted,
                           weeks=weekly(scoped, as_of=as_of, weeks=weeks, at=at))
