@@ -26,10 +26,11 @@ from sqlmodel import Session, col
 from app import csv_export
 from app.clock import utc_now
 from app.db import insert_ignore, read_session
-from app.errors import N_, NotFound, ValidationFailed
+from app.errors import N_, NotFound
 from app.i18n import gettext as _
 from app.i18n import use_locale
 from app.models import OpenDataSnapshot
+from app import reporting
 from app.reporting import cutoff
 
 log = logging.getLogger("civic.open_data")
@@ -37,7 +38,7 @@ log = logging.getLogger("civic.open_data")
 JOB_KIND = "app.open_data_weekly_snapshot"
 # A dataset name is part of a URL: lower-case words joined by hyphens.
 NAME_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
-DAY_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+DAY_PATTERN = reporting.DAY_PATTERN
 LICENCE = {"name": "Open Government Licence v3.0",
            "url": "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"}
 
@@ -101,18 +102,9 @@ def last_complete_week(today: date) -> date:
 
 
 def parse_day(text: str, *, field_name: str = "day") -> date:
-    """A day written YYYY-MM-DD. Raises ValidationFailed (422) with a message that says what to send instead."""
-    text = (text or "").strip()
-    day = None
-    if re.fullmatch(DAY_PATTERN, text):
-        try:
-            day = date.fromisoformat(text)
-        except ValueError:
-            day = None
-    if day is None:
-        raise ValidationFailed({field_name: "invalid"}, message=N_(
-            "The date must be a day written as YYYY-MM-DD, for example 2026-03-29."))
-    return day
+    """A snapshot's day written YYYY-MM-DD. Raises ValidationFailed (422) with a message that says what to send."""
+    return reporting.parse_day(text, field_name=field_name, message=N_(
+        "The date must be a day written as YYYY-MM-DD, for example 2026-03-29."))
 
 
 # ----- the documents -----

@@ -7,6 +7,7 @@ timestamps.
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -68,22 +69,34 @@ async def report_for_request(request, build: Callable[..., Any], **kwargs: Any) 
     return report
 
 
+DAY_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+def parse_day(text: str, *, field_name: str, message: str) -> date:
+    """A day written YYYY-MM-DD. Raises ValidationFailed (422) on `field_name` with `message` (which says what to
+    send instead)."""
+    text = (text or "").strip()
+    day = None
+    if re.fullmatch(DAY_PATTERN, text):
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            day = None
+    if day is None:
+        raise ValidationFailed({field_name: "invalid"}, message=message)
+    return day
+
+
 def parse_as_of(text: str, *, today: date) -> date:
     """The `as_of` parameter: empty for today, else a YYYY-MM-DD day. A day after today reads as today (nothing
     has happened there yet); callers can tell by comparing.
 
     Raises: ValidationFailed (422) with a message that says what to send instead.
     """
-    text = (text or "").strip()
-    if not text:
+    if not (text or "").strip():
         return today
-    try:
-        day = date.fromisoformat(text) if len(text) == 10 and text[4] == "-" and text[7] == "-" else None
-    except ValueError:
-        day = None
-    if day is None:
-        raise ValidationFailed({"as_of": "invalid"}, message=N_(
-            "The date must be a day written as YYYY-MM-DD, for example 2026-03-31."))
+    day = parse_day(text, field_name="as_of", message=N_(
+        "The date must be a day written as YYYY-MM-DD, for example 2026-03-31."))
     return min(day, today)
 
 
