@@ -1,6 +1,7 @@
 """In Chromium, with JavaScript on and off, in English and Chinese: a clerk records a box of paper signatures from
 the petition's page, and the public count then shows them apart from the online ones; a bad count or date is a 422
-with the message by its field and the form kept. Every page axe-core clean."""
+with the message by its field and the form kept; a petition closed while the form was open is a 409, and too many
+entries a 429 with the form kept. Every page axe-core clean."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -122,3 +123,58 @@ def test_a_bad_count_and_date_are_a_422_with_the_messages_by_their_fields(live_s
         context.close()
     with read_session(app.state.engine) as s:
         assert s.exec(select(PaperEntry)).all() == []
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
+def test_a_petition_closed_meanwhile_is_a_409_and_too_many_entries_a_429_with_the_form_kept(
+        live_server, browser, helpers, axe, domain_settings, js):
+    import dataclasses
+
+    from app.db import unit_of_work
+
+    app = live_server
+    base = app.state.base_url
+    domain_settings["petitions"] = dataclasses.replace(domain_settings["petitions"], paper_rate="1/300")
+    closing = _petition(app, helpers, department="parks")
+    pid = _petition(app, helpers)
+    yesterday = (utc_now().date() - timedelta(days=1)).isoformat()
+    context, page = _context(browser, base, js, "en")
+
+    def fill(reference: str, count: str) -> None:
+        page.locator("#field-collected_on").fill(yesterday)
+        page.locator("#field-reference").fill(reference)
+        page.locator("#field-count-0").fill(count)
+
+    def submit() -> int:
+        with page.expect_response(lambda r: r.request.method == "POST") as answer:
+            page.locator("form.paper-form button[type=submit]").click()
+        page.wait_for_load_state()
+        return answer.value.status
+
+    try:
+        helpers.sign_in_page(page, app, "clerk@example.org", role="clerk", name="Casey Clerk")
+        # the form is opened, then the petition closes before it is sent
+        page.goto(base + f"/petitions/{closing}/paper")
+        fill("Box 1", "5")
+        with unit_of_work(app.state.engine) as s:
+            p = s.get(Petition, closing)
+            p.state, p.closed_at = "closed", utc_now()
+        assert submit() == 409
+        assert "not open for signatures" in page.locator("main").inner_text()
+        _check_axe(browser, page, axe, helpers, js)
+        # one entry is allowed in five minutes: the second is refused, with what was typed kept
+        page.goto(base + f"/petitions/{pid}/paper")
+        fill("Box 12", "5")
+        page.locator("form.paper-form button[type=submit]").click()
+        page.wait_for_url(f"**/petitions/{pid}/paper/entries")
+        page.goto(base + f"/petitions/{pid}/paper")
+        fill("Box 13", "6")
+        assert submit() == 429
+        assert "Wait a few minutes" in page.locator("main").inner_text()
+        assert page.locator("#field-reference").input_value() == "Box 13"
+        assert page.locator("#field-count-0").input_value() == "6"
+        _check_axe(browser, page, axe, helpers, js)
+    finally:
+        context.close()
+    with read_session(app.state.engine) as s:
+        assert [e.reference for e in s.exec(select(PaperEntry)).all()] == ["Box 12"]
