@@ -9,13 +9,11 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 from starlette.concurrency import run_in_threadpool
 
@@ -222,69 +220,6 @@ def insert_ignore(session: Session, table, values: dict, conflict_cols: list[str
             .returning(table.c[conflict_cols[0]]))
     # RETURNING rather than rowcount: psycopg reports -1 for rowcount here.
     return session.execute(stmt).first() is not None
-
-
-class _Fast:
-    __slots__ = ("stmt", "sql", "names", "positional", "processors", "results", "defaults")
-    stmt: Any
-    sql: str
-    names: list[str]
-    positional: bool
-    processors: dict[str, Any]
-    results: list[Any] | None
-    defaults: dict[str, Any]
-
-
-_FAST: dict[tuple[int, str], _Fast] = {}
-
-
-def execute_fast(session: Session, stmt, params: dict) -> Sequence[tuple]:
-    """Run a Core statement on the DBAPI cursor of the session's transaction; return its rows (RETURNING).
-
-    For the few statements of a hot path (a signature is three): SQLAlchemy's execution machinery costs
-    several times the database work there. The statement is compiled once per dialect and values go through
-    the column types' own bind and result processors, so values are stored and read back exactly as with
-    `session.execute`. Rows are plain tuples (no ORM objects).
-    """
-    dialect = session.get_bind().dialect
-    key = (id(stmt), dialect.name)
-    fast = _FAST.get(key)
-    if fast is None or fast.stmt is not stmt:
-        compiled = stmt.compile(dialect=dialect)
-        fast = _Fast()
-        fast.stmt = stmt  # keeps the statement alive, so its id() is never reused by another one
-        fast.sql, fast.positional = compiled.string, compiled.positional
-        fast.names = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
-        fast.processors = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
-                           for name, bind in compiled.binds.items()}
-        fast.processors = {k: v for k, v in fast.processors.items() if v is not None}
-        # values written into the statement itself (`.values(state=...)`) travel as bound parameters too
-        fast.defaults = {name: bind.value for name, bind in compiled.binds.items() if bind.value is not None
-                         or not bind.required}
-        columns = list(getattr(stmt, "exported_columns", None) or [])
-        results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
-        fast.results = results if any(results) else None
-        _FAST[key] = fast
-    procs = fast.processors
-    defaults = fast.defaults
-    values = {}
-    for name in fast.names:
-        value = params[name] if name in params else defaults[name]
-        values[name] = procs[name](value) if name in procs else value
-    cursor = session.connection().connection.cursor()
-    try:
-        cursor.execute(fast.sql, [values[n] for n in fast.names] if fast.positional else values)
-        rows = cursor.fetchall() if cursor.description else []
-    except dialect.loaded_dbapi.Error as exc:
-        # wrapped as `session.execute` would (OperationalError, IntegrityError ...), so callers and the error
-        # handlers see one kind of database error whichever path ran the statement
-        raise DBAPIError.instance(fast.sql, values, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
-    finally:
-        cursor.close()
-    if fast.results and rows:
-        row_procs = fast.results
-        rows = [tuple(p(v) if p else v for p, v in zip(row_procs, row)) for row in rows]
-    return rows
 
 
 def pk(value: int | None) -> int:

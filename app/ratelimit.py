@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from sqlalchemy import delete, text
 from sqlmodel import Session, col
 
-from app.db import execute_fast
 from app.exceptions import RateLimited
 from app.models import RateLimitBucket
 
@@ -45,13 +44,13 @@ def attempt(session: Session, key: str, *, limit: int, window: int, now: float |
     """
     now = time.time() if now is None else now
     window_start = int(now // window * window)
-    rows = execute_fast(session, _HIT, {"k": key[:200], "w": window_start, "p": window_start - window})
-    current, previous = rows[0][0], rows[0][1] or 0
+    current, previous = session.execute(_HIT, {"k": key[:200], "w": window_start, "p": window_start - window}).one()
+    previous = previous or 0
     elapsed = now - window_start
     estimate = current + previous * (window - elapsed) / window
     if estimate <= limit + _EPSILON:
         return Attempt(True, 0)
-    execute_fast(session, _UNDO, {"k": key[:200], "w": window_start})
+    session.execute(_UNDO, {"k": key[:200], "w": window_start})
     return Attempt(False, _retry_after(current - 1, previous, limit=limit, window=window, elapsed=elapsed))
 
 

@@ -320,22 +320,6 @@ async def count(request: Request):
 
 # ----- signing -----
 
-async def _recent_view(request: Request, petition_id: int):
-    """The petition view, reused for a few seconds: the thank-you page after signing needs only its title,
-    and re-reading the whole petition for each of hundreds of signatures a second is wasted work."""
-    services = request.app.state.services
-    views = services.setdefault("petitions_recent_views", {})
-    ttl = _settings(request).page_cache_seconds
-    hit = views.get(petition_id)
-    if hit is not None and time.monotonic() - hit[0] < ttl:
-        return hit[1]
-    view = await run_query(request, queries.petition_view, petition_id=petition_id)
-    if len(views) > 1000:
-        views.clear()
-    views[petition_id] = (time.monotonic(), view)
-    return view
-
-
 def _blank_values():
     return {"name": "", "email": "", "area": "", "notify": False}
 
@@ -351,16 +335,11 @@ async def sign(request: Request):
         try:
             data = forms.parse_signature(values, areas=settings.areas, postcode_areas=settings.postcode_areas)
             state = request.app.state
-            action = (service.cached_petition_action(state.engine, petition_id)
-                      or await run_query(request, service.petition_action, petition_id=petition_id))
-            # rendered here, outside the write transaction, which then only inserts two rows
-            prepared = service.prepare_signature(
-                renderer=state.renderer, signer=state.signer, petition_id=petition_id, action=action, data=data,
-                locale=request.state.locale) if action else None
+            # signed here, outside the write transaction, which then only inserts two rows
+            links = service.signature_links(state.renderer, state.signer, petition_id=petition_id, email=data.email)
             result = await run_batched_write(  # sign_petition raises before it writes: no savepoint needed
                 request, service.sign_petition, savepoint=False, petition_id=petition_id, data=data, settings=settings,
-                signer=state.signer, locale=request.state.locale, client_ip=_ip(request),
-                allowlisted=_allowlisted(request), prepared=prepared)
+                links=links, locale=request.state.locale, client_ip=_ip(request), allowlisted=_allowlisted(request))
         except ValidationFailed as exc:
             errors, status = exc.errors, 422
         except RateLimited as exc:
@@ -373,8 +352,7 @@ async def sign(request: Request):
                 ctx = {"email": data.email, "resent": result.status == "resent"}
                 if is_htmx(request):
                     return render(request, "petitions/_sign_done.html", ctx)
-                view = await _recent_view(request, petition_id)
-                return render(request, "petitions/sign_done.html", {"p": view, **ctx})
+                return render(request, "petitions/sign_done.html", {"action": result.action, **ctx})
             status = 422
             if result.status == "already_signed":
                 errors = {"email": _("This email address has already signed this petition. Each person can sign once.")}
@@ -413,8 +391,10 @@ async def sponsor(request: Request):
         values = forms.sign_values(form)
         try:
             parsed = forms.parse_signature(values, areas=settings.areas, postcode_areas=settings.postcode_areas)
+            links = service.signature_links(request.app.state.renderer, signer, petition_id=petition_id,
+                                            email=parsed.email)
             result = await run_in_session(
-                request, service.sign_petition, petition_id=petition_id, data=parsed, settings=settings, signer=signer,
+                request, service.sign_petition, petition_id=petition_id, data=parsed, settings=settings, links=links,
                 locale=request.state.locale, client_ip=_ip(request), allowlisted=_allowlisted(request), sponsor=True)
         except ValidationFailed as exc:
             errors, status = exc.errors, 422
@@ -422,7 +402,7 @@ async def sponsor(request: Request):
             errors, status = {"form": _(exc.message)}, 429
         else:
             if result.status in ("created", "resent"):
-                return render(request, "petitions/sign_done.html", {"p": view, "email": parsed.email,
+                return render(request, "petitions/sign_done.html", {"action": view.action, "email": parsed.email,
                                                                     "resent": result.status == "resent", "sponsor": True})
             errors, status = {"email": _("This email address has already supported this petition.")}, 422
     ctx = _detail_context(request, view, values, errors)

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import String, bindparam, cast, delete, func, literal, select, update
-from sqlalchemy import insert as insert_stmt
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
@@ -22,14 +21,12 @@ from app.clock import as_utc as _aware
 from app.clock import utc_now
 from app.context import unit_context
 from app.config import parse_rate
-from app.db import execute_fast
 from app.emails import canonical_email
 from app.errors import InvalidState, NotFound, PermissionDenied, TokenInvalid, ValidationFailed, N_
 from app.i18n import gettext as _
 from app.jobs import enqueue
-from app import logs
-from app.mail import queue_email
-from app.models import Department, OutboxMessage, OutboxStatus, Role
+from app.mail import add_to_outbox, queue_email
+from app.models import Department, Role
 from moderation import ContentRef, close_content_cases, screen_content
 
 from . import paper, reasons
@@ -79,27 +76,24 @@ def ensure_reasons(session: Session) -> None:
         ).on_conflict_do_nothing(index_elements=["code"]))
 
 
-_LINK_BASES: dict = {}
-
-
-def _link_base(session: Session, name: str) -> str:
-    """Absolute URL of a token page, computed once per renderer (routing lookups are slow on the hot path)."""
-    renderer = unit_context(session).renderer
-    key = (id(renderer), name)
-    base = _LINK_BASES.get(key)
-    if base is None:
-        base = _LINK_BASES[key] = renderer.absolute_url(name)
-    return base
-
-
-def _signature_tokens(signer, signature_id: int, session: Session | None = None) -> dict:
+def _signature_tokens(signer, signature_id: int) -> dict:
     token = signer.sign(SIGNATURE_PURPOSE, {"sid": signature_id})
     withdraw_token = signer.sign(WITHDRAW_PURPOSE, {"sid": signature_id}, single_use=False)
-    links = {}
-    if session is not None:
-        links = {"confirm_url": _link_base(session, "petitions:confirm") + "?token=" + token,
-                 "withdraw_url": _link_base(session, "petitions:withdraw") + "?token=" + withdraw_token}
-    return {"token": token, "withdraw_token": withdraw_token, **links}
+    return {"token": token, "withdraw_token": withdraw_token}
+
+
+def signature_links(renderer, signer, *, petition_id: int, email: str) -> dict[str, str]:
+    """The confirm and withdraw links of a signature's e-mail, made before the write transaction.
+
+    Their tokens name the signature by (petition, canonical e-mail), which is unique, so they need no row id:
+    the route signs them (HMAC work) in its own thread, and the one writer thread only puts them in the mail.
+    """
+    payload = {"p": petition_id, "e": canonical_email(email)}
+    return {
+        "confirm_url": renderer.absolute_url("petitions:confirm") + "?token=" + signer.sign(SIGNATURE_PURPOSE, payload),
+        "withdraw_url": renderer.absolute_url("petitions:withdraw") + "?token="
+                        + signer.sign(WITHDRAW_PURPOSE, payload, single_use=False),
+    }
 
 
 def sponsor_token(signer, petition_id: int) -> str:
@@ -110,7 +104,6 @@ def sponsor_token(signer, petition_id: int) -> str:
 
 # Built once: the hot path only binds parameters to already-compiled statements.
 _PETITION_FOR_SIGNING = select(col(Petition.state), col(Petition.closes_at), col(Petition.action)).where(col(Petition.id) == bindparam("pid"))
-_SIGN_INSERT: dict = {}
 # Petitions' rows as read in this transaction, kept in `session.info` (which lives exactly as long as the unit of
 # work's session): scratch state of one transaction, not a dependency, so it does not belong in the app's
 # UnitContext. A state change in the same transaction drops it (`_petition_state_changed`).
@@ -124,20 +117,14 @@ _COUNT_RESENT = update(Signature).where(col(Signature.id) == bindparam("sid")).v
     confirmations_sent=col(Signature.confirmations_sent) + 1, updated_at=bindparam("now"))
 
 
-def _sign_insert(session: Session):
-    """INSERT ... ON CONFLICT (petition_id, canonical_email) DO NOTHING RETURNING id, for this dialect."""
-    dialect = session.get_bind().dialect.name
-    stmt = _SIGN_INSERT.get(dialect)
-    if stmt is None:
-        table = Signature.__table__  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
-        cols = ("petition_id", "name", "email", "canonical_email", "area", "notify", "ip_address", "locale", "state",
-                "is_creator", "is_sponsor", "confirmations_sent", "created_at", "updated_at")
-        stmt = _SIGN_INSERT[dialect] = (
-            (postgresql if dialect == "postgresql" else sqlite).insert(table)
-            .values({c: bindparam(c, type_=table.c[c].type) for c in cols})
-            .on_conflict_do_nothing(index_elements=["petition_id", "canonical_email"])
+def _sign_insert(dialect):
+    """INSERT ... ON CONFLICT (petition_id, canonical_email) DO NOTHING RETURNING id, in `dialect`'s spelling."""
+    table = Signature.__table__
+    return (dialect.insert(table).on_conflict_do_nothing(index_elements=["petition_id", "canonical_email"])
             .returning(table.c.id))
-    return stmt
+
+
+_SIGN_INSERT = {"postgresql": _sign_insert(postgresql), "sqlite": _sign_insert(sqlite)}
 
 @dataclass(frozen=True)
 class SignResult:
@@ -147,6 +134,7 @@ class SignResult:
     status: str
     petition_id: int
     signature_id: int | None = None
+    action: str = ""  # the petition's title, for the answer page
 
 
 def start_petition(session: Session, *, data: PetitionInput, settings: PetitionSettings, signer, locale: str,
@@ -179,79 +167,22 @@ def start_petition(session: Session, *, data: PetitionInput, settings: PetitionS
     return petition
 
 
-@dataclass(frozen=True)
-class PreparedMail:
-    """A confirmation e-mail rendered before the write transaction starts (keeps the transaction short)."""
-
-    to: str
-    subject: str
-    body: str
-    template: str
-
-
-_ACTIONS: dict = {}
-_OUTBOX_INSERT: dict = {}
-
-
-def cached_petition_action(engine, petition_id: int) -> str | None:
-    """The petition's action if this process has read it before (it never changes once the petition exists)."""
-    return _ACTIONS.get((id(engine), petition_id))
-
-
-def petition_action(session: Session, *, petition_id: int) -> str | None:
-    """Read the petition's action and remember it for `cached_petition_action`."""
-    action = session.execute(select(col(Petition.action)).where(col(Petition.id) == petition_id)).scalar()
-    if action is not None:
-        if len(_ACTIONS) > 10_000:
-            _ACTIONS.clear()
-        _ACTIONS[(id(session.get_bind()), petition_id)] = action
-    return action
-
-
-def prepare_signature(*, renderer, signer, petition_id: int, action: str, data: SignatureInput, locale: str,
-                      sponsor: bool = False) -> PreparedMail:
-    """Sign the confirmation tokens and render the e-mail before the write transaction (hot path).
-
-    The tokens name the signature by (petition, canonical e-mail), which is unique, so they can be made
-    before the row exists.
-    """
-    payload = {"p": petition_id, "e": canonical_email(data.email)}
-    token = signer.sign(SIGNATURE_PURPOSE, payload)
-    withdraw_token = signer.sign(WITHDRAW_PURPOSE, payload, single_use=False)
-    key = (id(renderer), "petitions:confirm")
-    if key not in _LINK_BASES:
-        _LINK_BASES[key] = renderer.absolute_url("petitions:confirm")
-        _LINK_BASES[(id(renderer), "petitions:withdraw")] = renderer.absolute_url("petitions:withdraw")
+def _queue_confirmation(session: Session, *, to: str, petition_id: int, action: str, links: dict[str, str],
+                        locale: str, sponsor: bool) -> None:
+    """The confirmation e-mail of a signature. Rendered from a skeleton per petition and language with the links
+    put in (`Renderer.render_email_personal`): this runs in the writer thread, the one serial step of signing."""
     template = "petitions/confirm_sponsor" if sponsor else "petitions/confirm_signature"
     # No names in e-mails: a name is whatever the signer typed, and the mail goes to an address anyone can type.
-    subject, body = renderer.render_email_personal(template, {"petition_id": petition_id, "action": action}, {
-        "confirm_url": _LINK_BASES[key] + "?token=" + token,
-        "withdraw_url": _LINK_BASES[(id(renderer), "petitions:withdraw")] + "?token=" + withdraw_token,
-    }, locale)
-    return PreparedMail(to=data.email, subject=subject[:300], body=body, template=template)
-
-
-def _queue_prepared(session: Session, mail: PreparedMail, now: datetime) -> None:
-    """Add a pre-rendered e-mail to the outbox (the same row `app.mail.queue_email` writes)."""
-    dialect = session.get_bind().dialect.name
-    stmt = _OUTBOX_INSERT.get(dialect)
-    if stmt is None:
-        table = OutboxMessage.__table__  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
-        cols = ("to_addr", "subject", "body", "template", "status", "attempts", "created_at", "next_attempt_at",
-                "last_error", "request_id")
-        stmt = _OUTBOX_INSERT[dialect] = insert_stmt(table).values({c: bindparam(c, type_=table.c[c].type) for c in cols})
-    execute_fast(session, stmt, {"to_addr": mail.to, "subject": mail.subject, "body": mail.body,
-                           "template": mail.template[:120], "status": OutboxStatus.QUEUED.value, "attempts": 0,
-                           "created_at": now, "next_attempt_at": now, "last_error": "",
-                           "request_id": logs.current()})
+    subject, body = unit_context(session).renderer.render_email_personal(
+        template, {"petition_id": petition_id, "action": action}, links, locale)
+    add_to_outbox(session, to=to, subject=subject, body=body, template=template)
 
 
 def _petition_for_signing(session: Session, petition_id: int):
     """(state, closes_at, action), read once per transaction: a group commit signs hundreds at a time."""
     known = session.info.setdefault(_SIGNING_STATE, {})
     if petition_id not in known:
-        rows = execute_fast(session, _PETITION_FOR_SIGNING, {"pid": petition_id})
-        known[petition_id] = rows[0] if rows else None
+        known[petition_id] = session.execute(_PETITION_FOR_SIGNING, {"pid": petition_id}).first()
     return known[petition_id]
 
 
@@ -259,10 +190,11 @@ def _petition_state_changed(session: Session) -> None:
     session.info.pop(_SIGNING_STATE, None)
 
 
-def sign_petition(session: Session, *, petition_id: int, data: SignatureInput, settings: PetitionSettings, signer,
-                  locale: str, client_ip: str | None, allowlisted: bool, sponsor: bool = False,
-                  now: datetime | None = None, prepared: PreparedMail | None = None) -> SignResult:
-    """Add a pending signature and e-mail its confirmation link: one INSERT and one outbox INSERT.
+def sign_petition(session: Session, *, petition_id: int, data: SignatureInput, settings: PetitionSettings,
+                  links: dict[str, str], locale: str, client_ip: str | None, allowlisted: bool, sponsor: bool = False,
+                  now: datetime | None = None) -> SignResult:
+    """Add a pending signature and e-mail its confirmation `links` (`signature_links`): one INSERT into
+    `signature` and one into the outbox.
 
     A repeated e-mail address (in any spelling its provider treats as the same) never adds a row: the
     confirmation is sent again, at most `max_confirmation_emails` times in all.
@@ -289,39 +221,30 @@ def sign_petition(session: Session, *, petition_id: int, data: SignatureInput, s
         _rate(session, f"petitions:sign:burst:{petition_id}:{client_ip}", settings.sign_rate_burst, message)
         _rate(session, f"petitions:sign:sustained:{petition_id}:{client_ip}", settings.sign_rate_sustained, message)
     canonical = canonical_email(data.email)
-    params = dict(
+    new_id = session.execute(_SIGN_INSERT[session.get_bind().dialect.name], dict(
         petition_id=petition_id, name=data.name, email=data.email, canonical_email=canonical, area=data.area,
         notify=data.notify, ip_address=(client_ip or "")[:64], locale=locale, state=SignatureState.PENDING.value,
         is_creator=False, is_sponsor=sponsor, confirmations_sent=1, created_at=now, updated_at=now,
-    )
-    rows = execute_fast(session, _sign_insert(session), params)
-    new_id = rows[0][0] if rows else None
-    template = "petitions/confirm_sponsor" if sponsor else "petitions/confirm_signature"
-    context = {"petition_id": petition_id, "action": action}
+    )).scalar()
     if new_id is not None:
-        if prepared is not None:
-            _queue_prepared(session, prepared, now)
-        else:
-            queue_email(session, to=data.email, template=template, locale=locale,
-                        context={**context, **_signature_tokens(signer, new_id, session)})
-        return SignResult("created", petition_id, new_id)
-    sig_id, state, sent, first_locale = execute_fast(session, _EXISTING_SIGNATURE,
-                                                     {"pid": petition_id, "canonical": canonical})[0]
+        _queue_confirmation(session, to=data.email, petition_id=petition_id, action=action, links=links,
+                            locale=locale, sponsor=sponsor)
+        return SignResult("created", petition_id, new_id, action)
+    sig_id, state, sent, first_locale = session.execute(_EXISTING_SIGNATURE,
+                                                        {"pid": petition_id, "canonical": canonical}).one()
     if state == SignatureState.VALIDATED:
-        return SignResult("already_signed", petition_id, sig_id)
+        return SignResult("already_signed", petition_id, sig_id, action)
     if state == SignatureState.WITHDRAWN:  # signing again after withdrawing: a fresh start
-        execute_fast(session, _REACTIVATE_SIGNATURE, {"sid": sig_id, "name": data.name, "area": data.area,
-                                                       "notify": data.notify, "now": now})
+        session.execute(_REACTIVATE_SIGNATURE, {"sid": sig_id, "name": data.name, "area": data.area,
+                                                "notify": data.notify, "now": now})
     elif sent >= settings.max_confirmation_emails:
-        return SignResult("resend_limit", petition_id, sig_id)
+        return SignResult("resend_limit", petition_id, sig_id, action)
     else:
-        execute_fast(session, _COUNT_RESENT, {"sid": sig_id, "now": now})
-    if prepared is not None:  # its tokens name the signature by petition and address, so they fit this row too
-        _queue_prepared(session, prepared, now)
-    else:
-        queue_email(session, to=data.email, template=template, locale=first_locale or locale,
-                    context={**context, **_signature_tokens(signer, sig_id, session)})
-    return SignResult("resent", petition_id, sig_id)
+        session.execute(_COUNT_RESENT, {"sid": sig_id, "now": now})
+    # the links name the signature by petition and address, so they fit this row too
+    _queue_confirmation(session, to=data.email, petition_id=petition_id, action=action, links=links,
+                        locale=first_locale or locale, sponsor=sponsor)
+    return SignResult("resent", petition_id, sig_id, action)
 
 
 def _signature_for(session: Session, data: dict) -> Signature | None:
@@ -462,8 +385,8 @@ def stop_updates(session: Session, *, token: str, signer) -> Petition:
 
 
 def stop_updates_url(session: Session, signature_id: int) -> str:
-    signer = unit_context(session).signer
-    return _link_base(session, "petitions:stop_updates") + "?token=" + signer.sign(
+    unit = unit_context(session)
+    return unit.renderer.absolute_url("petitions:stop_updates") + "?token=" + unit.signer.sign(
         STOP_UPDATES_PURPOSE, {"sid": signature_id}, single_use=False)
 
 

@@ -118,11 +118,11 @@ class GroupCommitWriter:
     def _commit(self, batch: list[_Item]) -> None:
         try:
             with unit_of_work(self.engine, self.context) as session:
-                cursor = session.connection().connection.cursor()
+                connection = session.connection()
                 for it in batch:
-                    # A raw savepoint: SQLAlchemy's nested transactions cost more than the signature itself.
+                    # A plain SQL savepoint: SQLAlchemy's nested transactions cost more than the signature itself.
                     if it.savepoint:
-                        cursor.execute("SAVEPOINT civic_item")
+                        connection.exec_driver_sql("SAVEPOINT civic_item")
                     try:
                         it.result = it.context.run(it.fn, session, **it.kwargs)
                         session.flush()
@@ -130,13 +130,13 @@ class GroupCommitWriter:
                         if not session.is_active:  # a failed flush broke the whole transaction
                             raise _BatchBroken() from exc
                         if it.savepoint:
-                            cursor.execute("ROLLBACK TO SAVEPOINT civic_item")
+                            connection.exec_driver_sql("ROLLBACK TO SAVEPOINT civic_item")
                         elif not isinstance(exc, DomainError):  # it may have left half a write behind
                             raise _BatchBroken() from exc
                         session.expunge_all()  # forget objects the failed request touched
                         it.result, it.error = None, exc
                     if it.savepoint:
-                        cursor.execute("RELEASE SAVEPOINT civic_item")
+                        connection.exec_driver_sql("RELEASE SAVEPOINT civic_item")
         except _BatchBroken:
             self._one_by_one(batch)
         except Exception:
