@@ -37,6 +37,7 @@ from app.clock import utc_now
 from app.context import UnitContext
 from app.db import claim_ids, insert_ignore, unit_of_work, write_session
 from app.models import Job
+from app.response_cache import ResponseCache
 
 log = logging.getLogger("civic.jobs")
 
@@ -69,6 +70,9 @@ class JobContext:
     settings: Any
     unit: UnitContext
     services: dict = field(default_factory=dict)
+    # the response cache in front of this process's pages, which jobs purge after a change (a worker process
+    # serves no pages: its own is always empty)
+    response_cache: ResponseCache = field(default_factory=ResponseCache)
     job: JobLease | None = None
 
     def unit_of_work(self, *, done: bool = True):

@@ -54,7 +54,7 @@ from app.geo import SiteAreas
 from app.http import bound_int_path_params
 from app.jobs import JobContext, JobRegistry, worker_loop
 from app.mail import build_sender, deliver_pending
-from app.microcache import HttpCacheStore, MicroCacheMiddleware
+from app.response_cache import ResponseCache, ResponseCacheMiddleware
 from app.schema import import_all_models
 from app.security import Signer
 from app.templating import STATIC_DIR, Renderer, VersionedStaticFiles, build_environment
@@ -170,7 +170,8 @@ def create_app(
     if classifier is None:
         classifier = moderation.facade.build_classifier(settings)
     # The worker's and the request handlers' own objects; what use cases need travels in the UnitContext below.
-    all_services: dict[str, Any] = {"mail_sender": sender or build_sender(settings.smtp_url), "http_cache": HttpCacheStore()}
+    response_cache = ResponseCache()
+    all_services: dict[str, Any] = {"mail_sender": sender or build_sender(settings.smtp_url)}
     all_services["open_data"] = datasets = build_open_data()
 
     app_metrics.instrument_engine(engine)
@@ -191,7 +192,7 @@ def create_app(
     ]
     middleware = [
         Middleware(app_metrics.MetricsMiddleware),
-        Middleware(MicroCacheMiddleware, store=all_services["http_cache"], default_locale=settings.default_locale),
+        Middleware(ResponseCacheMiddleware, cache=response_cache, default_locale=settings.default_locale),
         Middleware(SecurityHeadersMiddleware, hsts=not settings.debug and settings.base_url.startswith("https")),
         Middleware(GZipMiddleware, minimum_size=800),
         Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
@@ -237,12 +238,13 @@ def create_app(
     signer = Signer(settings.secret_key)
     unit = UnitContext(events=bus, renderer=renderer, signer=signer, classifier=classifier,
                        domain_settings=domain_settings)
-    ctx = JobContext(engine=engine, settings=settings, unit=unit, services=all_services)
+    ctx = JobContext(engine=engine, settings=settings, unit=unit, services=all_services, response_cache=response_cache)
     ctx_holder["ctx"] = ctx
 
     state = app.state
     state.settings, state.engine, state.unit_context = settings, engine, unit
     state.templates, state.renderer, state.services = env, renderer, all_services
+    state.response_cache = response_cache
     # (the same object as unit.signer: route handlers check tokens before any unit of work opens)
     state.signer = signer
     state.jobs, state.job_context = registry, ctx

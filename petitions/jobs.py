@@ -8,7 +8,7 @@ from datetime import timedelta
 from app.clock import utc_now
 from app.db import read_session
 
-from . import service
+from . import cache, service
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +34,10 @@ def settle_counts(ctx) -> int:
         return 0
     with ctx.unit_of_work() as session:
         changed = service.apply_tallies(session, tallies=tallies, settings=settings, started=started)
-    cache = ctx.services.get("petitions_page_cache")
-    if cache is not None:
-        for tally in tallies:
-            cache.drop(tally.petition_id)
-        if changed:
-            cache.drop_lists()
+    for tally in tallies:
+        cache.purge_petition(ctx.response_cache, tally.petition_id)
+    if changed:
+        cache.purge_lists(ctx.response_cache)
     return changed
 
 

@@ -1,10 +1,6 @@
 """Petitions pages: thin handlers calling services and queries (mounted at /petitions)."""
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import time
-from email.utils import format_datetime
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -21,14 +17,12 @@ from app.http import read_form, settings_reader
 from app.i18n import gettext as _
 from app.i18n import ngettext
 from app.models import Role
+from app.response_cache import public_for_anonymous
 from app.templating import flash, is_htmx, render
 
-from . import accountability, forms, paper, queries, service
+from . import accountability, cache, forms, paper, queries, service
 from .models import SPONSORABLE, PetitionState
 from .writes import run_batched_write
-
-SESSION_COOKIE = "civic_session"
-
 
 _settings = settings_reader("petitions")
 
@@ -37,108 +31,19 @@ def _allowlisted(request: Request) -> bool:
     return request.app.state.settings.allowlisted(_ip(request))
 
 
-# ----- an in-process cache of rendered pages for anonymous visitors -----
+# ----- the response cache (app.response_cache) holds anonymous visitors' pages -----
 
-class PageCache:
-    """Rendered bodies keyed by (path, locale, htmx); entries live `ttl` seconds. One per app process."""
-
-    def __init__(self, max_entries: int = 5000, http_cache=None):
-        self.entries: dict = {}
-        self.max_entries = max_entries
-        self.http_cache = http_cache  # the app-wide response cache in front of every route
-        self.generation = 0  # bumped by every drop: a page rendered before a drop is not stored after it
-        self.refreshing: set = set()  # keys one request is re-rendering right now
-
-    def get(self, key, ttl: float):
-        """The entry if it is fresh, or, expired, while another request re-renders it: on a viral day every
-        visitor arriving in those milliseconds would otherwise render the same page again."""
-        entry = self.entries.get(key)
-        if entry is not None and (time.monotonic() - entry[2] < ttl or key in self.refreshing):
-            return entry
-        return None
-
-    @contextlib.contextmanager
-    def refresh(self, key):
-        """Mark `key` as being re-rendered; yields the generation to hand to `put`."""
-        self.refreshing.add(key)
-        try:
-            yield self.generation
-        finally:
-            self.refreshing.discard(key)
-
-    def put(self, key, body: bytes, status: int, generation: int | None = None):
-        """Store a rendered body (unless a drop happened since `generation` was read) and return its entry."""
-        if len(self.entries) >= self.max_entries:
-            self.entries.clear()
-        etag = '"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"'
-        entry = (body, etag, time.monotonic(), status, format_datetime(_now_utc(), usegmt=True))
-        if generation is None or generation == self.generation:
-            self.entries[key] = entry
-        return entry
-
-    def drop(self, petition_id: int) -> None:
-        self.generation += 1
-        prefix = f"/petitions/{petition_id}"
-        if self.http_cache is not None:
-            self.http_cache.purge_prefix(prefix)
-            self.http_cache.purge_prefix(f"/api/petitions/{petition_id}")
-        for key in [k for k in self.entries if k[0] == prefix or k[0].startswith(prefix + "/")
-                    or (k[0] == "count" and k[1] == petition_id)]:
-            self.entries.pop(key, None)
-
-    def drop_lists(self) -> None:
-        self.generation += 1
-        if self.http_cache is not None:
-            self.http_cache.purge_prefix("/petitions/")
-        for key in [k for k in self.entries if k[0] in ("/petitions/", "/petitions/awaiting-response")]:
-            self.entries.pop(key, None)
-
-
-def _now_utc():
-    return utc_now()
-
-
-def _cache(request: Request) -> PageCache:
-    services = request.app.state.services
-    cache = services.get("petitions_page_cache")
-    if cache is None:
-        cache = services["petitions_page_cache"] = PageCache(http_cache=services.get("http_cache"))
-    return cache
-
-
-def _anonymous(request: Request) -> bool:
-    return SESSION_COOKIE not in request.cookies
-
-
-def _cached_response(request: Request, entry, settings) -> Response:
-    body, etag, _, status, modified = entry
-    headers = {
-        "ETag": etag, "Last-Modified": modified, "Vary": "HX-Request, HX-History-Restore-Request, Cookie, Accept-Language",
-        "Cache-Control": f"public, max-age={settings.page_cache_seconds}, "
-                         f"stale-while-revalidate={settings.stale_while_revalidate_seconds}",
-    }
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
-    return Response(body, status_code=status, headers=headers, media_type="text/html; charset=utf-8")
-
-
-async def _cached_page(request: Request, build) -> Response:
-    """Serve anonymous GETs from the in-process cache; `build()` returns the rendered response."""
-    settings = _settings(request)
-    if not _anonymous(request) or settings.page_cache_seconds <= 0:
-        response = await build()
-        response.headers["Cache-Control"] = "private, no-cache"
+def _public(request: Request, response: Response) -> Response:
+    """Let shared caches (the app's own response cache first) keep an anonymous visitor's 200 for a few seconds."""
+    if response.status_code != 200:
         return response
-    key = (request.url.path, request.url.query, request.scope.get("state", {}).get("locale", "en"), is_htmx(request))
-    cache = _cache(request)
-    entry = cache.get(key, settings.page_cache_seconds)
-    if entry is None:
-        with cache.refresh(key) as generation:
-            response = await build()
-        if response.status_code != 200:
-            return response
-        entry = cache.put(key, response.body, response.status_code, generation)
-    return _cached_response(request, entry, settings)
+    settings = _settings(request)
+    return public_for_anonymous(request, response, max_age=settings.page_cache_seconds,
+                                stale=settings.stale_while_revalidate_seconds)
+
+
+def _changed(request: Request, petition_id: int) -> None:
+    cache.purge_petition(request.app.state.response_cache, petition_id)
 
 
 # ----- browse -----
@@ -152,23 +57,17 @@ async def index(request: Request):
     area_error = _("There is no area called “%(area)s”. Choose one of the listed areas.",
                    area=asked_area[:80]) if asked_area and not area else ""
 
-    async def build():
-        result = await run_query(request, queries.list_petitions, facet=params.get("state", ""), q=params.get("q", ""),
-                                 sort=params.get("sort", "signatures"), page=_int(params.get("page")),
-                                 page_size=settings.page_size, area=area)
-        return render(request, "petitions/index.html", {"result": result, "facets": queries.FACETS, "ps": settings,
-                                                        "area_error": area_error},
-                      partial="petitions/_list.html", status_code=400 if area_error else 200)
-
-    return await _cached_page(request, build)
+    result = await run_query(request, queries.list_petitions, facet=params.get("state", ""), q=params.get("q", ""),
+                             sort=params.get("sort", "signatures"), page=_int(params.get("page")),
+                             page_size=settings.page_size, area=area)
+    return _public(request, render(request, "petitions/index.html", {
+        "result": result, "facets": queries.FACETS, "ps": settings, "area_error": area_error},
+        partial="petitions/_list.html", status_code=400 if area_error else 200))
 
 
 async def awaiting(request: Request):
-    async def build():
-        items = await run_query(request, queries.awaiting_response)
-        return render(request, "petitions/awaiting.html", {"items": items, "ps": _settings(request)})
-
-    return await _cached_page(request, build)
+    items = await run_query(request, queries.awaiting_response)
+    return _public(request, render(request, "petitions/awaiting.html", {"items": items, "ps": _settings(request)}))
 
 
 async def how_we_respond(request: Request):
@@ -177,30 +76,27 @@ async def how_we_respond(request: Request):
     settings = _settings(request)
     as_of_text, code = params.get("as_of", "")[:40], params.get("department", "")[:40]
 
-    async def build():
-        departments = await run_query(request, accountability.departments)
-        locale = request.scope.get("state", {}).get("locale", "en")
-        options = [(d.code, d.label(locale)) for _id, d in departments]
-        values = {"as_of": as_of_text, "department": code}
-        now = _now_utc()
-        try:
-            as_of = accountability.parse_as_of(as_of_text, today=now.date())
-        except ValidationFailed as exc:
-            return _bad_report_input(request, settings, options, values, {"as_of": _(exc.message)}, 422)
-        report = await run_query(request, accountability.response_report, as_of=as_of, department=code,
-                                 deadline_days=settings.response_deadline_days, now=now)
-        if report is None:
-            return _bad_report_input(request, settings, options, values,
-                                     {"department": _(accountability.unknown_department().message)}, 404)
-        values["as_of"] = report.as_of.isoformat()
-        sections = [s for provider in getattr(request.app.state, "how_we_respond_sections", ())
-                    if (s := await run_query(request, provider, as_of=as_of, department=code, now=now)) is not None]
-        return render(request, "petitions/how_we_respond.html",
-                      {"report": report, "ps": settings, "department_options": options, "values": values, "errors": {},
-                       "charts": _response_charts(report), "sections": sections, "combined": _combined(request),
-                       "future": bool(as_of_text.strip()) and as_of_text.strip() > report.as_of.isoformat()})
-
-    return await _cached_page(request, build)
+    departments = await run_query(request, accountability.departments)
+    locale = request.scope.get("state", {}).get("locale", "en")
+    options = [(d.code, d.label(locale)) for _id, d in departments]
+    values = {"as_of": as_of_text, "department": code}
+    now = utc_now()
+    try:
+        as_of = accountability.parse_as_of(as_of_text, today=now.date())
+    except ValidationFailed as exc:
+        return _bad_report_input(request, settings, options, values, {"as_of": _(exc.message)}, 422)
+    report = await run_query(request, accountability.response_report, as_of=as_of, department=code,
+                             deadline_days=settings.response_deadline_days, now=now)
+    if report is None:
+        return _bad_report_input(request, settings, options, values,
+                                 {"department": _(accountability.unknown_department().message)}, 404)
+    values["as_of"] = report.as_of.isoformat()
+    sections = [s for provider in getattr(request.app.state, "how_we_respond_sections", ())
+                if (s := await run_query(request, provider, as_of=as_of, department=code, now=now)) is not None]
+    return _public(request, render(request, "petitions/how_we_respond.html",
+                  {"report": report, "ps": settings, "department_options": options, "values": values, "errors": {},
+                   "charts": _response_charts(report), "sections": sections, "combined": _combined(request),
+                   "future": bool(as_of_text.strip()) and as_of_text.strip() > report.as_of.isoformat()}))
 
 
 def _combined(request: Request) -> bool:
@@ -241,13 +137,11 @@ def _can_see_unpublished(request: Request) -> bool:
 async def detail(request: Request):
     petition_id = request.path_params["petition_id"]
 
-    async def build():
-        view = await run_query(request, queries.petition_view, petition_id=petition_id)
-        if view is None or (view.state not in (*queries.VISIBLE, PetitionState.HIDDEN) and not _can_see_unpublished(request)):
-            raise NotFound(_("We couldn't find that petition. It may not be published yet; search the list of petitions."))
-        return render(request, "petitions/detail.html", _detail_context(request, view), partial="petitions/_count.html")
-
-    return await _cached_page(request, build)
+    view = await run_query(request, queries.petition_view, petition_id=petition_id)
+    if view is None or (view.state not in (*queries.VISIBLE, PetitionState.HIDDEN) and not _can_see_unpublished(request)):
+        raise NotFound(_("We couldn't find that petition. It may not be published yet; search the list of petitions."))
+    return _public(request, render(request, "petitions/detail.html", _detail_context(request, view),
+                                   partial="petitions/_count.html"))
 
 
 def _may_respond(actor, view) -> bool:
@@ -302,20 +196,11 @@ def _area_map(request: Request, view):
 async def count(request: Request):
     """Tiny, cacheable count fragment for htmx polling."""
     petition_id = request.path_params["petition_id"]
-    settings = _settings(request)
-    key = ("count", petition_id, request.scope.get("state", {}).get("locale", "en"))
-    cache = _cache(request)
-    entry = cache.get(key, settings.page_cache_seconds)
-    if entry is None:
-        with cache.refresh(key) as generation:
-            view = await run_query(request, queries.count_view, petition_id=petition_id)
-        if view is None or view.state not in queries.VISIBLE:
-            raise NotFound(_("We couldn't find that petition."))
-        html = request.app.state.templates.get_template("petitions/_count.html").render(
-            {"p": view, "ps": settings, "polling": view.state == PetitionState.OPEN,
-             "url_for": lambda name, **kw: request.app.state.renderer.path(name, **kw)})
-        entry = cache.put(key, html.encode(), 200, generation)
-    return _cached_response(request, entry, settings)
+    view = await run_query(request, queries.count_view, petition_id=petition_id)
+    if view is None or view.state not in queries.VISIBLE:
+        raise NotFound(_("We couldn't find that petition."))
+    return _public(request, render(request, "petitions/_count.html", {
+        "p": view, "ps": _settings(request), "polling": view.state == PetitionState.OPEN}))
 
 
 # ----- signing -----
@@ -419,7 +304,7 @@ async def confirm(request: Request):
     form = await read_form(request)
     result = await run_batched_write(request, service.confirm_signature, token=str(form.get("token", ""))[:2000],
                                   signer=request.app.state.signer, settings=_settings(request))
-    _cache(request).drop(result.petition_id)
+    _changed(request, result.petition_id)
     url = request.app.state.renderer.path("petitions:confirmed", _query={"petition": result.petition_id,
                                                                           "kind": result.kind})
     return RedirectResponse(url, status_code=303)
@@ -530,7 +415,7 @@ async def moderate(request: Request):
                 await run_in_session(request, service.reject_petition, petition_id=petition_id, moderator_id=actor.user_id,
                                      code=values["code"], detail=values["detail"])
                 flash(request, _("The petition is rejected and its creator has been told."), "success")
-            _cache(request).drop(petition_id)
+            _changed(request, petition_id)
             return RedirectResponse(request.app.state.renderer.path("petitions:moderation"), status_code=303)
         except ValidationFailed as exc:
             errors, status = exc.errors, 422
@@ -582,7 +467,7 @@ async def _official_outcome(request: Request, *, initial, parse, publish, templa
         try:
             values, data = parse(form)
             await run_in_session(request, publish, petition_id=petition_id, official_id=actor.user_id, data=data)
-            _cache(request).drop(petition_id)
+            _changed(request, petition_id)
             flash(request, done, "success")
             return RedirectResponse(request.app.state.renderer.path("petitions:detail", petition_id=petition_id), status_code=303)
         except ValidationFailed as exc:
@@ -621,7 +506,7 @@ async def debate(request: Request):
 # ----- paper signatures (clerks) -----
 
 def _today():
-    return _now_utc().date()
+    return utc_now().date()
 
 
 async def _paper_petition(request: Request):
@@ -655,7 +540,7 @@ async def _paper_submit(request: Request, view, actor, *, use_case, correction: 
         return None, values, exc.errors, 422
     except RateLimited as exc:
         return None, values, {"form": _(exc.message)}, 429
-    _cache(request).drop(view.id)
+    _changed(request, view.id)
     if result.status == paper.DUPLICATE:
         flash(request, _("This form was already submitted: the entry is recorded once."), "success")
     elif correction:
@@ -672,7 +557,7 @@ async def _paper_submit(request: Request, view, actor, *, use_case, correction: 
 async def paper_form(request: Request):
     """A clerk records a batch of paper signatures: counts by area, when collected, where the paper is kept."""
     view, actor = await _paper_petition(request)
-    if not view.is_open or (view.closes_at is not None and view.closes_at <= _now_utc()):
+    if not view.is_open or (view.closes_at is not None and view.closes_at <= utc_now()):
         raise paper.not_signable()
     values = {"collected_on": "", "reference": "", "reason": "", "nonce": forms.new_nonce(), "counts": {}}
     errors: dict = {}

@@ -1,9 +1,8 @@
-"""The page caches (the app-wide micro-cache and the petitions page cache) key on what the app actually renders:
+"""The response cache keys on what the app actually renders:
 the negotiated locale, and a fragment or a whole page. Requests that differ only in what the cache ignored can't
 be served each other's response."""
 from __future__ import annotations
 
-import pytest
 
 from app.i18n import negotiate, parse_accept_language
 
@@ -21,40 +20,24 @@ def _lang(response) -> str:
     return response.text.split('<html lang="', 1)[1].split('"', 1)[0]
 
 
-@pytest.fixture(params=["micro-cache", "petitions page cache"])
-def between(request, app):
-    """Run each sequence against both caches: with the micro-cache emptied between requests, the petitions page
-    cache behind it answers."""
-    if request.param == "micro-cache":
-        return lambda: None
-    return app.state.services["http_cache"].entries.clear
-
-
-def test_a_history_restore_does_not_poison_the_fragment_key(client, between):
+def test_a_history_restore_does_not_poison_the_fragment_key(client):
     restored = client.get("/petitions/", headers=RESTORE)
     assert _is_page(restored)  # htmx asks for the whole page when restoring history
-    between()
     fragment = client.get("/petitions/", headers=HX)
     assert not _is_page(fragment), "an htmx request got the whole page stored by a history restore"
-    between()
     assert _is_page(client.get("/petitions/"))
 
 
-def test_a_fragment_is_never_served_as_the_page(client, between):
+def test_a_fragment_is_never_served_as_the_page(client):
     assert not _is_page(client.get("/petitions/", headers=HX))
-    between()
     assert _is_page(client.get("/petitions/"))
-    between()
     assert _is_page(client.get("/petitions/", headers=RESTORE))
 
 
-def test_the_cache_keys_on_the_negotiated_locale_not_the_header(client, between):
+def test_the_cache_keys_on_the_negotiated_locale_not_the_header(client):
     assert _lang(client.get("/petitions/", headers={"Accept-Language": "fr-FR,zh-CN"})) == "zh-Hans"
-    between()
     assert _lang(client.get("/petitions/", headers={"Accept-Language": "fr-FR,en"})) == "en"
-    between()
     assert _lang(client.get("/petitions/", headers={"Accept-Language": "zh-TW,en;q=0.5"})) == "zh-Hans"
-    between()
     assert _lang(client.get("/petitions/", headers={"Accept-Language": "zh;q=0.1,en"})) == "en"
 
 
