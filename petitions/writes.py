@@ -1,11 +1,34 @@
-"""Short write transactions for the signing hot path: one writer thread per process, group commit.
+"""Group commit for the signing hot path: one writer thread per process commits many requests' writes at once.
 
 A viral petition gets hundreds of signatures a second. Sending each through the thread pool into its own
 transaction wastes most of the time on thread hand-offs, transaction set-up and (on PostgreSQL) one WAL flush
 per signature. Instead, requests queue for one writer thread per process and database; the thread takes
-everything waiting and commits it in one transaction, each request's use case in its own savepoint, and only
-then answers the requests. (On SQLite, `app.db.unit_of_work` queues the writers of all processes on the
-database's write lock.)
+everything waiting (up to `MAX_BATCH`) and commits it in one transaction.
+
+The contract (`run_batched_write(request, fn, savepoint=..., **kwargs)`; `GroupCommitWriter.submit_blocking` from
+a plain thread):
+
+- **When it answers.** It returns `fn(session, **kwargs)`'s result, or raises its exception, only after the
+  transaction holding the request's writes has committed (or was rolled back for it): an acknowledged
+  signature is in the database's log. The request's context variables (its request id, which goes into the
+  e-mails it queues) travel with it into the writer thread.
+- **What `fn` may do.** It is a use case like any other: it takes the session, never commits, and has no side
+  effects outside the database, because it may run twice (see failures). It must not count on session state
+  another request left behind; objects are expunged after a failed item.
+- **Isolation between requests.** With `savepoint=True` each request runs in its own SAVEPOINT, so an exception
+  undoes only that request's writes. `savepoint=False` saves two statements per request, for a use case that
+  raises its expected errors (`app.errors.DomainError`) before writing anything that would have to be undone
+  (`petitions.service.sign_petition`; rate-limit counters count refused attempts on purpose). Any other
+  exception then breaks the batch.
+- **Failures.** If a flush breaks the transaction, or the commit fails, nothing of the batch was written: every
+  request of it is run again alone, in its own transaction (`app.db.run_write`), so one bad request never
+  loses another's signature.
+- **Order.** Requests commit in the order they reached this process's writer; there is no order between
+  processes. On SQLite every process's writers (and the worker's) queue on the database's write lock
+  (`app.db.unit_of_work`).
+- **The thread.** Started by the first request, it exits after `IDLE_SECONDS` without work. Do everything that
+  needs no transaction (parsing, signing tokens, rendering) before submitting: this thread is the one serial
+  step of the hot path.
 """
 from __future__ import annotations
 
@@ -166,11 +189,6 @@ def writer_for(state) -> GroupCommitWriter:
 
 
 async def run_batched_write(request, fn, /, *, savepoint: bool = True, **kwargs: Any):
-    """Run `fn(session, **kwargs)` with group commit and return its result once it has committed.
-
-    Do everything that needs no transaction (rendering, signing tokens) before: the writer thread is the one
-    serial step of the hot path. Like any use case, `fn` must have no side effects outside the database.
-    `savepoint=False` saves two statements per request for a use case whose expected errors (`DomainError`)
-    leave nothing behind that must be undone; any other error still sends the batch back one by one.
-    """
+    """Run `fn(session, **kwargs)` with group commit and return its result once it has committed (the
+    contract is this module's docstring)."""
     return await writer_for(request.app.state).submit(fn, kwargs, savepoint=savepoint)
