@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from app.errors import NotFound
 from app.i18n import gettext as _
 from app.models import Job
+from app.periods import period_start, period_starts
 from moderation import AnalysisItem, AnalysisView, latest_analysis
 
 from . import queries
@@ -80,24 +81,6 @@ def _per_day(session: Session, column, *where) -> dict[date, int]:
     return out
 
 
-def _bucket_start(d: date, unit: str) -> date:
-    if unit == "week":
-        return d - timedelta(days=d.weekday())
-    if unit == "month":
-        return d.replace(day=1)
-    if unit == "year":
-        return d.replace(month=1, day=1)
-    return d
-
-
-def _next_bucket(d: date, unit: str) -> date:
-    if unit == "month":
-        return (d.replace(day=28) + timedelta(days=4)).replace(day=1)
-    if unit == "year":
-        return d.replace(year=d.year + 1)
-    return d + timedelta(days=7 if unit == "week" else 1)
-
-
 def activity(session: Session, consultation_id: int) -> tuple[str, tuple[ActivityPoint, ...]]:
     """Published comments and votes on them per day (up to two months), week (up to about a year), month (up to
     five years) or year, every period from the first to the last included; the counts add up to `current_counts`."""
@@ -109,15 +92,11 @@ def activity(session: Session, consultation_id: int) -> tuple[str, tuple[Activit
         return "", ()
     span = (days[-1] - days[0]).days
     unit = "day" if span <= 60 else "week" if span <= 420 else "month" if span <= 5 * 366 else "year"
-    buckets: dict[date, list[int]] = {}
-    d = _bucket_start(days[0], unit)
-    while d <= days[-1]:
-        buckets[d] = [0, 0]
-        d = _next_bucket(d, unit)
+    buckets = {start: [0, 0] for start in period_starts(days[0], days[-1], unit)}
     for day, n in comments.items():
-        buckets[_bucket_start(day, unit)][0] += n
+        buckets[period_start(day, unit)][0] += n
     for day, n in votes.items():
-        buckets[_bucket_start(day, unit)][1] += n
+        buckets[period_start(day, unit)][1] += n
     return unit, tuple(ActivityPoint(start=k, comments=c, votes=v) for k, (c, v) in buckets.items())
 
 
