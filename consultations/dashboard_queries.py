@@ -40,13 +40,19 @@ def _published(consultation_id: int):
     return (Comment.consultation_id == consultation_id, Comment.status == CommentStatus.PUBLISHED)
 
 
+def _analysis_items(session: Session, *where, order_by=()) -> list[AnalysisItem]:
+    """The comments `where` selects as analysis items: text, time, and agree and disagree counts."""
+    # sqlmodel's select() is typed for at most four columns; these five are all plain columns
+    query = select(Comment.id, Comment.body, Comment.created_at,  # type: ignore[call-overload]
+                   Comment.agree_count, Comment.disagree_count).where(*where).order_by(*order_by)
+    return [AnalysisItem(id=r[0], text=r[1] or "", created_at=r[2], agree=r[3], disagree=r[4])
+            for r in session.exec(query)]
+
+
 def analysis_inputs(session: Session, *, consultation_id: int, secret: str) -> tuple[list[AnalysisItem], list]:
     """Published comments as analysis items and their votes keyed by a pseudonym (never a user id)."""
-    # sqlmodel's select() is typed for at most four columns; these five are all plain columns
-    rows = session.exec(select(Comment.id, Comment.body, Comment.created_at,  # type: ignore[call-overload]
-                               Comment.agree_count, Comment.disagree_count).where(*_published(consultation_id))
-                        .order_by(col(Comment.created_at), col(Comment.id))).all()
-    items = [AnalysisItem(id=r[0], text=r[1] or "", created_at=r[2], agree=r[3], disagree=r[4]) for r in rows]
+    items = _analysis_items(session, *_published(consultation_id),
+                            order_by=(col(Comment.created_at), col(Comment.id)))
     ids = {it.id for it in items}
     votes = []
     keys: dict[int, int] = {}
@@ -101,16 +107,12 @@ def activity(session: Session, consultation_id: int) -> tuple[str, tuple[Activit
 
 
 def items_for(session: Session, *, consultation_id: int, ids) -> list[AnalysisItem]:
+    """The consultation's comments `ids` as analysis items (whatever their status), read 500 ids at a time."""
     ids = list(ids)
     out = []
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        # sqlmodel's select() is typed for at most four columns; these five are all plain columns
-        for r in session.exec(select(Comment.id, Comment.body, Comment.created_at,  # type: ignore[call-overload]
-                                     Comment.agree_count, Comment.disagree_count)
-                              .where(Comment.consultation_id == consultation_id,
-                                                                   col(Comment.id).in_(chunk))):
-            out.append(AnalysisItem(id=r[0], text=r[1] or "", created_at=r[2], agree=r[3], disagree=r[4]))
+        out += _analysis_items(session, Comment.consultation_id == consultation_id,
+                               col(Comment.id).in_(ids[start:start + 500]))
     return out
 
 
