@@ -538,7 +538,8 @@ async def _render_statements(request: Request, cid: int, skipped: tuple[int, ...
     return render(request, "consultations/statements.html",
                   {"deck": deck, "consultation": deck.consultation, "vote_error": error, "area_error": area_error,
                    "area_value": area or await _my_area(request, cid),
-                   "focus_heading": is_htmx(request), **_common(request)},
+                   # the next statement's heading takes focus; a refusal's message or field keeps it (civic.js)
+                   "focus_heading": is_htmx(request) and status_code == 200, **_common(request)},
                   partial="consultations/_statement_card.html", status_code=status_code,
                   headers={"Cache-Control": "no-store", **(headers or {})})
 

@@ -154,6 +154,17 @@ def test_a_bad_choice_or_a_tampered_statement_is_a_422_in_the_card_with_the_plac
             assert "Vote on the statement shown" in page.locator("#statement .error").inner_text()
             _expect_place(page, heading=f"Statement 3 of {N}", body="Statement 2: school", voted=1, skipped=1)
         _check_axe(browser, page, axe, js)
+
+        # an area that is none of the listed ones: the message is by the area field
+        _tamper(page, area="Atlantis")
+        assert _press(page, "Agree").status == 422
+        page.locator("#statement-area-error").wait_for()
+        assert "Choose your area from the list, or leave it empty." in page.locator("#statement-area-error").inner_text()
+        assert page.locator("#statement-area").get_attribute("aria-invalid") == "true"
+        if js:
+            page.wait_for_function("() => document.activeElement && document.activeElement.id === 'statement-area'")
+        _expect_place(page, heading=f"Statement 3 of {N}", body="Statement 2: school", voted=1, skipped=1)
+        _check_axe(browser, page, axe, js)
         assert _votes(app, "rita@example.org") == {ids[0]: 1}, "no refused vote was counted"
 
         # the form still works from where the resident was: the vote counts, the skipped one comes back
