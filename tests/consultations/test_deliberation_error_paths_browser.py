@@ -48,9 +48,9 @@ def _world(app, factories, n: int = N) -> tuple[int, list[int], int, int]:
 
 
 @contextmanager
-def _resident(browser, app, helpers, cid: int, *, js: bool):
-    """Rita, signed in, on the consultation's statements page (with JavaScript: marked, so a reload would show);
-    at the end, no script error, Content Security Policy report or htmx error was logged."""
+def _resident(browser, app, helpers, cid: int, *, js: bool, lang: str = "en"):
+    """Rita, signed in, on the consultation's statements page in `lang` (with JavaScript: marked, so a reload would
+    show); at the end, no script error, Content Security Policy report or htmx error was logged."""
     context = browser.new_context(java_script_enabled=js, locale="en-GB")
     page = context.new_page()
     page.set_default_timeout(15000)
@@ -60,6 +60,7 @@ def _resident(browser, app, helpers, cid: int, *, js: bool):
             if m.type == "error" and ("Content Security Policy" in m.text or "htmx" in m.text.lower()) else None)
     try:
         helpers.sign_in_page(page, app, "rita@example.org")
+        context.add_cookies([{"name": "civic_locale", "value": lang, "url": app.state.base_url}])
         page.goto(f"{app.state.base_url}/consultations/{cid}/statements")
         if js:
             page.evaluate("window.__noReload = true")
@@ -252,3 +253,22 @@ def test_too_many_votes_is_a_429_in_the_card_with_the_statement_kept(live_server
         assert page.locator("#statement").get_by_role("button", name="Agree", exact=True).is_visible()
         _check_axe(browser, page, axe, js)
         assert len(_votes(app, "rita@example.org")) == 3
+
+
+@js_on_and_off
+def test_in_chinese_a_refused_vote_is_explained_in_chinese(live_server, browser, helpers, factories, axe, js):
+    app = live_server
+    cid, ids, reply, _ = _world(app, factories)
+    with _resident(browser, app, helpers, cid, js=js, lang="zh-Hans") as page:
+        assert page.locator("html").get_attribute("lang") == "zh-Hans"
+        _tamper(page, comment_id=str(reply))
+        assert _press(page, "赞同").status == 422
+        page.locator("#statement .error[role=alert]", has_text="这不是此公众咨询中的观点。").wait_for()
+        assert page.locator("#statement-heading").inner_text() == f"第 1 条，共 {N} 条"
+        _check_axe(browser, page, axe, js)
+        with factories.uow(app) as s:
+            service.set_comment_status(s, s.get(Comment, ids[0]), CommentStatus.HIDDEN)
+        assert _press(page, "反对").status == 409
+        page.locator("#statement .error[role=alert]", has_text="你投票的观点已被删除或隐藏").wait_for()
+        assert page.locator("#statement-heading").inner_text() == f"第 1 条，共 {N - 1} 条"
+        _check_axe(browser, page, axe, js)
