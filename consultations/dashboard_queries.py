@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from app.errors import NotFound
 from app.i18n import gettext as _
 from app.models import Job
+from app.periods import period_start, period_starts
 from moderation import AnalysisItem, AnalysisView, latest_analysis
 
 from . import queries
@@ -39,13 +40,19 @@ def _published(consultation_id: int):
     return (Comment.consultation_id == consultation_id, Comment.status == CommentStatus.PUBLISHED)
 
 
+def _analysis_items(session: Session, *where, order_by=()) -> list[AnalysisItem]:
+    """The comments `where` selects as analysis items: text, time, and agree and disagree counts."""
+    # sqlmodel's select() is typed for at most four columns; these five are all plain columns
+    query = select(Comment.id, Comment.body, Comment.created_at,  # type: ignore[call-overload]
+                   Comment.agree_count, Comment.disagree_count).where(*where).order_by(*order_by)
+    return [AnalysisItem(id=r[0], text=r[1] or "", created_at=r[2], agree=r[3], disagree=r[4])
+            for r in session.exec(query)]
+
+
 def analysis_inputs(session: Session, *, consultation_id: int, secret: str) -> tuple[list[AnalysisItem], list]:
     """Published comments as analysis items and their votes keyed by a pseudonym (never a user id)."""
-    # sqlmodel's select() is typed for at most four columns; these five are all plain columns
-    rows = session.exec(select(Comment.id, Comment.body, Comment.created_at,  # type: ignore[call-overload]
-                               Comment.agree_count, Comment.disagree_count).where(*_published(consultation_id))
-                        .order_by(col(Comment.created_at), col(Comment.id))).all()
-    items = [AnalysisItem(id=r[0], text=r[1] or "", created_at=r[2], agree=r[3], disagree=r[4]) for r in rows]
+    items = _analysis_items(session, *_published(consultation_id),
+                            order_by=(col(Comment.created_at), col(Comment.id)))
     ids = {it.id for it in items}
     votes = []
     keys: dict[int, int] = {}
@@ -80,24 +87,6 @@ def _per_day(session: Session, column, *where) -> dict[date, int]:
     return out
 
 
-def _bucket_start(d: date, unit: str) -> date:
-    if unit == "week":
-        return d - timedelta(days=d.weekday())
-    if unit == "month":
-        return d.replace(day=1)
-    if unit == "year":
-        return d.replace(month=1, day=1)
-    return d
-
-
-def _next_bucket(d: date, unit: str) -> date:
-    if unit == "month":
-        return (d.replace(day=28) + timedelta(days=4)).replace(day=1)
-    if unit == "year":
-        return d.replace(year=d.year + 1)
-    return d + timedelta(days=7 if unit == "week" else 1)
-
-
 def activity(session: Session, consultation_id: int) -> tuple[str, tuple[ActivityPoint, ...]]:
     """Published comments and votes on them per day (up to two months), week (up to about a year), month (up to
     five years) or year, every period from the first to the last included; the counts add up to `current_counts`."""
@@ -109,29 +98,21 @@ def activity(session: Session, consultation_id: int) -> tuple[str, tuple[Activit
         return "", ()
     span = (days[-1] - days[0]).days
     unit = "day" if span <= 60 else "week" if span <= 420 else "month" if span <= 5 * 366 else "year"
-    buckets: dict[date, list[int]] = {}
-    d = _bucket_start(days[0], unit)
-    while d <= days[-1]:
-        buckets[d] = [0, 0]
-        d = _next_bucket(d, unit)
+    buckets = {start: [0, 0] for start in period_starts(days[0], days[-1], unit)}
     for day, n in comments.items():
-        buckets[_bucket_start(day, unit)][0] += n
+        buckets[period_start(day, unit)][0] += n
     for day, n in votes.items():
-        buckets[_bucket_start(day, unit)][1] += n
+        buckets[period_start(day, unit)][1] += n
     return unit, tuple(ActivityPoint(start=k, comments=c, votes=v) for k, (c, v) in buckets.items())
 
 
 def items_for(session: Session, *, consultation_id: int, ids) -> list[AnalysisItem]:
+    """The consultation's comments `ids` as analysis items (whatever their status), read 500 ids at a time."""
     ids = list(ids)
     out = []
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        # sqlmodel's select() is typed for at most four columns; these five are all plain columns
-        for r in session.exec(select(Comment.id, Comment.body, Comment.created_at,  # type: ignore[call-overload]
-                                     Comment.agree_count, Comment.disagree_count)
-                              .where(Comment.consultation_id == consultation_id,
-                                                                   col(Comment.id).in_(chunk))):
-            out.append(AnalysisItem(id=r[0], text=r[1] or "", created_at=r[2], agree=r[3], disagree=r[4]))
+        out += _analysis_items(session, Comment.consultation_id == consultation_id,
+                               col(Comment.id).in_(ids[start:start + 500]))
     return out
 
 

@@ -13,7 +13,7 @@ from starlette.routing import Route
 from app.auth import current_actor, require_roles, require_signed_in, safe_next, signed_in_actor
 from app.charts import choropleth
 from app.db import run_in_session, run_query
-from app.errors import DomainError, InvalidState, ValidationFailed
+from app.errors import DomainError, InvalidState, RateLimited, ValidationFailed
 from app.geo import SiteAreas
 from app.http import client_ip, int_or, settings_reader
 from app.i18n import gettext as _
@@ -531,16 +531,17 @@ def _field_error(exc: ValidationFailed) -> str | None:
 
 async def _render_statements(request: Request, cid: int, skipped: tuple[int, ...], *, current: int | None = None,
                              error: str | None = "", area_error: str | None = "", area: str = "",
-                             status_code: int = 200) -> Response:
+                             status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
     """The vote-on-statements page; with htmx only its card (the next statement, or the end of the deck)."""
     deck = await run_query(request, deliberation.statement_deck, consultation_id=cid, viewer_id=_actor_id(request),
                            skipped=skipped, current=current, staff=await _staff(request))
     return render(request, "consultations/statements.html",
                   {"deck": deck, "consultation": deck.consultation, "vote_error": error, "area_error": area_error,
                    "area_value": area or await _my_area(request, cid),
-                   "focus_heading": is_htmx(request), **_common(request)},
+                   # the next statement's heading takes focus; a refusal's message or field keeps it (civic.js)
+                   "focus_heading": is_htmx(request) and status_code == 200, **_common(request)},
                   partial="consultations/_statement_card.html", status_code=status_code,
-                  headers={"Cache-Control": "no-store"})
+                  headers={"Cache-Control": "no-store", **(headers or {})})
 
 
 async def statements(request: Request) -> Response:
@@ -550,9 +551,9 @@ async def statements(request: Request) -> Response:
 
 @require_signed_in
 async def vote_statement(request: Request) -> Response:
-    """One statement's Agree / Disagree / Pass (a vote, through `service.cast_vote`) or Skip (not a vote: the
+    """One statement's Agree / Disagree / Pass (a vote, through `service.vote_on_statement`) or Skip (not a vote: the
     statement joins the skipped list in the query string). Then the next statement: a redirect (PRG), or with
-    htmx the next card; a refused vote shows the same statement again with the reason (409/422/429)."""
+    htmx the next card; a refused vote (409/422/429) shows the card again, at the same place, with the reason."""
     cid = request.path_params["consultation_id"]
     form = await request.form()
     comment_id = forms.optional_int(form, "comment_id")
@@ -563,8 +564,8 @@ async def vote_statement(request: Request) -> Response:
         skipped = (*skipped, comment_id)
     else:
         try:
-            await run_in_session(request, service.cast_vote, comment_id=comment_id or 0, user_id=_actor_id(request),
-                                 vote=choice, limits=_settings(request), consultation_id=cid, area=area,
+            await run_in_session(request, service.vote_on_statement, consultation_id=cid, comment_id=comment_id,
+                                 user_id=_actor_id(request), vote=choice, limits=_settings(request), area=area,
                                  areas=_areas(request).names)
         except DomainError as exc:
             if exc.status_code not in (409, 422, 429):
@@ -573,8 +574,9 @@ async def vote_statement(request: Request) -> Response:
                 return await _render_statements(request, cid, skipped, current=comment_id,
                                                 area_error=exc.errors["area"], area=area, status_code=422)
             error = exc.errors.get("vote") if isinstance(exc, ValidationFailed) else exc.message
-            return await _render_statements(request, cid, skipped, current=comment_id, error=error,
-                                            status_code=exc.status_code)
+            headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+            return await _render_statements(request, cid, skipped, current=comment_id, error=error, area=area,
+                                            status_code=exc.status_code, headers=headers)
     if is_htmx(request):
         return await _render_statements(request, cid, skipped)
     query = {"skip": ",".join(map(str, skipped))} if skipped else None

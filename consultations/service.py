@@ -488,6 +488,30 @@ def cast_vote(session: Session, *, comment_id: int, user_id: int, vote: str,
     return VoteResult(comment=comment, vote=value, changed=changed)
 
 
+def vote_on_statement(session: Session, *, consultation_id: int, comment_id: int | None, user_id: int, vote: str,
+                      limits: ConsultationSettings = ConsultationSettings(), area: str = "",
+                      areas: tuple[str, ...] = ()) -> VoteResult:
+    """`cast_vote` from the "vote on statements" form. The statement's id came with the page, so an id that is none
+    of this consultation's statements (missing, another consultation's comment, a reply) is a mistake in the form,
+    not a missing page; a statement moderated out since the page was shown says the vote was not counted, since the
+    page goes on to the next statement.
+
+    Raises: ValidationFailed (the choice, the area, or the statement under "vote"), NotFound (the consultation),
+    InvalidState (closed consultation, statement moderated out, the same vote twice), RateLimited.
+    """
+    comment = session.get(Comment, comment_id) if comment_id is not None else None
+    if comment is None or comment.consultation_id != consultation_id or comment.parent_id is not None:
+        raise ValidationFailed({"vote": _("That isn't one of this consultation's statements. Vote on the statement "
+                                          "shown here.")})
+    if (comment.status != CommentStatus.PUBLISHED
+            and get_consultation(session, consultation_id).state in PARTICIPATION_STATES):
+        raise InvalidState(_("The statement you voted on was removed or hidden, so your vote was not counted. "
+                             "Carry on with what is shown here."))
+    assert comment.id is not None  # a stored row (loaded)
+    return cast_vote(session, comment_id=comment.id, user_id=user_id, vote=vote, limits=limits,
+                     consultation_id=consultation_id, area=area, areas=areas)
+
+
 def vote_label(value: int) -> str:
     return {1: _("Agree"), -1: _("Disagree"), 0: _("Pass")}[value]
 

@@ -12,12 +12,13 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
 from app.db import pk
+from app.periods import period_start
 
 from .models import AnalysisRun, AnalysisTheme, EditKind, RunStatus, ThemeEdit
 
@@ -70,15 +71,6 @@ def _naive_utc(ts) -> datetime | None:
     return None
 
 
-def _bucket_start(t: datetime, unit: str) -> datetime:
-    d = datetime(t.year, t.month, t.day)
-    if unit == "week":
-        return d - timedelta(days=d.weekday())
-    if unit == "month":
-        return datetime(t.year, t.month, 1)
-    return d
-
-
 def _trend(member_ids: Sequence[int], by_id: dict, buckets: list[str], unit: str) -> list[list]:
     if not buckets:
         return []
@@ -87,7 +79,7 @@ def _trend(member_ids: Sequence[int], by_id: dict, buckets: list[str], unit: str
         item = by_id.get(i)
         t = _naive_utc(item.created_at) if item else None
         if t is not None:
-            key = _bucket_start(t, unit).date().isoformat()
+            key = period_start(t.date(), unit).isoformat()
             if key in counts:
                 counts[key] += 1
     return [[b, counts[b]] for b in buckets]

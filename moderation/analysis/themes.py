@@ -64,6 +64,8 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import normalize as l2_normalize
 
+from app.periods import period_start, period_starts
+
 from ._text import _CJK_CHARS, _HAS_CJK, CJK_STOP_CHARS, EXTRA_STOP_WORDS, cjk_bigrams, display_term, with_thread_limit
 from .duplicates import DuplicateGroup, dedupe
 
@@ -435,23 +437,6 @@ def _to_utc_naive(ts) -> datetime | None:
     raise TypeError(f"timestamps must be datetime/date/None, got {type(ts).__name__}")
 
 
-def _bucket_start(t: datetime, unit: str) -> datetime:
-    d = datetime(t.year, t.month, t.day)
-    if unit == "day":
-        return d
-    if unit == "week":
-        return d - timedelta(days=d.weekday())
-    return datetime(t.year, t.month, 1)
-
-
-def _next_bucket(t: datetime, unit: str) -> datetime:
-    if unit == "day":
-        return t + timedelta(days=1)
-    if unit == "week":
-        return t + timedelta(days=7)
-    return datetime(t.year + (t.month == 12), t.month % 12 + 1, 1)
-
-
 def _trends(times: list[datetime | None], themes_members: list[list[int]]) -> tuple[str | None, list[list[tuple[datetime, int]]]]:
     valid = [t for t in times if t is not None]
     if not valid:
@@ -459,19 +444,16 @@ def _trends(times: list[datetime | None], themes_members: list[list[int]]) -> tu
     lo, hi = min(valid), max(valid)
     span = hi - lo
     unit = "day" if span <= timedelta(days=45) else "week" if span <= timedelta(days=26 * 7) else "month"
-    buckets = []
-    b = _bucket_start(lo, unit)
-    while b <= hi:
-        buckets.append(b)
-        b = _next_bucket(b, unit)
-    pos = {b: i for i, b in enumerate(buckets)}
+    starts = period_starts(lo.date(), hi.date(), unit)
+    buckets = [datetime(d.year, d.month, d.day) for d in starts]
+    pos = {d: i for i, d in enumerate(starts)}
     out = []
     for members in themes_members:
         counts = [0] * len(buckets)
         for i in members:
             t = times[i]
             if t is not None:
-                counts[pos[_bucket_start(t, unit)]] += 1
+                counts[pos[period_start(t.date(), unit)]] += 1
         out.append(list(zip(buckets, counts)))
     return unit, out
 

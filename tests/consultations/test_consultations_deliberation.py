@@ -2,6 +2,7 @@
 "Where you stand" (opinion groups as regions, the viewer's own point for the viewer alone, small groups hidden)."""
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -137,6 +138,31 @@ def test_closed_consultation_refuses_the_vote_with_409(app, client, helpers, fac
     response = client.post(f"/consultations/{cid}/statements", data={"comment_id": ids[0], "vote": "agree"},
                            headers={"HX-Request": "true"})
     assert response.status_code == 409 and "Voting has closed" in response.text
+
+
+def test_a_vote_on_no_statement_of_the_consultation_is_a_422_in_the_card_in_both_languages(app, client, helpers,
+                                                                                         factories):
+    cid = factories.consultation(app)
+    ids = _statements(app, factories, cid, 2)
+    reply = factories.comment(app, cid, "replier@example.org", "A reply", parent_id=ids[0])
+    elsewhere = factories.comment(app, factories.consultation(app, title="Another"), "x@example.org", "Elsewhere")
+    helpers.sign_in(client, app, "rita@example.org")
+    for comment_id in (elsewhere, reply, 999_999, "", "abc"):
+        for hx in ({}, {"HX-Request": "true"}):
+            response = client.post(f"/consultations/{cid}/statements", headers=hx,
+                                   data={"comment_id": comment_id, "vote": "agree", "skip": str(ids[0])})
+            assert response.status_code == 422, comment_id
+            assert "That isn't one of this consultation's statements." in html.unescape(response.text)
+            assert "Statement number 1" in response.text and "1 skipped." in response.text  # the place is kept
+    client.cookies.set("civic_locale", "zh-Hans")
+    response = client.post(f"/consultations/{cid}/statements", data={"comment_id": reply, "vote": "agree"})
+    assert response.status_code == 422 and "这不是此公众咨询中的观点。" in response.text
+    with factories.uow(app) as session:
+        service.set_comment_status(session, session.get(Comment, ids[0]), "hidden")
+    response = client.post(f"/consultations/{cid}/statements", data={"comment_id": ids[0], "vote": "agree"})
+    assert response.status_code == 409 and "你投票的观点已被删除或隐藏" in response.text
+    with app.state.engine.connect() as conn:
+        assert conn.execute(CommentVote.__table__.select()).all() == []
 
 
 def test_statements_page_in_chinese_and_for_visitors(app, client, factories):

@@ -176,6 +176,8 @@ PRIVATE_READS = {
     "GET /consultations/{draft}/questions/{draft_question}": R(DEPARTMENT),
     "GET /consultations/{draft}/comments/{comment_draft}": R(DEPARTMENT),
     "GET /consultations/{draft}/statements": R(DEPARTMENT),
+    "POST /consultations/{draft}/statements": R(DEPARTMENT, why="nobody can vote on a draft, but a refused vote's "
+                                                                 "answer shows its statement card"),
     "GET /consultations/{draft}/stance": R(DEPARTMENT),
     "GET /api/consultations/{draft}": R(NOBODY, why="the API is public: it shows what the public page shows"),
     "GET /api/consultations/{draft}/comments.csv": R(NOBODY),
