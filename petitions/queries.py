@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import re
 import time
+import weakref
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -388,7 +389,8 @@ def departments(session: Session) -> tuple[tuple[int, str, str], ...]:
 _STOP = frozenset("""a an and are as at be by for from has have in into is it its of on or should that the their this
 to was we were will with not no our all more any can do make government people""".split())
 _WORD = re.compile(r"[a-z0-9]+|[\u3400-\u9fff]+")
-_INDEX: dict = {}
+# per database (an engine), forgotten with it: keyed by the object, never by an id() a later engine may reuse
+_INDEX: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _tokens(text: str) -> list[str]:
@@ -402,7 +404,7 @@ def _tokens(text: str) -> list[str]:
 
 
 def _index(session: Session, ttl: float = 30.0):
-    key = id(session.get_bind())
+    key = session.get_bind()
     cached = _INDEX.get(key)
     if cached and time.monotonic() - cached[0] < ttl:
         return cached[1], cached[2]
