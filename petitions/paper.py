@@ -13,10 +13,8 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from app import ratelimit
 from app.auth import require_user_role
 from app.clock import as_utc, utc_now
-from app.config import parse_rate
 from app.db import insert_ignore
 from app.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed, N_
 from app.i18n import gettext as _
@@ -24,6 +22,7 @@ from app.models import Role, User
 
 from .config import PetitionSettings
 from .forms import PaperInput
+from .lookup import get_petition, rate
 from .models import PUBLISHED, SIGNABLE, PaperCount, PaperEntry, PaperEntryKind, Petition, PetitionState
 
 RECORDED, DUPLICATE = "recorded", "duplicate"
@@ -49,13 +48,6 @@ def _check_clerk(session: Session, clerk_id: int, petition: Petition) -> User:
     if not may_record(user.role, user.department_id, petition.department_id):
         raise not_your_petition()
     return user
-
-
-def _petition(session: Session, petition_id: int) -> Petition:
-    petition = session.get(Petition, petition_id)
-    if petition is None:
-        raise NotFound(_("We couldn't find that petition. It may have been removed; search the list of petitions."))
-    return petition
 
 
 def not_signable() -> InvalidState:
@@ -106,8 +98,7 @@ def _write(session: Session, *, petition: Petition, clerk_id: int, data: PaperIn
     assert petition.id is not None  # a stored row (loaded)
     existing = session.execute(select(PaperEntry).where(col(PaperEntry.nonce) == data.nonce)).scalar_one_or_none()
     if existing is None:
-        limit, window = parse_rate(settings.paper_rate)
-        ratelimit.enforce(session, f"petitions:paper:{clerk_id}", limit=limit, window=window, message=N_(
+        rate(session, f"petitions:paper:{clerk_id}", settings.paper_rate, N_(
             "You have recorded many entries in a short time. Wait a few minutes, then submit the form again; "
             "what you entered is kept."))
         table = PaperEntry.__table__  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
@@ -142,7 +133,7 @@ def record_paper(session: Session, *, petition_id: int, clerk_id: int, data: Pap
         RateLimited: too many entries by this clerk in a short time.
     """
     now = now or utc_now()
-    petition = _petition(session, petition_id)
+    petition = get_petition(session, petition_id)
     _check_clerk(session, clerk_id, petition)
     if not is_signable(petition, now):
         raise not_signable()
@@ -169,7 +160,7 @@ def correct_paper(session: Session, *, petition_id: int, entry_id: int, clerk_id
         RateLimited: too many entries by this clerk in a short time.
     """
     now = now or utc_now()
-    petition = _petition(session, petition_id)
+    petition = get_petition(session, petition_id)
     _check_clerk(session, clerk_id, petition)
     if petition.state not in PUBLISHED:
         raise InvalidState(_("This petition is not published, so its paper signatures can't be corrected."))
@@ -265,7 +256,7 @@ def paper_record(session: Session, *, petition_id: int, viewer_id: int, areas: t
     """
     now = now or utc_now()
     viewer = require_user_role(session, viewer_id, Role.CLERK, Role.OFFICIAL, Role.MODERATOR)
-    petition = _petition(session, petition_id)
+    petition = get_petition(session, petition_id)
     rows = session.execute(select(PaperEntry, User).join(User, col(User.id) == col(PaperEntry.clerk_id))
                            .where(col(PaperEntry.petition_id) == petition_id)
                            .order_by(col(PaperEntry.id).desc())).all()

@@ -15,12 +15,10 @@ from sqlalchemy import String, bindparam, cast, delete, func, literal, select, u
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
-from app import ratelimit
 from app.auth import require_user_role
 from app.clock import as_utc as _aware
 from app.clock import utc_now
 from app.context import unit_context
-from app.config import parse_rate
 from app.emails import canonical_email
 from app.errors import InvalidState, NotFound, PermissionDenied, TokenInvalid, ValidationFailed, N_
 from app.i18n import gettext as _
@@ -30,6 +28,7 @@ from app.models import Department, Role
 from moderation import ContentRef, close_content_cases, screen_content
 
 from . import paper, reasons
+from .lookup import get_petition, rate
 from .config import PetitionSettings
 from .forms import PetitionInput, ResponseInput, DebateInput, SignatureInput
 from .models import (
@@ -52,18 +51,6 @@ DEFAULT_REASONS = reasons.DEFAULT_REASONS  # the built-in rejection reasons (dat
 
 def _insert(session: Session):
     return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
-
-
-def _rate(session: Session, key: str, spec: str, message: str) -> None:
-    limit, window = parse_rate(spec)
-    ratelimit.enforce(session, key, limit=limit, window=window, message=message)
-
-
-def get_petition(session: Session, petition_id: int) -> Petition:
-    petition = session.get(Petition, petition_id)
-    if petition is None:
-        raise NotFound(_("We couldn't find that petition. It may have been removed; search the list of petitions."))
-    return petition
 
 
 def ensure_reasons(session: Session) -> None:
@@ -147,8 +134,8 @@ def start_petition(session: Session, *, data: PetitionInput, settings: PetitionS
     now = now or utc_now()
     if client_ip and not allowlisted:
         message = N_("Too many petitions were started from your network. Wait a few minutes and try again; your text is kept below.")
-        _rate(session, f"petitions:start:burst:{client_ip}", settings.start_rate_burst, message)
-        _rate(session, f"petitions:start:sustained:{client_ip}", settings.start_rate_sustained, message)
+        rate(session, f"petitions:start:burst:{client_ip}", settings.start_rate_burst, message)
+        rate(session, f"petitions:start:sustained:{client_ip}", settings.start_rate_sustained, message)
     petition = Petition(action=data.action, background=data.background, details=data.details,
                         creator_name=data.signer.name, creator_email=data.signer.email, creator_locale=locale,
                         state=PetitionState.UNCONFIRMED, created_at=now, updated_at=now)
@@ -218,8 +205,8 @@ def sign_petition(session: Session, *, petition_id: int, data: SignatureInput, s
         raise InvalidState(_("This petition is closed, so it can't be signed any more. Look for an open petition about the same subject."))
     if client_ip and not allowlisted:
         message = N_("Too many signatures came from your network for this petition. Wait a few minutes and try again; what you entered is kept.")
-        _rate(session, f"petitions:sign:burst:{petition_id}:{client_ip}", settings.sign_rate_burst, message)
-        _rate(session, f"petitions:sign:sustained:{petition_id}:{client_ip}", settings.sign_rate_sustained, message)
+        rate(session, f"petitions:sign:burst:{petition_id}:{client_ip}", settings.sign_rate_burst, message)
+        rate(session, f"petitions:sign:sustained:{petition_id}:{client_ip}", settings.sign_rate_sustained, message)
     canonical = canonical_email(data.email)
     new_id = session.execute(_SIGN_INSERT[session.get_bind().dialect.name], dict(
         petition_id=petition_id, name=data.name, email=data.email, canonical_email=canonical, area=data.area,
