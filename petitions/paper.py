@@ -91,10 +91,11 @@ def _entry_counts(session: Session, entry_id: int) -> dict[str, int]:
                                 .where(col(PaperCount.entry_id) == entry_id)).all())
 
 
-def _write(session: Session, *, petition: Petition, clerk_id: int, data: PaperInput, kind: str,
-           corrects_id: int | None, settings: PetitionSettings, now: datetime) -> PaperResult:
+def _write(session: Session, *, petition: Petition, clerk_id: int, data: PaperInput, corrects_id: int | None,
+           settings: PetitionSettings, now: datetime) -> PaperResult:
     """Insert the entry unless this form (its nonce) was submitted before: then the earlier entry is the answer
-    if it says the same, and a 409 if it doesn't (an old form re-sent with other numbers)."""
+    if it says the same, and a 409 if it doesn't (an old form re-sent with other numbers). The stored `kind`
+    follows from `corrects_id`: an entry that names a record is its correction."""
     assert petition.id is not None  # a stored row (loaded)
     existing = session.execute(select(PaperEntry).where(col(PaperEntry.nonce) == data.nonce)).scalar_one_or_none()
     if existing is None:
@@ -103,9 +104,10 @@ def _write(session: Session, *, petition: Petition, clerk_id: int, data: PaperIn
             "what you entered is kept."))
         table = PaperEntry.__table__  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
         inserted = insert_ignore(session, table, {
-            "petition_id": petition.id, "kind": kind, "corrects_id": corrects_id, "collected_on": data.collected_on,
+            "petition_id": petition.id, "corrects_id": corrects_id, "collected_on": data.collected_on,
             "reference": data.reference, "reason": data.reason, "total": data.total, "clerk_id": clerk_id,
-            "nonce": data.nonce, "created_at": now}, ["nonce"])
+            "nonce": data.nonce, "created_at": now,
+            "kind": PaperEntryKind.RECORD if corrects_id is None else PaperEntryKind.CORRECTION}, ["nonce"])
         entry = session.execute(select(PaperEntry).where(col(PaperEntry.nonce) == data.nonce)).scalar_one()
         assert entry.id is not None  # a stored row (loaded)
         if inserted:
@@ -143,8 +145,7 @@ def record_paper(session: Session, *, petition_id: int, clerk_id: int, data: Pap
     if data.total > settings.paper_max_per_entry:
         raise ValidationFailed({"counts": _("These counts add up to more than the %(max)s one entry may record.",
                                             max=settings.paper_max_per_entry)})
-    return _write(session, petition=petition, clerk_id=clerk_id, data=data, kind=PaperEntryKind.RECORD,
-                  corrects_id=None, settings=settings, now=now)
+    return _write(session, petition=petition, clerk_id=clerk_id, data=data, corrects_id=None, settings=settings, now=now)
 
 
 def correct_paper(session: Session, *, petition_id: int, entry_id: int, clerk_id: int, data: PaperInput,
@@ -171,8 +172,7 @@ def correct_paper(session: Session, *, petition_id: int, entry_id: int, clerk_id
         raise ValidationFailed({"counts": _("These counts add up to more than the %(max)s one entry may record.",
                                             max=settings.paper_max_per_entry)})
     _check_dates(petition, data.collected_on)
-    return _write(session, petition=petition, clerk_id=clerk_id, data=data, kind=PaperEntryKind.CORRECTION,
-                  corrects_id=record.id, settings=settings, now=now)
+    return _write(session, petition=petition, clerk_id=clerk_id, data=data, corrects_id=record.id, settings=settings, now=now)
 
 
 def correctable(session: Session, *, petition_id: int, entry_id: int) -> PaperEntry:
