@@ -127,6 +127,9 @@ def record_paper(session: Session, *, petition_id: int, clerk_id: int, data: Pap
                  now: datetime | None = None) -> PaperResult:
     """Record a batch of paper signatures, counted into the petition's total by the next settle tick.
 
+    `data` is as `forms.parse_paper` returns it: the counts, date, reference and their limits are checked there;
+    this checks what depends on the petition, the clerk and earlier entries.
+
     Raises:
         NotFound: no petition with that id.
         PermissionDenied: not a clerk (or admin), or a clerk of another department.
@@ -140,11 +143,6 @@ def record_paper(session: Session, *, petition_id: int, clerk_id: int, data: Pap
     if not is_signable(petition, now):
         raise not_signable()
     _check_dates(petition, data.collected_on)
-    if data.total <= 0:
-        raise ValidationFailed({"counts": _("Enter the number of paper signatures for at least one area.")})
-    if data.total > settings.paper_max_per_entry:
-        raise ValidationFailed({"counts": _("These counts add up to more than the %(max)s one entry may record.",
-                                            max=settings.paper_max_per_entry)})
     return _write(session, petition=petition, clerk_id=clerk_id, data=data, corrects_id=None, settings=settings, now=now)
 
 
@@ -153,11 +151,13 @@ def correct_paper(session: Session, *, petition_id: int, entry_id: int, clerk_id
     """Correct a recorded batch: a new entry with the right counts (all zeros reverses it), date, reference and a
     reason. The record and its earlier corrections stay in the audit trail.
 
+    `data` is as `forms.parse_paper(..., correction=True)` returns it (with a reason, counts within the limit).
+
     Raises:
         NotFound: no such petition, or no such record on it.
         PermissionDenied: not a clerk (or admin), or a clerk of another department.
         InvalidState: the petition is not published (open or closed); the form was already used for other numbers.
-        ValidationFailed: no reason, a date outside the petition's open time, counts over the limit.
+        ValidationFailed: a date outside the petition's open time.
         RateLimited: too many entries by this clerk in a short time.
     """
     now = now or utc_now()
@@ -166,11 +166,6 @@ def correct_paper(session: Session, *, petition_id: int, entry_id: int, clerk_id
     if petition.state not in PUBLISHED:
         raise InvalidState(_("This petition is not published, so its paper signatures can't be corrected."))
     record = correctable(session, petition_id=petition_id, entry_id=entry_id)
-    if not data.reason:
-        raise ValidationFailed({"reason": _("Say why the entry is corrected, like “Box 12 was counted twice”.")})
-    if data.total > settings.paper_max_per_entry:
-        raise ValidationFailed({"counts": _("These counts add up to more than the %(max)s one entry may record.",
-                                            max=settings.paper_max_per_entry)})
     _check_dates(petition, data.collected_on)
     return _write(session, petition=petition, clerk_id=clerk_id, data=data, corrects_id=record.id, settings=settings, now=now)
 
