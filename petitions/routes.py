@@ -532,8 +532,8 @@ async def _paper_submit(request: Request, view, actor, *, use_case, correction: 
     form = await read_form(request)
     values = forms.paper_values(form, settings.areas)
     try:
-        data = forms.parse_paper(form, areas=settings.areas, max_total=settings.paper_max_per_entry, today=_today(),
-                                 correction=correction)
+        data = forms.parse_paper(form, values, areas=settings.areas, max_total=settings.paper_max_per_entry,
+                                 today=_today(), correction=correction)
         result = await run_in_session(request, use_case, petition_id=view.id, clerk_id=actor.user_id, data=data,
                                       settings=settings, **kwargs)
     except ValidationFailed as exc:
