@@ -646,8 +646,12 @@ class Tally:
     petition_id: int
     total: int   # online and paper together: the thresholds count both
     areas: dict  # area -> online and paper together
-    paper: int = 0
     paper_areas: dict = field(default_factory=dict)  # area -> paper signatures
+
+    @property
+    def paper(self) -> int:
+        """The part of `total` collected on paper."""
+        return sum(self.paper_areas.values())
 
 
 def count_changed(session: Session, *, since: datetime) -> list[Tally]:
@@ -664,7 +668,7 @@ def count_changed(session: Session, *, since: datetime) -> list[Tally]:
         paper_areas = {a: n for a, n in on_paper.get(pid, {}).items() if n}
         for area, n in paper_areas.items():
             areas[area] = areas.get(area, 0) + n
-        tallies.append(Tally(pid, sum(areas.values()), areas, sum(paper_areas.values()), paper_areas))
+        tallies.append(Tally(pid, sum(areas.values()), areas, paper_areas))
     return tallies
 
 
