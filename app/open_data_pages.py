@@ -39,11 +39,11 @@ async def index(request: Request) -> Response:
 
 async def snapshot_page(request: Request) -> Response:
     registry = request.app.state.open_data
-    snapshot = await run_query(request, open_data.find, registry=registry, dataset=request.path_params["dataset"][:100],
-                               day=request.path_params["day"][:40])
-    dataset = registry.get(snapshot.info.dataset)
+    info = await run_query(request, open_data.find_info, registry=registry,
+                           dataset=request.path_params["dataset"][:100], day=request.path_params["day"][:40])
+    dataset = registry.get(info.dataset)
     return render(request, "open_data/snapshot.html", {
-        "dataset": dataset, "info": snapshot.info, "cite": citation(request, dataset, snapshot.info)})
+        "dataset": dataset, "info": info, "cite": citation(request, dataset, info)})
 
 
 routes = [
