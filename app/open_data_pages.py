@@ -9,7 +9,6 @@ from starlette.routing import Route
 
 from app import open_data
 from app.db import run_query
-from app.open_data_api import snapshot_url
 from app.templating import render
 
 @dataclass(frozen=True)
@@ -22,8 +21,10 @@ class Citation:
 
 
 def citation(request: Request, dataset: open_data.Dataset, info: open_data.SnapshotInfo) -> Citation:
-    return Citation(request.app.state.settings.site_name, str(dataset.title), info.as_of.isoformat(),
-                    snapshot_url(request, "api:snapshot_json", info), info.sha256)
+    day = info.as_of.isoformat()
+    return Citation(request.app.state.settings.site_name, str(dataset.title), day,
+                    request.app.state.renderer.absolute_url("api:snapshot_json", dataset=info.dataset, day=day),
+                    info.sha256)
 
 
 async def index(request: Request) -> Response:
