@@ -45,15 +45,12 @@ LICENCE = {"name": "Open Government Licence v3.0",
 
 @dataclass(frozen=True)
 class BuildContext:
-    """What a dataset's builder may use: the moment the figures are as of, absolute URLs and the domain settings."""
+    """What a dataset's builder may use: the moment the figures are as of, absolute URLs (`url(route name,
+    **params)`, the renderer's `absolute_url`) and the domain settings."""
 
     now: datetime
-    base_url: str
-    path: Callable[..., str]
+    url: Callable[..., str]
     domain_settings: Mapping[str, Any]
-
-    def url(self, name: str, **params: Any) -> str:
-        return self.base_url.rstrip("/") + self.path(name, **params)
 
 
 Builder = Callable[[Session, date, BuildContext], dict]
@@ -191,7 +188,7 @@ def archived(session: Session, dataset: str, as_of: date) -> Outcome:
 
 def build_context(job_ctx) -> BuildContext:
     """The builder's context from a job context (the worker, the CLI and the tests all have one)."""
-    return BuildContext(now=utc_now(), base_url=job_ctx.settings.base_url, path=job_ctx.unit.renderer.path,
+    return BuildContext(now=utc_now(), url=job_ctx.unit.renderer.absolute_url,
                         domain_settings=job_ctx.unit.domain_settings)
 
 
