@@ -172,7 +172,7 @@ def create_app(
     # The worker's and the request handlers' own objects; what use cases need travels in the UnitContext below.
     response_cache = ResponseCache()
     all_services: dict[str, Any] = {"mail_sender": sender or build_sender(settings.smtp_url)}
-    all_services["open_data"] = datasets = build_open_data()
+    datasets = build_open_data()
 
     app_metrics.instrument_engine(engine)
     routes = [
@@ -238,7 +238,8 @@ def create_app(
     signer = Signer(settings.secret_key)
     unit = UnitContext(events=bus, renderer=renderer, signer=signer, classifier=classifier,
                        domain_settings=domain_settings)
-    ctx = JobContext(engine=engine, settings=settings, unit=unit, services=all_services, response_cache=response_cache)
+    ctx = JobContext(engine=engine, settings=settings, unit=unit, services=all_services, response_cache=response_cache,
+                     open_data=datasets)
     ctx_holder["ctx"] = ctx
 
     state = app.state

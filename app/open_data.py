@@ -195,7 +195,7 @@ def build_context(job_ctx) -> BuildContext:
 def snapshot_job(ctx, payload: dict) -> None:
     """The weekly snapshot: checked daily, so a week is archived within a day of its end even after downtime."""
     as_of = date.fromisoformat(payload["as_of"]) if payload.get("as_of") else last_complete_week(utc_now().date())
-    outcomes = take_snapshots(ctx.engine, ctx.services["open_data"], as_of, build_context(ctx),
+    outcomes = take_snapshots(ctx.engine, ctx.open_data, as_of, build_context(ctx),
                               publisher=ctx.settings.site_name, unit_of_work=ctx.unit_of_work)
     made = [o.dataset for o in outcomes if o.created]
     if made:
