@@ -647,6 +647,7 @@ class Tally:
     total: int   # online and paper together: the thresholds count both
     areas: dict  # area -> online and paper together
     paper_areas: dict = field(default_factory=dict)  # area -> paper signatures
+    taken: int = 0  # online signatures in every state (pending, confirmed, withdrawn)
 
     @property
     def paper(self) -> int:
@@ -655,20 +656,24 @@ class Tally:
 
 
 def count_changed(session: Session, *, since: datetime) -> list[Tally]:
-    """Read-only: recount confirmed signatures (and the paper ones) of every petition with a signature changed,
-    or a paper entry recorded, after `since`."""
+    """Read-only: recount confirmed signatures (and the paper ones, and the online ones in every state) of every
+    petition with a signature changed, or a paper entry recorded, after `since`."""
     ids = session.execute(select(col(Signature.petition_id)).where(col(Signature.updated_at) > since).distinct()).scalars().all()
     ids = sorted(set(ids) | set(paper.changed_petitions(session, since=since)))
     on_paper = paper.effective_counts(session, ids)
     tallies = []
     for pid in ids:
-        rows = session.execute(select(col(Signature.area), func.count()).where(
-            col(Signature.petition_id) == pid, col(Signature.state) == SignatureState.VALIDATED).group_by(col(Signature.area))).all()
-        areas = {area or "": n for area, n in rows}
+        rows = session.execute(select(col(Signature.state), col(Signature.area), func.count())
+                               .where(col(Signature.petition_id) == pid)
+                               .group_by(col(Signature.state), col(Signature.area))).all()
+        areas: dict[str, int] = {}
+        for state, area, n in rows:
+            if state == SignatureState.VALIDATED:
+                areas[area or ""] = areas.get(area or "", 0) + n
         paper_areas = {a: n for a, n in on_paper.get(pid, {}).items() if n}
         for area, n in paper_areas.items():
             areas[area] = areas.get(area, 0) + n
-        tallies.append(Tally(pid, sum(areas.values()), areas, paper_areas))
+        tallies.append(Tally(pid, sum(areas.values()), areas, paper_areas, taken=sum(n for _s, _a, n in rows)))
     return tallies
 
 
@@ -694,6 +699,9 @@ def apply_tallies(session: Session, *, tallies: list[Tally], settings: PetitionS
             stmt = insert(CountSnapshot.__table__).values(petition_id=tally.petition_id, hour=hour, count=tally.total)  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
             session.execute(stmt.on_conflict_do_update(index_elements=["petition_id", "hour"],
                                                        set_={"count": tally.total}))
+        if petition.signatures_taken != tally.taken:
+            petition.signatures_taken = tally.taken
+            session.add(petition)
         wanted = {area: (n, tally.paper_areas.get(area, 0)) for area, n in tally.areas.items()}
         existing = {area: (n, p) for area, n, p in session.execute(
             select(col(AreaCount.area), col(AreaCount.count), col(AreaCount.paper))
