@@ -207,7 +207,8 @@ def cmd_open_data_snapshot(args, settings) -> int:
         as_of = open_data.last_complete_week(today)
     app = create_app(settings, run_worker=False)
     upgrade(app.state.engine)
-    ctx, registry = app.state.job_context, app.state.open_data
+    ctx = app.state.job_context
+    registry = ctx.open_data
     with Progress(f"Open-data snapshots as of {as_of}", total=len(registry.names())) as progress:
         outcomes = open_data.take_snapshots(ctx.engine, registry, as_of, open_data.build_context(ctx),
                                             publisher=settings.site_name, unit_of_work=ctx.unit_of_work,

@@ -50,7 +50,7 @@ class Settings:
     base_url: str = "http://127.0.0.1:8000"
     """Public URL used in e-mailed links."""
     site_name: str = "Civic"
-    """The name of this site as a publisher: the publisher in every open-data snapshot and in its "How to cite" line (e.g. `Riverton City Council`)."""
+    """The name of this site: the end of every page's title, and the publisher in every open-data snapshot and in its "How to cite" line (e.g. `Riverton City Council`)."""
     smtp_url: str = ""
     """`smtp://user:password@host:port` or `smtps://...`; empty logs mail to the console instead (see `civic outbox`)."""
     mail_from: str = "Civic <no-reply@civic.localhost>"

@@ -37,6 +37,7 @@ from app.clock import utc_now
 from app.context import UnitContext
 from app.db import claim_ids, insert_ignore, unit_of_work, write_session
 from app.models import Job
+from app.open_data import DatasetRegistry
 from app.response_cache import ResponseCache
 
 log = logging.getLogger("civic.jobs")
@@ -60,8 +61,9 @@ class JobLease:
 @dataclass
 class JobContext:
     """What a job handler may use: the engine, the app settings, the context its units of work carry (`unit`: event
-    bus, renderer, signer, classifier, domain settings) and the worker's own objects (`services`: mail sender,
-    dataset registry, caches).
+    bus, renderer, signer, classifier, domain settings), the open datasets the weekly snapshot archives
+    (`open_data`, the registry routes find as `app.state.open_data`) and the worker's own objects (`services`:
+    mail sender, caches).
 
     While a handler runs, `job` names the claim it runs under and `unit_of_work()` is fenced by it.
     """
@@ -70,6 +72,7 @@ class JobContext:
     settings: Any
     unit: UnitContext
     services: dict = field(default_factory=dict)
+    open_data: DatasetRegistry = field(default_factory=DatasetRegistry)
     # the response cache in front of this process's pages, which jobs purge after a change (a worker process
     # serves no pages: its own is always empty)
     response_cache: ResponseCache = field(default_factory=ResponseCache)

@@ -6,7 +6,8 @@ Two kinds of figures:
   points it at `<data_dir>/prometheus` and empties it at start) and a scrape adds every process up, so any
   process answers for all of them;
 - read from the database at scrape time, so every process and host reports the same truth: signatures
-  acknowledged and confirmed, outbox depth and oldest age, jobs waiting/running/failed and oldest wait,
+  acknowledged and confirmed (summed from the petitions' settled counts, never counted in the signature table
+  at a scrape), outbox depth and oldest age, jobs waiting/running/failed and oldest wait,
   moderation queue size and overdue items, the model version and the last analysis run. Domains supply theirs
   through `app.state.metrics_sources` (the composition root wires them).
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlmodel import Session, col
 
 from app import csv_export
@@ -45,15 +45,12 @@ LICENCE = {"name": "Open Government Licence v3.0",
 
 @dataclass(frozen=True)
 class BuildContext:
-    """What a dataset's builder may use: the moment the figures are as of, absolute URLs and the domain settings."""
+    """What a dataset's builder may use: the moment the figures are as of, absolute URLs (`url(route name,
+    **params)`, the renderer's `absolute_url`) and the domain settings."""
 
     now: datetime
-    base_url: str
-    path: Callable[..., str]
+    url: Callable[..., str]
     domain_settings: Mapping[str, Any]
-
-    def url(self, name: str, **params: Any) -> str:
-        return self.base_url.rstrip("/") + self.path(name, **params)
 
 
 Builder = Callable[[Session, date, BuildContext], dict]
@@ -191,14 +188,14 @@ def archived(session: Session, dataset: str, as_of: date) -> Outcome:
 
 def build_context(job_ctx) -> BuildContext:
     """The builder's context from a job context (the worker, the CLI and the tests all have one)."""
-    return BuildContext(now=utc_now(), base_url=job_ctx.settings.base_url, path=job_ctx.unit.renderer.path,
+    return BuildContext(now=utc_now(), url=job_ctx.unit.renderer.absolute_url,
                         domain_settings=job_ctx.unit.domain_settings)
 
 
 def snapshot_job(ctx, payload: dict) -> None:
     """The weekly snapshot: checked daily, so a week is archived within a day of its end even after downtime."""
     as_of = date.fromisoformat(payload["as_of"]) if payload.get("as_of") else last_complete_week(utc_now().date())
-    outcomes = take_snapshots(ctx.engine, ctx.services["open_data"], as_of, build_context(ctx),
+    outcomes = take_snapshots(ctx.engine, ctx.open_data, as_of, build_context(ctx),
                               publisher=ctx.settings.site_name, unit_of_work=ctx.unit_of_work)
     made = [o.dataset for o in outcomes if o.created]
     if made:
@@ -232,16 +229,12 @@ class Snapshot:
     body: bytes
 
 
-def get_snapshot(session: Session, dataset: str, as_of: date) -> Snapshot | None:
-    row = session.scalars(select(OpenDataSnapshot).where(col(OpenDataSnapshot.dataset) == dataset,
-                                                         col(OpenDataSnapshot.as_of) == as_of)).first()
-    if row is None:
-        return None
-    return Snapshot(SnapshotInfo(row.dataset, row.as_of, row.created_at, row.size, row.sha256), bytes(row.body))
+_INFO = (col(OpenDataSnapshot.dataset), col(OpenDataSnapshot.as_of), col(OpenDataSnapshot.created_at),
+         col(OpenDataSnapshot.size), col(OpenDataSnapshot.sha256))
 
 
-def find(session: Session, registry: DatasetRegistry, dataset: str, day: str) -> Snapshot:
-    """The archived snapshot named by a URL's dataset and day.
+def _lookup(session: Session, registry: DatasetRegistry, dataset: str, day: str, *, body: bool) -> Row:
+    """The archived row named by a URL's dataset and day: its SnapshotInfo columns, then its bytes if `body`.
 
     Raises: ValidationFailed (422) for a malformed day; NotFound (404) saying which datasets or days exist.
     """
@@ -249,8 +242,10 @@ def find(session: Session, registry: DatasetRegistry, dataset: str, day: str) ->
     if registry.get(dataset) is None:
         raise NotFound(_("There is no dataset called “%(name)s”. The datasets are: %(names)s.",
                          name=dataset[:80], names=", ".join(registry.names())))
-    snapshot = get_snapshot(session, dataset, as_of)
-    if snapshot is None:
+    columns = (*_INFO, col(OpenDataSnapshot.body)) if body else _INFO
+    row = session.execute(select(*columns).where(col(OpenDataSnapshot.dataset) == dataset,
+                                                 col(OpenDataSnapshot.as_of) == as_of)).first()
+    if row is None:
         days = [s.as_of.isoformat() for s in list_snapshots(session, dataset)]
         if not days:
             raise NotFound(_("No snapshot of “%(name)s” has been taken yet. One is taken after the end of each "
@@ -258,7 +253,18 @@ def find(session: Session, registry: DatasetRegistry, dataset: str, day: str) ->
         shown = ", ".join(days[:10]) + (_(" and %(num)s older", num=len(days) - 10) if len(days) > 10 else "")
         raise NotFound(_("There is no snapshot of “%(name)s” for %(day)s. Snapshots exist for: %(days)s.",
                          name=dataset, day=as_of.isoformat(), days=shown))
-    return snapshot
+    return row
+
+
+def find(session: Session, registry: DatasetRegistry, dataset: str, day: str) -> Snapshot:
+    """The archived snapshot, with its bytes, named by a URL's dataset and day. Raises: see `_lookup`."""
+    row = _lookup(session, registry, dataset, day, body=True)
+    return Snapshot(SnapshotInfo(*row[:-1]), bytes(row[-1]))
+
+
+def find_info(session: Session, registry: DatasetRegistry, dataset: str, day: str) -> SnapshotInfo:
+    """What is known of that snapshot without reading its bytes (its page). Raises: see `_lookup`."""
+    return SnapshotInfo(*_lookup(session, registry, dataset, day, body=False))
 
 
 # ----- CSV from the archived JSON -----

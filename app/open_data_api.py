@@ -21,15 +21,11 @@ from app.templating import IMMUTABLE
 LIST_CACHE = "public, max-age=300"
 
 
-def snapshot_url(request: Request, name: str, info: open_data.SnapshotInfo) -> str:
-    base = request.app.state.settings.base_url.rstrip("/")
-    return base + request.app.state.renderer.path(name, dataset=info.dataset, day=info.as_of.isoformat())
-
-
 def _snapshot_json(request: Request, info: open_data.SnapshotInfo) -> dict:
-    return {"as_of": info.as_of.isoformat(), "created_at": info.created_at.isoformat(), "size": info.size,
-            "sha256": info.sha256, "json_url": snapshot_url(request, "api:snapshot_json", info),
-            "csv_url": snapshot_url(request, "api:snapshot_csv", info)}
+    url, day = request.app.state.renderer.absolute_url, info.as_of.isoformat()
+    return {"as_of": day, "created_at": info.created_at.isoformat(), "size": info.size, "sha256": info.sha256,
+            "json_url": url("api:snapshot_json", dataset=info.dataset, day=day),
+            "csv_url": url("api:snapshot_csv", dataset=info.dataset, day=day)}
 
 
 async def list_api(request: Request) -> JSONResponse:

@@ -9,7 +9,6 @@ from starlette.routing import Route
 
 from app import open_data
 from app.db import run_query
-from app.open_data_api import snapshot_url
 from app.templating import render
 
 @dataclass(frozen=True)
@@ -22,8 +21,10 @@ class Citation:
 
 
 def citation(request: Request, dataset: open_data.Dataset, info: open_data.SnapshotInfo) -> Citation:
-    return Citation(request.app.state.settings.site_name, str(dataset.title), info.as_of.isoformat(),
-                    snapshot_url(request, "api:snapshot_json", info), info.sha256)
+    day = info.as_of.isoformat()
+    return Citation(request.app.state.settings.site_name, str(dataset.title), day,
+                    request.app.state.renderer.absolute_url("api:snapshot_json", dataset=info.dataset, day=day),
+                    info.sha256)
 
 
 async def index(request: Request) -> Response:
@@ -39,11 +40,11 @@ async def index(request: Request) -> Response:
 
 async def snapshot_page(request: Request) -> Response:
     registry = request.app.state.open_data
-    snapshot = await run_query(request, open_data.find, registry=registry, dataset=request.path_params["dataset"][:100],
-                               day=request.path_params["day"][:40])
-    dataset = registry.get(snapshot.info.dataset)
+    info = await run_query(request, open_data.find_info, registry=registry,
+                           dataset=request.path_params["dataset"][:100], day=request.path_params["day"][:40])
+    dataset = registry.get(info.dataset)
     return render(request, "open_data/snapshot.html", {
-        "dataset": dataset, "info": snapshot.info, "cite": citation(request, dataset, snapshot.info)})
+        "dataset": dataset, "info": info, "cite": citation(request, dataset, info)})
 
 
 routes = [

@@ -125,6 +125,7 @@ def load(session, *, renderer=None, now=None) -> int:
             n = max(6, min(real // 20, 2_000))
         on_paper = PAPER if clerk is not None and i == PAPER_PETITION and state == PetitionState.OPEN else {}
         _add_signers(session, petition, n, petition.created_at, on_paper)
+        petition.signatures_taken = n  # as the settle tick would count them
         if on_paper:
             assert clerk is not None  # on_paper is empty without one
             _add_paper(session, petition, clerk, now)

@@ -245,15 +245,16 @@ def paper_values(form, areas: tuple[str, ...]) -> dict:
             "counts": {i: _text(form, f"count-{i}", 40) for i in range(len(rows))}}
 
 
-def parse_paper(form, *, areas: tuple[str, ...], max_total: int, today: date, correction: bool = False) -> PaperInput:
-    """Validate a paper-signature form. The petition-dependent checks (collected before it opened or after it
+def parse_paper(form, values: dict, *, areas: tuple[str, ...], max_total: int, today: date,
+                correction: bool = False) -> PaperInput:
+    """Validate a paper-signature form; `values` is `paper_values(form, areas)`, read once by the caller, which
+    shows them again when this raises. The petition-dependent checks (collected before it opened or after it
     closed) are the service's.
 
     Raises:
         ValidationFailed: {field: message} for every bad field (`counts` for the group of area counts).
     """
     rows = paper_rows(areas)
-    values = paper_values(form, areas)
     errors: dict[str, str] = {}
     counts: dict[str, int] = {}
     posted = sorted({int(m.group(1)) for key in form.keys() if (m := re.match(r"^count-([0-9]{1,4})$", key))})

@@ -61,6 +61,7 @@ class Petition(SQLModel, table=True):
     department_id: int | None = Field(default=None, foreign_key="department.id")
     signature_count: int = 0
     paper_signature_count: int = 0  # the part of signature_count collected on paper (settled with it)
+    signatures_taken: int = 0  # online signatures in every state, confirmed or not (settled with it; for /metrics)
     sponsor_count: int = 0
     created_at: datetime
     updated_at: datetime

@@ -13,10 +13,8 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from app import ratelimit
 from app.auth import require_user_role
 from app.clock import as_utc, utc_now
-from app.config import parse_rate
 from app.db import insert_ignore
 from app.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed, N_
 from app.i18n import gettext as _
@@ -24,6 +22,7 @@ from app.models import Role, User
 
 from .config import PetitionSettings
 from .forms import PaperInput
+from .lookup import get_petition, rate
 from .models import PUBLISHED, SIGNABLE, PaperCount, PaperEntry, PaperEntryKind, Petition, PetitionState
 
 RECORDED, DUPLICATE = "recorded", "duplicate"
@@ -49,13 +48,6 @@ def _check_clerk(session: Session, clerk_id: int, petition: Petition) -> User:
     if not may_record(user.role, user.department_id, petition.department_id):
         raise not_your_petition()
     return user
-
-
-def _petition(session: Session, petition_id: int) -> Petition:
-    petition = session.get(Petition, petition_id)
-    if petition is None:
-        raise NotFound(_("We couldn't find that petition. It may have been removed; search the list of petitions."))
-    return petition
 
 
 def not_signable() -> InvalidState:
@@ -99,22 +91,23 @@ def _entry_counts(session: Session, entry_id: int) -> dict[str, int]:
                                 .where(col(PaperCount.entry_id) == entry_id)).all())
 
 
-def _write(session: Session, *, petition: Petition, clerk_id: int, data: PaperInput, kind: str,
-           corrects_id: int | None, settings: PetitionSettings, now: datetime) -> PaperResult:
+def _write(session: Session, *, petition: Petition, clerk_id: int, data: PaperInput, corrects_id: int | None,
+           settings: PetitionSettings, now: datetime) -> PaperResult:
     """Insert the entry unless this form (its nonce) was submitted before: then the earlier entry is the answer
-    if it says the same, and a 409 if it doesn't (an old form re-sent with other numbers)."""
+    if it says the same, and a 409 if it doesn't (an old form re-sent with other numbers). The stored `kind`
+    follows from `corrects_id`: an entry that names a record is its correction."""
     assert petition.id is not None  # a stored row (loaded)
     existing = session.execute(select(PaperEntry).where(col(PaperEntry.nonce) == data.nonce)).scalar_one_or_none()
     if existing is None:
-        limit, window = parse_rate(settings.paper_rate)
-        ratelimit.enforce(session, f"petitions:paper:{clerk_id}", limit=limit, window=window, message=N_(
+        rate(session, f"petitions:paper:{clerk_id}", settings.paper_rate, N_(
             "You have recorded many entries in a short time. Wait a few minutes, then submit the form again; "
             "what you entered is kept."))
         table = PaperEntry.__table__  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
         inserted = insert_ignore(session, table, {
-            "petition_id": petition.id, "kind": kind, "corrects_id": corrects_id, "collected_on": data.collected_on,
+            "petition_id": petition.id, "corrects_id": corrects_id, "collected_on": data.collected_on,
             "reference": data.reference, "reason": data.reason, "total": data.total, "clerk_id": clerk_id,
-            "nonce": data.nonce, "created_at": now}, ["nonce"])
+            "nonce": data.nonce, "created_at": now,
+            "kind": PaperEntryKind.RECORD if corrects_id is None else PaperEntryKind.CORRECTION}, ["nonce"])
         entry = session.execute(select(PaperEntry).where(col(PaperEntry.nonce) == data.nonce)).scalar_one()
         assert entry.id is not None  # a stored row (loaded)
         if inserted:
@@ -134,6 +127,9 @@ def record_paper(session: Session, *, petition_id: int, clerk_id: int, data: Pap
                  now: datetime | None = None) -> PaperResult:
     """Record a batch of paper signatures, counted into the petition's total by the next settle tick.
 
+    `data` is as `forms.parse_paper` returns it: the counts, date, reference and their limits are checked there;
+    this checks what depends on the petition, the clerk and earlier entries.
+
     Raises:
         NotFound: no petition with that id.
         PermissionDenied: not a clerk (or admin), or a clerk of another department.
@@ -142,18 +138,12 @@ def record_paper(session: Session, *, petition_id: int, clerk_id: int, data: Pap
         RateLimited: too many entries by this clerk in a short time.
     """
     now = now or utc_now()
-    petition = _petition(session, petition_id)
+    petition = get_petition(session, petition_id)
     _check_clerk(session, clerk_id, petition)
     if not is_signable(petition, now):
         raise not_signable()
     _check_dates(petition, data.collected_on)
-    if data.total <= 0:
-        raise ValidationFailed({"counts": _("Enter the number of paper signatures for at least one area.")})
-    if data.total > settings.paper_max_per_entry:
-        raise ValidationFailed({"counts": _("These counts add up to more than the %(max)s one entry may record.",
-                                            max=settings.paper_max_per_entry)})
-    return _write(session, petition=petition, clerk_id=clerk_id, data=data, kind=PaperEntryKind.RECORD,
-                  corrects_id=None, settings=settings, now=now)
+    return _write(session, petition=petition, clerk_id=clerk_id, data=data, corrects_id=None, settings=settings, now=now)
 
 
 def correct_paper(session: Session, *, petition_id: int, entry_id: int, clerk_id: int, data: PaperInput,
@@ -161,27 +151,23 @@ def correct_paper(session: Session, *, petition_id: int, entry_id: int, clerk_id
     """Correct a recorded batch: a new entry with the right counts (all zeros reverses it), date, reference and a
     reason. The record and its earlier corrections stay in the audit trail.
 
+    `data` is as `forms.parse_paper(..., correction=True)` returns it (with a reason, counts within the limit).
+
     Raises:
         NotFound: no such petition, or no such record on it.
         PermissionDenied: not a clerk (or admin), or a clerk of another department.
         InvalidState: the petition is not published (open or closed); the form was already used for other numbers.
-        ValidationFailed: no reason, a date outside the petition's open time, counts over the limit.
+        ValidationFailed: a date outside the petition's open time.
         RateLimited: too many entries by this clerk in a short time.
     """
     now = now or utc_now()
-    petition = _petition(session, petition_id)
+    petition = get_petition(session, petition_id)
     _check_clerk(session, clerk_id, petition)
     if petition.state not in PUBLISHED:
         raise InvalidState(_("This petition is not published, so its paper signatures can't be corrected."))
     record = correctable(session, petition_id=petition_id, entry_id=entry_id)
-    if not data.reason:
-        raise ValidationFailed({"reason": _("Say why the entry is corrected, like “Box 12 was counted twice”.")})
-    if data.total > settings.paper_max_per_entry:
-        raise ValidationFailed({"counts": _("These counts add up to more than the %(max)s one entry may record.",
-                                            max=settings.paper_max_per_entry)})
     _check_dates(petition, data.collected_on)
-    return _write(session, petition=petition, clerk_id=clerk_id, data=data, kind=PaperEntryKind.CORRECTION,
-                  corrects_id=record.id, settings=settings, now=now)
+    return _write(session, petition=petition, clerk_id=clerk_id, data=data, corrects_id=record.id, settings=settings, now=now)
 
 
 def correctable(session: Session, *, petition_id: int, entry_id: int) -> PaperEntry:
@@ -265,7 +251,7 @@ def paper_record(session: Session, *, petition_id: int, viewer_id: int, areas: t
     """
     now = now or utc_now()
     viewer = require_user_role(session, viewer_id, Role.CLERK, Role.OFFICIAL, Role.MODERATOR)
-    petition = _petition(session, petition_id)
+    petition = get_petition(session, petition_id)
     rows = session.execute(select(PaperEntry, User).join(User, col(User.id) == col(PaperEntry.clerk_id))
                            .where(col(PaperEntry.petition_id) == petition_id)
                            .order_by(col(PaperEntry.id).desc())).all()

@@ -532,8 +532,8 @@ async def _paper_submit(request: Request, view, actor, *, use_case, correction: 
     form = await read_form(request)
     values = forms.paper_values(form, settings.areas)
     try:
-        data = forms.parse_paper(form, areas=settings.areas, max_total=settings.paper_max_per_entry, today=_today(),
-                                 correction=correction)
+        data = forms.parse_paper(form, values, areas=settings.areas, max_total=settings.paper_max_per_entry,
+                                 today=_today(), correction=correction)
         result = await run_in_session(request, use_case, petition_id=view.id, clerk_id=actor.user_id, data=data,
                                       settings=settings, **kwargs)
     except ValidationFailed as exc:
@@ -575,28 +575,31 @@ async def paper_form(request: Request):
 async def paper_correct(request: Request):
     """A clerk corrects a recorded batch: the right counts (zeros reverse it), date and reference, and why."""
     view, actor = await _paper_petition(request)
+    entry_id = request.path_params["entry_id"]
+    values: dict | None = None
+    errors: dict = {}
+    status = 200
+    if request.method == "POST":  # correct_paper finds the record the entry belongs to (or raises NotFound)
+        done, values, errors, status = await _paper_submit(request, view, actor, use_case=paper.correct_paper,
+                                                           correction=True, entry_id=entry_id)
+        if done is not None:
+            return done
+        values["nonce"] = values["nonce"] or forms.new_nonce()
+    # the form is shown (again): the entry's history, and on a GET its current values
     record = await run_query(request, paper.paper_record, petition_id=view.id, viewer_id=actor.user_id,
                              areas=_settings(request).areas)
-    entry_id = request.path_params["entry_id"]
     asked = next((e for e in record.entries if e.id == entry_id), None)
     if asked is None:
         raise NotFound(_("This petition has no paper entry with that number. See its paper record for the entries."))
     root_id = asked.corrects_id or asked.id
     chain = [e for e in record.entries if (e.corrects_id or e.id) == root_id]
     root = next(e for e in chain if e.id == root_id)
-    current = next(e for e in chain if e.current)
-    rows = forms.paper_rows(_settings(request).areas)
-    counts = dict(current.counts)
-    values = {"collected_on": current.collected_on.isoformat(), "reference": current.reference, "reason": "",
-              "nonce": forms.new_nonce(), "counts": {i: str(counts.get(a, 0)) for i, a in enumerate(rows)}}
-    errors: dict = {}
-    status = 200
-    if request.method == "POST":
-        done, values, errors, status = await _paper_submit(request, view, actor, use_case=paper.correct_paper,
-                                                           correction=True, entry_id=root.id)
-        if done is not None:
-            return done
-        values["nonce"] = values["nonce"] or forms.new_nonce()
+    if values is None:
+        current = next(e for e in chain if e.current)
+        counts = dict(current.counts)
+        values = {"collected_on": current.collected_on.isoformat(), "reference": current.reference, "reason": "",
+                  "nonce": forms.new_nonce(),
+                  "counts": {i: str(counts.get(a, 0)) for i, a in enumerate(forms.paper_rows(_settings(request).areas))}}
     return _paper_page(request, "petitions/paper_correct.html",
                       {"p": view, "values": values, "errors": errors, "record": root,
                        "history": sorted(chain, key=lambda e: e.id)}, status)

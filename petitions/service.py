@@ -15,12 +15,10 @@ from sqlalchemy import String, bindparam, cast, delete, func, literal, select, u
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
-from app import ratelimit
 from app.auth import require_user_role
 from app.clock import as_utc as _aware
 from app.clock import utc_now
 from app.context import unit_context
-from app.config import parse_rate
 from app.emails import canonical_email
 from app.errors import InvalidState, NotFound, PermissionDenied, TokenInvalid, ValidationFailed, N_
 from app.i18n import gettext as _
@@ -30,6 +28,7 @@ from app.models import Department, Role
 from moderation import ContentRef, close_content_cases, screen_content
 
 from . import paper, reasons
+from .lookup import get_petition, rate
 from .config import PetitionSettings
 from .forms import PetitionInput, ResponseInput, DebateInput, SignatureInput
 from .models import (
@@ -52,18 +51,6 @@ DEFAULT_REASONS = reasons.DEFAULT_REASONS  # the built-in rejection reasons (dat
 
 def _insert(session: Session):
     return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
-
-
-def _rate(session: Session, key: str, spec: str, message: str) -> None:
-    limit, window = parse_rate(spec)
-    ratelimit.enforce(session, key, limit=limit, window=window, message=message)
-
-
-def get_petition(session: Session, petition_id: int) -> Petition:
-    petition = session.get(Petition, petition_id)
-    if petition is None:
-        raise NotFound(_("We couldn't find that petition. It may have been removed; search the list of petitions."))
-    return petition
 
 
 def ensure_reasons(session: Session) -> None:
@@ -147,8 +134,8 @@ def start_petition(session: Session, *, data: PetitionInput, settings: PetitionS
     now = now or utc_now()
     if client_ip and not allowlisted:
         message = N_("Too many petitions were started from your network. Wait a few minutes and try again; your text is kept below.")
-        _rate(session, f"petitions:start:burst:{client_ip}", settings.start_rate_burst, message)
-        _rate(session, f"petitions:start:sustained:{client_ip}", settings.start_rate_sustained, message)
+        rate(session, f"petitions:start:burst:{client_ip}", settings.start_rate_burst, message)
+        rate(session, f"petitions:start:sustained:{client_ip}", settings.start_rate_sustained, message)
     petition = Petition(action=data.action, background=data.background, details=data.details,
                         creator_name=data.signer.name, creator_email=data.signer.email, creator_locale=locale,
                         state=PetitionState.UNCONFIRMED, created_at=now, updated_at=now)
@@ -218,8 +205,8 @@ def sign_petition(session: Session, *, petition_id: int, data: SignatureInput, s
         raise InvalidState(_("This petition is closed, so it can't be signed any more. Look for an open petition about the same subject."))
     if client_ip and not allowlisted:
         message = N_("Too many signatures came from your network for this petition. Wait a few minutes and try again; what you entered is kept.")
-        _rate(session, f"petitions:sign:burst:{petition_id}:{client_ip}", settings.sign_rate_burst, message)
-        _rate(session, f"petitions:sign:sustained:{petition_id}:{client_ip}", settings.sign_rate_sustained, message)
+        rate(session, f"petitions:sign:burst:{petition_id}:{client_ip}", settings.sign_rate_burst, message)
+        rate(session, f"petitions:sign:sustained:{petition_id}:{client_ip}", settings.sign_rate_sustained, message)
     canonical = canonical_email(data.email)
     new_id = session.execute(_SIGN_INSERT[session.get_bind().dialect.name], dict(
         petition_id=petition_id, name=data.name, email=data.email, canonical_email=canonical, area=data.area,
@@ -659,25 +646,34 @@ class Tally:
     petition_id: int
     total: int   # online and paper together: the thresholds count both
     areas: dict  # area -> online and paper together
-    paper: int = 0
     paper_areas: dict = field(default_factory=dict)  # area -> paper signatures
+    taken: int = 0  # online signatures in every state (pending, confirmed, withdrawn)
+
+    @property
+    def paper(self) -> int:
+        """The part of `total` collected on paper."""
+        return sum(self.paper_areas.values())
 
 
 def count_changed(session: Session, *, since: datetime) -> list[Tally]:
-    """Read-only: recount confirmed signatures (and the paper ones) of every petition with a signature changed,
-    or a paper entry recorded, after `since`."""
+    """Read-only: recount confirmed signatures (and the paper ones, and the online ones in every state) of every
+    petition with a signature changed, or a paper entry recorded, after `since`."""
     ids = session.execute(select(col(Signature.petition_id)).where(col(Signature.updated_at) > since).distinct()).scalars().all()
     ids = sorted(set(ids) | set(paper.changed_petitions(session, since=since)))
     on_paper = paper.effective_counts(session, ids)
     tallies = []
     for pid in ids:
-        rows = session.execute(select(col(Signature.area), func.count()).where(
-            col(Signature.petition_id) == pid, col(Signature.state) == SignatureState.VALIDATED).group_by(col(Signature.area))).all()
-        areas = {area or "": n for area, n in rows}
+        rows = session.execute(select(col(Signature.state), col(Signature.area), func.count())
+                               .where(col(Signature.petition_id) == pid)
+                               .group_by(col(Signature.state), col(Signature.area))).all()
+        areas: dict[str, int] = {}
+        for state, area, n in rows:
+            if state == SignatureState.VALIDATED:
+                areas[area or ""] = areas.get(area or "", 0) + n
         paper_areas = {a: n for a, n in on_paper.get(pid, {}).items() if n}
         for area, n in paper_areas.items():
             areas[area] = areas.get(area, 0) + n
-        tallies.append(Tally(pid, sum(areas.values()), areas, sum(paper_areas.values()), paper_areas))
+        tallies.append(Tally(pid, sum(areas.values()), areas, paper_areas, taken=sum(n for _s, _a, n in rows)))
     return tallies
 
 
@@ -703,6 +699,9 @@ def apply_tallies(session: Session, *, tallies: list[Tally], settings: PetitionS
             stmt = insert(CountSnapshot.__table__).values(petition_id=tally.petition_id, hour=hour, count=tally.total)  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
             session.execute(stmt.on_conflict_do_update(index_elements=["petition_id", "hour"],
                                                        set_={"count": tally.total}))
+        if petition.signatures_taken != tally.taken:
+            petition.signatures_taken = tally.taken
+            session.add(petition)
         wanted = {area: (n, tally.paper_areas.get(area, 0)) for area, n in tally.areas.items()}
         existing = {area: (n, p) for area, n, p in session.execute(
             select(col(AreaCount.area), col(AreaCount.count), col(AreaCount.paper))

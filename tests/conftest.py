@@ -106,6 +106,29 @@ def database_url(tmp_path, _pg_database, _sqlite_template):
 
 
 @pytest.fixture
+def empty_engine(tmp_path, database_url):
+    """An engine on an empty database, no schema (a new one on PostgreSQL, dropped afterwards): for migration tests
+    that upgrade step by step."""
+    if database_url.startswith("sqlite"):
+        engine = make_engine(f"sqlite:///{tmp_path}/empty.db")
+        yield engine
+        engine.dispose()
+        return
+    admin = create_engine(normalise_url(database_url).rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    name = f"civic_empty_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(normalise_url(database_url).rsplit("/", 1)[0] + "/" + name)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture
 def settings(tmp_path, database_url) -> Settings:
     data_dir = tmp_path / "data"
     data_dir.mkdir()

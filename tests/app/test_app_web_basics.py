@@ -1,4 +1,9 @@
 """Security headers, gzip, health check, language switching, pages without JavaScript."""
+import dataclasses
+
+from starlette.testclient import TestClient
+
+from app.main import create_app
 
 
 def test_security_headers_on_pages(client):
@@ -54,3 +59,16 @@ def test_openapi_document_is_served_with_open_cors(client):
     assert response.status_code == 200
     assert response.json()["openapi"].startswith("3.")
     assert response.headers["access-control-allow-origin"] == "*"
+
+
+def test_page_titles_end_with_the_configured_site_name(client, settings, engine, sender, domain_settings, classifier):
+    assert "<title>Open data · Civic</title>" in client.get("/open-data").text
+    council = create_app(dataclasses.replace(settings, site_name="Riverton City Council"), engine=engine, sender=sender,
+                         domain_settings=domain_settings, classifier=classifier, run_worker=False)
+    with TestClient(council, base_url="https://testserver") as c:
+        assert "<title>Open data · Riverton City Council</title>" in c.get("/open-data").text
+
+
+def test_the_footer_links_to_how_we_respond_in_english_and_chinese(client):
+    assert '/petitions/how-we-respond">How we respond</a>' in client.get("/").text
+    assert '/petitions/how-we-respond">我们如何回应</a>' in client.get("/", headers={"Accept-Language": "zh-CN"}).text

@@ -2,61 +2,37 @@
 already closed (or with its outcome) closed at its closing date; a published response was published when made."""
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 from alembic import command
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
-from app.db import make_engine, normalise_url
 from app.migrate import alembic_config, pending, upgrade
 
 T0 = datetime(2026, 3, 1, 10, tzinfo=UTC)
 
 
-def _fresh_engine(tmp_path, database_url):
-    """An empty database (a new one on PostgreSQL) and how to remove it afterwards."""
-    if database_url.startswith("sqlite"):
-        return make_engine(f"sqlite:///{tmp_path}/backfill.db"), lambda: None
-    admin = create_engine(normalise_url(database_url).rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-    name = f"civic_backfill_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
-
-    return make_engine(normalise_url(database_url).rsplit("/", 1)[0] + "/" + name), drop
-
-
-def test_closed_consultations_and_published_responses_get_their_timestamps(tmp_path, database_url):
-    engine, drop = _fresh_engine(tmp_path, database_url)
-    try:
-        with engine.begin() as conn:
-            command.upgrade(alembic_config(conn), "consultations_initial")
+def test_closed_consultations_and_published_responses_get_their_timestamps(empty_engine):
+    with empty_engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "consultations_initial")
+        conn.execute(text(
+            "INSERT INTO \"user\" (id, email, email_display, name, role, locale, created_at, blocked_reason) "
+            "VALUES (1, 'o@example.org', '', 'O', 'official', 'en', :t, '')"), {"t": T0})
+        for cid, state, closes in ((1, "closed", T0), (2, "reported", T0), (3, "open", None), (4, "draft", T0)):
             conn.execute(text(
-                "INSERT INTO \"user\" (id, email, email_display, name, role, locale, created_at, blocked_reason) "
-                "VALUES (1, 'o@example.org', '', 'O', 'official', 'en', :t, '')"), {"t": T0})
-            for cid, state, closes in ((1, "closed", T0), (2, "reported", T0), (3, "open", None), (4, "draft", T0)):
-                conn.execute(text(
-                    "INSERT INTO consultation (id, title, summary, body, state, closes_at, strict_mode, created_at, "
-                    "updated_at, comment_count, report_text, source) VALUES (:id, 'C', '', '', :state, :closes, "
-                    "false, :t, :t, 0, '', '')"), {"id": cid, "state": state, "closes": closes, "t": T0})
-            for rid, status in ((1, "published"), (2, "held")):
-                conn.execute(text(
-                    "INSERT INTO consultation_response (id, consultation_id, author_id, decision, text, commitment, "
-                    "status, route, created_at) VALUES (:id, 1, 1, 'noted', 'Thanks.', '', :status, 'publish', :t)"),
-                    {"id": rid, "status": status, "t": T0})
-        upgrade(engine)
-        assert pending(engine) == set()
-        with engine.connect() as conn:
-            closed = dict(conn.execute(text("SELECT id, closed_at IS NOT NULL AND closed_at = closes_at FROM consultation")).all())
-            published = dict(conn.execute(text(
-                "SELECT id, published_at IS NOT NULL AND published_at = created_at FROM consultation_response")).all())
-        assert {k: bool(v) for k, v in closed.items()} == {1: True, 2: True, 3: False, 4: False}
-        assert {k: bool(v) for k, v in published.items()} == {1: True, 2: False}
-    finally:
-        engine.dispose()
-        drop()
+                "INSERT INTO consultation (id, title, summary, body, state, closes_at, strict_mode, created_at, "
+                "updated_at, comment_count, report_text, source) VALUES (:id, 'C', '', '', :state, :closes, "
+                "false, :t, :t, 0, '', '')"), {"id": cid, "state": state, "closes": closes, "t": T0})
+        for rid, status in ((1, "published"), (2, "held")):
+            conn.execute(text(
+                "INSERT INTO consultation_response (id, consultation_id, author_id, decision, text, commitment, "
+                "status, route, created_at) VALUES (:id, 1, 1, 'noted', 'Thanks.', '', :status, 'publish', :t)"),
+                {"id": rid, "status": status, "t": T0})
+    upgrade(empty_engine)
+    assert pending(empty_engine) == set()
+    with empty_engine.connect() as conn:
+        closed = dict(conn.execute(text("SELECT id, closed_at IS NOT NULL AND closed_at = closes_at FROM consultation")).all())
+        published = dict(conn.execute(text(
+            "SELECT id, published_at IS NOT NULL AND published_at = created_at FROM consultation_response")).all())
+    assert {k: bool(v) for k, v in closed.items()} == {1: True, 2: True, 3: False, 4: False}
+    assert {k: bool(v) for k, v in published.items()} == {1: True, 2: False}

@@ -31,7 +31,7 @@ def test_a_visitor_reads_the_figures_follows_an_overdue_petition_and_downloads_t
     page.set_default_timeout(15000)
     try:
         page.goto(base + "/")
-        page.get_by_role("link", name="How we respond to petitions").click()
+        page.get_by_role("link", name="How we respond", exact=True).click()
         page.wait_for_url("**/petitions/how-we-respond")
         assert page.get_by_role("heading", level=1).inner_text() == "How we respond to petitions and consultations"
         figures = dict(zip(page.locator(".figures dt").all_inner_texts(), page.locator(".figures dd").all_inner_texts()))

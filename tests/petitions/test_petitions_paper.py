@@ -253,6 +253,38 @@ def test_a_correction_is_a_new_entry_with_a_reason_and_the_trail_keeps_every_ent
     assert "including" not in client.get(f"/petitions/{pid}").text
 
 
+def test_a_correction_posted_from_a_correction_names_the_record_and_an_unknown_entry_is_a_404(app, helpers,
+                                                                                               make_client):
+    pid = _petition(app, helpers)
+    other = _petition(app, helpers, department="parks")
+    clerk = _clerk(app, helpers, make_client)
+    _post(clerk, f"/petitions/{pid}/paper", {"Central": "100"}, reference="Box 7")
+    _post(clerk, f"/petitions/{other}/paper", {"Central": "5"}, reference="Box 9")
+    with read_session(app.state.engine) as s:
+        original, elsewhere = s.exec(select(PaperEntry).order_by(PaperEntry.id)).all()
+    reason = {"reason": "Recounted."}
+    assert _post(clerk, f"/petitions/{pid}/paper/entries/{original.id}/correct", {"Central": "90"},
+                 extra=reason).status_code == 303
+    with read_session(app.state.engine) as s:
+        first = s.exec(select(PaperEntry).where(PaperEntry.corrects_id == original.id)).one()
+    assert _post(clerk, f"/petitions/{pid}/paper/entries/{first.id}/correct", {"Central": "80"},
+                 extra=reason).status_code == 303
+    before = _entries(app)
+    form = _form(clerk, f"/petitions/{pid}/paper/entries/{original.id}/correct")
+    for entry_id in (elsewhere.id, 99_999):
+        r = _post(clerk, f"/petitions/{pid}/paper/entries/{entry_id}/correct", {"Central": "1"}, extra=reason,
+                  fields=form)
+        assert r.status_code == 404 and "no paper entry with that number" in r.text
+        bad = _post(clerk, f"/petitions/{pid}/paper/entries/{entry_id}/correct", {"Central": "x"}, extra=reason,
+                    fields=form)
+        assert bad.status_code == 404
+    assert _entries(app) == before
+    with read_session(app.state.engine) as s:
+        assert [(e.corrects_id, e.total) for e in s.exec(select(PaperEntry).where(PaperEntry.petition_id == pid)
+                                                          .order_by(PaperEntry.id)).all()] == [
+            (None, 100), (original.id, 90), (original.id, 80)]
+
+
 def test_the_paper_record_is_for_staff_only(app, client, helpers, make_client):
     pid = _petition(app, helpers)
     resident = make_client()
