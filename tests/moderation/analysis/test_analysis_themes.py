@@ -118,6 +118,28 @@ def test_chinese_and_english_mixed():
     assert auto.k in (2, 3) and len(auto.assignments) == len(texts)  # by language, or by subject
 
 
+ZH_TOPICS = {
+    "transport": ["公車", "捷運", "班次", "誤點", "站牌", "路線", "票價", "司機", "接駁", "轉乘"],
+    "parks": ["公園", "樹木", "草地", "座椅", "花草", "遮蔭", "步道", "遊樂設施", "涼亭", "綠地"],
+    "housing": ["房租", "租金", "房東", "社會住宅", "房價", "押金", "租屋", "住宅", "買房", "房客"],
+}
+ZH_FILLER = ["我們", "希望", "應該", "市政府", "真的", "需要", "改善", "覺得", "問題", "很多"]
+
+
+def test_chinese_subjects_of_a_larger_consultation_are_its_themes():
+    # above 100 comments the themes also use word vectors learnt from the comments (Chinese: character bigrams)
+    rng = random.Random(3)
+    texts, labels = [], []
+    for t, words in enumerate(ZH_TOPICS.values()):
+        for _ in range(50):
+            ws = rng.sample(words, 3) + rng.sample(ZH_FILLER, 3)
+            rng.shuffle(ws)
+            texts.append("".join(ws) + "。")
+            labels.append(t)
+    res = find_themes(texts, k=3)
+    assert adjusted_rand_score(labels, res.assignments) > 0.9
+
+
 @pytest.mark.parametrize("texts", [[], [""], ["   ", None, "!!!"]])
 def test_no_text_gives_empty_result(texts):
     res = find_themes(texts)
