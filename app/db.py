@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy import event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 from starlette.concurrency import run_in_threadpool
 
@@ -220,6 +221,58 @@ def insert_ignore(session: Session, table, values: dict, conflict_cols: list[str
             .returning(table.c[conflict_cols[0]]))
     # RETURNING rather than rowcount: psycopg reports -1 for rowcount here.
     return session.execute(stmt).first() is not None
+
+
+class HotStatement:
+    """A Core statement for a hot path (signing: hundreds a second), run on the transaction's DBAPI cursor.
+
+    Per signature the writer thread runs two INSERTs. Measured per signature in one transaction on SQLite (the
+    `sign_petition` call alone): 34 µs on the DBAPI cursor, 63 µs through `Connection.exec_driver_sql`, 100 µs
+    through `session.execute`; the viral bench's signing fell 16 % with `exec_driver_sql`. So this class takes
+    the route SQLAlchemy documents for work it does not need to wrap ("Working with the DBAPI cursor
+    directly"): the statement is compiled once per dialect with `ClauseElement.compile`, values go through the
+    column types' own bind processors (`TypeEngine.bind_processor`), so they are stored exactly as
+    `session.execute` stores them, and the SQL runs on `Connection.connection.cursor()` of the session's
+    transaction. Database errors are wrapped as `session.execute` wraps them (`IntegrityError`,
+    `OperationalError` ...). Rows come back without result processing: use it for statements that return
+    plain integers and strings, not datetimes. Everything else goes through `session.execute`.
+    """
+
+    def __init__(self, statement):
+        self.statement = statement
+        self._plans: dict[str, tuple] = {}  # dialect name -> (sql, names, positional, processors, defaults)
+
+    def _plan(self, dialect) -> tuple:
+        compiled = self.statement.compile(dialect=dialect)
+        positional = bool(compiled.positional)
+        names = list(compiled.positiontup or ()) if positional else list(compiled.binds)
+        processors = {}
+        for name, bind in compiled.binds.items():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                processors[name] = processor
+        # values written into the statement itself (`.values(state=...)`) travel as bound parameters too
+        defaults = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}
+        plan = self._plans[dialect.name] = (compiled.string, names, positional, processors, defaults)
+        return plan
+
+    def __call__(self, session: Session, params: dict) -> list[tuple]:
+        connection = session.connection()
+        dialect = connection.dialect
+        sql, names, positional, processors, defaults = self._plans.get(dialect.name) or self._plan(dialect)
+        values = []
+        for name in names:
+            value = params[name] if name in params else defaults[name]  # a missing parameter is a KeyError
+            values.append(processors[name](value) if name in processors else value)
+        args = tuple(values) if positional else dict(zip(names, values))
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(sql, args)
+            return cursor.fetchall() if cursor.description else []
+        except dialect.loaded_dbapi.Error as error:
+            raise DBAPIError.instance(sql, args, error, dialect.loaded_dbapi.Error, dialect=dialect) from error
+        finally:
+            cursor.close()
 
 
 def pk(value: int | None) -> int:

@@ -14,18 +14,19 @@ from dataclasses import dataclass
 from sqlalchemy import delete, text
 from sqlmodel import Session, col
 
+from app.db import HotStatement
 from app.exceptions import RateLimited
 from app.models import RateLimitBucket
 
-# One round trip: count this attempt and read the previous window's count.
-_HIT = text(
+# One round trip: count this attempt and read the previous window's count. (Hot: two per signature.)
+_HIT = HotStatement(text(
     "INSERT INTO rate_limit_bucket (key, window_start, count) VALUES (:k, :w, 1) "
     "ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limit_bucket.count + 1 "
     "RETURNING count, (SELECT previous.count FROM rate_limit_bucket AS previous "
     "WHERE previous.key = :k AND previous.window_start = :p)"
-)
+))
 # A refused attempt does not count: someone told to wait a minute who comes back after a minute gets in.
-_UNDO = text("UPDATE rate_limit_bucket SET count = count - 1 WHERE key = :k AND window_start = :w")
+_UNDO = HotStatement(text("UPDATE rate_limit_bucket SET count = count - 1 WHERE key = :k AND window_start = :w"))
 
 
 _EPSILON = 1e-9  # float noise in the weighting must not turn an exact fit into a refusal
@@ -44,13 +45,13 @@ def attempt(session: Session, key: str, *, limit: int, window: int, now: float |
     """
     now = time.time() if now is None else now
     window_start = int(now // window * window)
-    current, previous = session.execute(_HIT, {"k": key[:200], "w": window_start, "p": window_start - window}).one()
+    (current, previous), = _HIT(session, {"k": key[:200], "w": window_start, "p": window_start - window})
     previous = previous or 0
     elapsed = now - window_start
     estimate = current + previous * (window - elapsed) / window
     if estimate <= limit + _EPSILON:
         return Attempt(True, 0)
-    session.execute(_UNDO, {"k": key[:200], "w": window_start})
+    _UNDO(session, {"k": key[:200], "w": window_start})
     return Attempt(False, _retry_after(current - 1, previous, limit=limit, window=window, elapsed=elapsed))
 
 

@@ -19,6 +19,7 @@ from app.auth import require_user_role
 from app.clock import as_utc as _aware
 from app.clock import utc_now
 from app.context import unit_context
+from app.db import HotStatement
 from app.emails import canonical_email
 from app.errors import InvalidState, NotFound, PermissionDenied, TokenInvalid, ValidationFailed, N_
 from app.i18n import gettext as _
@@ -95,20 +96,25 @@ _PETITION_FOR_SIGNING = select(col(Petition.state), col(Petition.closes_at), col
 # work's session): scratch state of one transaction, not a dependency, so it does not belong in the app's
 # UnitContext. A state change in the same transaction drops it (`_petition_state_changed`).
 _SIGNING_STATE = "petitions_signing_state"
-_EXISTING_SIGNATURE = select(col(Signature.id), col(Signature.state), col(Signature.confirmations_sent), col(Signature.locale)).where(
-    col(Signature.petition_id) == bindparam("pid"), col(Signature.canonical_email) == bindparam("canonical"))
-_REACTIVATE_SIGNATURE = update(Signature).where(col(Signature.id) == bindparam("sid")).values(
-    state=SignatureState.PENDING, withdrawn_at=None, confirmations_sent=1, name=bindparam("name"),
-    area=bindparam("area"), notify=bindparam("notify"), updated_at=bindparam("now"))
-_COUNT_RESENT = update(Signature).where(col(Signature.id) == bindparam("sid")).values(
-    confirmations_sent=col(Signature.confirmations_sent) + 1, updated_at=bindparam("now"))
+_EXISTING_SIGNATURE = HotStatement(select(col(Signature.id), col(Signature.state), col(Signature.confirmations_sent), col(Signature.locale)).where(
+    col(Signature.petition_id) == bindparam("pid"), col(Signature.canonical_email) == bindparam("canonical")))
+_REACTIVATE_SIGNATURE = HotStatement(update(Signature).where(col(Signature.id) == bindparam("sid")).values(
+    state=SignatureState.PENDING.value, withdrawn_at=None, confirmations_sent=1, name=bindparam("name"),
+    area=bindparam("area"), notify=bindparam("notify"), updated_at=bindparam("now")))
+_COUNT_RESENT = HotStatement(update(Signature).where(col(Signature.id) == bindparam("sid")).values(
+    confirmations_sent=col(Signature.confirmations_sent) + 1, updated_at=bindparam("now")))
 
 
-def _sign_insert(dialect):
+_SIGN_COLUMNS = ("petition_id", "name", "email", "canonical_email", "area", "notify", "ip_address", "locale", "state",
+                 "is_creator", "is_sponsor", "confirmations_sent", "created_at", "updated_at")
+
+
+def _sign_insert(dialect) -> HotStatement:
     """INSERT ... ON CONFLICT (petition_id, canonical_email) DO NOTHING RETURNING id, in `dialect`'s spelling."""
     table = Signature.__table__
-    return (dialect.insert(table).on_conflict_do_nothing(index_elements=["petition_id", "canonical_email"])
-            .returning(table.c.id))
+    return HotStatement(dialect.insert(table).values({c: bindparam(c, type_=table.c[c].type) for c in _SIGN_COLUMNS})
+                        .on_conflict_do_nothing(index_elements=["petition_id", "canonical_email"])
+                        .returning(table.c.id))
 
 
 _SIGN_INSERT = {"postgresql": _sign_insert(postgresql), "sqlite": _sign_insert(sqlite)}
@@ -208,26 +214,26 @@ def sign_petition(session: Session, *, petition_id: int, data: SignatureInput, s
         rate(session, f"petitions:sign:burst:{petition_id}:{client_ip}", settings.sign_rate_burst, message)
         rate(session, f"petitions:sign:sustained:{petition_id}:{client_ip}", settings.sign_rate_sustained, message)
     canonical = canonical_email(data.email)
-    new_id = session.execute(_SIGN_INSERT[session.get_bind().dialect.name], dict(
+    inserted = _SIGN_INSERT[session.get_bind().dialect.name](session, dict(
         petition_id=petition_id, name=data.name, email=data.email, canonical_email=canonical, area=data.area,
         notify=data.notify, ip_address=(client_ip or "")[:64], locale=locale, state=SignatureState.PENDING.value,
         is_creator=False, is_sponsor=sponsor, confirmations_sent=1, created_at=now, updated_at=now,
-    )).scalar()
-    if new_id is not None:
+    ))
+    if inserted:
+        new_id = inserted[0][0]
         _queue_confirmation(session, to=data.email, petition_id=petition_id, action=action, links=links,
                             locale=locale, sponsor=sponsor)
         return SignResult("created", petition_id, new_id, action)
-    sig_id, state, sent, first_locale = session.execute(_EXISTING_SIGNATURE,
-                                                        {"pid": petition_id, "canonical": canonical}).one()
+    (sig_id, state, sent, first_locale), = _EXISTING_SIGNATURE(session, {"pid": petition_id, "canonical": canonical})
     if state == SignatureState.VALIDATED:
         return SignResult("already_signed", petition_id, sig_id, action)
     if state == SignatureState.WITHDRAWN:  # signing again after withdrawing: a fresh start
-        session.execute(_REACTIVATE_SIGNATURE, {"sid": sig_id, "name": data.name, "area": data.area,
-                                                "notify": data.notify, "now": now})
+        _REACTIVATE_SIGNATURE(session, {"sid": sig_id, "name": data.name, "area": data.area, "notify": data.notify,
+                                        "now": now})
     elif sent >= settings.max_confirmation_emails:
         return SignResult("resend_limit", petition_id, sig_id, action)
     else:
-        session.execute(_COUNT_RESENT, {"sid": sig_id, "now": now})
+        _COUNT_RESENT(session, {"sid": sig_id, "now": now})
     # the links name the signature by petition and address, so they fit this row too
     _queue_confirmation(session, to=data.email, petition_id=petition_id, action=action, links=links,
                         locale=first_locale or locale, sponsor=sponsor)
