@@ -268,7 +268,7 @@ class HotStatement:
         cursor = connection.connection.cursor()
         try:
             cursor.execute(sql, args)
-            return cursor.fetchall() if cursor.description else []
+            return list(cursor.fetchall()) if cursor.description else []
         except dialect.loaded_dbapi.Error as error:
             raise DBAPIError.instance(sql, args, error, dialect.loaded_dbapi.Error, dialect=dialect) from error
         finally:

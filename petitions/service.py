@@ -111,7 +111,7 @@ _SIGN_COLUMNS = ("petition_id", "name", "email", "canonical_email", "area", "not
 
 def _sign_insert(dialect) -> HotStatement:
     """INSERT ... ON CONFLICT (petition_id, canonical_email) DO NOTHING RETURNING id, in `dialect`'s spelling."""
-    table = Signature.__table__
+    table = Signature.__table__  # type: ignore[attr-defined]  # sqlmodel does not declare a table class's __table__
     return HotStatement(dialect.insert(table).values({c: bindparam(c, type_=table.c[c].type) for c in _SIGN_COLUMNS})
                         .on_conflict_do_nothing(index_elements=["petition_id", "canonical_email"])
                         .returning(table.c.id))
