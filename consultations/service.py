@@ -489,7 +489,7 @@ def cast_vote(session: Session, *, comment_id: int, user_id: int, vote: str,
 
 
 def vote_on_statement(session: Session, *, consultation_id: int, comment_id: int | None, user_id: int, vote: str,
-                      limits: ConsultationSettings = ConsultationSettings(), area: str = "",
+                      limits: ConsultationSettings, area: str = "",
                       areas: tuple[str, ...] = ()) -> VoteResult:
     """`cast_vote` from the "vote on statements" form. The statement's id came with the page, so an id that is none
     of this consultation's statements (missing, another consultation's comment, a reply) is a mistake in the form,
