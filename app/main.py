@@ -54,7 +54,7 @@ from app.geo import SiteAreas
 from app.http import bound_int_path_params
 from app.jobs import JobContext, JobRegistry, worker_loop
 from app.mail import build_sender, deliver_pending
-from app.response_cache import ResponseCache, ResponseCacheMiddleware
+from app.response_cache import SESSION_COOKIE, ResponseCache, ResponseCacheMiddleware
 from app.schema import import_all_models
 from app.security import Signer
 from app.templating import STATIC_DIR, Renderer, VersionedStaticFiles, build_environment
@@ -202,7 +202,7 @@ def create_app(
         Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
         Middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts) or ["*"]),
         Middleware(app_api.OpenCORSMiddleware),
-        Middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="civic_session",
+        Middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie=SESSION_COOKIE,
                    https_only=settings.https_only, same_site="lax", max_age=settings.session_max_age_days * 86400),
         Middleware(auth.SessionCheckMiddleware),
         Middleware(i18n.LocaleMiddleware, default_locale=settings.default_locale),

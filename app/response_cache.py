@@ -31,7 +31,8 @@ from typing import NamedTuple
 
 from app.i18n import request_locale
 
-SESSION_COOKIE = b"civic_session"
+SESSION_COOKIE = "civic_session"  # the session middleware's cookie: its presence means a signed-in visitor
+_SESSION_COOKIE_BYTES = SESSION_COOKIE.encode()
 
 
 class Entry(NamedTuple):
@@ -46,7 +47,7 @@ def public_for_anonymous(request, response, *, max_age: int, stale: int = 0):
 
     `stale`: seconds a cache may keep serving it after `max_age` while it fetches a fresh one.
     """
-    if max_age <= 0 or "civic_session" in request.cookies:
+    if max_age <= 0 or SESSION_COOKIE in request.cookies:
         response.headers["Cache-Control"] = "private, no-cache"
     else:
         response.headers["Cache-Control"] = f"public, max-age={max_age}" + (
@@ -106,7 +107,7 @@ class ResponseCacheMiddleware:
         host = b""
         for name, value in scope["headers"]:
             if name == b"cookie":
-                if SESSION_COOKIE in value:
+                if _SESSION_COOKIE_BYTES in value:
                     return None
             elif name == b"accept-encoding":
                 gzip = b"gzip" in value
