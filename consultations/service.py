@@ -317,8 +317,8 @@ def record_area(session: Session, *, consultation_id: int, user_id: int, area: s
                         .values(area=area, updated_at=now))
 
 
-def post_comment(session: Session, *, consultation_id: int, author_id: int, body: str,
-                 question_id: int | None = None, parent_id: int | None = None, limits: ConsultationSettings = ConsultationSettings(),
+def post_comment(session: Session, *, consultation_id: int, author_id: int, body: str, limits: ConsultationSettings,
+                 question_id: int | None = None, parent_id: int | None = None,
                  client_ip: str | None = None, ip_allowlisted: bool = False, area: str = "",
                  areas: tuple[str, ...] = ()) -> Comment:
     """Post a comment or a reply; it passes moderation screening before anyone else sees it. `area` (optional,
@@ -376,7 +376,7 @@ def post_comment(session: Session, *, consultation_id: int, author_id: int, body
 
 
 def edit_comment(session: Session, *, comment_id: int, user_id: int, body: str,
-                 limits: ConsultationSettings = ConsultationSettings(), consultation_id: int | None = None) -> Comment:
+                 limits: ConsultationSettings, consultation_id: int | None = None) -> Comment:
     """Change a comment's text within the edit window; the earlier text is kept in its history.
 
     Raises: NotFound, PermissionDenied (someone else's comment), InvalidState (window passed, removed or hidden,
@@ -437,7 +437,7 @@ class VoteResult:
 
 
 def cast_vote(session: Session, *, comment_id: int, user_id: int, vote: str,
-              limits: ConsultationSettings = ConsultationSettings(), consultation_id: int | None = None,
+              limits: ConsultationSettings, consultation_id: int | None = None,
               area: str = "", areas: tuple[str, ...] = ()) -> VoteResult:
     """Agree, disagree or pass on a comment; voting again with another choice changes the vote. `area`
     (optional, one of `areas`) is remembered as the voter's area in this consultation.
@@ -517,7 +517,7 @@ def vote_label(value: int) -> str:
 
 
 def report_comment(session: Session, *, comment_id: int, reporter_id: int, reason: str,
-                   limits: ConsultationSettings = ConsultationSettings(), consultation_id: int | None = None) -> bool:
+                   limits: ConsultationSettings, consultation_id: int | None = None) -> bool:
     """Record a resident's report; enough reports hide the comment pending review. Returns True when hidden.
 
     Raises: ValidationFailed (no reason), NotFound, InvalidState (own comment, already reported, not shown).
