@@ -117,7 +117,8 @@ def test_htmx_vote_returns_the_next_card_and_errors_keep_the_statement(app, clie
     assert bad.status_code == 422 and "Choose Agree, Disagree or Pass." in bad.text
     assert "Statement number 1" in bad.text
     again = client.post(f"/consultations/{cid}/statements", data={"comment_id": ids[0], "vote": "pass"}, headers=hx)
-    assert again.status_code == 409 and "You already voted" in again.text and "Statement number 0" in again.text
+    assert again.status_code == 409 and "Statement number 0" in again.text
+    assert "You already voted \u201cPass\u201d on this statement." in again.text  # the card's word, not "comment"
     with app.state.engine.connect() as conn:
         assert conn.execute(Comment.__table__.select().where(Comment.id == ids[0])).one().pass_count == 1
 

@@ -198,7 +198,7 @@ def test_a_statement_moderated_out_a_repeated_vote_and_a_closed_consultation_are
             service.cast_vote(s, comment_id=ids[1], user_id=rita.id, vote="agree",
                               limits=app.state.unit_context.settings("consultations"))
         assert _press(page, "Agree").status == 409
-        _expect_message(page, js, "You already voted \u201cAgree\u201d")
+        _expect_message(page, js, "You already voted \u201cAgree\u201d on this statement.")
         assert "Choose another option" in page.locator("#statement .error").inner_text()
         assert page.locator("#statement").get_by_text("Your vote: Agree").is_visible()
         _expect_place(page, heading=f"Statement 1 of {N - 1}", body="Statement 1: school", voted=1)
