@@ -179,6 +179,19 @@ def test_statements_page_in_chinese_and_for_visitors(app, client, factories):
     assert f'href="/consultations/{cid}/statements"' in detail.text and f'href="/consultations/{cid}/stance"' in detail.text
 
 
+def test_in_chinese_pass_and_skip_are_told_apart_on_the_card(app, client, helpers, factories):
+    # Pass is a vote ("no opinion / unsure", counted); Skip is not (the statement comes back): two different words,
+    # and the note under the buttons uses the same two words.
+    cid = factories.consultation(app)
+    _statements(app, factories, cid, 2)
+    helpers.sign_in(client, app, "rita@example.org")
+    client.cookies.set("civic_locale", "zh-Hans")
+    page = client.get(f"/consultations/{cid}/statements").text
+    buttons = dict(re.findall(r'<button type="submit" name="vote" value="(\w+)"[^>]*>([^<]+)</button>', page))
+    assert buttons == {"agree": "赞同", "disagree": "反对", "pass": "不确定", "skip": "跳过"}
+    assert "“不确定”表示您没有意见" in page and "“跳过”不算投票" in page
+
+
 # ----- where you stand -----
 
 def test_below_the_threshold_the_page_says_how_many_votes_are_needed(app, client, helpers, factories):
