@@ -34,11 +34,10 @@ def _iso(value) -> str | None:
 
 
 def _summary(request: Request, c: queries.ConsultationView) -> dict:
-    base = request.app.state.settings.base_url.rstrip("/")
     return {
         "id": c.id, "title": c.title, "summary": c.summary, "state": c.state, "department": c.department or None,
         "opens_at": _iso(c.opens_at), "closes_at": _iso(c.closes_at), "comment_count": c.comment_count,
-        "url": base + request.app.state.renderer.path("consultations:detail", consultation_id=c.id),
+        "url": request.app.state.renderer.absolute_url("consultations:detail", consultation_id=c.id),
     }
 
 
@@ -151,9 +150,8 @@ def report_json(report: accountability.ConsultationReport, url_of) -> dict:
 
 async def responses_api(request: Request) -> JSONResponse:
     report = await _report(request)
-    base = request.app.state.settings.base_url.rstrip("/")
-    path = request.app.state.renderer.path
-    document = report_json(report, lambda cid: base + path("consultations:detail", consultation_id=cid))
+    url = request.app.state.renderer.absolute_url
+    document = report_json(report, lambda cid: url("consultations:detail", consultation_id=cid))
     return JSONResponse(document, headers={"Cache-Control": "public, max-age=60"})
 
 
@@ -199,10 +197,9 @@ async def responses_csv(request: Request) -> Response:
                  f.comments_answered, round_share(f.share_comments_answered), f.themes, f.themes_answered,
                  round_share(f.share_themes_answered)] for code, name, f in scopes]
     elif table == "waiting":
-        base = request.app.state.settings.base_url.rstrip("/")
-        path = request.app.state.renderer.path
+        url = request.app.state.renderer.absolute_url
         header = ["as_of", "consultation_id", "url", "title", "department_code", "closed_at", "days_waiting"]
-        rows = [[as_of, w.consultation_id, base + path("consultations:detail", consultation_id=w.consultation_id),
+        rows = [[as_of, w.consultation_id, url("consultations:detail", consultation_id=w.consultation_id),
                  w.title, w.department.code if w.department else "", _iso(w.closed_at), w.days_waiting]
                 for w in report.waiting]
     else:

@@ -1,8 +1,8 @@
 """Residents see the deliberation: read-only queries for the "vote on statements" mode and the "Where you stand"
 page, returning view objects.
 
-A statement is a published top-level comment. Voting itself goes through `service.cast_vote` (the same rules as
-the thread's vote buttons); skipping is not a vote and lives only in the viewer's query string.
+A statement is a published top-level comment. Voting itself goes through `service.vote_on_statement` (the same
+rules as the thread's vote buttons, `service.cast_vote`); skipping is not a vote and lives only in the viewer's query string.
 
 "Where you stand" runs the same opinion-group analysis as the officials' dashboard (`opinion_groups` behind the
 moderation facade, fed by `dashboard_queries.analysis_inputs` with pseudonymous voter keys) on the current votes,

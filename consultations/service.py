@@ -317,8 +317,8 @@ def record_area(session: Session, *, consultation_id: int, user_id: int, area: s
                         .values(area=area, updated_at=now))
 
 
-def post_comment(session: Session, *, consultation_id: int, author_id: int, body: str,
-                 question_id: int | None = None, parent_id: int | None = None, limits: ConsultationSettings = ConsultationSettings(),
+def post_comment(session: Session, *, consultation_id: int, author_id: int, body: str, limits: ConsultationSettings,
+                 question_id: int | None = None, parent_id: int | None = None,
                  client_ip: str | None = None, ip_allowlisted: bool = False, area: str = "",
                  areas: tuple[str, ...] = ()) -> Comment:
     """Post a comment or a reply; it passes moderation screening before anyone else sees it. `area` (optional,
@@ -376,7 +376,7 @@ def post_comment(session: Session, *, consultation_id: int, author_id: int, body
 
 
 def edit_comment(session: Session, *, comment_id: int, user_id: int, body: str,
-                 limits: ConsultationSettings = ConsultationSettings(), consultation_id: int | None = None) -> Comment:
+                 limits: ConsultationSettings, consultation_id: int | None = None) -> Comment:
     """Change a comment's text within the edit window; the earlier text is kept in its history.
 
     Raises: NotFound, PermissionDenied (someone else's comment), InvalidState (window passed, removed or hidden,
@@ -437,7 +437,7 @@ class VoteResult:
 
 
 def cast_vote(session: Session, *, comment_id: int, user_id: int, vote: str,
-              limits: ConsultationSettings = ConsultationSettings(), consultation_id: int | None = None,
+              limits: ConsultationSettings, consultation_id: int | None = None,
               area: str = "", areas: tuple[str, ...] = ()) -> VoteResult:
     """Agree, disagree or pass on a comment; voting again with another choice changes the vote. `area`
     (optional, one of `areas`) is remembered as the voter's area in this consultation.
@@ -445,6 +445,14 @@ def cast_vote(session: Session, *, comment_id: int, user_id: int, vote: str,
     Raises: ValidationFailed (unknown choice or area), NotFound, InvalidState (closed consultation, hidden
     comment, the same vote twice), RateLimited.
     """
+    return _cast_vote(session, comment_id=comment_id, user_id=user_id, vote=vote, limits=limits,
+                      consultation_id=consultation_id, area=area, areas=areas, on_statement=False)
+
+
+def _cast_vote(session: Session, *, comment_id: int, user_id: int, vote: str, limits: ConsultationSettings,
+               consultation_id: int | None, area: str, areas: tuple[str, ...], on_statement: bool) -> VoteResult:
+    """`cast_vote` for both forms; `on_statement` names what was voted on in the "same vote twice" refusal (the
+    statements card calls it a statement, the discussion a comment)."""
     choice = forms.parse_vote(vote)
     if choice is None:
         raise ValidationFailed({"vote": _("Choose Agree, Disagree or Pass.")})
@@ -472,8 +480,7 @@ def cast_vote(session: Session, *, comment_id: int, user_id: int, vote: str,
             query = query.with_for_update()
         existing = session.exec(query).one()
         if existing.vote == value:
-            raise InvalidState(_("You already voted \u201c%(vote)s\u201d on this comment. Choose another option "
-                                 "to change your vote.", vote=vote_label(value)))
+            raise InvalidState(_already_voted(value, on_statement=on_statement))
         _bump(session, Comment, comment.id, VOTE_COUNTER[existing.vote], -1)
         _bump(session, Comment, comment.id, VOTE_COUNTER[value], 1)
         existing.vote = value
@@ -508,16 +515,24 @@ def vote_on_statement(session: Session, *, consultation_id: int, comment_id: int
         raise InvalidState(_("The statement you voted on was removed or hidden, so your vote was not counted. "
                              "Carry on with what is shown here."))
     assert comment.id is not None  # a stored row (loaded)
-    return cast_vote(session, comment_id=comment.id, user_id=user_id, vote=vote, limits=limits,
-                     consultation_id=consultation_id, area=area, areas=areas)
+    return _cast_vote(session, comment_id=comment.id, user_id=user_id, vote=vote, limits=limits,
+                      consultation_id=consultation_id, area=area, areas=areas, on_statement=True)
 
 
 def vote_label(value: int) -> str:
     return {1: _("Agree"), -1: _("Disagree"), 0: _("Pass")}[value]
 
 
+def _already_voted(value: int, *, on_statement: bool) -> str:
+    if on_statement:
+        return _("You already voted \u201c%(vote)s\u201d on this statement. Choose another option to change your "
+                 "vote.", vote=vote_label(value))
+    return _("You already voted \u201c%(vote)s\u201d on this comment. Choose another option to change your vote.",
+             vote=vote_label(value))
+
+
 def report_comment(session: Session, *, comment_id: int, reporter_id: int, reason: str,
-                   limits: ConsultationSettings = ConsultationSettings(), consultation_id: int | None = None) -> bool:
+                   limits: ConsultationSettings, consultation_id: int | None = None) -> bool:
     """Record a resident's report; enough reports hide the comment pending review. Returns True when hidden.
 
     Raises: ValidationFailed (no reason), NotFound, InvalidState (own comment, already reported, not shown).

@@ -27,11 +27,10 @@ def _iso(value):
 
 
 def petition_json(request: Request, view) -> dict:
-    base = request.app.state.settings.base_url.rstrip("/")
     hidden = view.state == "hidden"
     return {
         "id": view.id,
-        "url": base + request.app.state.renderer.path("petitions:detail", petition_id=view.id),
+        "url": request.app.state.renderer.absolute_url("petitions:detail", petition_id=view.id),
         "title": "" if hidden else view.action,
         "background": "" if hidden else view.background,
         "details": "" if hidden else view.details,
@@ -109,8 +108,7 @@ async def csv_api(request: Request) -> Response:
     params = request.query_params
     state = _state_filter(request)
     rows = await run_query(request, queries.export_rows, facet=state, q=params.get("q", ""))
-    base = request.app.state.settings.base_url.rstrip("/")
-    path = request.app.state.renderer.path
+    url = request.app.state.renderer.absolute_url
 
     def chunks():
         buf = io.StringIO()
@@ -119,7 +117,7 @@ async def csv_api(request: Request) -> Response:
                          "paper_signature_count", "created_at", "opened_at", "closes_at", "response_decision",
                          "response_summary", "debated_on"])
         for n, (pid, action, state_, count, paper, created, opened, closes, decision, summary, debated) in enumerate(rows, 1):
-            writer.writerow((pid, base + path("petitions:detail", petition_id=pid), action, state_, count,
+            writer.writerow((pid, url("petitions:detail", petition_id=pid), action, state_, count,
                              count - paper, paper, _iso(created), _iso(opened), _iso(closes), decision or "", summary or "", _iso(debated)))
             if n % 500 == 0:
                 yield buf.getvalue()
@@ -176,9 +174,8 @@ def report_json(report, petition_url) -> dict:
 
 async def responses_api(request: Request) -> JSONResponse:
     report = await _response_report(request)
-    base = request.app.state.settings.base_url.rstrip("/")
-    path = request.app.state.renderer.path
-    return JSONResponse(report_json(report, lambda pid: base + path("petitions:detail", petition_id=pid)),
+    url = request.app.state.renderer.absolute_url
+    return JSONResponse(report_json(report, lambda pid: url("petitions:detail", petition_id=pid)),
                         headers={"Cache-Control": CACHE})
 
 
@@ -201,10 +198,9 @@ async def responses_csv(request: Request) -> Response:
         rows = [[as_of, code, name, f.reached, f.answered, f.median_days, f.p90_days, f.due, f.answered_in_time,
                  round_share(f.share_in_time), f.overdue, report.deadline_days] for code, name, f in scopes]
     elif table == "overdue":
-        base = request.app.state.settings.base_url.rstrip("/")
-        path = request.app.state.renderer.path
+        url = request.app.state.renderer.absolute_url
         header = ["as_of", "petition_id", "url", "title", "department_code", "threshold_reached_at", "days_waiting"]
-        rows = [[as_of, o.petition_id, base + path("petitions:detail", petition_id=o.petition_id), o.action,
+        rows = [[as_of, o.petition_id, url("petitions:detail", petition_id=o.petition_id), o.action,
                  o.department.code if o.department else "", _iso(o.threshold_at), o.days_waiting]
                 for o in report.overdue]
     else:

@@ -12,11 +12,12 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
+from app.clock import naive_utc
 from app.db import pk
 from app.periods import period_start
 
@@ -61,23 +62,13 @@ class Computed:
 
 # ----- helpers -----
 
-def _naive_utc(ts) -> datetime | None:
-    if ts is None:
-        return None
-    if isinstance(ts, datetime):
-        return ts.astimezone(timezone.utc).replace(tzinfo=None) if ts.tzinfo else ts
-    if isinstance(ts, date):
-        return datetime(ts.year, ts.month, ts.day)
-    return None
-
-
 def _trend(member_ids: Sequence[int], by_id: dict, buckets: list[str], unit: str) -> list[list]:
     if not buckets:
         return []
     counts = dict.fromkeys(buckets, 0)
     for i in member_ids:
         item = by_id.get(i)
-        t = _naive_utc(item.created_at) if item else None
+        t = naive_utc(item.created_at) if item else None
         if t is not None:
             key = period_start(t.date(), unit).isoformat()
             if key in counts:

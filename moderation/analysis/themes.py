@@ -58,7 +58,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import numpy as np
 import scipy.sparse as sp
@@ -68,6 +68,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import normalize as l2_normalize
 
+from app.clock import naive_utc as _to_utc_naive
 from app.periods import period_start, period_starts
 
 from ._text import _CJK_CHARS, _HAS_CJK, CJK_STOP_CHARS, EXTRA_STOP_WORDS, cjk_bigrams, display_term, with_thread_limit
@@ -507,18 +508,6 @@ def _label_terms(Xw: sp.csr_matrix | None, vocab, labels: np.ndarray, w_count: n
                 break
         out.append([display_term(t) for t in chosen])
     return out
-
-
-def _to_utc_naive(ts) -> datetime | None:
-    if ts is None:
-        return None
-    if isinstance(ts, datetime):
-        if ts.tzinfo is not None:
-            ts = ts.astimezone(timezone.utc).replace(tzinfo=None)
-        return ts
-    if isinstance(ts, date):
-        return datetime(ts.year, ts.month, ts.day)
-    raise TypeError(f"timestamps must be datetime/date/None, got {type(ts).__name__}")
 
 
 def _trends(times: list[datetime | None], themes_members: list[list[int]]) -> tuple[str | None, list[list[tuple[datetime, int]]]]:

@@ -20,6 +20,7 @@ def test_json_api_lists_and_details_without_drafts_or_personal_data(app, client,
                                  data=forms.ResponseData("will_act", "We will.", "By May.", None))
     listing = client.get("/api/consultations").json()
     assert [c["title"] for c in listing["items"]] == ["Open one"] and listing["total"] == 1
+    assert listing["items"][0]["url"] == f"https://testserver/consultations/{open_id}"  # absolute, followable
     assert client.get("/api/consultations?state=closed").json()["items"] == []
     detail = client.get(f"/api/consultations/{open_id}").json()
     assert detail["questions"][0]["text"] == "Which streets?"

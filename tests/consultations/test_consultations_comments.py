@@ -151,7 +151,8 @@ def test_replies_to_deleted_or_hidden_comments_are_refused(app, client, helpers,
     assert "Mine" not in page.text.split('id="thread"')[1]
     with factories.uow(app) as session:
         from consultations import service
-        other = service.post_comment(session, consultation_id=cid, author_id=1, body="To hide")
+        other = service.post_comment(session, consultation_id=cid, author_id=1, body="To hide",
+                                     limits=app.state.unit_context.settings("consultations"))
         service.apply_moderation_decision(session, kind="comment", item_id=other.id, decision="hide")
         hidden_id = other.id
     refused = client.post(f"/consultations/{cid}/comments", data={"body": "x", "parent_id": str(hidden_id)})
@@ -184,7 +185,8 @@ def test_edit_within_the_window_keeps_history_and_only_the_author_may_edit(app, 
         from app.errors import PermissionDenied
         import pytest
         with pytest.raises(PermissionDenied):
-            service.edit_comment(session, comment_id=cmt, user_id=999, body="x")
+            service.edit_comment(session, comment_id=cmt, user_id=999, body="x",
+                                 limits=app.state.unit_context.settings("consultations"))
     assert _comments(app)[-1].body == "First draft"
     # After the window, editing is refused.
     with factories.uow(app) as session:

@@ -117,7 +117,8 @@ def test_htmx_vote_returns_the_next_card_and_errors_keep_the_statement(app, clie
     assert bad.status_code == 422 and "Choose Agree, Disagree or Pass." in bad.text
     assert "Statement number 1" in bad.text
     again = client.post(f"/consultations/{cid}/statements", data={"comment_id": ids[0], "vote": "pass"}, headers=hx)
-    assert again.status_code == 409 and "You already voted" in again.text and "Statement number 0" in again.text
+    assert again.status_code == 409 and "Statement number 0" in again.text
+    assert "You already voted \u201cPass\u201d on this statement." in again.text  # the card's word, not "comment"
     with app.state.engine.connect() as conn:
         assert conn.execute(Comment.__table__.select().where(Comment.id == ids[0])).one().pass_count == 1
 
@@ -176,6 +177,19 @@ def test_statements_page_in_chinese_and_for_visitors(app, client, factories):
     assert "第 1 条，共 2 条" in page.text
     detail = client.get(f"/consultations/{cid}")
     assert f'href="/consultations/{cid}/statements"' in detail.text and f'href="/consultations/{cid}/stance"' in detail.text
+
+
+def test_in_chinese_pass_and_skip_are_told_apart_on_the_card(app, client, helpers, factories):
+    # Pass is a vote ("no opinion / unsure", counted); Skip is not (the statement comes back): two different words,
+    # and the note under the buttons uses the same two words.
+    cid = factories.consultation(app)
+    _statements(app, factories, cid, 2)
+    helpers.sign_in(client, app, "rita@example.org")
+    client.cookies.set("civic_locale", "zh-Hans")
+    page = client.get(f"/consultations/{cid}/statements").text
+    buttons = dict(re.findall(r'<button type="submit" name="vote" value="(\w+)"[^>]*>([^<]+)</button>', page))
+    assert buttons == {"agree": "赞同", "disagree": "反对", "pass": "不确定", "skip": "跳过"}
+    assert "“不确定”表示您没有意见" in page and "“跳过”不算投票" in page
 
 
 # ----- where you stand -----

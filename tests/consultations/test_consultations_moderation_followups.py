@@ -30,7 +30,8 @@ def test_upheld_appeal_restores_the_redacted_words(app, helpers, client):
     author = helpers.add_user(app, "r@example.org")
     state = app.state
     with unit_of_work(state.engine, state.unit_context) as session:
-        comment = service.post_comment(session, consultation_id=cid, author_id=author.id, body="Call me on 07700 900123 about buses")
+        comment = service.post_comment(session, consultation_id=cid, author_id=author.id, body="Call me on 07700 900123 about buses",
+                                       limits=app.state.unit_context.settings("consultations"))
         comment_id = comment.id
     with unit_of_work(state.engine, state.unit_context) as session:
         publish(session, ModerationDecided(kind="comment", item_id=comment_id, decision=Decision.REDACT,

@@ -28,7 +28,7 @@ def test_vote_change_and_double_vote_without_javascript(app, client, helpers, fa
     assert "Your vote is recorded." in page.text
     assert 'value="agree" class="vote vote-agree" aria-pressed="true"' in page.text
     again = client.post(f"/consultations/{cid}/comments/{cmt}/vote", data={"vote": "agree"})
-    assert again.status_code == 409 and "You already voted" in again.text
+    assert again.status_code == 409 and "You already voted \u201cAgree\u201d on this comment." in again.text
     assert _counts(app, cmt) == (1, 0, 0)
     changed = client.post(f"/consultations/{cid}/comments/{cmt}/vote", data={"vote": "disagree"})
     assert changed.status_code == 303

@@ -195,9 +195,10 @@ def test_a_statement_moderated_out_a_repeated_vote_and_a_closed_consultation_are
         # the same vote sent from another tab meanwhile: the statement stays, with the vote it has
         rita = helpers.add_user(app, "rita@example.org")
         with factories.uow(app) as s:
-            service.cast_vote(s, comment_id=ids[1], user_id=rita.id, vote="agree")
+            service.cast_vote(s, comment_id=ids[1], user_id=rita.id, vote="agree",
+                              limits=app.state.unit_context.settings("consultations"))
         assert _press(page, "Agree").status == 409
-        _expect_message(page, js, "You already voted \u201cAgree\u201d")
+        _expect_message(page, js, "You already voted \u201cAgree\u201d on this statement.")
         assert "Choose another option" in page.locator("#statement .error").inner_text()
         assert page.locator("#statement").get_by_text("Your vote: Agree").is_visible()
         _expect_place(page, heading=f"Statement 1 of {N - 1}", body="Statement 1: school", voted=1)
@@ -224,7 +225,7 @@ def test_the_last_statement_moderated_out_ends_the_deck_with_the_message(live_se
     rita = helpers.add_user(app, "rita@example.org")
     with factories.uow(app) as s:
         for c in ids[:-1]:
-            service.cast_vote(s, comment_id=c, user_id=rita.id, vote="pass")
+            service.cast_vote(s, comment_id=c, user_id=rita.id, vote="pass", limits=app.state.unit_context.settings("consultations"))
     with _resident(browser, app, helpers, cid, js=js) as page:
         _expect_place(page, heading=f"Statement {N} of {N}", body=f"Statement {N - 1}: school", voted=N - 1)
         with factories.uow(app) as s:

@@ -26,9 +26,10 @@ def test_a_held_consultation_comment_is_hidden_or_redacted_by_a_moderator(app, c
         session.add(c)
         session.flush()
         held = consultation_service.post_comment(session, consultation_id=c.id, author_id=author.id,
-                                                 body="you idiot, the park is fine")
+                                                 body="you idiot, the park is fine", limits=s.unit_context.settings("consultations"))
         other = consultation_service.post_comment(session, consultation_id=c.id, author_id=author.id,
-                                                  body="Call the idiot Tom on 555-0100 about benches")
+                                                  body="Call the idiot Tom on 555-0100 about benches",
+                                                  limits=s.unit_context.settings("consultations"))
         held_id, other_id = held.id, other.id
     assert held.status == m.CommentStatus.HELD
     helpers.sign_in(client, app, "mod@example.org", role="moderator")

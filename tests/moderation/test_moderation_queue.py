@@ -495,18 +495,21 @@ def test_queue_reach_of_a_comment_is_its_discussion_and_reactions_not_zero(app, 
 
     author = helpers.add_user(app, "author@example.org", name="Ann")
     reporter = helpers.add_user(app, "reporter@example.org")
+    limits = app.state.unit_context.settings("consultations")
     with uow(app) as session:
         now = utc_now()
         c = cm.Consultation(title="Riverside park", state=cm.ConsultationState.OPEN, created_at=now, updated_at=now,
                             comment_count=40)
         session.add(c)
         session.flush()
-        cs.post_comment(session, consultation_id=c.id, author_id=author.id, body="a stupid plan for the park")
-        calm = cs.post_comment(session, consultation_id=c.id, author_id=author.id, body="Benches by the pond, please.")
+        cs.post_comment(session, consultation_id=c.id, author_id=author.id, body="a stupid plan for the park", limits=limits)
+        calm = cs.post_comment(session, consultation_id=c.id, author_id=author.id, body="Benches by the pond, please.",
+                               limits=limits)
         calm.agree_count, calm.reply_count = 7, 2
         session.add(calm)
         session.flush()
-        cs.report_comment(session, consultation_id=c.id, comment_id=calm.id, reporter_id=reporter.id, reason="spam")
+        cs.report_comment(session, consultation_id=c.id, comment_id=calm.id, reporter_id=reporter.id, reason="spam",
+                          limits=limits)
     moderator(client, app, helpers)
     page = client.get("/moderation/").text
     rows = {m.group(1): m.group(2) for m in re.finditer(

@@ -32,12 +32,13 @@ def test_api_list_detail_csv_series_and_openapi(flow, client, app, helpers, make
     assert client.get("/api/petitions?state=closed").json()["meta"]["total"] == 0
 
     detail = client.get(f"/api/petitions/{pid}").json()
-    assert detail["id"] == pid and detail["url"].endswith(f"/petitions/{pid}")
+    # a link an open-data user can follow: the site's configured address, not a path
+    assert detail["id"] == pid and detail["url"] == f"https://testserver/petitions/{pid}"
     series = client.get(f"/api/petitions/{pid}/signatures-by-hour").json()
     assert series["series"][-1]["signature_count"] == 7
     csv_text = client.get("/api/petitions.csv").text
     assert csv_text.splitlines()[0].startswith("id,url,title,state,signature_count")
-    assert "Build more cycle lanes" in csv_text
+    assert "Build more cycle lanes" in csv_text and f"\n{pid},https://testserver/petitions/{pid}," in csv_text
     for text in (r.text, client.get(f"/api/petitions/{pid}").text, csv_text, client.get(f"/petitions/{pid}").text):
         assert "reader@example.org" not in text and "Private Name" not in text and "testclient" not in text
     doc = client.get("/api/openapi.json").json()

@@ -226,6 +226,7 @@ def test_json_has_the_figures_and_no_personal_data(client, world):
     assert data["figures"] == {"reached_threshold": 5, "answered": 2, "median_days": 26.0, "p90_days": 42.0, "due": 4,
                                "answered_within_deadline": 1, "share_within_deadline": 0.25, "overdue": 2}
     assert [o["id"] for o in data["overdue"]] == [world["ids"]["waiting"]] and data["overdue_not_listed"] == 1
+    assert data["overdue"][0]["url"] == f"https://testserver/petitions/{world['ids']['waiting']}"
     assert len(data["weeks"]) == 12
     text = client.get("/api/petitions/how-we-respond?as_of=2026-03-31").text
     assert "creator@example.org" not in text and "Creator Person" not in text and "transport@example.org" not in text
@@ -246,6 +247,7 @@ def test_csv_tables_have_no_formula_cells(client, world):
     figures = {row[1]: row for row in tables["figures"][1:]}
     assert figures[""][3:6] == ["5", "2", "26.0"] and figures["housing"][3] == "0"
     assert tables["overdue"][1][3].startswith("'=HYPERLINK")     # shown as text, never run
+    assert tables["overdue"][1][2] == f"https://testserver/petitions/{tables['overdue'][1][1]}"
     assert len(tables["weekly"]) == 13
     assert client.get("/api/petitions/how-we-respond.csv?table=secrets").status_code == 422
 
