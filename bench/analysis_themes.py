@@ -1,6 +1,6 @@
 """Benchmark: theme quality (NMI / ARI against known labels).
 
-    .venv/bin/python bench/analysis_themes.py [--only so,banking,...]
+    .venv/bin/python bench/analysis_themes.py [--only so,banking,...] [--seeds 0,1,2]
 
 Datasets (read-only, from ../shared/data relative to the repository):
   * StackOverflow titles (20,000 titles, 20 tags)
@@ -9,8 +9,10 @@ Datasets (read-only, from ../shared/data relative to the repository):
   * We the People 1k: petitions with exactly one issue tag (title + body)
   * Polis statements of all conversations pooled, label = conversation
 
-For each: automatic k and the true k.  The hyper-parameters are the library
-defaults, identical for every dataset (no per-dataset tuning on labels).
+For each: automatic k and the true k, for each seed of ``--seeds`` (default 0;
+with several, the comparison table gives the mean NMI and the k of every
+seed).  The hyper-parameters are the library defaults, identical for every
+dataset (no per-dataset tuning on labels).
 Progress (dataset, mode and the phase find_themes is in) goes to stderr; the
 tables go to stdout: every run, then one line per dataset comparing NMI with
 ``BEFORE`` (the figures of the previous pipeline, measured with this script
@@ -100,50 +102,56 @@ def main(argv=None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="", help="comma-separated subset of: " + ",".join(DATASETS))
+    ap.add_argument("--seeds", default="0", help="comma-separated seeds (default 0); the summary averages them")
     args = ap.parse_args(argv)
+    seeds = [int(x) for x in args.seeds.split(",")]
     names = [n for n in DATASETS if not args.only or n in args.only.split(",")]
     if not CLUSTERING.exists() and not POLIS.exists():
         print(f"SKIP: data directory {DATA.resolve()} not found", file=sys.stderr)
         return 0
 
     rows = []
-    with Progress("Themes benchmark", total=2 * len(names)) as prog:
+    with Progress("Themes benchmark", total=2 * len(names) * len(seeds)) as prog:
         for key in names:
             title, loader = DATASETS[key]
             try:
                 texts, labels = loader()
             except FileNotFoundError as e:
                 print(f"SKIP {title}: {e.filename} not found", file=sys.stderr)
-                prog.advance(2)
+                prog.advance(2 * len(seeds))
                 continue
             true_k = len(set(labels))
             for mode, k in (("auto", None), ("true", true_k)):
-                prog.step(f"{key} k={mode}")
-                t0 = time.perf_counter()
-                res = find_themes(texts, k=k, seed=0,
-                                  progress=lambda phase, key=key, mode=mode: prog.step(f"{key} k={mode}: {phase}"))
-                dt = time.perf_counter() - t0
-                pred = res.assignments
-                rows.append((title, len(texts), true_k, mode, res.k,
-                             normalized_mutual_info_score(labels, pred),
-                             adjusted_rand_score(labels, pred), dt))
-                prog.advance(note=f"{key} k={mode}")
+                for seed in seeds:
+                    prog.step(f"{key} k={mode} seed={seed}")
+                    t0 = time.perf_counter()
+                    res = find_themes(texts, k=k, seed=seed,
+                                      progress=lambda phase, key=key, mode=mode: prog.step(f"{key} k={mode}: {phase}"))
+                    dt = time.perf_counter() - t0
+                    pred = res.assignments
+                    rows.append((title, len(texts), true_k, mode, res.k,
+                                 normalized_mutual_info_score(labels, pred),
+                                 adjusted_rand_score(labels, pred), dt, seed))
+                    prog.advance(note=f"{key} k={mode} seed={seed}")
 
-    print(f"{'dataset':46s} {'n':>6s} {'true k':>6s} {'mode':>5s} {'k':>3s} {'NMI':>6s} {'ARI':>6s} {'time':>7s}")
-    for title, n, tk, mode, k, nmi, ari, dt in rows:
-        print(f"{title:46s} {n:6d} {tk:6d} {mode:>5s} {k:3d} {nmi:6.3f} {ari:6.3f} {dt:6.1f}s")
+    print(f"{'dataset':46s} {'n':>6s} {'true k':>6s} {'mode':>5s} {'seed':>4s} {'k':>3s} {'NMI':>6s} {'ARI':>6s} {'time':>7s}")
+    for title, n, tk, mode, k, nmi, ari, dt, seed in rows:
+        print(f"{title:46s} {n:6d} {tk:6d} {mode:>5s} {seed:4d} {k:3d} {nmi:6.3f} {ari:6.3f} {dt:6.1f}s")
     print()
+    mean = "" if len(seeds) == 1 else f" (NMI: mean of seeds {args.seeds})"
     print(f"{'dataset':14s} {'true-k NMI before':>17s} {'after':>6s} {'auto-k NMI before':>17s} {'after':>6s} "
-          f"{'auto k before':>13s} {'auto k after':>12s} {'true k':>6s}")
-    by = {(r[0], r[3]): r for r in rows}
+          f"{'auto k before':>13s} {'auto k after':>12s} {'true k':>6s}{mean}")
     for key in names:
         title = DATASETS[key][0]
-        if (title, "true") not in by or (title, "auto") not in by:
+        tr = [r for r in rows if r[0] == title and r[3] == "true"]
+        au = [r for r in rows if r[0] == title and r[3] == "auto"]
+        if not tr or not au:
             continue
-        tr, au = by[title, "true"], by[title, "auto"]
         b_true, b_auto, b_k = BEFORE.get(key, (float("nan"), float("nan"), 0))
-        print(f"{key:14s} {b_true:17.3f} {tr[5]:6.3f} {b_auto:17.3f} {au[5]:6.3f} {b_k:13d} {au[4]:12d} {tr[2]:6d}")
-    so = [r for r in rows if r[0].startswith("StackOverflow") and r[3] == "true"]
+        ks = "/".join(str(r[4]) for r in au)
+        print(f"{key:14s} {b_true:17.3f} {sum(r[5] for r in tr) / len(tr):6.3f} {b_auto:17.3f} "
+              f"{sum(r[5] for r in au) / len(au):6.3f} {b_k:13d} {ks:>12s} {tr[0][2]:6d}")
+    so = [r for r in rows if r[0].startswith("StackOverflow") and r[3] == "true" and r[8] == seeds[0]]
     if so:
         ok = so[0][5] >= 0.72
         print(f"target: StackOverflow NMI with true k >= 0.72: {'PASS' if ok else 'FAIL'} ({so[0][5]:.3f})")

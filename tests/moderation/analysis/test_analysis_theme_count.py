@@ -50,6 +50,14 @@ def test_a_large_mixed_pool_is_not_collapsed_into_two_themes():
     assert normalized_mutual_info_score(labels, res.assignments) > 0.75
 
 
+def test_a_consultation_of_a_few_hundred_comments_gets_all_its_subjects():
+    # 240 comments on 12 subjects: the earlier small-consultation rule stopped at sqrt(n/2) = 10 themes
+    texts, labels = corpus(12, 20)
+    res = find_themes(texts)
+    assert res.k == 12
+    assert normalized_mutual_info_score(labels, res.assignments) > 0.95
+
+
 def test_floor_grows_with_the_pool_and_ceiling_leaves_room_for_many_subjects():
     assert _k_range(300)[0] == 2  # a small consultation may really have two themes
     assert _k_range(1_000)[0] == 3
