@@ -69,7 +69,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import normalize as l2_normalize
 
-from app.clock import naive_utc as _to_utc_naive
+from app.clock import naive_utc
 from app.periods import period_start, period_starts
 
 from ._text import _CJK_CHARS, _HAS_CJK, CJK_STOP_CHARS, EXTRA_STOP_WORDS, cjk_bigrams, display_term, with_thread_limit
@@ -599,7 +599,7 @@ def find_themes(
         raise ValueError("k must be >= 1 (or None for automatic)")
     if timestamps is not None and len(timestamps) != n:
         raise ValueError("timestamps must have one entry per text")
-    times = [_to_utc_naive(t) for t in timestamps] if timestamps is not None else None
+    times = [naive_utc(t) for t in timestamps] if timestamps is not None else None
 
     say("grouping near-duplicates")
     d = dedupe(texts, threshold=duplicate_threshold, seed=seed)
