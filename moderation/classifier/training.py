@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import random
 import time
 from collections.abc import Sequence
@@ -266,7 +267,8 @@ def operating_points(groups_by_language: dict[str, list[tuple[np.ndarray, np.nda
     for lang, groups in sorted(groups_by_language.items()):
         hold = choose_threshold(groups, hold_precision, prevalence)
         review = min(recall_threshold(list(groups) + list((shifted or {}).get(lang, [])), review_recall), hold)
-        out[f"review:{lang}"], out[f"hold:{lang}"] = round(review, 4), round(hold, 4)
+        # review rounded down, so the stored threshold still catches the target share (rounding up can lose a post)
+        out[f"review:{lang}"], out[f"hold:{lang}"] = math.floor(review * 1e4) / 1e4, round(hold, 4)
     if groups_by_language:
         out["review"] = min(v for k, v in out.items() if k.startswith("review:"))
         out["hold"] = min(v for k, v in out.items() if k.startswith("hold:"))

@@ -72,7 +72,9 @@ def test_review_threshold_is_chosen_for_recall_and_hold_for_precision():
     assert abs(float(np.mean(scores[labels == 1] >= review)) - 0.85) < 0.01
     assert float(np.mean(scores[labels == 1] >= review + 0.02)) < 0.85   # the highest threshold that reaches it
     points = operating_points({"en": [(scores, labels)]}, review_recall=0.85, hold_precision=0.9, prevalence=0.05)
-    assert points["review:en"] == round(review, 4) and points["review"] == points["review:en"]
+    # stored to 4 decimals, rounded down: the stored threshold still catches the target share
+    assert 0 <= review - points["review:en"] < 1e-4 and points["review"] == points["review:en"]
+    assert np.mean(scores[labels == 1] >= points["review:en"]) >= 0.85
     assert points["hold:en"] >= points["review:en"]
     # with two corpora, the harder one decides: each reaches the target
     hard = (np.r_[rng.beta(3, 3, 400), rng.beta(2, 5, 1600)], labels)
