@@ -19,6 +19,7 @@ class PointRow:
     precision: float | None         # at the validation corpora's own share of abusive posts
     precision_at_prevalence: float | None
     recall: float | None
+    unseen_topics: bool = False     # on validation posts scored by a model fitted without their topic
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,12 @@ def model_report(classifier, cfg) -> ModelReport | None:
         for name, value in (("review", t.review), ("hold", t.hold)):
             precision, adjusted, recall = _point(scores, labels, value, cfg.expected_prevalence)
             points.append(PointRow(lang, name, value, precision, adjusted, recall))
+        shifted = (getattr(classifier, "shifted", None) or {}).get(lang)
+        if shifted:  # the review threshold must also reach its recall target on these (training.operating_points)
+            s_scores = np.concatenate([np.asarray(p) for p, _ in shifted])
+            s_labels = np.concatenate([np.asarray(y) for _, y in shifted])
+            precision, adjusted, recall = _point(s_scores, s_labels, t.review, cfg.expected_prevalence)
+            points.append(PointRow(lang, "review", t.review, precision, adjusted, recall, unseen_topics=True))
     categories, flagged = [], []
     held = getattr(classifier, "heldout", None) or {}
     if held:

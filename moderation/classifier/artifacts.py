@@ -5,7 +5,7 @@ Layout::
     <data_dir>/models/abuse/
         CURRENT                      # one line: the active version
         abuse-20261203-171500-1a2b3c4d/
-            arrays.npz               # weights, idf, out-of-fold validation scores (plain numpy arrays)
+            arrays.npz               # weights, idf, out-of-fold and out-of-topic validation scores (plain arrays)
             metadata.json            # manifest: format, per-head hyperparameters and scalars, metrics, thresholds
 
 Why no pickle: a pickle names the project's classes and the library's private layout, so renaming a class
@@ -68,6 +68,7 @@ def save_model(data_dir: Path, model: AbuseModel, info: dict[str, Any], *, train
     root.mkdir(parents=True, exist_ok=True)
     info = dict(info)
     validation = info.pop("_validation_scores", {}) or {}
+    shifted = info.pop("_shifted_scores", {}) or {}
     heldout = info.pop("_heldout", None)
     heads_meta, arrays = {}, {}
     for key, head in model.heads.items():
@@ -77,6 +78,9 @@ def save_model(data_dir: Path, model: AbuseModel, info: dict[str, Any], *, train
     for name, v in validation.items():
         arrays[f"valid.{name}.scores"] = numpy.asarray(v["scores"], dtype=numpy.float64)
         arrays[f"valid.{name}.labels"] = numpy.asarray(v["labels"], dtype=numpy.int8)
+    for name, v in shifted.items():
+        arrays[f"shift.{name}.scores"] = numpy.asarray(v["scores"], dtype=numpy.float64)
+        arrays[f"shift.{name}.labels"] = numpy.asarray(v["labels"], dtype=numpy.int8)
     for key, values in (heldout or {}).items():
         arrays[f"heldout.{key}"] = values
     buf = io.BytesIO()
@@ -100,6 +104,7 @@ def save_model(data_dir: Path, model: AbuseModel, info: dict[str, Any], *, train
         "heads": heads_meta,
         "default_head": model.default,
         "validation_languages": {name: v["language"] for name, v in validation.items()},
+        "shifted_validation_languages": {name: v["language"] for name, v in shifted.items()},
         "model_sha256": digest,
         "training_data_sha256": training_data_sha256,
         **info,
@@ -187,6 +192,12 @@ def load_version(data_dir: Path, version: str):
         scores, labels = arrays.get(f"valid.{name}.scores"), arrays.get(f"valid.{name}.labels")
         if scores is not None and labels is not None:
             validation.setdefault(lang, []).append((scores, labels.astype(numpy.int64)))
+    # Out-of-topic validation scores (models trained before they existed have none: in-corpus groups only).
+    shifted: dict[str, Any] = {}
+    for name, lang in (metadata.get("shifted_validation_languages") or {}).items():
+        scores, labels = arrays.get(f"shift.{name}.scores"), arrays.get(f"shift.{name}.labels")
+        if scores is not None and labels is not None:
+            shifted.setdefault(lang, []).append((scores, labels.astype(numpy.int64)))
     heldout = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("heldout.")}
     thresholds = metadata.get("thresholds") or {}
     try:
@@ -200,7 +211,7 @@ def load_version(data_dir: Path, version: str):
         return _null(f"metadata for {version} lacks valid thresholds")
     try:
         return ModelClassifier(model=model, version=version, thresholds=thresholds, metadata=metadata,
-                               validation=validation, heldout=heldout)
+                               validation=validation, heldout=heldout, shifted=shifted)
     except Exception as exc:  # noqa: BLE001
         return _null(f"model {version} failed to initialise: {exc}")
 

@@ -9,7 +9,8 @@ The package ships three compressed CSVs (columns `text,label,split`) under
 * `hatexplain.csv.gz`      English Twitter/Gab posts, HateXplain re-split (MIT),
   upstream train/valid/test.
 * `cold.csv.gz`            Chinese COLD (Apache-2.0), upstream train/dev/test
-  (dev is stored as "valid").
+  (dev is stored as "valid"), with a fourth column `topic` (race, region, gender): training scores the
+  validation posts of each topic with a model fitted without that topic (training.out_of_topic_scores).
 
 `build_shipped_data()` regenerates them from the raw copies in
 /work/shared/data; it is only needed by maintainers.
@@ -21,7 +22,7 @@ import gzip
 import hashlib
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -41,6 +42,7 @@ SPLITS = ("train", "valid", "test")
 class Rows:
     texts: list[str]
     labels: list[int]
+    topics: list[str] = field(default_factory=list)   # per row, for corpora with a `topic` column (COLD)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -52,14 +54,19 @@ def _stable_bucket(text: str, buckets: int = 10) -> int:
 
 def load_dataset(name: str, split: str, *, data_dir: Path = DATA_DIR) -> Rows:
     filename, _lang = DATASETS[name]
-    texts: list[str] = []
-    labels: list[int] = []
+    out = Rows([], [])
     with gzip.open(data_dir / filename, "rt", encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):
             if row["split"] == split:
-                texts.append(row["text"])
-                labels.append(int(row["label"]))
-    return Rows(texts, labels)
+                _append(out, row)
+    return out
+
+
+def _append(rows: Rows, row: dict[str, str]) -> None:
+    rows.texts.append(row["text"])
+    rows.labels.append(int(row["label"]))
+    if "topic" in row:
+        rows.topics.append(row["topic"])
 
 
 def load_all(*, data_dir: Path = DATA_DIR) -> dict[str, dict[str, Rows]]:
@@ -69,9 +76,7 @@ def load_all(*, data_dir: Path = DATA_DIR) -> dict[str, dict[str, Rows]]:
         per = {s: Rows([], []) for s in SPLITS}
         with gzip.open(data_dir / filename, "rt", encoding="utf-8", newline="") as fh:
             for row in csv.DictReader(fh):
-                r = per[row["split"]]
-                r.texts.append(row["text"])
-                r.labels.append(int(row["label"]))
+                _append(per[row["split"]], row)
         out[name] = per
     return out
 
@@ -91,10 +96,10 @@ def language_of(name: str) -> str:
 # Maintainer helper: rebuild the shipped files from the raw dataset copies.
 
 
-def _write(path: Path, rows: list[tuple[str, int, str]]) -> None:
+def _write(path: Path, rows: list[tuple], header: tuple[str, ...] = ("text", "label", "split")) -> None:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["text", "label", "split"])
+    w.writerow(header)
     w.writerows(rows)
     # mtime=0 keeps the gzip byte-identical across rebuilds (stable data hash).
     with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0, filename="") as gz:
@@ -153,13 +158,13 @@ def build_shipped_data(src: Path = Path("/work/shared/data"), dest: Path = DATA_
     _write(dest / DATASETS["uk_petitions"][0], rows)
     counts["uk_petitions"] = len(rows)
 
-    rows = []
+    cold: list[tuple[str, int, str, str]] = []
     for split, upstream in (("train", "train"), ("valid", "dev"), ("test", "test")):
         with open(src / f"abuse-zh/cold/{upstream}.csv", encoding="utf-8-sig", newline="") as fh:
             for r in csv.DictReader(fh):
-                rows.append((r["TEXT"], int(r["label"]), split))
-    _write(dest / DATASETS["cold"][0], rows)
-    counts["cold"] = len(rows)
+                cold.append((r["TEXT"], int(r["label"]), split, r["topic"]))
+    _write(dest / DATASETS["cold"][0], cold, ("text", "label", "split", "topic"))
+    counts["cold"] = len(cold)
     return counts
 
 

@@ -73,6 +73,8 @@ class ModelClassifier:
     validation: dict[str, list] = field(default_factory=dict)
     # scores of the independent civic held-out set (heldout.py), for per-category figures at live thresholds
     heldout: dict[str, Any] = field(default_factory=dict)
+    # {language: [(out-of-topic validation scores, labels)]}: the review threshold reaches its recall there too
+    shifted: dict[str, list] = field(default_factory=dict)
 
     def operating_points(self, *, review_recall: float, hold_precision: float, prevalence: float) -> dict[str, float]:
         """Thresholds for these targets from the stored validation scores (the trained ones when none are stored)."""
@@ -83,7 +85,8 @@ class ModelClassifier:
                 cache[key] = dict(self.thresholds)
             else:
                 cache[key] = operating_points(self.validation, review_recall=review_recall,
-                                              hold_precision=hold_precision, prevalence=prevalence)
+                                              hold_precision=hold_precision, prevalence=prevalence,
+                                              shifted=self.shifted)
         return cache[key]
 
     @property
