@@ -95,6 +95,49 @@ def test_angry_or_idiomatic_civic_speech_matches_no_category(text):
     assert hits(normalise(text)) == []
 
 
+
+# Patterns narrowed after they fired on ordinary petitions (We the People, UK): each must still catch the
+# threat or intimidation it was written for, aimed at a person or group, and not the civic phrasing.
+@pytest.mark.parametrize("text, category", [
+    ("Watch your back, councillor", "threat"),
+    ("I know where you live", "threat"),
+    ("That planner should be shot", "threat"),
+    ("I'll break your legs if I see you at the next ward meeting", "threat"),
+    ("I'm going to smash your face in at your surgery", "threat"),
+    ("We'll get you, Cllr Hughes", "threat"),
+    ("They'll get their comeuppance soon enough, the lot of them", "threat"),
+    ("You'll get your due soon enough", "threat"),
+    ("Someone will get his head kicked in if this goes ahead", "threat"),
+    ("Accidents happen to people who complain too much, councillor", "threat"),
+    ("Accidents happen to people who don't know when to shut up", "threat"),
+    ("Accidents can happen to you on the way home, you know", "threat"),
+    ("Accidents happen to your kids on that road, think on", "threat"),
+    ("It would be a shame if an accident happened to you", "threat"),
+    ("Be a shame if your wife had a nasty accident", "threat"),
+    ("Everyone should call him at home until he resigns", "intimidation"),
+    ("People need to ring her mobile day and night", "intimidation"),
+    ("We all need to turn up at his house on Saturday", "intimidation"),
+    ("Everyone can pay him a visit", "intimidation"),
+])
+def test_narrowed_threat_and_intimidation_patterns_still_catch_threats(text, category):
+    assert category in {h.category for h in hits(normalise(text))}, hits(normalise(text))
+
+
+@pytest.mark.parametrize("text", [
+    "Skilled workers do not know how much longer they have to wait to get their green cards.",
+    "Families want to get their children into the local school",
+    "Residents do their shopping on the high street",
+    "Most election workers are honest, but accidents happen and votes are lost.",
+    "Accidents happen at this junction every winter",
+    "We the people need to call on the President to take a stand.",
+    "Introduce a procedure where the people can call for a vote of no confidence",
+    "Everyone should visit the new library",
+    "People should ring the council to report potholes",
+])
+def test_civic_phrasing_of_narrowed_patterns_is_not_a_threat(text):
+    assert not {h.category for h in hits(normalise(text))} & {"threat", "intimidation"}, hits(normalise(text))
+
+
 def test_laughter_and_emoji_do_not_pull_a_score_down(tiny_classifier):
     plain = tiny_classifier.score("你们这些白痴都闭嘴")
     framed = tiny_classifier.score("哈哈哈哈哈 你们这些白痴都闭嘴 哈哈哈 😂")
