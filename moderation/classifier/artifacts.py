@@ -62,6 +62,24 @@ def runtime_versions() -> dict[str, str]:
     return {"sklearn": sklearn.__version__, "numpy": numpy.__version__, "python": platform.python_version()}
 
 
+def _put_score_groups(arrays: dict[str, Any], prefix: str, groups: dict[str, dict[str, Any]]) -> None:
+    """Store each named group's validation scores and labels as `<prefix>.<name>.scores` / `.labels`."""
+    for name, v in groups.items():
+        arrays[f"{prefix}.{name}.scores"] = numpy.asarray(v["scores"], dtype=numpy.float64)
+        arrays[f"{prefix}.{name}.labels"] = numpy.asarray(v["labels"], dtype=numpy.int8)
+
+
+def _score_groups(arrays: dict[str, Any], prefix: str, languages: dict[str, str] | None) -> dict[str, list]:
+    """{language: [(scores, labels)]} of the groups `_put_score_groups` stored under `prefix`; a group whose
+    arrays are missing is skipped."""
+    out: dict[str, list] = {}
+    for name, lang in (languages or {}).items():
+        scores, labels = arrays.get(f"{prefix}.{name}.scores"), arrays.get(f"{prefix}.{name}.labels")
+        if scores is not None and labels is not None:
+            out.setdefault(lang, []).append((scores, labels.astype(numpy.int64)))
+    return out
+
+
 def save_model(data_dir: Path, model: AbuseModel, info: dict[str, Any], *, training_data_sha256: str) -> str:
     """Write a new version directory; returns its version. Does not touch CURRENT."""
     root = models_root(data_dir)
@@ -75,12 +93,8 @@ def save_model(data_dir: Path, model: AbuseModel, info: dict[str, Any], *, train
         meta, head_arrays = head.to_arrays(f"head.{key}")
         heads_meta[key] = meta
         arrays.update(head_arrays)
-    for name, v in validation.items():
-        arrays[f"valid.{name}.scores"] = numpy.asarray(v["scores"], dtype=numpy.float64)
-        arrays[f"valid.{name}.labels"] = numpy.asarray(v["labels"], dtype=numpy.int8)
-    for name, v in shifted.items():
-        arrays[f"shift.{name}.scores"] = numpy.asarray(v["scores"], dtype=numpy.float64)
-        arrays[f"shift.{name}.labels"] = numpy.asarray(v["labels"], dtype=numpy.int8)
+    _put_score_groups(arrays, "valid", validation)
+    _put_score_groups(arrays, "shift", shifted)
     for key, values in (heldout or {}).items():
         arrays[f"heldout.{key}"] = values
     buf = io.BytesIO()
@@ -187,17 +201,9 @@ def load_version(data_dir: Path, version: str):
         model = AbuseModel(heads, default=metadata.get("default_head", "en"))
     except Exception as exc:  # noqa: BLE001 - any unreadable artifact means "no model"
         return _null(f"cannot load model {version}: {type(exc).__name__}: {exc}")
-    validation: dict[str, Any] = {}
-    for name, lang in (metadata.get("validation_languages") or {}).items():
-        scores, labels = arrays.get(f"valid.{name}.scores"), arrays.get(f"valid.{name}.labels")
-        if scores is not None and labels is not None:
-            validation.setdefault(lang, []).append((scores, labels.astype(numpy.int64)))
+    validation = _score_groups(arrays, "valid", metadata.get("validation_languages"))
     # Out-of-topic validation scores (models trained before they existed have none: in-corpus groups only).
-    shifted: dict[str, Any] = {}
-    for name, lang in (metadata.get("shifted_validation_languages") or {}).items():
-        scores, labels = arrays.get(f"shift.{name}.scores"), arrays.get(f"shift.{name}.labels")
-        if scores is not None and labels is not None:
-            shifted.setdefault(lang, []).append((scores, labels.astype(numpy.int64)))
+    shifted = _score_groups(arrays, "shift", metadata.get("shifted_validation_languages"))
     heldout = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("heldout.")}
     thresholds = metadata.get("thresholds") or {}
     try:
