@@ -388,6 +388,14 @@ def out_of_topic_scores(hp: dict[str, Any], train: tuple[list[str], list[int], l
     return out
 
 
+def _by_language(groups: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+    """{language: [(scores, labels) of each of its corpora]}, in the corpora's order."""
+    out: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for name, group in groups.items():
+        out.setdefault(language_of(name), []).append(group)
+    return out
+
+
 def platt(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     """Platt scaling (a, b) fitted on held-out logits: p = sigmoid(a * logit + b)."""
     lr = LogisticRegression(C=1e4, max_iter=1000)
@@ -469,10 +477,7 @@ def train_model(
         if len(lb) and len(set(lb.tolist())) == 2:
             head.platt_a, head.platt_b = platt(lg, lb)
     groups = {n: (heads[head_of[n]].calibrated(oof_logits[n]), np.asarray(valid[n][1])) for n in valid}
-    by_language: dict[str, list] = {}
-    for n in valid:
-        by_language.setdefault(language_of(n), []).append(groups[n])
-    shifted: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    shifted: dict[str, tuple[np.ndarray, np.ndarray]] = {}   # {corpus: its validation posts scored out of topic}
     for key, hp in config.items():
         head_valid = {n: valid[n] for n in hp["datasets"] if n in valid}
         topics = {n: splits[n]["valid"].topics for n in head_valid if splits[n]["valid"].topics}
@@ -480,11 +485,8 @@ def train_model(
             report(progress, f"scoring the {key} validation posts of each topic with a model fitted without it")
         for n, lg in out_of_topic_scores(hp, per_head[key], tags[key], head_valid, topics, VALID_WEIGHTS,
                                          seed).items():
-            shifted[f"{n}_out_of_topic"] = (heads[key].calibrated(lg), np.asarray(valid[n][1]))
-    shifted_by_language: dict[str, list] = {}
-    for n, group in shifted.items():
-        shifted_by_language.setdefault(language_of(n.removesuffix("_out_of_topic")), []).append(group)
-    thresholds = operating_points(by_language, shifted=shifted_by_language)
+            shifted[n] = (heads[key].calibrated(lg), np.asarray(valid[n][1]))
+    thresholds = operating_points(_by_language(groups), shifted=_by_language(shifted))
 
     report(progress, "evaluating on held-out test data")
     test_metrics = evaluate_sets(model, test, thresholds)
@@ -531,8 +533,7 @@ def train_model(
     # Out-of-fold validation scores, stored as arrays with the artifact (operating points follow settings).
     info["_validation_scores"] = {n: {"scores": groups[n][0], "labels": groups[n][1], "language": language_of(n)}
                                   for n in valid}
-    info["_shifted_scores"] = {n: {"scores": p, "labels": y, "language": language_of(n.removesuffix("_out_of_topic"))}
-                               for n, (p, y) in shifted.items()}
+    info["_shifted_scores"] = {n: {"scores": p, "labels": y, "language": language_of(n)} for n, (p, y) in shifted.items()}
     return model, info
 
 
