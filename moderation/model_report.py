@@ -56,6 +56,11 @@ def _point(scores: np.ndarray, labels: np.ndarray, threshold: float, prevalence:
     return precision, adjusted, recall
 
 
+def _pooled(groups) -> tuple[np.ndarray, np.ndarray]:
+    """The scores and labels of a language's (scores, labels) groups, joined."""
+    return (np.concatenate([np.asarray(s) for s, _ in groups]), np.concatenate([np.asarray(y) for _, y in groups]))
+
+
 def model_report(classifier, cfg) -> ModelReport | None:
     """None when no model (or a model without stored validation scores) is loaded."""
     validation = getattr(classifier, "validation", None) or {}
@@ -64,17 +69,14 @@ def model_report(classifier, cfg) -> ModelReport | None:
     thresholds = policy.model_operating_points(cfg, classifier)
     points = []
     for lang in sorted(validation):
-        scores = np.concatenate([np.asarray(s) for s, _ in validation[lang]])
-        labels = np.concatenate([np.asarray(y) for _, y in validation[lang]])
+        scores, labels = _pooled(validation[lang])
         t = policy.effective_thresholds(cfg, thresholds, lang)
         for name, value in (("review", t.review), ("hold", t.hold)):
             precision, adjusted, recall = _point(scores, labels, value, cfg.expected_prevalence)
             points.append(PointRow(lang, name, value, precision, adjusted, recall))
         shifted = (getattr(classifier, "shifted", None) or {}).get(lang)
         if shifted:  # the review threshold must also reach its recall target on these (training.operating_points)
-            s_scores = np.concatenate([np.asarray(p) for p, _ in shifted])
-            s_labels = np.concatenate([np.asarray(y) for _, y in shifted])
-            precision, adjusted, recall = _point(s_scores, s_labels, t.review, cfg.expected_prevalence)
+            precision, adjusted, recall = _point(*_pooled(shifted), t.review, cfg.expected_prevalence)
             points.append(PointRow(lang, "review", t.review, precision, adjusted, recall, unseen_topics=True))
     categories, flagged = [], []
     held = getattr(classifier, "heldout", None) or {}
