@@ -413,7 +413,6 @@ def _choose_small_k(Z: np.ndarray, w: np.ndarray, seed: int) -> tuple[int, float
     return ks[i], sils[i]
 
 
-
 def _null_reference(Zp: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Structureless data like ``Zp``: each column shuffled on its own (the same values in every dimension, no
     subjects), rows normalised; and its neighbour-smoothed version, as the real vectors are clustered."""
