@@ -83,7 +83,7 @@ def _area_json(row: participation.AreaCount) -> dict:
 async def get_consultation(request: Request) -> JSONResponse:
     cid = request.path_params["consultation_id"]
     consultation, questions, responses, areas = await run_query(request, _detail, consultation_id=cid)
-    path = request.app.state.renderer.path
+    url = request.app.state.renderer.absolute_url
     data = _summary(request, consultation)
     data.update({
         "body_html": consultation.body,
@@ -95,9 +95,9 @@ async def get_consultation(request: Request) -> JSONResponse:
         "report": ({"html": consultation.report_text, "published_at": _iso(consultation.report_published_at)}
                    if consultation.report_published_at else None),
         "participation_by_area": [_area_json(row) for row in areas],
-        "exports": {"comments_csv": path("api:consultation_comments_csv", consultation_id=cid),
-                    "votes_csv": path("api:consultation_votes_csv", consultation_id=cid),
-                    "participation_by_area_csv": path("api:consultation_areas_csv", consultation_id=cid)},
+        "exports": {"comments_csv": url("api:consultation_comments_csv", consultation_id=cid),
+                    "votes_csv": url("api:consultation_votes_csv", consultation_id=cid),
+                    "participation_by_area_csv": url("api:consultation_areas_csv", consultation_id=cid)},
     })
     return JSONResponse(data)
 

@@ -78,9 +78,9 @@ def signature_links(renderer, signer, *, petition_id: int, email: str) -> dict[s
     """
     payload = {"p": petition_id, "e": canonical_email(email)}
     return {
-        "confirm_url": renderer.absolute_url("petitions:confirm") + "?token=" + signer.sign(SIGNATURE_PURPOSE, payload),
-        "withdraw_url": renderer.absolute_url("petitions:withdraw") + "?token="
-                        + signer.sign(WITHDRAW_PURPOSE, payload, single_use=False),
+        "confirm_url": renderer.absolute_url("petitions:confirm", {"token": signer.sign(SIGNATURE_PURPOSE, payload)}),
+        "withdraw_url": renderer.absolute_url(
+            "petitions:withdraw", {"token": signer.sign(WITHDRAW_PURPOSE, payload, single_use=False)}),
     }
 
 
@@ -379,8 +379,8 @@ def stop_updates(session: Session, *, token: str, signer) -> Petition:
 
 def stop_updates_url(session: Session, signature_id: int) -> str:
     unit = unit_context(session)
-    return unit.renderer.absolute_url("petitions:stop_updates") + "?token=" + unit.signer.sign(
-        STOP_UPDATES_PURPOSE, {"sid": signature_id}, single_use=False)
+    return unit.renderer.absolute_url("petitions:stop_updates", {"token": unit.signer.sign(
+        STOP_UPDATES_PURPOSE, {"sid": signature_id}, single_use=False)})
 
 
 # ----- moderation -----

@@ -112,6 +112,8 @@ def test_api_and_export_hide_small_counts(app, client, helpers, factories):
     data = client.get(f"/api/consultations/{cid}").json()
     assert data["participation_by_area"] == [{"area": "South", "participants": 5, "fewer_than": None},
                                              {"area": "East", "participants": None, "fewer_than": 5}]
+    # absolute, so a script that fetched the JSON from elsewhere can follow it
+    assert data["exports"]["participation_by_area_csv"] == f"https://testserver/api/consultations/{cid}/participation-by-area.csv"
     r = client.get(data["exports"]["participation_by_area_csv"])
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(r.text)))
