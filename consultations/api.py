@@ -283,7 +283,7 @@ OPENAPI_PATHS: dict = {
                       "404": _ERR},
     }},
     "/consultations/{id}/votes.csv": {"get": {
-        "summary": "Every vote with its time, in Polis's votes.csv format",
+        "summary": "Every vote with its day (times are not published), in Polis's votes.csv format",
         "description": "Columns: timestamp (ms), datetime, comment-id, voter-id (pseudonymous, stable within this "
                        "consultation, and deliberately not the same ids as comments.csv's author-id, so votes "
                        "cannot be tied to named comments), vote (1 agree, -1 disagree, 0 pass). A participant who "

@@ -78,6 +78,12 @@ def _ms(value: datetime) -> int:
     return int(value.timestamp() * 1000)
 
 
+def _day_start(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def _polis_datetime(value: datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
@@ -248,9 +254,11 @@ def export_comments_csv(session: Session, *, consultation_id: int, secret: str) 
 
 
 def export_votes_csv(session: Session, *, consultation_id: int, secret: str) -> str:
-    """votes.csv in Polis's format: every vote with its time, oldest first (a changed vote appears again later).
+    """votes.csv in Polis's format: every vote, day by day (a changed vote appears again after the earlier one).
 
-    Voter ids come from `voter_pseudonym`, unlinked to comments.csv's author ids."""
+    Voter ids come from `voter_pseudonym`, unlinked to comments.csv's author ids. Times are the start of the
+    vote's day (UTC), and within a day rows go by voter id, not by time: an exact time would let anyone who saw
+    when a named resident posted a comment, or watched them vote, find their voter id and so all their votes."""
     out = io.StringIO()
     writer = csv_export.writer(out, lineterminator="\n")
     writer.writerow(VOTE_COLUMNS)
@@ -259,9 +267,25 @@ def export_votes_csv(session: Session, *, consultation_id: int, secret: str) -> 
              .where(CommentVoteEvent.consultation_id == consultation_id)
              .order_by(col(CommentVoteEvent.created_at), col(CommentVoteEvent.id)))
     cache: dict[int, int] = {}
+    day_rows: list[tuple[int, int, int]] = []
+    day: datetime | None = None
+
+    def flush() -> None:
+        if day is not None:
+            ms, stamp = _ms(day), _polis_datetime(day)
+            # A stable sort: one voter's rows keep their order, so a changed vote still follows the earlier one.
+            for pid, comment_id, vote in sorted(day_rows, key=lambda r: r[0]):
+                writer.writerow([ms, stamp, comment_id, pid, vote])
+        day_rows.clear()
+
     for created_at, comment_id, user_id, vote in session.exec(query):
+        start = _day_start(created_at)
+        if start != day:
+            flush()
+            day = start
         pid = cache.get(user_id)
         if pid is None:
             pid = cache[user_id] = voter_pseudonym(secret, consultation_id, user_id)
-        writer.writerow([_ms(created_at), _polis_datetime(created_at), comment_id, pid, vote])
+        day_rows.append((pid, comment_id, vote))
+    flush()
     return out.getvalue()

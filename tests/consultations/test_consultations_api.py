@@ -97,6 +97,30 @@ def test_voter_ids_cannot_be_joined_to_author_ids(app, client, make_client, help
     assert "votes.csv" in about and "voter number" in about
 
 
+def test_votes_export_does_not_tell_when_anyone_voted(app, client, make_client, helpers, factories):
+    """Someone who saw a named resident comment, or vote, at a given moment must not find their voter id by time."""
+    cid = factories.consultation(app)
+    statements = [factories.comment(app, cid, "author@example.org", f"Statement {n}") for n in range(3)]
+    voters = []
+    for n in range(4):
+        c = make_client()
+        helpers.sign_in(c, app, f"voter{n}@example.org")
+        voters.append(c)
+    for c in voters:  # one after another: the last voter is the one an onlooker would pick by time
+        for sid in statements:
+            assert c.post(f"/consultations/{cid}/comments/{sid}/vote", data={"vote": "agree"}).status_code == 303
+    voters[0].post(f"/consultations/{cid}/comments/{statements[0]}/vote", data={"vote": "disagree"})
+    votes = list(csv.DictReader(io.StringIO(client.get(f"/api/consultations/{cid}/votes.csv").text)))
+    assert len(votes) == 13
+    assert all(int(v["timestamp"]) % 86_400_000 == 0 and " 00:00:00 UTC " in v["datetime"] for v in votes)
+    days = sorted({v["timestamp"] for v in votes})
+    assert len(days) == 1 or (len(days) == 2 and int(days[1]) - int(days[0]) == 86_400_000)  # run at midnight
+    ids = [int(v["voter-id"]) for v in votes if v["timestamp"] == days[0]]
+    assert len(days) == 2 or ids == sorted(ids)  # by voter, not by time
+    changed = [v["vote"] for v in votes if v["comment-id"] == str(statements[0]) and ids.count(int(v["voter-id"])) == 4]
+    assert changed == ["1", "-1"]  # a changed vote still follows the earlier one
+
+
 POLIS_CONVERSATION = "15-per-hour-seattle"
 
 
@@ -140,18 +164,20 @@ def test_polis_import_then_export_round_trip(app, client, factories, polis_dir):
         else:
             assert row["comment-body"] == ""  # moderated out: kept as a row, text not republished
 
-    # The vote log comes back row for row (time, comment, vote), with consistent pseudonymous voters.
+    # The vote log comes back row for row (day, comment, vote), with consistent pseudonymous voters; times
+    # are published as the start of the vote's day (UTC), so a voter id can't be found by when someone voted.
+    day_ms = 86_400_000
+
     def log(rows, ids=None):
-        return sorted((int(v["timestamp"]), (ids or {}).get(v["comment-id"], v["comment-id"]), v["vote"])
-                      for v in rows)
+        return sorted((int(v["timestamp"]) // day_ms * day_ms, (ids or {}).get(v["comment-id"], v["comment-id"]),
+                       v["vote"]) for v in rows)
     assert log(exported_votes, mapping) == log(source_votes)
-    voters = collections.defaultdict(set)
-    for src, out in zip(sorted(source_votes, key=lambda v: (int(v["timestamp"]), v["comment-id"], v["vote"])),
-                        sorted(exported_votes, key=lambda v: (int(v["timestamp"]), mapping[v["comment-id"]],
-                                                              v["vote"]))):
-        voters[src["voter-id"]].add(out["voter-id"])
-    assert all(len(ids) == 1 for ids in voters.values())
-    assert len({next(iter(ids)) for ids in voters.values()}) == len(voters)
+    assert all(int(v["timestamp"]) % day_ms == 0 and " 00:00:00 UTC " in v["datetime"] for v in exported_votes)
+    source_ids = {v["voter-id"] for v in source_votes}
+    exported_ids = {v["voter-id"] for v in exported_votes}
+    assert len(exported_ids) == len(source_ids)  # one pseudonym per Polis participant
+    per_voter = collections.Counter(collections.Counter(v["voter-id"] for v in source_votes).values())
+    assert per_voter == collections.Counter(collections.Counter(v["voter-id"] for v in exported_votes).values())
 
     # Counting the exported log as Polis does gives Polis's agrees/disagrees for every comment.
     counted = collections.Counter((mapping[v["comment-id"]], v["vote"]) for v in exported_votes)
