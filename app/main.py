@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlmodel import col
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
@@ -137,12 +138,12 @@ def metrics_sources(domain_settings: dict) -> list:
                      confirmed, "counter")
         now = utc_now()
         open_, overdue = session.execute(
-            select(count, func.count().filter(ModerationCase.opened_at < now - sla))
-            .where(ModerationCase.state == CaseState.OPEN)).one()
+            select(count, func.count().filter(col(ModerationCase.opened_at) < now - sla))
+            .where(col(ModerationCase.state) == CaseState.OPEN)).one()
         yield Sample("civic_moderation_queue", "Open cases in the moderators' queue.", open_)
         yield Sample("civic_moderation_overdue", "Open cases older than CIVIC_MODERATION_SLA_HOURS.", overdue)
         last = session.execute(select(func.max(AnalysisRun.finished_at))
-                                .where(AnalysisRun.status == RunStatus.DONE)).scalar()
+                                .where(col(AnalysisRun.status) == RunStatus.DONE)).scalar()
         yield Sample("civic_analysis_last_run_timestamp_seconds",
                      "When the last analysis run finished (Unix time; 0: never).",
                      (last if last.tzinfo else last.replace(tzinfo=datetime.UTC)).timestamp() if last else 0)

@@ -198,7 +198,7 @@ class _DatabaseCollector:
             log.warning("/metrics: reading the database failed: %s", exc)
             ok = 0
         samples.extend(model_samples(self.classifier))
-        families: dict[str, object] = {}
+        families: dict[str, CounterMetricFamily | GaugeMetricFamily] = {}
         for s in samples:
             family = families.get(s.name)
             if family is None:

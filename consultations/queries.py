@@ -228,7 +228,7 @@ def list_consultations(session: Session, *, facet: str = "open", q: str = "", pa
 
     def base():
         query = select(Consultation, Department).join(Department, isouter=True,
-                                                      onclause=Department.id == Consultation.department_id)
+                                                      onclause=col(Department.id) == col(Consultation.department_id))
         if q:
             like = f"%{q.lower()}%"
             query = query.where(or_(func.lower(Consultation.title).like(like),

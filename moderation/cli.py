@@ -107,7 +107,7 @@ def _load_model(settings):
 
     clf = load_classifier(Path(settings.data_dir))
     if not clf.available:
-        raise CliError(f"no usable abuse model: {clf.reason}. Run `civic moderation train` first.")
+        raise CliError(f"no usable abuse model: {getattr(clf, 'reason', '')}. Run `civic moderation train` first.")
     return clf
 
 

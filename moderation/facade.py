@@ -23,6 +23,7 @@ import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select, col
 
@@ -40,6 +41,9 @@ from moderation.contract import (  # noqa: F401 - re-exported: the facade's type
 )
 from moderation.models import CaseReason, CaseState, ItemStatus, ModerationCase, ModerationItem
 
+if TYPE_CHECKING:  # the classifier package itself loads numpy, scipy and sklearn: imported only when used
+    from moderation.classifier.scoring import Classifier
+
 log = logging.getLogger("civic.moderation")
 
 
@@ -55,7 +59,7 @@ class ClassifierHolder:
         self.data_dir = Path(data_dir)
         self._lock = threading.Lock()
         self._loaded_for: object = object()   # the CURRENT value the loaded classifier belongs to
-        self._classifier = None
+        self._classifier: Classifier | None = None
         self._check_seconds = check_seconds
         self._checked_at = 0.0
         self.said_training = False  # on_startup said (once for this app) that a model trains in the background

@@ -212,11 +212,11 @@ def _view_select():
     """Petitions with their one-to-one rows joined (response, debate, rejection reason, department; None where
     there is none), so a view needs no query per petition. Filter, order and page it like `select(Petition)`."""
     return (select(Petition, Response, Debate, RejectionReason, Department).select_from(Petition)
-            .outerjoin(Response, Response.petition_id == Petition.id)
-            .outerjoin(Debate, Debate.petition_id == Petition.id)
-            .outerjoin(RejectionReason, and_(Petition.rejection_code != "",
-                                             RejectionReason.code == Petition.rejection_code))
-            .outerjoin(Department, Department.id == Petition.department_id))
+            .outerjoin(Response, col(Response.petition_id) == col(Petition.id))
+            .outerjoin(Debate, col(Debate.petition_id) == col(Petition.id))
+            .outerjoin(RejectionReason, and_(col(Petition.rejection_code) != "",
+                                             col(RejectionReason.code) == col(Petition.rejection_code)))
+            .outerjoin(Department, col(Department.id) == col(Petition.department_id)))
 
 
 def _views(session: Session, stmt) -> list[tuple[Petition, PetitionView]]:

@@ -55,11 +55,15 @@ class _Item:
     def __init__(self, fn, kwargs, savepoint=True):
         self.fn, self.kwargs, self.savepoint = fn, kwargs, savepoint
         self.context = contextvars.copy_context()  # the request's (its request id goes into the e-mails it queues)
-        self.result = self.error = self.loop = self.future = self.event = None
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.future: asyncio.Future | None = None
+        self.event: threading.Event | None = None
 
     def settle(self) -> None:
         """Hand the outcome back to whoever waits: an asyncio future or a thread."""
-        if self.future is not None:
+        if self.future is not None and self.loop is not None:
             self.loop.call_soon_threadsafe(_resolve, self.future, self.result, self.error)
         elif self.event is not None:
             self.event.set()
