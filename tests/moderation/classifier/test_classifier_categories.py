@@ -121,6 +121,8 @@ def test_angry_or_idiomatic_civic_speech_matches_no_category(text):
     ("Kill them all, every last councillor", "threat"),
     ("I'm going to kill him if he shows up", "threat"),
     ("They want to murder you, and they will", "threat"),
+    ("I will kill you if you vote for this", "threat"),
+    ("Kill him before the meeting", "threat"),
     ("Dox him, someone has his address", "intimidation"),
     ("You'll get doxxed if you keep posting", "intimidation"),
 ])
@@ -143,6 +145,8 @@ def test_narrowed_threat_and_intimidation_patterns_still_catch_threats(text, cat
     "Charge the officers: they tried to kill him while he lay on the ground",
     "The gang threatened to shoot her and nobody was arrested",
     "Make wrongful online doxing a criminal offence",
+    "A gun accident might kill you but economic failure will kill you and your family",
+    "Air this dirty could kill you, so close the road to lorries",
 ])
 def test_civic_phrasing_of_narrowed_patterns_is_not_a_threat(text):
     assert not {h.category for h in hits(normalise(text))} & {"threat", "intimidation"}, hits(normalise(text))
