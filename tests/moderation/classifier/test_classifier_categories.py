@@ -125,6 +125,8 @@ def test_angry_or_idiomatic_civic_speech_matches_no_category(text):
     ("Kill him before the meeting", "threat"),
     ("Dox him, someone has his address", "intimidation"),
     ("You'll get doxxed if you keep posting", "intimidation"),
+    ("别以为躲在办公室里就没事，我们会找上门的", "intimidation"),
+    ("明天就上门找你算账", "intimidation"),
 ])
 def test_narrowed_threat_and_intimidation_patterns_still_catch_threats(text, category):
     assert category in {h.category for h in hits(normalise(text))}, hits(normalise(text))
@@ -147,6 +149,9 @@ def test_narrowed_threat_and_intimidation_patterns_still_catch_threats(text, cat
     "Make wrongful online doxing a criminal offence",
     "A gun accident might kill you but economic failure will kill you and your family",
     "Air this dirty could kill you, so close the road to lorries",
+    # 上门 alone is a door-to-door service (collection, repairs), held as intimidation until it needed a target
+    "大件垃圾可以预约上门回收吗？",
+    "物业说明天安排师傅上门维修电梯",
 ])
 def test_civic_phrasing_of_narrowed_patterns_is_not_a_threat(text):
     assert not {h.category for h in hits(normalise(text))} & {"threat", "intimidation"}, hits(normalise(text))
