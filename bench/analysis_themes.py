@@ -1,6 +1,7 @@
 """Benchmark: theme quality (NMI / ARI against known labels).
 
     .venv/bin/python bench/analysis_themes.py [--only so,banking,...] [--seeds 0,1,2]
+    .venv/bin/python bench/analysis_themes.py --polis-pools   # every pool of 3 to 6 Polis conversations
 
 Datasets (read-only, from ../shared/data relative to the repository):
   * StackOverflow titles (20,000 titles, 20 tags)
@@ -20,6 +21,10 @@ Progress (dataset, mode and the phase find_themes is in) goes to stderr; the
 tables go to stdout: every run, then one line per dataset comparing NMI with
 ``BEFORE`` (the figures of the previous pipeline, measured with this script
 on commit 4264b61) and the automatic k against the true k.
+``--polis-pools`` pools the published statements of every subset of 3 to 6 of the Polis conversations
+(label = conversation; 42 pools with the six shipped in ../shared/data) and prints, per pool, the automatic k
+and its NMI beside the true k's, then how often automatic k gave two themes: a pool of several conversations
+is the issue's own example of an official told "2 themes", so it is measured across many pools, not one.
 Missing data is skipped with a message.  The data loaders here are reused by
 bench/analysis_speed.py.
 """
@@ -99,6 +104,41 @@ DATASETS = {
 }
 
 
+def polis_pools(seed: int = 0) -> int:
+    """Automatic k against the true k on every pool of 3 to 6 Polis conversations (published statements)."""
+    import itertools
+
+    from sklearn.metrics import normalized_mutual_info_score
+
+    from app.progress import Progress
+    from moderation.analysis.themes import find_themes
+
+    convs = {}
+    for conv in sorted(p for p in POLIS.iterdir() if (p / "comments.csv").exists()):
+        with open(conv / "comments.csv", encoding="utf-8") as f:
+            convs[conv.name] = [(r.get("comment-body") or "").strip() for r in csv.DictReader(f)
+                                if (r.get("comment-body") or "").strip() and r.get("moderated") != "-1"]
+    pools = [c for size in range(3, min(6, len(convs)) + 1) for c in itertools.combinations(sorted(convs), size)]
+    rows = []
+    with Progress("Polis pools", total=len(pools)) as prog:
+        for combo in pools:
+            texts = [t for c in combo for t in convs[c]]
+            labels = [c for c in combo for _ in convs[c]]
+            auto = find_themes(texts, seed=seed)
+            true = find_themes(texts, k=len(combo), seed=seed)
+            rows.append((combo, len(texts), auto.k, normalized_mutual_info_score(labels, auto.assignments),
+                         normalized_mutual_info_score(labels, true.assignments)))
+            prog.advance(note="+".join(c[:8] for c in combo))
+    print(f"{'pool':60s} {'n':>4s} {'true k':>6s} {'auto k':>6s} {'NMI auto':>8s} {'NMI true':>8s}")
+    for combo, n, k, a, t in rows:
+        print(f"{'+'.join(c[:10] for c in combo):60s} {n:4d} {len(combo):6d} {k:6d} {a:8.3f} {t:8.3f}")
+    if rows:
+        print(f"\n{len(rows)} pools (seed {seed}): automatic k = 2 in {sum(r[2] == 2 for r in rows)}; "
+              f"mean NMI automatic k {sum(r[3] for r in rows) / len(rows):.3f}, true k {sum(r[4] for r in rows) / len(rows):.3f}; "
+              f"automatic within 0.05 of true in {sum(r[3] >= r[4] - 0.05 for r in rows)}")
+    return 0
+
+
 def main(argv=None) -> int:
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
@@ -108,7 +148,14 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="", help="comma-separated subset of: " + ",".join(DATASETS))
     ap.add_argument("--seeds", default="0", help="comma-separated seeds (default 0); the summary averages them")
+    ap.add_argument("--polis-pools", action="store_true",
+                    help="automatic k on every pool of 3 to 6 Polis conversations (first seed only)")
     args = ap.parse_args(argv)
+    if args.polis_pools:
+        if not POLIS.exists():
+            print(f"SKIP: {POLIS.resolve()} not found", file=sys.stderr)
+            return 0
+        return polis_pools(int(args.seeds.split(",")[0]))
     seeds = [int(x) for x in args.seeds.split(",")]
     names = [n for n in DATASETS if not args.only or n in args.only.split(",")]
     if not CLUSTERING.exists() and not POLIS.exists():
