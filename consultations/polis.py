@@ -14,6 +14,7 @@ import html
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import groupby
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from app import csv_export
-from app.clock import utc_now
+from app.clock import as_utc, utc_now
 from app.db import pk
 from app.errors import ValidationFailed
 from app.models import Department, Role, User
@@ -73,21 +74,15 @@ def _ts(ms: str | int) -> datetime:
 
 
 def _ms(value: datetime) -> int:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return int(value.timestamp() * 1000)
+    return int(as_utc(value).timestamp() * 1000)
 
 
 def _day_start(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return as_utc(value).astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _polis_datetime(value: datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%a %b %d %H:%M:%S UTC %Y")
+    return as_utc(value).astimezone(UTC).strftime("%a %b %d %H:%M:%S UTC %Y")
 
 
 @dataclass(frozen=True)
@@ -267,25 +262,18 @@ def export_votes_csv(session: Session, *, consultation_id: int, secret: str) -> 
              .where(CommentVoteEvent.consultation_id == consultation_id)
              .order_by(col(CommentVoteEvent.created_at), col(CommentVoteEvent.id)))
     cache: dict[int, int] = {}
-    day_rows: list[tuple[int, int, int]] = []
-    day: datetime | None = None
 
-    def flush() -> None:
-        if day is not None:
-            ms, stamp = _ms(day), _polis_datetime(day)
-            # A stable sort: one voter's rows keep their order, so a changed vote still follows the earlier one.
-            for pid, comment_id, vote in sorted(day_rows, key=lambda r: r[0]):
-                writer.writerow([ms, stamp, comment_id, pid, vote])
-        day_rows.clear()
-
-    for created_at, comment_id, user_id, vote in session.exec(query):
-        start = _day_start(created_at)
-        if start != day:
-            flush()
-            day = start
+    def pseudonym(user_id: int) -> int:
         pid = cache.get(user_id)
         if pid is None:
             pid = cache[user_id] = voter_pseudonym(secret, consultation_id, user_id)
-        day_rows.append((pid, comment_id, vote))
-    flush()
+        return pid
+
+    rows = session.exec(query)
+    for day, votes in groupby(rows, key=lambda row: _day_start(row[0])):
+        ms, stamp = _ms(day), _polis_datetime(day)
+        # A stable sort: one voter's rows keep their order, so a changed vote still follows the earlier one.
+        for pid, comment_id, vote in sorted(((pseudonym(user_id), comment_id, vote)
+                                             for _, comment_id, user_id, vote in votes), key=lambda r: r[0]):
+            writer.writerow([ms, stamp, comment_id, pid, vote])
     return out.getvalue()
