@@ -113,11 +113,9 @@ def polis_pools(seed: int = 0) -> int:
     from app.progress import Progress
     from moderation.analysis.themes import find_themes
 
-    convs = {}
-    for conv in sorted(p for p in POLIS.iterdir() if (p / "comments.csv").exists()):
-        with open(conv / "comments.csv", encoding="utf-8") as f:
-            convs[conv.name] = [(r.get("comment-body") or "").strip() for r in csv.DictReader(f)
-                                if (r.get("comment-body") or "").strip() and r.get("moderated") != "-1"]
+    convs: dict[str, list[str]] = {}
+    for text, conv in zip(*load_polis_statements(published_only=True)):
+        convs.setdefault(conv, []).append(text)
     pools = [c for size in range(3, min(6, len(convs)) + 1) for c in itertools.combinations(sorted(convs), size)]
     rows = []
     with Progress("Polis pools", total=len(pools)) as prog:
